@@ -1,0 +1,426 @@
+"""A CRI runtime.v1 client that behaves like the kubelet.
+
+Every RPC error surfaces as a CriError naming the call and its subject (an image reference,
+a pod or container id), so a failing cell says which step the runtime refused and why.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+import grpc
+
+from ocimatrix.cri import logs, messages
+from ocimatrix.cri.gen import api_pb2 as api
+from ocimatrix.cri.gen import api_pb2_grpc as api_grpc
+from ocimatrix.errors import OcimatrixError, UsageError
+
+# The version string the kubelet sends in VersionRequest.
+KUBELET_API_VERSION = "0.1.0"
+# gRPC's 4 MiB default is too small (the kubelet allows 16 MiB): ExecSync may return up to 16 MiB
+# on each of stdout and stderr, so room for both plus framing.
+MAX_MESSAGE_BYTES = 16 * 1024 * 1024 * 2 + 64 * 1024
+
+_Response = TypeVar("_Response")
+
+
+class CriError(OcimatrixError):
+    """A CRI call the runtime answered with an error, or one that timed out."""
+
+    def __init__(self, call: str, subject: str, code: grpc.StatusCode | None, details: str):
+        self.call = call
+        self.subject = subject
+        self.code = code
+        self.details = details
+        where = f"{call} {subject}" if subject else call
+        code_name = code.name if code is not None else "ERROR"
+        super().__init__(f"{where}: {code_name}: {details}")
+
+
+@dataclass(frozen=True)
+class ExecResult:
+    exit_code: int
+    stdout: bytes
+    stderr: bytes
+
+
+def grpc_target(endpoint: str) -> str:
+    """Accept ``unix:///path.sock`` (critest's --runtime-endpoint form) or a bare absolute path."""
+    if endpoint.startswith("unix://"):
+        path = endpoint.removeprefix("unix://")
+    elif endpoint.startswith("/"):
+        path = endpoint
+    else:
+        raise UsageError(f"CRI endpoint {endpoint!r}: expected unix:///path/to/socket or an absolute path")
+    if not path.startswith("/"):
+        raise UsageError(f"CRI endpoint {endpoint!r}: the socket path must be absolute")
+    return f"unix://{path}"
+
+
+class CriClient:
+    """One connection to a CRI runtime on this host.
+
+    The runtime is local (a unix socket), so like the kubelet the client creates log
+    directories and reads container log files itself.
+    """
+
+    def __init__(self, endpoint: str, timeout: float = 60.0):
+        self.endpoint = endpoint
+        self.timeout = timeout
+        self._channel = grpc.insecure_channel(
+            grpc_target(endpoint),
+            options=[
+                ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
+                ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
+            ],
+        )
+        self._runtime = api_grpc.RuntimeServiceStub(self._channel)
+        self._images = api_grpc.ImageServiceStub(self._channel)
+        # The config each pod was started with: CreateContainer must send it again.
+        self.pod_configs: dict[str, api.PodSandboxConfig] = {}
+
+    def close(self) -> None:
+        self._channel.close()
+
+    def __enter__(self) -> CriClient:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def _call(
+        self,
+        name: str,
+        method: Callable[..., _Response],
+        request: Any,
+        subject: str = "",
+        timeout: float | None = None,
+    ) -> _Response:
+        try:
+            return method(request, timeout=self.timeout if timeout is None else timeout)
+        except grpc.RpcError as exc:
+            code = exc.code() if hasattr(exc, "code") else None
+            details = exc.details() if hasattr(exc, "details") else str(exc)
+            raise CriError(name, subject, code, details or "") from None
+
+    # ------------------------------------------------------------------ runtime
+
+    def version(self) -> api.VersionResponse:
+        return self._call("Version", self._runtime.Version, api.VersionRequest(version=KUBELET_API_VERSION))
+
+    def wait_ready(self, timeout: float = 30.0) -> api.VersionResponse:
+        """Poll Version until the runtime answers: its socket can exist before it serves."""
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                return self._call(
+                    "Version",
+                    self._runtime.Version,
+                    api.VersionRequest(version=KUBELET_API_VERSION),
+                    timeout=min(2.0, max(0.1, deadline - time.monotonic())),
+                )
+            except CriError as exc:
+                if time.monotonic() >= deadline:
+                    raise CriError(
+                        "Version",
+                        self.endpoint,
+                        exc.code,
+                        f"runtime not ready after {timeout:g}s: {exc.details}",
+                    ) from None
+                time.sleep(0.2)
+
+    def status(self, verbose: bool = False) -> api.StatusResponse:
+        return self._call("Status", self._runtime.Status, api.StatusRequest(verbose=verbose))
+
+    def conditions(self) -> dict[str, api.RuntimeCondition]:
+        """Runtime conditions by type (RuntimeReady, NetworkReady, ...)."""
+        return {c.type: c for c in self.status().status.conditions}
+
+    # ------------------------------------------------------------------ images
+
+    def pull_image(
+        self,
+        ref: str,
+        auth: api.AuthConfig | None = None,
+        pod_config: api.PodSandboxConfig | None = None,
+        timeout: float | None = None,
+    ) -> str:
+        """Pull ``ref``; returns the image_ref the runtime reports (containerd: the image id)."""
+        request = api.PullImageRequest(image=messages.image_spec(ref), auth=auth, sandbox_config=pod_config)
+        return self._call("PullImage", self._images.PullImage, request, ref, timeout).image_ref
+
+    def image_status(self, ref: str, verbose: bool = False) -> api.Image | None:
+        """The image, or None when the runtime does not have it (CRI answers that without an error)."""
+        request = api.ImageStatusRequest(image=messages.image_spec(ref), verbose=verbose)
+        response = self._call("ImageStatus", self._images.ImageStatus, request, ref)
+        return response.image if response.HasField("image") else None
+
+    def list_images(self, ref: str | None = None) -> list[api.Image]:
+        request = api.ListImagesRequest(
+            filter=api.ImageFilter(image=messages.image_spec(ref)) if ref else None
+        )
+        return list(self._call("ListImages", self._images.ListImages, request, ref or "").images)
+
+    def remove_image(self, ref: str) -> None:
+        self._call(
+            "RemoveImage",
+            self._images.RemoveImage,
+            api.RemoveImageRequest(image=messages.image_spec(ref)),
+            ref,
+        )
+
+    def image_fs_info(self) -> api.ImageFsInfoResponse:
+        return self._call("ImageFsInfo", self._images.ImageFsInfo, api.ImageFsInfoRequest())
+
+    # ------------------------------------------------------------------ pods
+
+    def run_pod(
+        self,
+        name: str,
+        namespace: str,
+        uid: str,
+        runtime_handler: str = "",
+        *,
+        log_directory: Path | str,
+        attempt: int = 0,
+        labels: Mapping[str, str] | None = None,
+        annotations: Mapping[str, str] | None = None,
+        cgroup_parent: str = "",
+    ) -> str:
+        """Start a pod on the node's network; returns its id. ``runtime_handler`` "" is the default."""
+        config = messages.pod_sandbox_config(
+            name,
+            namespace,
+            uid,
+            str(log_directory),
+            attempt=attempt,
+            labels=labels,
+            annotations=annotations,
+            cgroup_parent=cgroup_parent,
+        )
+        return self.run_pod_config(config, runtime_handler)
+
+    def run_pod_config(self, config: api.PodSandboxConfig, runtime_handler: str = "") -> str:
+        # The kubelet creates the pod's log directory before asking for the sandbox.
+        if config.log_directory:
+            os.makedirs(config.log_directory, mode=0o755, exist_ok=True)
+        request = api.RunPodSandboxRequest(config=config, runtime_handler=runtime_handler)
+        subject = f"{config.metadata.namespace}/{config.metadata.name}"
+        if runtime_handler:
+            subject += f" (runtime handler {runtime_handler})"
+        pod_id = self._call("RunPodSandbox", self._runtime.RunPodSandbox, request, subject).pod_sandbox_id
+        self.pod_configs[pod_id] = config
+        return pod_id
+
+    def stop_pod(self, pod_id: str, missing_ok: bool = False) -> None:
+        """Stop a pod's containers and sandbox. ``missing_ok`` accepts a pod already removed, which
+        the CRI calls idempotent but containerd 1.6 answers with NOT_FOUND."""
+        request = api.StopPodSandboxRequest(pod_sandbox_id=pod_id)
+        with _tolerate_not_found(missing_ok):
+            self._call("StopPodSandbox", self._runtime.StopPodSandbox, request, pod_id)
+
+    def remove_pod(self, pod_id: str) -> None:
+        request = api.RemovePodSandboxRequest(pod_sandbox_id=pod_id)
+        self._call("RemovePodSandbox", self._runtime.RemovePodSandbox, request, pod_id)
+        self.pod_configs.pop(pod_id, None)
+
+    def pod_status(self, pod_id: str) -> api.PodSandboxStatus:
+        request = api.PodSandboxStatusRequest(pod_sandbox_id=pod_id)
+        return self._call("PodSandboxStatus", self._runtime.PodSandboxStatus, request, pod_id).status
+
+    def pod_info(self, pod_id: str) -> dict[str, Any]:
+        """The runtime's verbose details of a pod (free-form JSON values, decoded)."""
+        request = api.PodSandboxStatusRequest(pod_sandbox_id=pod_id, verbose=True)
+        response = self._call("PodSandboxStatus", self._runtime.PodSandboxStatus, request, pod_id)
+        return _decode_info(response.info)
+
+    def list_pods(
+        self,
+        *,
+        pod_id: str = "",
+        state: int | None = None,
+        labels: Mapping[str, str] | None = None,
+    ) -> list[api.PodSandbox]:
+        """Pods matching every filter given; ``state`` is api.SANDBOX_READY or api.SANDBOX_NOTREADY."""
+        filter_ = api.PodSandboxFilter(
+            id=pod_id,
+            state=api.PodSandboxStateValue(state=state) if state is not None else None,
+            label_selector=dict(labels or {}),
+        )
+        request = api.ListPodSandboxRequest(filter=filter_)
+        return list(self._call("ListPodSandbox", self._runtime.ListPodSandbox, request).items)
+
+    # ------------------------------------------------------------------ containers
+
+    def create_container(
+        self,
+        pod_id: str,
+        pod_config: api.PodSandboxConfig | None,
+        image: str,
+        name: str,
+        *,
+        image_ref: str | None = None,
+        command: Sequence[str] | None = None,
+        args: Sequence[str] | None = None,
+        env: Mapping[str, str] | None = None,
+        working_dir: str = "",
+        user: str | int | None = None,
+        attempt: int = 0,
+        labels: Mapping[str, str] | None = None,
+        annotations: Mapping[str, str] | None = None,
+        mounts: Sequence[api.Mount] = (),
+    ) -> str:
+        """Create a container in a pod; returns its id.
+
+        ``pod_config`` None means the config this client ran ``pod_id`` with. ``image`` is the
+        reference as the user wrote it, ``image_ref`` what PullImage returned for it.
+        """
+        if pod_config is None:
+            if pod_id not in self.pod_configs:
+                raise UsageError(
+                    f"CreateContainer {name}: pod {pod_id} was not started by this client; pass its config"
+                )
+            pod_config = self.pod_configs[pod_id]
+        config = messages.container_config(
+            pod_config,
+            name,
+            image,
+            image_ref=image_ref,
+            command=command,
+            args=args,
+            env=env,
+            working_dir=working_dir,
+            user=user,
+            attempt=attempt,
+            labels=labels,
+            annotations=annotations,
+            mounts=mounts,
+        )
+        if pod_config.log_directory:
+            # The kubelet makes the per-container log directory; runtimes only open the file.
+            log_dir = Path(pod_config.log_directory, config.log_path).parent
+            log_dir.mkdir(mode=0o755, parents=True, exist_ok=True)
+        request = api.CreateContainerRequest(pod_sandbox_id=pod_id, config=config, sandbox_config=pod_config)
+        subject = f"{name} in pod {pod_id}"
+        return self._call("CreateContainer", self._runtime.CreateContainer, request, subject).container_id
+
+    def start_container(self, container_id: str) -> None:
+        request = api.StartContainerRequest(container_id=container_id)
+        self._call("StartContainer", self._runtime.StartContainer, request, container_id)
+
+    def stop_container(self, container_id: str, timeout: int = 0, missing_ok: bool = False) -> None:
+        """Stop with ``timeout`` seconds of grace before the runtime kills the container;
+        ``missing_ok`` accepts a container already removed (containerd 1.6: NOT_FOUND)."""
+        request = api.StopContainerRequest(container_id=container_id, timeout=timeout)
+        # The RPC lasts as long as the grace period; don't let the client deadline cut it short.
+        with _tolerate_not_found(missing_ok):
+            self._call(
+                "StopContainer", self._runtime.StopContainer, request, container_id, self.timeout + timeout
+            )
+
+    def remove_container(self, container_id: str) -> None:
+        request = api.RemoveContainerRequest(container_id=container_id)
+        self._call("RemoveContainer", self._runtime.RemoveContainer, request, container_id)
+
+    def container_status(self, container_id: str) -> api.ContainerStatus:
+        request = api.ContainerStatusRequest(container_id=container_id)
+        return self._call("ContainerStatus", self._runtime.ContainerStatus, request, container_id).status
+
+    def container_info(self, container_id: str) -> dict[str, Any]:
+        """The runtime's verbose details of a container (containerd: pid, OCI spec, ...)."""
+        request = api.ContainerStatusRequest(container_id=container_id, verbose=True)
+        response = self._call("ContainerStatus", self._runtime.ContainerStatus, request, container_id)
+        return _decode_info(response.info)
+
+    def list_containers(
+        self,
+        *,
+        container_id: str = "",
+        pod_id: str = "",
+        state: int | None = None,
+        labels: Mapping[str, str] | None = None,
+    ) -> list[api.Container]:
+        """Containers matching every filter given; ``state`` is one of api.CONTAINER_*."""
+        filter_ = api.ContainerFilter(
+            id=container_id,
+            pod_sandbox_id=pod_id,
+            state=api.ContainerStateValue(state=state) if state is not None else None,
+            label_selector=dict(labels or {}),
+        )
+        request = api.ListContainersRequest(filter=filter_)
+        return list(self._call("ListContainers", self._runtime.ListContainers, request).containers)
+
+    def wait_for_exit(
+        self, container_id: str, timeout: float = 30.0, poll: float = 0.1
+    ) -> api.ContainerStatus:
+        """Poll until the container has exited; CRI has no wait call (the kubelet polls too)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            status = self.container_status(container_id)
+            if status.state == api.CONTAINER_EXITED:
+                return status
+            if time.monotonic() >= deadline:
+                state = api.ContainerState.Name(status.state)
+                raise CriError(
+                    "ContainerStatus",
+                    container_id,
+                    grpc.StatusCode.DEADLINE_EXCEEDED,
+                    f"container still {state} after {timeout:g}s of waiting for it to exit",
+                )
+            time.sleep(poll)
+
+    def exec_sync(self, container_id: str, cmd: Sequence[str], timeout: int = 10) -> ExecResult:
+        """Run ``cmd`` in a running container; ``timeout`` seconds bounds the command (0: none)."""
+        request = api.ExecSyncRequest(container_id=container_id, cmd=list(cmd), timeout=timeout)
+        # Leave the runtime time to report its own timeout before the client gives up.
+        deadline = None if timeout == 0 else timeout + self.timeout
+        subject = f"{container_id} {list(cmd)!r}"
+        response = self._call("ExecSync", self._runtime.ExecSync, request, subject, deadline)
+        return ExecResult(response.exit_code, response.stdout, response.stderr)
+
+    def container_log(self, container_id: str) -> logs.ContainerLog:
+        """Parse the container's log file, at the host path ContainerStatus reports."""
+        status = self.container_status(container_id)
+        if not status.log_path:
+            raise CriError("ContainerStatus", container_id, None, "the runtime reports no log_path")
+        return logs.read_log(status.log_path)
+
+    @contextmanager
+    def pod(
+        self, name: str, namespace: str, uid: str, runtime_handler: str = "", **kwargs: Any
+    ) -> Iterator[str]:
+        """Run a pod for the block, then stop and remove it (and its containers) whatever happened."""
+        pod_id = self.run_pod(name, namespace, uid, runtime_handler, **kwargs)
+        try:
+            yield pod_id
+        finally:
+            try:
+                self.stop_pod(pod_id, missing_ok=True)
+            finally:
+                self.remove_pod(pod_id)
+
+
+@contextmanager
+def _tolerate_not_found(enabled: bool) -> Iterator[None]:
+    try:
+        yield
+    except CriError as exc:
+        if not (enabled and exc.code == grpc.StatusCode.NOT_FOUND):
+            raise
+
+
+def _decode_info(info: Mapping[str, str]) -> dict[str, Any]:
+    decoded: dict[str, Any] = {}
+    for key, value in info.items():
+        try:
+            decoded[key] = json.loads(value)
+        except ValueError:
+            decoded[key] = value  # the CRI asks for JSON but does not enforce it
+    return decoded

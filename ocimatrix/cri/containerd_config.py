@@ -1,0 +1,208 @@
+"""Render the configuration of a private containerd 1.6 with the CRI plugin on.
+
+Everything the instance owns lives under one state directory with its own sockets, so it runs
+beside a system containerd (and other private ones) without sharing images, containers or runc
+state. Pods use the node's network, so no CNI is set up: the CRI plugin reports NetworkReady
+false, which only matters to pods that want a network of their own.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from ocimatrix.errors import UsageError
+
+CRI_PLUGIN = "io.containerd.grpc.v1.cri"
+RUNTIME_TYPE = "io.containerd.runc.v2"  # the shim; runc and crun both run under it
+DEFAULT_CRUN = "/usr/bin/crun"
+
+# Snapshotters that log errors on every start where their backing storage is absent.
+_UNUSED_PLUGINS = (
+    "io.containerd.snapshotter.v1.aufs",
+    "io.containerd.snapshotter.v1.btrfs",
+    "io.containerd.snapshotter.v1.devmapper",
+    "io.containerd.snapshotter.v1.zfs",
+)
+
+_REGISTRY_HOST = re.compile(r"(?:[A-Za-z0-9.-]+|\[[0-9A-Fa-f:]+\])(?::\d{1,5})?")
+
+
+@dataclass(frozen=True)
+class ContainerdLayout:
+    """Where a private containerd keeps its things, all under ``state_dir``."""
+
+    state_dir: Path
+    socket: Path
+
+    @property
+    def config(self) -> Path:
+        return self.state_dir / "config.toml"
+
+    @property
+    def root(self) -> Path:
+        return self.state_dir / "root"
+
+    @property
+    def state(self) -> Path:
+        return self.state_dir / "state"
+
+    @property
+    def ttrpc_socket(self) -> Path:
+        return Path(f"{self.socket}.ttrpc")
+
+    @property
+    def debug_socket(self) -> Path:
+        return self.state_dir / "debug.sock"
+
+    @property
+    def certs_dir(self) -> Path:
+        return self.state_dir / "certs.d"
+
+    @property
+    def runtime_root(self) -> Path:
+        # runc's and crun's own state (--root); the shim default /run/containerd/runc is shared.
+        return self.state_dir / "runtime-root"
+
+    @property
+    def cni_dir(self) -> Path:
+        return self.state_dir / "cni"
+
+
+def _toml_string(value: str | Path) -> str:
+    # A JSON string is a valid TOML basic string for everything json.dumps emits.
+    return json.dumps(str(value))
+
+
+def _check_registry_host(host: str) -> None:
+    if not _REGISTRY_HOST.fullmatch(host):
+        raise UsageError(
+            f"registry host {host!r}: expected host[:port] such as 127.0.0.1:5000, without scheme or path"
+        )
+
+
+def render_containerd_config(
+    state_dir: Path,
+    socket: Path,
+    sandbox_image: str,
+    registry_hosts: list[str],
+    *,
+    crun_binary: str = DEFAULT_CRUN,
+    log_level: str = "info",
+) -> str:
+    """The config.toml (version 2) text of a private containerd with runtime handlers runc and crun.
+
+    ``registry_hosts`` are the registries this instance is meant to pull from; their
+    ``certs.d/<host>/hosts.toml`` come from ``render_hosts_toml`` (``write_containerd_config``
+    writes both). ``sandbox_image`` is the pause image, pulled by containerd on the first pod.
+    """
+    state_dir = Path(state_dir)
+    layout = ContainerdLayout(state_dir, Path(socket))
+    for host in registry_hosts:
+        _check_registry_host(host)
+    if not sandbox_image:
+        raise UsageError("containerd config: sandbox_image must name the pause image (host/repo:tag)")
+    cri = f'plugins."{CRI_PLUGIN}"'
+    q = _toml_string
+    disabled = ", ".join(q(p) for p in _UNUSED_PLUGINS)
+    hosts_comment = ", ".join(registry_hosts) if registry_hosts else "(none)"
+
+    def runtime(name: str, binary: str | None) -> str:
+        binary_line = f"\n      BinaryName = {q(binary)}" if binary else ""
+        return f"""
+  [{cri}.containerd.runtimes.{name}]
+    runtime_type = {q(RUNTIME_TYPE)}
+    [{cri}.containerd.runtimes.{name}.options]{binary_line}
+      Root = {q(layout.runtime_root / name)}
+      SystemdCgroup = false
+"""
+
+    return f"""# Private containerd for ocimatrix; generated, edits are overwritten.
+# Registries (certs.d/<host>/hosts.toml): {hosts_comment}
+version = 2
+root = {q(layout.root)}
+state = {q(layout.state)}
+disabled_plugins = [{disabled}]
+
+[grpc]
+  address = {q(layout.socket)}
+
+[ttrpc]
+  address = {q(layout.ttrpc_socket)}
+
+[debug]
+  address = {q(layout.debug_socket)}
+  level = {q(log_level)}
+
+[metrics]
+  address = ""
+
+[plugins."io.containerd.internal.v1.opt"]
+  path = {q(state_dir / "opt")}
+
+[{cri}]
+  sandbox_image = {q(sandbox_image)}
+  # Without CAP_SYS_RESOURCE (containers, CI runners) the OOM score may only be raised.
+  restrict_oom_score_adj = true
+  tolerate_missing_hugetlb_controller = true
+  enable_selinux = false
+  stream_server_address = "127.0.0.1"
+  stream_server_port = "0"
+
+[{cri}.containerd]
+  snapshotter = "overlayfs"
+  default_runtime_name = "runc"
+{runtime("runc", None)}{runtime("crun", crun_binary)}
+[{cri}.cni]
+  # Empty directories of our own: never pick up the host's CNI networks.
+  bin_dir = {q(layout.cni_dir / "bin")}
+  conf_dir = {q(layout.cni_dir / "net.d")}
+
+[{cri}.registry]
+  config_path = {q(layout.certs_dir)}
+"""
+
+
+def render_hosts_toml(host: str, plain_http: bool = True) -> str:
+    """certs.d/<host>/hosts.toml: pull and resolve ``host`` itself, over HTTP unless told otherwise."""
+    _check_registry_host(host)
+    url = f"{'http' if plain_http else 'https'}://{host}"
+    return f"""# Registry {host} for a private ocimatrix containerd; generated.
+server = "{url}"
+
+[host."{url}"]
+  capabilities = ["pull", "resolve"]
+"""
+
+
+def write_hosts_toml(certs_dir: Path, registry_hosts: list[str], plain_http: bool = True) -> list[Path]:
+    written = []
+    for host in registry_hosts:
+        path = Path(certs_dir) / host / "hosts.toml"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(render_hosts_toml(host, plain_http))
+        written.append(path)
+    return written
+
+
+def write_containerd_config(
+    state_dir: Path,
+    socket: Path,
+    sandbox_image: str,
+    registry_hosts: list[str],
+    *,
+    crun_binary: str = DEFAULT_CRUN,
+) -> ContainerdLayout:
+    """Write config.toml, the hosts.toml of each registry and the empty CNI directories."""
+    layout = ContainerdLayout(Path(state_dir), Path(socket))
+    layout.state_dir.mkdir(parents=True, exist_ok=True)
+    text = render_containerd_config(
+        layout.state_dir, layout.socket, sandbox_image, registry_hosts, crun_binary=crun_binary
+    )
+    layout.config.write_text(text)
+    write_hosts_toml(layout.certs_dir, registry_hosts)
+    for directory in (layout.cni_dir / "bin", layout.cni_dir / "net.d"):
+        directory.mkdir(parents=True, exist_ok=True)
+    return layout

@@ -1,0 +1,153 @@
+"""The one interface every engine driver implements, and the values that cross it.
+
+A driver wraps one tool (docker-py against dockerd, the podman CLI, ctr, buildah, CRI ...) and takes
+the paths of its binaries so another version of the tool can be tested side by side. Every action is
+recorded as the equivalent shell command, which becomes the cell's repro.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from abc import ABC, abstractmethod
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import ClassVar
+
+from ocimatrix import evidence
+from ocimatrix.errors import OcimatrixError
+from ocimatrix.host.services import Endpoints
+
+RUNTIME_BINARIES = {"runc": "/usr/bin/runc", "crun": "/usr/bin/crun"}
+
+
+class EngineError(OcimatrixError):
+    """The engine refused or failed an action; the message carries its own words."""
+
+
+class Unsupported(OcimatrixError):
+    """The tool has no way to express this action; cells asking for it are skipped with this reason."""
+
+
+@dataclass
+class RunSpec:
+    image: str
+    runtime: str = "runc"
+    args: list[str] | None = None  # replaces the image's Cmd
+    entrypoint: list[str] | None = None  # replaces the image's Entrypoint (and, per Docker semantics, Cmd)
+    env: dict[str, str] = field(default_factory=dict)
+    user: str | None = None
+    workdir: str | None = None
+    platform: str | None = None
+    timeout: float = 120.0
+
+
+@dataclass
+class RunResult:
+    exit_code: int
+    stdout: str
+    stderr: str = ""
+
+
+@dataclass
+class CommandResult:
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+def run_command(
+    argv: Sequence[str], *, env: Mapping[str, str] | None = None, timeout: float = 300.0,
+    check: bool = True, record: bool = True, what: str = "",
+) -> CommandResult:
+    """Run a tool, record it for the repro, and turn a failure into an EngineError with the tool's words."""
+    if record:
+        evidence.record_command(argv, env)
+    full_env = dict(os.environ, **(env or {}))
+    try:
+        proc = subprocess.run(
+            [str(a) for a in argv], env=full_env, capture_output=True, text=True, timeout=timeout,
+            stdin=subprocess.DEVNULL,
+        )
+    except FileNotFoundError:
+        raise EngineError(f"{argv[0]}: not found") from None
+    except subprocess.TimeoutExpired:
+        raise EngineError(f"{what or argv[0]} timed out after {timeout:.0f}s: {evidence.shell_line(argv)}") from None
+    result = CommandResult(proc.returncode, proc.stdout, proc.stderr)
+    if check and proc.returncode != 0:
+        detail = (proc.stderr.strip() or proc.stdout.strip())[-1500:]
+        raise EngineError(f"{what or Path(argv[0]).name} failed (exit {proc.returncode}): {detail}")
+    return result
+
+
+def first_line_version(argv: Sequence[str]) -> str:
+    """Read 'tool version X.Y.Z ...' style output; '' if the tool is missing."""
+    try:
+        out = subprocess.run(list(argv), capture_output=True, text=True, timeout=20).stdout
+    except (FileNotFoundError, subprocess.TimeoutExpired):
+        return ""
+    for word in out.split():
+        word = word.strip(",").removeprefix("v")
+        if word[:1].isdigit() and "." in word:
+            return word
+    return ""
+
+
+def runtime_versions() -> dict[str, str]:
+    return {name: first_line_version([path, "--version"]) for name, path in RUNTIME_BINARIES.items()}
+
+
+class Engine(ABC):
+    """A tool that can pull and run images; builders also build and push."""
+
+    name: ClassVar[str]
+    can_build: ClassVar[bool] = False
+    formats: ClassVar[tuple[str, ...]] = ("oci", "docker")  # manifest formats it can push
+    compressions: ClassVar[tuple[str, ...]] = ("gzip",)
+
+    def __init__(self, endpoints: Endpoints) -> None:
+        self.endpoints = endpoints
+
+    @abstractmethod
+    def unavailable(self) -> str | None:
+        """Why this engine can't run on this host (shown as the skip reason), or None."""
+
+    @abstractmethod
+    def version(self) -> str: ...
+
+    def versions(self) -> dict[str, str]:
+        return {self.name: self.version()}
+
+    def build(self, context: Path, ref: str, *, format: str, platform: str) -> None:
+        raise Unsupported(f"{self.name} does not build images")
+
+    def push(self, ref: str, *, format: str, compression: str) -> str:
+        """Push ``ref`` and return the manifest digest the registry got (sha256:...)."""
+        raise Unsupported(f"{self.name} does not push images")
+
+    @abstractmethod
+    def pull(self, ref: str, *, platform: str | None = None) -> None: ...
+
+    @abstractmethod
+    def image_digest(self, ref: str) -> str:
+        """The manifest digest the engine recorded for ``ref`` when it pulled it."""
+
+    @abstractmethod
+    def image_config(self, ref: str) -> dict:
+        """The image's OCI config ``config`` section as the engine sees it (Labels, Env, User ...)."""
+
+    @abstractmethod
+    def run(self, spec: RunSpec) -> RunResult: ...
+
+    def save(self, ref: str, dest: Path, *, format: str) -> Path:
+        raise Unsupported(f"{self.name} cannot save images")
+
+    @abstractmethod
+    def remove_image(self, ref: str) -> None: ...
+
+    def check_runtime(self, runtime: str) -> None:
+        if runtime not in RUNTIME_BINARIES:
+            raise Unsupported(f"unknown runtime {runtime}; known: {', '.join(RUNTIME_BINARIES)}")
+        if not os.path.exists(RUNTIME_BINARIES[runtime]):
+            raise Unsupported(f"{runtime} is not installed ({RUNTIME_BINARIES[runtime]} missing)")

@@ -1,0 +1,103 @@
+"""containerd through ``ctr``, in a namespace of the harness's own.
+
+``ctr`` is containerd's own client, not a Docker look-alike: its trailing arguments replace the whole
+process command line, and 1.6 has no ``--user``; the driver says so instead of papering over it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import uuid
+from pathlib import Path
+
+from ocimatrix.engines.base import RUNTIME_BINARIES, Engine, RunResult, RunSpec, Unsupported, run_command
+
+NAMESPACE = "ocimatrix"
+
+
+class ContainerdEngine(Engine):
+    name = "containerd"
+
+    def __init__(self, endpoints, address: str | None = None, binary: str | None = None) -> None:
+        super().__init__(endpoints)
+        self.address = (address or endpoints.containerd).removeprefix("unix://")
+        self.binary = binary or shutil.which("ctr") or "/usr/bin/ctr"
+
+    def unavailable(self) -> str | None:
+        if not os.path.exists(self.binary):
+            return f"ctr is not installed ({self.binary} missing)"
+        if not self.address:
+            return "no containerd: " + self.endpoints.errors.get("containerd", "not started")
+        return None
+
+    def cmd(self, *args: str) -> list[str]:
+        return [self.binary, "--address", self.address, "--namespace", NAMESPACE, *args]
+
+    def sh(self, *args: str, timeout: float = 300.0, check: bool = True, what: str = ""):
+        return run_command(self.cmd(*args), timeout=timeout, check=check, what=what or f"ctr {args[0]}")
+
+    def version(self) -> str:
+        out = self.sh("version", what="ctr version").stdout
+        # The server section comes second; that's the daemon under test.
+        versions = [line.split()[-1] for line in out.splitlines() if line.strip().startswith("Version:")]
+        return (versions[-1] if versions else "").removeprefix("v")
+
+    def pull(self, ref: str, *, platform: str | None = None) -> None:
+        args = ["images", "pull", "--plain-http", *(["--platform", platform] if platform else []), ref]
+        self.sh(*args)
+
+    def image_digest(self, ref: str) -> str:
+        out = self.sh("images", "ls", f"name=={ref}").stdout.splitlines()
+        for line in out[1:]:
+            fields = line.split()
+            if fields and fields[0] == ref:
+                return next((f for f in fields if f.startswith("sha256:")), "")
+        return ""
+
+    def _blob(self, digest: str) -> dict:
+        return json.loads(self.sh("content", "get", digest).stdout)
+
+    def image_config(self, ref: str) -> dict:
+        """Read the config blob the way containerd resolves it for this host's platform."""
+        target = self.image_digest(ref)
+        doc = self._blob(target)
+        if "manifests" in doc:
+            arch = {"x86_64": "amd64", "aarch64": "arm64"}.get(os.uname().machine, os.uname().machine)
+            chosen = next((m for m in doc["manifests"] if (m.get("platform") or {}).get("architecture") == arch),
+                          doc["manifests"][0])
+            doc = self._blob(chosen["digest"])
+        config = self._blob(doc["config"]["digest"])
+        result = dict(config.get("config") or {})
+        result.update(architecture=config.get("architecture", ""), os=config.get("os", ""),
+                      variant=config.get("variant", ""))
+        return result
+
+    def run(self, spec: RunSpec) -> RunResult:
+        self.check_runtime(spec.runtime)
+        if spec.user is not None:
+            raise Unsupported("ctr 1.6 run has no --user flag; the image's User can't be overridden")
+        if spec.args is not None and spec.entrypoint is None:
+            raise Unsupported("ctr run has no way to replace Cmd alone: its arguments replace Entrypoint and Cmd")
+        args = ["run", "--rm", "--runc-binary", RUNTIME_BINARIES[spec.runtime]]
+        if spec.platform:
+            args += ["--platform", spec.platform]
+        for key, value in spec.env.items():
+            args += ["--env", f"{key}={value}"]
+        if spec.workdir is not None:
+            args += ["--cwd", spec.workdir]
+        args += [spec.image, f"ocimatrix-{uuid.uuid4().hex[:12]}"]
+        if spec.entrypoint is not None:
+            args += [*spec.entrypoint, *(spec.args or [])]
+        result = self.sh(*args, timeout=spec.timeout, check=False)
+        return RunResult(result.returncode, result.stdout, result.stderr)
+
+    def save(self, ref: str, dest: Path, *, format: str) -> Path:
+        if format != "oci":
+            raise Unsupported("ctr exports OCI archives (with a Docker manifest.json alongside) only")
+        self.sh("images", "export", str(dest), ref)
+        return dest
+
+    def remove_image(self, ref: str) -> None:
+        self.sh("images", "rm", "--sync", ref, check=False)

@@ -1,0 +1,193 @@
+"""Docker, driven through docker-py against the harness's (or a named) dockerd.
+
+docker-py has no shell form, so each call records the equivalent ``docker`` CLI command as the repro.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import docker
+import docker.errors
+
+from ocimatrix import evidence
+from ocimatrix.engines.base import Engine, EngineError, RunResult, RunSpec, Unsupported
+
+CLI = "/usr/bin/docker"
+
+
+class DockerEngine(Engine):
+    name = "docker"
+    can_build = True
+    formats = ("docker",)  # the 20.10 legacy builder and push emit Docker v2 schema 2 only
+    compressions = ("gzip",)
+
+    def __init__(self, endpoints, endpoint: str | None = None) -> None:
+        super().__init__(endpoints)
+        self.endpoint = endpoint or endpoints.docker
+        self._client: docker.DockerClient | None = None
+
+    @property
+    def client(self) -> docker.DockerClient:
+        if self._client is None:
+            self._client = docker.DockerClient(base_url=self.endpoint, timeout=300)
+        return self._client
+
+    def cli(self, *args: str) -> list[str]:
+        return [CLI, "--host", self.endpoint, *args]
+
+    def unavailable(self) -> str | None:
+        if not self.endpoint:
+            return "no dockerd: " + self.endpoints.errors.get("docker", "not started")
+        try:
+            self.client.ping()
+        except Exception as exc:  # noqa: BLE001
+            return f"dockerd at {self.endpoint} does not answer: {exc}"
+        return None
+
+    def version(self) -> str:
+        return self.client.version().get("Version", "")
+
+    def build(self, context: Path, ref: str, *, format: str, platform: str) -> None:
+        if format not in self.formats:
+            raise Unsupported(f"docker {self.version()} builds and pushes only Docker v2 schema 2 images")
+        evidence.record_command(self.cli("build", "--network", "none", "--platform", platform, "-t", ref, str(context)))
+        try:
+            self.client.images.build(
+                path=str(context), tag=ref, network_mode="none", platform=platform, rm=True, pull=False
+            )
+        except docker.errors.BuildError as exc:
+            raise EngineError(f"docker build failed: {exc.msg}") from None
+        except docker.errors.APIError as exc:
+            raise EngineError(f"docker build failed: {exc.explanation or exc}") from None
+
+    def push(self, ref: str, *, format: str, compression: str) -> str:
+        if compression not in self.compressions:
+            raise Unsupported(f"docker {self.version()} push compresses layers with gzip only")
+        evidence.record_command(self.cli("push", ref))
+        repo, tag = split_tag(ref)
+        digest = ""
+        for line in self.client.api.push(repo, tag=tag, stream=True, decode=True):
+            if "error" in line:
+                raise EngineError(f"docker push {ref}: {line['error']}")
+            digest = (line.get("aux") or {}).get("Digest", digest)
+        if not digest:
+            raise EngineError(f"docker push {ref}: the daemon reported no digest")
+        return digest
+
+    def pull(self, ref: str, *, platform: str | None = None) -> None:
+        args = ["pull", *(["--platform", platform] if platform else []), ref]
+        evidence.record_command(self.cli(*args))
+        repo, tag = split_tag(ref)
+        try:
+            # Errors met after the pull started arrive inside the progress stream, not as an HTTP error.
+            for line in self.client.api.pull(repo, tag=tag, platform=platform, stream=True, decode=True):
+                if "error" in line:
+                    raise EngineError(f"docker pull {ref}: {line['error']}")
+        except docker.errors.APIError as exc:
+            raise EngineError(f"docker pull {ref}: {exc.explanation or exc}") from None
+
+    def _inspect(self, ref: str) -> dict:
+        try:
+            return self.client.api.inspect_image(ref)
+        except docker.errors.ImageNotFound:
+            raise EngineError(f"docker has no image {ref}") from None
+
+    def image_digest(self, ref: str) -> str:
+        evidence.record_command(self.cli("image", "inspect", "--format", "{{json .RepoDigests}}", ref))
+        repo = split_tag(ref)[0]
+        for entry in self._inspect(ref).get("RepoDigests") or []:
+            name, _, digest = entry.partition("@")
+            if name == repo:
+                return digest
+        return ""
+
+    def image_config(self, ref: str) -> dict:
+        attrs = self._inspect(ref)
+        config = dict(attrs.get("Config") or {})
+        config["architecture"] = attrs.get("Architecture", "")
+        config["variant"] = attrs.get("Variant", "")
+        config["os"] = attrs.get("Os", "")
+        return config
+
+    def run(self, spec: RunSpec) -> RunResult:
+        self.check_runtime(spec.runtime)
+        evidence.record_command(self.cli(*docker_run_args(spec)))
+        kwargs = {
+            "image": spec.image, "command": spec.args, "entrypoint": spec.entrypoint,
+            "environment": spec.env or None, "user": spec.user or "", "working_dir": spec.workdir,
+            "network_mode": "none", "runtime": spec.runtime, "platform": spec.platform, "detach": True,
+        }
+        try:
+            # create(), not run(): run() would pull a missing image from the internet.
+            container = self.client.containers.create(**{k: v for k, v in kwargs.items() if v is not None})
+        except docker.errors.ImageNotFound as exc:
+            raise EngineError(f"docker create: no such image {spec.image}: {exc.explanation}") from None
+        except docker.errors.APIError as exc:
+            raise EngineError(f"docker create: {exc.explanation or exc}") from None
+        try:
+            container.start()
+            status = container.wait(timeout=spec.timeout)
+            stdout = container.logs(stdout=True, stderr=False).decode(errors="replace")
+            stderr = container.logs(stdout=False, stderr=True).decode(errors="replace")
+            if status.get("Error"):
+                stderr += f"\n{status['Error']}"
+            return RunResult(int(status.get("StatusCode", -1)), stdout, stderr)
+        except docker.errors.APIError as exc:
+            raise EngineError(f"docker start: {exc.explanation or exc}") from None
+        finally:
+            container.remove(force=True)
+
+    def save(self, ref: str, dest: Path, *, format: str) -> Path:
+        if format != "docker":
+            raise Unsupported(f"docker {self.version()} saves only the docker-archive format")
+        evidence.record_command(self.cli("save", "-o", str(dest), ref))
+        with open(dest, "wb") as out:
+            for chunk in self.client.api.get_image(ref):
+                out.write(chunk)
+        return dest
+
+    def remove_image(self, ref: str) -> None:
+        evidence.record_command(self.cli("rmi", ref))
+        try:
+            self.client.api.remove_image(ref, force=True)
+        except docker.errors.ImageNotFound:
+            pass
+
+    def close(self) -> None:
+        if self._client is not None:
+            self._client.close()
+
+
+def docker_run_args(spec: RunSpec) -> list[str]:
+    """The ``docker run`` command line equivalent to ``spec`` (used for repro and tested on its own)."""
+    args = ["run", "--rm", "--network", "none", "--pull", "never", "--runtime", spec.runtime]
+    if spec.platform:
+        args += ["--platform", spec.platform]
+    for key, value in spec.env.items():
+        args += ["--env", f"{key}={value}"]
+    if spec.user is not None:
+        args += ["--user", spec.user]
+    if spec.workdir is not None:
+        args += ["--workdir", spec.workdir]
+    if spec.entrypoint is not None:
+        # The CLI takes one entrypoint word; the rest of the list goes before the args.
+        args += ["--entrypoint", spec.entrypoint[0] if spec.entrypoint else ""]
+    args.append(spec.image)
+    if spec.entrypoint:
+        args += spec.entrypoint[1:]
+    args += spec.args or []
+    return args
+
+
+def split_tag(ref: str) -> tuple[str, str]:
+    """'host:5000/repo/name:tag' -> ('host:5000/repo/name', 'tag'); digests stay with the repo."""
+    if "@" in ref:
+        repo, _, digest = ref.partition("@")
+        return repo, digest
+    slash = ref.rfind("/")
+    colon = ref.rfind(":")
+    if colon > slash:
+        return ref[:colon], ref[colon + 1:]
+    return ref, "latest"
+

@@ -1,0 +1,151 @@
+"""Podman through its CLI, with its own storage root and config files (no daemon needed)."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+from ocimatrix.engines.base import (
+    RUNTIME_BINARIES,
+    Engine,
+    EngineError,
+    RunResult,
+    RunSpec,
+    Unsupported,
+    first_line_version,
+    run_command,
+)
+from ocimatrix.engines.docker_engine import split_tag
+
+PUSH_FORMATS = {"oci": "oci", "docker": "v2s2"}
+SAVE_FORMATS = {"oci": "oci-archive", "docker": "docker-archive"}
+
+
+class ContainersStorageTool(Engine):
+    """What podman and buildah share: the same storage, config files and push/inspect flags."""
+
+    binary: str
+    can_build = True
+    formats = ("oci", "docker")
+    compressions = ("gzip", "zstd", "none")
+
+    def __init__(self, endpoints, binary: str | None = None) -> None:
+        super().__init__(endpoints)
+        self.binary = binary or shutil.which(self.name) or f"/usr/bin/{self.name}"
+        self.env = dict(endpoints.podman_env)
+
+    def unavailable(self) -> str | None:
+        if not os.path.exists(self.binary):
+            return f"{self.name} is not installed ({self.binary} missing)"
+        if not self.endpoints.podman_env:
+            return f"{self.name} storage was not set up by the harness"
+        return None
+
+    def cmd(self, *args: str) -> list[str]:
+        root = Path(self.endpoints.podman_root)
+        return [self.binary, "--root", str(root / "root"), "--runroot", str(root / "runroot"), *args]
+
+    def sh(self, *args: str, timeout: float = 300.0, check: bool = True, what: str = ""):
+        return run_command(self.cmd(*args), env=self.env, timeout=timeout, check=check, what=what)
+
+    def version(self) -> str:
+        return self.sh("version", "--format", "{{.Client.Version}}", what="podman version").stdout.strip()
+
+    def build(self, context: Path, ref: str, *, format: str, platform: str) -> None:
+        self.sh("build", "--format", format, "--platform", platform, "--network", "none", "--pull-never",
+                "-t", ref, str(context), what=f"{self.name} build")
+
+    def push(self, ref: str, *, format: str, compression: str) -> str:
+        if format not in PUSH_FORMATS:
+            raise Unsupported(f"{self.name} cannot push format {format}")
+        with tempfile.TemporaryDirectory(prefix="ocimatrix-digest-") as tmp:
+            digest_file = Path(tmp) / "digest"
+            args = ["push", "--tls-verify=false", "--format", PUSH_FORMATS[format], "--digestfile", str(digest_file)]
+            if compression == "none":
+                args.append("--disable-compression")
+            else:
+                args += ["--compression-format", compression]
+            self.sh(*args, ref, f"docker://{ref}", what=f"{self.name} push")
+            return digest_file.read_text().strip()
+
+    def pull(self, ref: str, *, platform: str | None = None) -> None:
+        args = ["pull", "--tls-verify=false", *(["--platform", platform] if platform else []), ref]
+        self.sh(*args, what=f"{self.name} pull")
+
+    def _inspect(self, ref: str) -> dict:
+        out = self.sh("inspect", "--type", "image", ref, what=f"{self.name} inspect").stdout
+        data = json.loads(out)
+        return data[0] if isinstance(data, list) else data
+
+    def remove_image(self, ref: str) -> None:
+        self.sh("rmi", "-f", ref, check=False)
+
+
+class PodmanEngine(ContainersStorageTool):
+    name = "podman"
+
+    def image_digest(self, ref: str) -> str:
+        # .Digest is whichever manifest the store saw first (a local build, when podman shares
+        # storage with buildah); RepoDigests has the one pulled for this repository.
+        attrs = self._inspect(ref)
+        repo = split_tag(ref)[0]
+        for entry in attrs.get("RepoDigests") or []:
+            name, _, digest = entry.partition("@")
+            if name == repo:
+                return digest
+        return attrs.get("Digest", "")
+
+    def image_config(self, ref: str) -> dict:
+        attrs = self._inspect(ref)
+        config = dict(attrs.get("Config") or {})
+        config.update(architecture=attrs.get("Architecture", ""), os=attrs.get("Os", ""),
+                      variant=attrs.get("Variant", ""))
+        config.setdefault("Labels", attrs.get("Labels") or {})
+        return config
+
+    def run(self, spec: RunSpec) -> RunResult:
+        self.check_runtime(spec.runtime)
+        args = ["run", "--rm", "--network", "none", "--pull", "never", "--runtime", RUNTIME_BINARIES[spec.runtime]]
+        if spec.platform:
+            args += ["--platform", spec.platform]
+        for key, value in spec.env.items():
+            args += ["--env", f"{key}={value}"]
+        if spec.user is not None:
+            args += ["--user", spec.user]
+        if spec.workdir is not None:
+            args += ["--workdir", spec.workdir]
+        if spec.entrypoint is not None:
+            args += ["--entrypoint", json.dumps(spec.entrypoint)]
+        args.append(spec.image)
+        args += spec.args or []
+        result = self.sh(*args, timeout=spec.timeout, check=False)
+        if result.returncode in (125, 126, 127) and "Error:" in result.stderr:
+            # podman's own failures (not the container's) use these codes and say "Error:".
+            raise EngineError(f"podman run failed (exit {result.returncode}): {result.stderr.strip()[-1500:]}")
+        return RunResult(result.returncode, result.stdout, result.stderr)
+
+    def save(self, ref: str, dest: Path, *, format: str) -> Path:
+        self.sh("save", "--format", SAVE_FORMATS[format], "-o", str(dest), ref, what="podman save")
+        return dest
+
+
+class BuildahEngine(ContainersStorageTool):
+    """buildah builds and pushes; it runs nothing in the matrix (its ``run`` is for build steps)."""
+
+    name = "buildah"
+
+    def version(self) -> str:
+        return first_line_version([self.binary, "--version"])
+
+    def image_digest(self, ref: str) -> str:
+        return self._inspect(ref).get("FromImageDigest", "")
+
+    def image_config(self, ref: str) -> dict:
+        attrs = self._inspect(ref)
+        return dict((attrs.get("OCIv1") or {}).get("config") or {})
+
+    def run(self, spec: RunSpec) -> RunResult:
+        raise Unsupported("buildah is a builder; it does not run containers as a runner in the matrix")

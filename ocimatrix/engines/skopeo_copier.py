@@ -1,0 +1,40 @@
+"""skopeo: copies images between registries, OCI layouts and archives without a daemon."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+
+from ocimatrix.engines.base import first_line_version, run_command
+
+FORMATS = {"oci": "oci", "docker": "v2s2"}
+
+
+class SkopeoCopier:
+    name = "skopeo"
+
+    def __init__(self, endpoints, binary: str | None = None) -> None:
+        self.endpoints = endpoints
+        self.binary = binary or shutil.which("skopeo") or "/usr/bin/skopeo"
+        self.env = dict(endpoints.podman_env)
+
+    def unavailable(self) -> str | None:
+        return None if os.path.exists(self.binary) else f"skopeo is not installed ({self.binary} missing)"
+
+    def version(self) -> str:
+        return first_line_version([self.binary, "--version"])
+
+    def copy(self, src: str, dest: str, *, format: str | None = None, all_platforms: bool = False) -> None:
+        """Copy between transports (docker://, oci:, oci-archive:, docker-archive:); the local registry is plain HTTP."""
+        args = [self.binary, "--insecure-policy", "copy", "--src-tls-verify=false", "--dest-tls-verify=false"]
+        if format:
+            args += ["--format", FORMATS[format]]
+        if all_platforms:
+            args.append("--all")
+        run_command([*args, src, dest], env=self.env, what="skopeo copy")
+
+    def inspect_raw(self, ref: str) -> dict:
+        out = run_command([self.binary, "inspect", "--raw", "--tls-verify=false", ref], env=self.env,
+                          what="skopeo inspect").stdout
+        return json.loads(out)

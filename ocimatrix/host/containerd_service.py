@@ -1,0 +1,38 @@
+"""A private containerd (with its CRI plugin) under the harness's state directory."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+
+from ocimatrix.cri.containerd_config import write_containerd_config
+from ocimatrix.errors import OcimatrixError
+from ocimatrix.host.process import Daemon
+
+
+class ContainerdService:
+    def __init__(self, state_dir: Path, sandbox_image: str, registry_hosts: list[str]) -> None:
+        self.dir = state_dir
+        self.sandbox_image = sandbox_image
+        self.registry_hosts = registry_hosts
+        self.socket = state_dir / "containerd.sock"
+        self.daemon: Daemon | None = None
+
+    def start(self) -> None:
+        binary = shutil.which("containerd")
+        if not binary:
+            raise OcimatrixError("containerd not found: install Debian's containerd (ocimatrix provision)")
+        self.dir.mkdir(parents=True, exist_ok=True)
+        layout = write_containerd_config(self.dir, self.socket, self.sandbox_image, self.registry_hosts)
+        config = layout.config
+        self.daemon = Daemon("containerd", [binary, "--config", str(config)], self.dir / "containerd.log")
+        self.daemon.start(self._ready)
+
+    def _ready(self) -> bool:
+        probe = ["ctr", "--address", str(self.socket), "version"]
+        return self.socket.exists() and subprocess.run(probe, capture_output=True, timeout=5).returncode == 0
+
+    def stop(self) -> None:
+        if self.daemon:
+            self.daemon.stop()

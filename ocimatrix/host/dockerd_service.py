@@ -1,0 +1,59 @@
+"""A private dockerd on its own socket, attached to the harness's containerd, with no bridge or iptables."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from pathlib import Path
+
+from ocimatrix.errors import OcimatrixError
+from ocimatrix.host.process import Daemon
+
+DOCKER_CLI = "/usr/bin/docker"  # Debian's client; /usr/local/bin/docker may be another version without buildx
+
+
+class DockerdService:
+    def __init__(self, state_dir: Path, containerd_socket: Path, insecure_registries: list[str]) -> None:
+        self.dir = state_dir
+        self.containerd_socket = containerd_socket
+        self.insecure_registries = insecure_registries
+        self.socket = state_dir / "docker.sock"
+        self.daemon: Daemon | None = None
+
+    @property
+    def endpoint(self) -> str:
+        return f"unix://{self.socket}"
+
+    def start(self) -> None:
+        binary = shutil.which("dockerd")
+        if not binary:
+            raise OcimatrixError("dockerd not found: install Debian's docker.io (ocimatrix provision)")
+        self.dir.mkdir(parents=True, exist_ok=True)
+        config = self.dir / "daemon.json"
+        config.write_text(json.dumps({
+            "runtimes": {"crun": {"path": shutil.which("crun") or "/usr/bin/crun"}},
+            "insecure-registries": self.insecure_registries,
+            "features": {"buildkit": False},
+        }, indent=1))
+        argv = [
+            binary, "--config-file", str(config),
+            "--data-root", str(self.dir / "data"), "--exec-root", str(self.dir / "exec"),
+            "--host", self.endpoint, "--pidfile", str(self.dir / "docker.pid"),
+            # Without --containerd, dockerd 20.10 attaches to the system containerd if one runs.
+            "--containerd", str(self.containerd_socket), "--containerd-namespace", "ocimatrix-moby",
+            "--containerd-plugins-namespace", "ocimatrix-moby-plugins",
+            # The network rule: no bridge, no NAT, nothing reaches beyond loopback.
+            "--bridge=none", "--iptables=false", "--ip-forward=false", "--ip-masq=false",
+            "--userland-proxy=false",
+        ]
+        self.daemon = Daemon("dockerd", argv, self.dir / "dockerd.log")
+        self.daemon.start(self._ready, timeout=90)
+
+    def _ready(self) -> bool:
+        probe = [DOCKER_CLI, "--host", self.endpoint, "version", "--format", "{{.Server.Version}}"]
+        return self.socket.exists() and subprocess.run(probe, capture_output=True, timeout=5).returncode == 0
+
+    def stop(self) -> None:
+        if self.daemon:
+            self.daemon.stop(timeout=30)

@@ -1,0 +1,133 @@
+"""The embedded default: the harness's own registry, containerd, dockerd and podman storage.
+
+Everything lives under one state directory with its own sockets, so the user's daemons are never
+touched; ``stop()`` leaves no daemon, shim, container, mount or directory behind, even after a crash
+of an earlier run (stale state directories whose owner is gone are swept on the next start).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from ocimatrix.host.containerd_service import ContainerdService
+from ocimatrix.host.dockerd_service import DockerdService
+from ocimatrix.host.podman_setup import write_podman_config
+from ocimatrix.host.process import kill_processes_mentioning, unmount_all_under
+from ocimatrix.host.registry_service import RegistryService
+
+STATE_PARENT = Path(os.environ.get("OCIMATRIX_STATE_PARENT", "/var/tmp"))
+STATE_PREFIX = "ocimatrix-"
+ENDPOINTS_ENV = "OCIMATRIX_ENDPOINTS"
+
+
+@dataclass
+class Endpoints:
+    """What the drivers need to reach the services; serialised so pytest-xdist workers share it."""
+
+    state_dir: str
+    registry: str = ""  # host:port of the embedded registry
+    containerd: str = ""  # socket path
+    docker: str = ""  # unix:// endpoint
+    cri: str = ""  # unix:// endpoint of containerd's CRI
+    podman_root: str = ""
+    podman_env: dict[str, str] = field(default_factory=dict)
+    sandbox_image: str = ""
+    errors: dict[str, str] = field(default_factory=dict)  # service -> why it isn't available
+
+    def save(self, path: Path) -> None:
+        path.write_text(json.dumps(asdict(self), indent=1))
+
+    @classmethod
+    def load(cls, path: str | Path) -> Endpoints:
+        return cls(**json.loads(Path(path).read_text()))
+
+
+def sweep_stale_state(log=print) -> None:
+    for state in STATE_PARENT.glob(f"{STATE_PREFIX}*"):
+        owner = state / "owner.pid"
+        try:
+            pid = int(owner.read_text())
+        except (OSError, ValueError):
+            continue
+        if Path(f"/proc/{pid}").exists():
+            continue
+        log(f"cleaning up {state} left by an earlier run (pid {pid} is gone)")
+        cleanup_state_dir(state)
+
+
+def cleanup_state_dir(state: Path) -> None:
+    kill_processes_mentioning(str(state))
+    unmount_all_under(state)
+    shutil.rmtree(state, ignore_errors=True)
+
+
+class EmbeddedServices:
+    def __init__(self, log=print) -> None:
+        self.log = log
+        self.state: Path | None = None
+        self.registry: RegistryService | None = None
+        self.containerd: ContainerdService | None = None
+        self.dockerd: DockerdService | None = None
+        self.endpoints: Endpoints | None = None
+
+    def start(self) -> Endpoints:
+        sweep_stale_state(self.log)
+        STATE_PARENT.mkdir(parents=True, exist_ok=True)
+        self.state = Path(tempfile.mkdtemp(prefix=STATE_PREFIX, dir=STATE_PARENT))
+        (self.state / "owner.pid").write_text(str(os.getpid()))
+        endpoints = Endpoints(state_dir=str(self.state))
+        self.endpoints = endpoints
+        try:
+            self.registry = RegistryService(self.state / "registry")
+            self.registry.start()
+            endpoints.registry = self.registry.host
+            self.log(f"registry   {self.registry.url}")
+        except Exception as exc:  # noqa: BLE001 - a missing service turns its cells into skips
+            endpoints.errors["registry"] = str(exc)
+        hosts = [endpoints.registry] if endpoints.registry else []
+        endpoints.sandbox_image = f"{endpoints.registry}/ocimatrix/pause:1" if endpoints.registry else ""
+        try:
+            self.containerd = ContainerdService(self.state / "containerd", endpoints.sandbox_image, hosts)
+            self.containerd.start()
+            endpoints.containerd = str(self.containerd.socket)
+            endpoints.cri = f"unix://{self.containerd.socket}"
+            self.log(f"containerd {endpoints.cri}")
+        except Exception as exc:  # noqa: BLE001
+            endpoints.errors["containerd"] = str(exc)
+        if endpoints.containerd:
+            try:
+                self.dockerd = DockerdService(self.state / "docker", Path(endpoints.containerd), hosts)
+                self.dockerd.start()
+                endpoints.docker = self.dockerd.endpoint
+                self.log(f"dockerd    {endpoints.docker}")
+            except Exception as exc:  # noqa: BLE001
+                endpoints.errors["docker"] = str(exc)
+        else:
+            endpoints.errors["docker"] = "dockerd needs the harness's containerd, which did not start"
+        endpoints.podman_root = str(self.state / "podman")
+        endpoints.podman_env = write_podman_config(self.state / "podman", hosts)
+        endpoints.save(self.state / "endpoints.json")
+        return endpoints
+
+    def stop(self) -> None:
+        if self.state is None:
+            return
+        for service in (self.dockerd, self.containerd, self.registry):
+            if service is not None:
+                try:
+                    service.stop()
+                except Exception as exc:  # noqa: BLE001 - keep going: the sweep below kills what's left
+                    self.log(f"stopping {type(service).__name__}: {exc}")
+        cleanup_state_dir(self.state)
+        self.state = None
+
+    def __enter__(self) -> Endpoints:
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()

@@ -1,0 +1,1 @@
+"""Images the harness makes itself: FROM scratch, with Debian's static busybox, never pulled from outside."""

@@ -1,0 +1,353 @@
+"""Matrix files: load and check them, then expand their axes into cells.
+
+A matrix names the values of each axis (engine, runtime, builder, platform, registry, format,
+compression), optional ``exclude``/``include`` rules, the registries and endpoints it talks to, and
+which suites run (optionally narrowing axes per suite). Each suite test declares the axes it varies
+over; its cells are the distinct projections of the expanded product onto those axes.
+
+Every error names the file, the line and the field, so a typo never turns into a traceback.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from ocimatrix.errors import UsageError
+
+DEFAULT_MATRIX = Path(__file__).resolve().parent.parent / "matrix" / "default.yaml"
+
+# The axes and their known values; ``None`` means "checked by a pattern or by another section".
+KNOWN_VALUES: dict[str, tuple[str, ...] | None] = {
+    "engine": ("docker", "podman", "containerd", "containerd-cri", "cri-o"),
+    "builder": ("docker", "podman", "buildah"),
+    "runtime": ("runc", "crun"),
+    "platform": None,
+    "registry": None,
+    "format": ("oci", "docker"),
+    "compression": ("gzip", "zstd", "none"),
+}
+AXES = tuple(KNOWN_VALUES)
+SUITES = ("lifecycle", "image", "platforms", "distribution", "cri")
+
+# GOOS/GOARCH pairs the image-spec points to, with the variants we know how to provide.
+KNOWN_PLATFORMS = (
+    "linux/amd64",
+    "linux/386",
+    "linux/arm64",
+    "linux/arm/v5",
+    "linux/arm/v6",
+    "linux/arm/v7",
+    "linux/arm64/v8",
+    "linux/s390x",
+    "linux/ppc64le",
+    "linux/riscv64",
+    "linux/mips64le",
+    "windows/amd64",
+    "windows/arm64",
+)
+_PLATFORM_RE = re.compile(r"^[a-z0-9]+/[a-z0-9]+(/[a-z0-9]+)?$")
+
+TOP_LEVEL_KEYS = {
+    "name", "description", "axes", "exclude", "include", "registries", "endpoints", "suites", "expectations",
+}
+REGISTRY_KEYS = {"embedded", "url", "plain_http", "tls_verify", "auth", "namespace", "image", "description"}
+ENDPOINT_KEYS = {"docker", "podman", "containerd", "containerd-cri", "cri-o"}
+
+
+@dataclass(frozen=True)
+class Matrix:
+    path: Path
+    name: str
+    axes: dict[str, tuple[str, ...]]
+    exclude: tuple[dict[str, tuple[str, ...]], ...] = ()
+    include: tuple[dict[str, str], ...] = ()
+    registries: dict[str, dict[str, Any]] = field(default_factory=dict)
+    endpoints: dict[str, str] = field(default_factory=dict)
+    suites: dict[str, dict[str, tuple[str, ...]]] = field(default_factory=dict)
+    # Known incompatibilities: {test: glob of the test function name, cell: {axis: values}, reason}.
+    expectations: tuple[dict[str, Any], ...] = ()
+
+    def runs_suite(self, suite: str) -> bool:
+        return not self.suites or suite in self.suites
+
+    def cells(self, suite: str | None = None) -> list[dict[str, str]]:
+        """The full expanded product (after per-suite narrowing, exclude and include)."""
+        axes = dict(self.axes)
+        for axis, values in (self.suites.get(suite) or {}).items() if suite else ():
+            axes[axis] = values
+        names = list(axes)
+        product = [dict(zip(names, combo, strict=True)) for combo in itertools.product(*axes.values())]
+        cells = [c for c in product if not any(_matches(c, rule) for rule in self.exclude)]
+        for extra in self.include:
+            cell = {axis: extra.get(axis, axes[axis][0]) for axis in names}
+            if cell not in cells:
+                cells.append(cell)
+        return cells
+
+    def cells_for(self, axes: Iterable[str], suite: str | None = None) -> list[dict[str, str]]:
+        """Distinct projections of the cells onto ``axes``, in matrix order."""
+        wanted = list(axes)
+        unknown = [a for a in wanted if a not in AXES]
+        if unknown:
+            raise ValueError(f"unknown axes {unknown}; known: {', '.join(AXES)}")
+        seen: list[dict[str, str]] = []
+        for cell in self.cells(suite):
+            projected = {a: cell[a] for a in wanted}
+            if projected not in seen:
+                seen.append(projected)
+        return seen
+
+
+def _matches(cell: Mapping[str, str], rule: Mapping[str, tuple[str, ...]]) -> bool:
+    return all(cell.get(axis) in values for axis, values in rule.items())
+
+
+class _Located:
+    """Line numbers of every mapping key and sequence item, so errors can point into the file."""
+
+    def __init__(self, text: str) -> None:
+        self.lines: dict[tuple[Any, ...], int] = {}
+        try:
+            node = yaml.compose(text)
+        except yaml.YAMLError:
+            return
+        if node is not None:
+            self._walk(node, ())
+
+    def _walk(self, node: yaml.Node, path: tuple[Any, ...]) -> None:
+        self.lines[path] = node.start_mark.line + 1
+        if isinstance(node, yaml.MappingNode):
+            for key, value in node.value:
+                child = (*path, key.value)
+                self.lines[child] = key.start_mark.line + 1
+                self._walk(value, child)
+                self.lines[child] = key.start_mark.line + 1
+        elif isinstance(node, yaml.SequenceNode):
+            for index, item in enumerate(node.value):
+                self._walk(item, (*path, index))
+
+    def line(self, path: tuple[Any, ...]) -> int | None:
+        while path and path not in self.lines:
+            path = path[:-1]
+        return self.lines.get(path)
+
+
+class _Checker:
+    def __init__(self, path: Path, text: str) -> None:
+        self.path = path
+        self.located = _Located(text)
+
+    def fail(self, where: tuple[Any, ...], message: str) -> UsageError:
+        line = self.located.line(where)
+        field_name = ".".join(str(p) for p in where) or "(top level)"
+        at = f"{self.path}:{line}" if line else str(self.path)
+        return UsageError(f"{at}: field '{field_name}': {message}")
+
+    def str_list(self, value: Any, where: tuple[Any, ...]) -> tuple[str, ...]:
+        if isinstance(value, str | int | float):
+            value = [value]
+        if not isinstance(value, list) or not value:
+            raise self.fail(where, "expected a non-empty list of values")
+        out = []
+        for index, item in enumerate(value):
+            if not isinstance(item, str | int | float) or isinstance(item, bool):
+                raise self.fail((*where, index), f"expected a string, got {type(item).__name__}")
+            out.append(str(item))
+        return tuple(out)
+
+    def axis_values(self, axis: str, value: Any, where: tuple[Any, ...], registries: Mapping[str, Any]):
+        values = self.str_list(value, where)
+        for index, item in enumerate(values):
+            self.check_value(axis, item, (*where, index), registries)
+        return values
+
+    def check_value(self, axis: str, value: str, where: tuple[Any, ...], registries: Mapping[str, Any]) -> None:
+        if axis not in KNOWN_VALUES:
+            raise self.fail(where, f"unknown axis '{axis}'; known axes: {', '.join(AXES)}")
+        known = KNOWN_VALUES[axis]
+        if known is not None and value not in known:
+            raise self.fail(where, f"unknown {axis} '{value}'; known: {', '.join(known)}")
+        if axis == "platform" and not _PLATFORM_RE.match(value):
+            raise self.fail(where, f"platform '{value}' is not os/arch[/variant]; known: {', '.join(KNOWN_PLATFORMS)}")
+        if axis == "platform" and value not in KNOWN_PLATFORMS:
+            raise self.fail(where, f"unknown platform '{value}'; known: {', '.join(KNOWN_PLATFORMS)}")
+        if axis == "registry" and value not in registries:
+            raise self.fail(where, f"registry '{value}' is not defined under 'registries' ({', '.join(registries)})")
+
+
+def load_matrix(path: str | Path) -> Matrix:
+    path = Path(path)
+    try:
+        text = path.read_text()
+    except OSError as exc:
+        raise UsageError(f"{path}: cannot read matrix file: {exc.strerror}") from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"{path}:{mark.line + 1}" if mark else str(path)
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise UsageError(f"{where}: not valid YAML: {problem}") from None
+    return parse_matrix(data, path, text)
+
+
+def parse_matrix(data: Any, path: Path, text: str = "") -> Matrix:
+    check = _Checker(path, text)
+    if not isinstance(data, dict):
+        raise check.fail((), "a matrix file is a mapping with at least 'axes'")
+    for key in data:
+        if key not in TOP_LEVEL_KEYS:
+            raise check.fail((key,), f"unknown key; expected one of: {', '.join(sorted(TOP_LEVEL_KEYS))}")
+
+    registries = _parse_registries(check, data.get("registries") or {"embedded": {"embedded": True}})
+    endpoints = _parse_endpoints(check, data.get("endpoints") or {})
+
+    raw_axes = data.get("axes")
+    if not isinstance(raw_axes, dict) or not raw_axes:
+        raise check.fail(("axes",), "expected a mapping of axis name to a list of values")
+    axes: dict[str, tuple[str, ...]] = {}
+    for axis in AXES:
+        if axis in raw_axes:
+            axes[axis] = check.axis_values(axis, raw_axes[axis], ("axes", axis), registries)
+    for axis in raw_axes:
+        if axis not in KNOWN_VALUES:
+            raise check.fail(("axes", axis), f"unknown axis; known axes: {', '.join(AXES)}")
+    axes.setdefault("registry", (next(iter(registries)),))
+    defaults = {"platform": ("linux/amd64",), "format": ("oci",), "compression": ("gzip",), "runtime": ("runc",)}
+    for axis, value in defaults.items():
+        axes.setdefault(axis, value)
+    for axis in ("engine", "builder"):
+        if axis not in axes:
+            raise check.fail(("axes",), f"missing axis '{axis}'")
+
+    exclude = tuple(_parse_rules(check, data.get("exclude"), "exclude", registries, axes))
+    include = []
+    for rule in _parse_rules(check, data.get("include"), "include", registries, axes):
+        include.append({axis: values[0] for axis, values in rule.items()})
+
+    suites = _parse_suites(check, data.get("suites"), registries)
+    expectations = _parse_expectations(check, data.get("expectations"), registries)
+    name = str(data.get("name") or path.stem)
+    matrix = Matrix(path, name, axes, exclude, tuple(include), registries, endpoints, suites, expectations)
+    if not matrix.cells():
+        raise check.fail(("exclude",), "every cell is excluded; the matrix would run nothing")
+    return matrix
+
+
+def _parse_rules(check: _Checker, raw: Any, key: str, registries, axes) -> list[dict[str, tuple[str, ...]]]:
+    if raw is None:
+        return []
+    if not isinstance(raw, list):
+        raise check.fail((key,), "expected a list of {axis: value} rules")
+    rules = []
+    for index, rule in enumerate(raw):
+        if not isinstance(rule, dict) or not rule:
+            raise check.fail((key, index), "expected a mapping of axis to value(s)")
+        parsed = {}
+        for axis, value in rule.items():
+            where = (key, index, axis)
+            if axis not in KNOWN_VALUES:
+                raise check.fail(where, f"unknown axis; known axes: {', '.join(AXES)}")
+            values = check.axis_values(axis, value, where, registries)
+            if key == "include" and len(values) != 1:
+                raise check.fail(where, "an include rule names one value per axis")
+            parsed[axis] = values
+        rules.append(parsed)
+    return rules
+
+
+def _parse_registries(check: _Checker, raw: Any) -> dict[str, dict[str, Any]]:
+    if not isinstance(raw, dict):
+        raise check.fail(("registries",), "expected a mapping of registry name to its settings")
+    registries = {}
+    for name, spec in raw.items():
+        where = ("registries", name)
+        if spec is None:
+            spec = {}
+        if not isinstance(spec, dict):
+            raise check.fail(where, "expected a mapping (url, plain_http, tls_verify, auth, namespace)")
+        for key in spec:
+            if key not in REGISTRY_KEYS:
+                raise check.fail((*where, key), f"unknown key; expected one of: {', '.join(sorted(REGISTRY_KEYS))}")
+        if not spec.get("embedded") and not spec.get("url") and not spec.get("image"):
+            raise check.fail(where, "a registry needs 'url' (an existing registry), 'image' or 'embedded: true'")
+        auth = spec.get("auth")
+        if auth is not None:
+            if not isinstance(auth, dict) or auth.get("type") not in ("none", "basic", "bearer"):
+                raise check.fail((*where, "auth"), "expected {type: none|basic|bearer, ...}")
+            for secret in ("password", "token"):
+                if secret in auth:
+                    raise check.fail(
+                        (*where, "auth", secret),
+                        f"secrets never go in a matrix file: use '{secret}_env' (an environment variable name) "
+                        "or 'credentials_file'",
+                    )
+        registries[str(name)] = dict(spec)
+    return registries
+
+
+def _parse_endpoints(check: _Checker, raw: Any) -> dict[str, str]:
+    if not isinstance(raw, dict):
+        raise check.fail(("endpoints",), "expected a mapping of engine to endpoint URL")
+    endpoints = {}
+    for engine, url in raw.items():
+        where = ("endpoints", engine)
+        if engine not in ENDPOINT_KEYS:
+            raise check.fail(where, f"unknown engine; known: {', '.join(sorted(ENDPOINT_KEYS))}")
+        if not isinstance(url, str) or not re.match(r"^(unix|tcp|npipe)://", url):
+            raise check.fail(where, "expected an endpoint like unix:///run/containerd/containerd.sock")
+        endpoints[engine] = url
+    return endpoints
+
+
+def _parse_suites(check: _Checker, raw: Any, registries) -> dict[str, dict[str, tuple[str, ...]]]:
+    if raw is None:
+        return {}
+    if isinstance(raw, list):
+        raw = dict.fromkeys(raw)
+    if not isinstance(raw, dict):
+        raise check.fail(("suites",), f"expected a list or mapping of suites ({', '.join(SUITES)})")
+    suites = {}
+    for suite, overrides in raw.items():
+        where = ("suites", suite)
+        if suite not in SUITES:
+            raise check.fail(where, f"unknown suite; known: {', '.join(SUITES)}")
+        overrides = overrides or {}
+        if not isinstance(overrides, dict):
+            raise check.fail(where, "expected a mapping of axis to the values this suite runs")
+        suites[suite] = {
+            axis: check.axis_values(axis, values, (*where, axis), registries) for axis, values in overrides.items()
+        }
+    return suites
+
+
+def _parse_expectations(check: _Checker, raw: Any, registries) -> tuple[dict[str, Any], ...]:
+    if raw is None:
+        return ()
+    if not isinstance(raw, list):
+        raise check.fail(("expectations",), "expected a list of {test, cell, reason}")
+    parsed = []
+    for index, entry in enumerate(raw):
+        where = ("expectations", index)
+        if not isinstance(entry, dict):
+            raise check.fail(where, "expected a mapping with 'test', 'reason' and optionally 'cell'")
+        for key in entry:
+            if key not in ("test", "cell", "reason"):
+                raise check.fail((*where, key), "unknown key; expected test, cell, reason")
+        if not isinstance(entry.get("test"), str) or not entry["test"]:
+            raise check.fail((*where, "test"), "expected the test function name (glob patterns allowed)")
+        if not isinstance(entry.get("reason"), str) or not entry["reason"].strip():
+            raise check.fail((*where, "reason"), "say why this cell is expected to fail")
+        cell = entry.get("cell") or {}
+        if not isinstance(cell, dict):
+            raise check.fail((*where, "cell"), "expected a mapping of axis to value(s)")
+        values = {axis: check.axis_values(axis, v, (*where, "cell", axis), registries) for axis, v in cell.items()}
+        parsed.append({"test": entry["test"], "cell": values, "reason": entry["reason"].strip()})
+    return tuple(parsed)

@@ -1,0 +1,348 @@
+"""The pytest plugin: matrix cells become parameters, outcomes become results records.
+
+Suite tests ask for a ``cell`` fixture and say which axes they vary over with
+``@pytest.mark.axes(...)``; the plugin parametrizes them with the matrix's cells. On the controller
+(the only process when running without xdist) it starts the embedded services, gathers one record
+per test from every worker, prints progress, and writes ``results.json``.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import json
+import os
+import secrets
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from ocimatrix import evidence
+from ocimatrix.errors import OcimatrixError
+from ocimatrix.matrix import DEFAULT_MATRIX, Matrix, load_matrix
+from ocimatrix.results import Record, Results, Run, Spec, now_iso, write_results
+
+SUITES_DIR = Path(__file__).resolve().parent.parent / "suites"
+RUN_ID_ENV = "OCIMATRIX_RUN_ID"
+MATRIX_ENV = "OCIMATRIX_MATRIX"
+RECORD_KEY = "ocimatrix_record"
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("ocimatrix", "ocimatrix conformance matrix")
+    group.addoption("--matrix", default=None, help="matrix file (default: matrix/default.yaml for suites/)")
+    group.addoption("--results", default="reports/results.json", help="where to write results.json")
+    group.addoption(
+        "--endpoints", default=None,
+        help="endpoints.json of services already running (default: start the embedded services)",
+    )
+    group.addoption("--ocimatrix-progress", action="store_true", help="print one line per finished cell")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "axes(*names): the matrix axes a suite test is parametrized over")
+    config.addinivalue_line("markers", "spec(section, url): the spec section a suite test checks")
+    matrix_path = _matrix_path(config)
+    if matrix_path is None:
+        return
+    try:
+        matrix = load_matrix(matrix_path)
+    except OcimatrixError as exc:
+        raise pytest.UsageError(str(exc)) from None
+    config.stash[MATRIX_KEY] = matrix
+    if hasattr(config, "workerinput"):
+        return  # workers reuse what the controller started (through the environment)
+    os.environ[MATRIX_ENV] = str(Path(matrix_path).resolve())
+    os.environ.setdefault(RUN_ID_ENV, secrets.token_hex(4))
+    controller = Controller(config, matrix)
+    config.pluginmanager.register(controller, "ocimatrix-controller")
+    controller.start_services()
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    controller = config.pluginmanager.get_plugin("ocimatrix-controller")
+    if controller is not None:
+        controller.stop_services()
+
+
+MATRIX_KEY = pytest.StashKey[Matrix]()
+STATE_KEY = pytest.StashKey[dict]()
+
+
+def _matrix_path(config: pytest.Config) -> str | None:
+    explicit = config.getoption("matrix") or os.environ.get(MATRIX_ENV)
+    if explicit:
+        return explicit
+    # Running suites/ without --matrix means "the default matrix", as `ocimatrix run` would.
+    for arg in config.args:
+        path = Path(arg.split("::")[0]).resolve()
+        if path == SUITES_DIR or SUITES_DIR in path.parents:
+            return str(DEFAULT_MATRIX)
+    return None
+
+
+def suite_of(path: Path) -> str:
+    try:
+        return Path(path).resolve().relative_to(SUITES_DIR).parts[0]
+    except (ValueError, IndexError):
+        return ""
+
+
+def cell_id(cell: dict[str, str]) -> str:
+    return "-".join(str(v).replace("/", "_") for v in cell.values())
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "cell" not in metafunc.fixturenames:
+        return
+    marker = metafunc.definition.get_closest_marker("axes")
+    if marker is None:
+        raise pytest.UsageError(f"{metafunc.definition.nodeid}: a test taking 'cell' needs @pytest.mark.axes(...)")
+    matrix = metafunc.config.stash.get(MATRIX_KEY, None)
+    if matrix is None:
+        metafunc.parametrize("cell", [pytest.param(None, marks=pytest.mark.skip(reason="no matrix loaded"))])
+        return
+    suite = suite_of(metafunc.definition.path)
+    cells = matrix.cells_for(marker.args, suite)
+    if not cells:
+        reason = f"matrix {matrix.name} has no cells for axes {', '.join(marker.args)}"
+        metafunc.parametrize("cell", [pytest.param(None, marks=pytest.mark.skip(reason=reason))])
+        return
+    metafunc.parametrize("cell", cells, ids=[cell_id(c) for c in cells])
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    matrix = config.stash.get(MATRIX_KEY, None)
+    if matrix is None:
+        return
+    keep, drop = [], []
+    for item in items:
+        suite = suite_of(item.path)
+        if suite and not matrix.runs_suite(suite):
+            drop.append(item)
+            continue
+        keep.append(item)
+        _apply_expectations(item, matrix)
+    if drop:
+        config.hook.pytest_deselected(items=drop)
+        items[:] = keep
+
+
+def _apply_expectations(item: pytest.Item, matrix: Matrix) -> None:
+    """Known incompatibilities from the matrix file become strict xfails, so a fix shows up as XPASS."""
+    callspec = getattr(item, "callspec", None)
+    cell = callspec.params.get("cell") if callspec else None
+    for expected in matrix.expectations:
+        if not fnmatch.fnmatchcase(item.originalname if hasattr(item, "originalname") else item.name,
+                                   expected["test"]):
+            continue
+        if not all((cell or {}).get(axis) in values for axis, values in expected["cell"].items()):
+            continue
+        item.add_marker(pytest.mark.xfail(reason=f"known: {expected['reason']}", strict=True))
+        return
+
+
+@pytest.fixture(scope="session")
+def matrix(request: pytest.FixtureRequest) -> Matrix:
+    loaded = request.config.stash.get(MATRIX_KEY, None)
+    if loaded is None:
+        pytest.skip("no matrix loaded (run through `ocimatrix run` or `pytest suites/`)")
+    return loaded
+
+
+@pytest.fixture(scope="session")
+def run_id() -> str:
+    """Unique per run and per xdist worker, so parallel cells never share an image name."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
+    return f"{os.environ.get(RUN_ID_ENV, 'local')}-{worker}"
+
+
+@pytest.fixture(scope="session")
+def endpoints():
+    from ocimatrix.host.services import ENDPOINTS_ENV, Endpoints
+
+    path = os.environ.get(ENDPOINTS_ENV)
+    if not path:
+        pytest.skip("no embedded services are running (run through `ocimatrix run`)")
+    return Endpoints.load(path)
+
+
+@pytest.fixture
+def recorder() -> evidence.Recorder:
+    """This test's repro commands and evidence (drivers write into it too)."""
+    return evidence.current()
+
+
+# --- per-test records, built where the test ran (worker or not) ---------------------------------
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    item.stash[STATE_KEY] = {"reports": {}, "reason": "", "start": time.monotonic()}
+    evidence.begin()
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
+    report = yield
+    state = item.stash.get(STATE_KEY, None)
+    if state is None or item.config.stash.get(MATRIX_KEY, None) is None:
+        return report
+    state["reports"][call.when] = (report.outcome, hasattr(report, "wasxfail"))
+    if call.excinfo is not None and not state["reason"]:
+        state["reason"] = _reason(call, report)
+    elif hasattr(report, "wasxfail") and not state["reason"]:
+        state["reason"] = report.wasxfail
+    elif report.failed and not state["reason"]:
+        state["reason"] = report.longreprtext[-4000:]  # e.g. "[XPASS(strict)] known: ..."
+    if call.when == "teardown":
+        report.user_properties.append((RECORD_KEY, build_record(item, state, report).to_json()))
+    return report
+
+
+def _reason(call: pytest.CallInfo, report: pytest.TestReport) -> str:
+    exc = call.excinfo.value
+    if isinstance(exc, pytest.skip.Exception):
+        return str(exc.msg)
+    if hasattr(report, "wasxfail"):
+        return report.wasxfail or call.excinfo.exconly()
+    text = call.excinfo.exconly()
+    return text if len(text) < 4000 else text[:4000] + " ..."
+
+
+def final_outcome(reports: dict[str, tuple[str, bool]]) -> str:
+    """One outcome for a test from its setup/call/teardown phase reports."""
+    setup, setup_xfail = reports.get("setup", ("passed", False))
+    if setup == "skipped":
+        return "xfailed" if setup_xfail else "skipped"
+    if setup == "failed":
+        return "error"
+    call, call_xfail = reports.get("call", ("passed", False))
+    outcome = {"passed": "passed", "failed": "failed", "skipped": "skipped"}[call]
+    if call == "skipped" and call_xfail:
+        outcome = "xfailed"
+    if reports.get("teardown", ("passed", False))[0] == "failed" and outcome == "passed":
+        outcome = "error"
+    return outcome
+
+
+def build_record(item: pytest.Item, state: dict, report: pytest.TestReport) -> Record:
+    recorder = evidence.current()
+    callspec = getattr(item, "callspec", None)
+    cell = dict((callspec.params.get("cell") if callspec else None) or {})
+    if recorder.versions:
+        cell["versions"] = dict(recorder.versions)
+    marker = item.get_closest_marker("spec")
+    spec = Spec(*marker.args) if marker else None
+    outcome = final_outcome(state["reports"])
+    reason = state["reason"] if outcome != "passed" else ""
+    return Record(
+        test=item.nodeid, suite=suite_of(item.path), outcome=outcome, cell=cell, spec=spec, reason=reason,
+        duration_s=round(time.monotonic() - state["start"], 3), repro=list(recorder.repro),
+        evidence=_jsonable(recorder.evidence),
+    )
+
+
+def _jsonable(value: Any) -> Any:
+    try:
+        json.dumps(value)
+        return value
+    except (TypeError, ValueError):
+        return json.loads(json.dumps(value, default=str))
+
+
+# --- the controller: services, progress, results.json ----------------------------------------
+
+
+class Controller:
+    def __init__(self, config: pytest.Config, matrix: Matrix) -> None:
+        self.config = config
+        self.matrix = matrix
+        self.results = Results(run=Run(matrix=str(matrix.path)))
+        self.total = 0
+        self.done = 0
+        self.services = None
+        self.progress = config.getoption("ocimatrix_progress")
+        self.results_path = Path(config.getoption("results"))
+
+    def log(self, message: str) -> None:
+        reporter = self.config.pluginmanager.get_plugin("terminalreporter")
+        if reporter is not None:
+            reporter.write_line(message)
+        else:
+            print(message, file=sys.stderr)
+
+    def start_services(self) -> None:
+        from ocimatrix.host.services import ENDPOINTS_ENV, EmbeddedServices
+
+        given = self.config.getoption("endpoints") or os.environ.get(ENDPOINTS_ENV)
+        if given:
+            os.environ[ENDPOINTS_ENV] = str(Path(given).resolve())
+            return
+        self.services = EmbeddedServices(log=lambda m: print(f"ocimatrix: {m}", file=sys.stderr))
+        try:
+            endpoints = self.services.start()
+        except BaseException:
+            self.services.stop()
+            raise
+        os.environ[ENDPOINTS_ENV] = str(Path(endpoints.state_dir) / "endpoints.json")
+        for service, error in endpoints.errors.items():
+            print(f"ocimatrix: {service} unavailable, its cells will be skipped: {error}", file=sys.stderr)
+
+    def stop_services(self) -> None:
+        if self.services is not None:
+            self.services.stop()
+            self.services = None
+
+    # Totals for the progress line: xdist tells the controller what each worker collected.
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_xdist_node_collection_finished(self, node, ids) -> None:
+        self.total = max(self.total, len(ids))
+
+    def pytest_collection_finish(self, session: pytest.Session) -> None:
+        self.total = max(self.total, len(session.items))
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        payload = dict(report.user_properties).get(RECORD_KEY)
+        if payload is None:
+            if report.when in ("setup", "call", "teardown") or report.outcome != "failed":
+                return
+            # A crashed worker reports the lost test (when="???") without our record.
+            payload = Record(test=report.nodeid, suite="", outcome="error",
+                             reason=str(report.longrepr)[-2000:]).to_json()
+        record = Record.from_json(payload)
+        self.results.results.append(record)
+        self.done += 1
+        if self.progress:
+            self._progress(record)
+
+    def _progress(self, record: Record) -> None:
+        total = max(self.total, self.done)
+        width = len(str(total))
+        line = f"[{self.done:>{width}}/{total}] {record.outcome.upper():<7} {record.test} ({record.duration_s:.1f}s)"
+        if record.outcome in ("failed", "error"):
+            line += f"\n    reason: {record.reason.splitlines()[0] if record.reason else '?'}"
+            if record.repro:
+                line += "\n    repro:  " + "\n            ".join(record.repro)
+        elif record.outcome == "skipped":
+            line += f"\n    skipped: {record.reason}"
+        self.log(line)
+
+    @pytest.hookimpl(trylast=True)
+    def pytest_sessionfinish(self, session: pytest.Session) -> None:
+        self.results.run.finished = now_iso()
+        self.results.run.tools = collect_tool_versions(self.results.results)
+        self.results.results.sort(key=lambda r: r.test)
+        write_results(self.results, self.results_path)
+        counts = self.results.counts()
+        summary = ", ".join(f"{n} {outcome}" for outcome, n in counts.items())
+        self.log(f"ocimatrix: {summary} -> {self.results_path}")
+
+
+def collect_tool_versions(records: list[Record]) -> dict[str, str]:
+    tools: dict[str, str] = {}
+    for record in records:
+        tools.update(record.cell.get("versions") or {})
+    return dict(sorted(tools.items()))
