@@ -55,7 +55,15 @@ KNOWN_PLATFORMS = (
 _PLATFORM_RE = re.compile(r"^[a-z0-9]+/[a-z0-9]+(/[a-z0-9]+)?$")
 
 TOP_LEVEL_KEYS = {
-    "name", "description", "axes", "exclude", "include", "registries", "endpoints", "suites", "expectations",
+    "name",
+    "description",
+    "axes",
+    "exclude",
+    "include",
+    "registries",
+    "endpoints",
+    "suites",
+    "expectations",
 }
 REGISTRY_KEYS = {"embedded", "url", "plain_http", "tls_verify", "auth", "namespace", "image", "description"}
 ENDPOINT_KEYS = {"docker", "podman", "containerd", "containerd-cri", "cri-o"}
@@ -220,7 +228,12 @@ def parse_matrix(data: Any, path: Path, text: str = "") -> Matrix:
         if axis not in KNOWN_VALUES:
             raise check.fail(("axes", axis), f"unknown axis; known axes: {', '.join(AXES)}")
     axes.setdefault("registry", (next(iter(registries)),))
-    defaults = {"platform": ("linux/amd64",), "format": ("oci",), "compression": ("gzip",), "runtime": ("runc",)}
+    defaults = {
+        "platform": ("linux/amd64",),
+        "format": ("oci",),
+        "compression": ("gzip",),
+        "runtime": ("runc",),
+    }
     for axis, value in defaults.items():
         axes.setdefault(axis, value)
     for axis in ("engine", "builder"):

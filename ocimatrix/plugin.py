@@ -35,7 +35,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--matrix", default=None, help="matrix file (default: matrix/default.yaml for suites/)")
     group.addoption("--results", default="reports/results.json", help="where to write results.json")
     group.addoption(
-        "--endpoints", default=None,
+        "--endpoints",
+        default=None,
         help="endpoints.json of services already running (default: start the embedded services)",
     )
     group.addoption("--ocimatrix-progress", action="store_true", help="print one line per finished cell")
@@ -135,8 +136,7 @@ def _apply_expectations(item: pytest.Item, matrix: Matrix) -> None:
     callspec = getattr(item, "callspec", None)
     cell = callspec.params.get("cell") if callspec else None
     for expected in matrix.expectations:
-        if not fnmatch.fnmatchcase(item.originalname if hasattr(item, "originalname") else item.name,
-                                   expected["test"]):
+        if not fnmatch.fnmatchcase(item.originalname if hasattr(item, "originalname") else item.name, expected["test"]):
             continue
         if not all((cell or {}).get(axis) in values for axis, values in expected["cell"].items()):
             continue
@@ -239,8 +239,14 @@ def build_record(item: pytest.Item, state: dict, report: pytest.TestReport) -> R
     outcome = final_outcome(state["reports"])
     reason = state["reason"] if outcome != "passed" else ""
     return Record(
-        test=item.nodeid, suite=suite_of(item.path), outcome=outcome, cell=cell, spec=spec, reason=reason,
-        duration_s=round(time.monotonic() - state["start"], 3), repro=list(recorder.repro),
+        test=item.nodeid,
+        suite=suite_of(item.path),
+        outcome=outcome,
+        cell=cell,
+        spec=spec,
+        reason=reason,
+        duration_s=round(time.monotonic() - state["start"], 3),
+        repro=list(recorder.repro),
         evidence=_jsonable(recorder.evidence),
     )
 
@@ -304,14 +310,24 @@ class Controller:
     def pytest_collection_finish(self, session: pytest.Session) -> None:
         self.total = max(self.total, len(session.items))
 
+    @pytest.hookimpl(wrapper=True)
+    def pytest_report_teststatus(self, report, config):
+        status = yield
+        if self.progress and status:
+            # Our one line per cell replaces pytest's letters, which would interleave with it.
+            category, _letter, word = status
+            return category, "", word
+        return status
+
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         payload = dict(report.user_properties).get(RECORD_KEY)
         if payload is None:
             if report.when in ("setup", "call", "teardown") or report.outcome != "failed":
                 return
             # A crashed worker reports the lost test (when="???") without our record.
-            payload = Record(test=report.nodeid, suite="", outcome="error",
-                             reason=str(report.longrepr)[-2000:]).to_json()
+            payload = Record(
+                test=report.nodeid, suite="", outcome="error", reason=str(report.longrepr)[-2000:]
+            ).to_json()
         record = Record.from_json(payload)
         self.results.results.append(record)
         self.done += 1

@@ -24,12 +24,14 @@ Public API (stable):
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import os
 import re
+import shlex
 import ssl
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -41,18 +43,33 @@ from ocimatrix.errors import OcimatrixError
 from ocimatrix.oci.registry import Credentials, credentials_from_file, parse_challenge
 
 AUTH_TYPES = ("none", "basic", "bearer")
-AUTH_KEYS = {"type", "username_env", "password_env", "token_env", "credentials_file", "realm", "service", "scope"}
+AUTH_KEYS = {
+    "type",
+    "username_env",
+    "password_env",
+    "token_env",
+    "credentials_file",
+    "realm",
+    "service",
+    "scope",
+}
 EMBEDDED_KINDS = ("token", "basic")  # besides ``embedded: true``, the plain-HTTP registry
 IMAGE_KEYS = {"ref", "build", "env", "command"}
 BUILTIN_BUILDS = ("docker-registry",)
 DEFAULT_NAMESPACE = "ocimatrix"
 DEFAULT_TIMEOUT = 30.0
 REDACTED = "***"
-_NAMESPACE_RE = re.compile(r"^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*$")
+_NAMESPACE_RE = re.compile(
+    r"^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*$"
+)
 
 
 class TargetUnavailable(OcimatrixError):
     """The registry can't be reached from here (not started, secret not set): its cells skip."""
+
+
+class RegistryAuthError(OcimatrixError):
+    """The registry's auth challenge could not be answered (token endpoint refused, no token)."""
 
 
 # --- redaction ----------------------------------------------------------------------------------
@@ -126,12 +143,18 @@ class RegistryTarget:
 
     def describe(self) -> dict[str, Any]:
         """What a results reader may see about this target."""
-        info: dict[str, Any] = {"name": self.name, "url": self.base_url, "namespace": self.namespace,
-                                "auth": self.auth_type}
+        info: dict[str, Any] = {
+            "name": self.name,
+            "url": self.base_url,
+            "namespace": self.namespace,
+            "auth": self.auth_type,
+        }
         if self.credentials_source:
             info["credentials"] = self.credentials_source
         if self.scheme == "https":
-            info["tls_verify"] = self.tls_verify if isinstance(self.tls_verify, bool) else f"CA {self.tls_verify}"
+            info["tls_verify"] = (
+                self.tls_verify if isinstance(self.tls_verify, bool) else f"CA {self.tls_verify}"
+            )
         if self.version:
             info["version"] = self.version
         return info
@@ -140,6 +163,12 @@ class RegistryTarget:
         if isinstance(self.tls_verify, str):
             return ssl.create_default_context(cafile=self.tls_verify)
         return self.tls_verify
+
+    def curl_user_arg(self) -> str:
+        """``"$USER_VAR:$PASSWORD_VAR"``: the reader supplies the values, the repro never holds them."""
+        user = self.user_env or "OCIMATRIX_REGISTRY_USER"
+        password = self.password_env or "OCIMATRIX_REGISTRY_PASSWORD"
+        return f'"${user}:${password}"'
 
     def curl_auth_args(self) -> list[str]:
         """Shell words for curl's auth/TLS options, with secrets left to the reader's environment."""
@@ -150,15 +179,13 @@ class RegistryTarget:
             elif isinstance(self.tls_verify, str):
                 words += ["--cacert", _shell_quote(self.tls_verify)]
         if self.auth_type == "basic" and self.credentials:
-            words += ["-u", f'"${self.user_env or "OCIMATRIX_REGISTRY_USER"}:${self.password_env or "OCIMATRIX_REGISTRY_PASSWORD"}"']
+            words += ["-u", self.curl_user_arg()]
         elif self.auth_type == "bearer" and (self.credentials or self.token):
             words += ["-H", '"Authorization: Bearer $OCIMATRIX_REGISTRY_TOKEN"']
         return words
 
 
 def _shell_quote(text: str) -> str:
-    import shlex
-
     return shlex.quote(text)
 
 
@@ -180,18 +207,26 @@ def resolve_target(
     version = ""
     if embedded is True or embedded == "true":
         if endpoints is None or not getattr(endpoints, "registry", ""):
-            why = (getattr(endpoints, "errors", {}) or {}).get("registry", "the embedded services are not running")
+            why = (getattr(endpoints, "errors", {}) or {}).get(
+                "registry", "the embedded services are not running"
+            )
             raise TargetUnavailable(f"registry '{name}': the embedded registry is not available: {why}")
         settings.setdefault("url", f"http://{endpoints.registry}")
         version = getattr(endpoints, "registry_version", "") or ""
     elif embedded in EMBEDDED_KINDS:
-        started = (getattr(endpoints, "registries", None) or {}).get(embedded) if endpoints is not None else None
+        started = (
+            (getattr(endpoints, "registries", None) or {}).get(embedded) if endpoints is not None else None
+        )
         if not started:
             errors = getattr(endpoints, "errors", {}) or {}
             why = errors.get(f"registry-{embedded}") or "the embedded services did not start it"
-            raise TargetUnavailable(f"registry '{name}': the embedded {embedded}-auth registry is not available: {why}")
+            raise TargetUnavailable(
+                f"registry '{name}': the embedded {embedded}-auth registry is not available: {why}"
+            )
         merged = dict(started)
-        merged.update({k: v for k, v in settings.items() if k not in ("embedded", "url", "auth", "tls_verify")})
+        merged.update(
+            {k: v for k, v in settings.items() if k not in ("embedded", "url", "auth", "tls_verify")}
+        )
         settings = merged
         version = str(started.get("version", ""))
     elif settings.get("image"):
@@ -255,7 +290,9 @@ def _apply_auth(target: RegistryTarget, auth: Mapping[str, Any], env: Mapping[st
         missing = [v for v in (user_env, password_env) if v and not env.get(str(v))]
         if missing:
             raise TargetUnavailable(f"{where}: auth names {', '.join(map(str, missing))}, which is not set")
-        credentials = Credentials(env.get(str(user_env), "") if user_env else "", env.get(str(password_env), ""))
+        credentials = Credentials(
+            env.get(str(user_env), "") if user_env else "", env.get(str(password_env), "")
+        )
         target.credentials_source = f"${user_env} / ${password_env}"
         target.user_env, target.password_env = str(user_env or ""), str(password_env or "")
     elif auth.get("credentials_file"):
@@ -296,7 +333,12 @@ def registry_settings_problems(settings: Mapping[str, Any]) -> list[tuple[tuple[
     """What is wrong with one ``registries:`` entry, as (field path below the entry, message)."""
     problems: list[tuple[tuple[str, ...], str]] = []
     embedded = settings.get("embedded")
-    if embedded is not None and embedded is not True and embedded is not False and embedded not in EMBEDDED_KINDS:
+    if (
+        embedded is not None
+        and embedded is not True
+        and embedded is not False
+        and embedded not in EMBEDDED_KINDS
+    ):
         problems.append((("embedded",), f"expected true or one of: {', '.join(EMBEDDED_KINDS)}"))
     namespace = settings.get("namespace")
     if namespace is not None and (not isinstance(namespace, str) or not _NAMESPACE_RE.match(namespace)):
@@ -308,10 +350,14 @@ def registry_settings_problems(settings: Mapping[str, Any]) -> list[tuple[tuple[
     if isinstance(auth, Mapping):
         for key in auth:
             if key not in AUTH_KEYS:
-                problems.append((("auth", str(key)), f"unknown key; expected one of: {', '.join(sorted(AUTH_KEYS))}"))
+                problems.append(
+                    (("auth", str(key)), f"unknown key; expected one of: {', '.join(sorted(AUTH_KEYS))}")
+                )
         for key in ("username_env", "password_env", "token_env"):
             value = auth.get(key)
-            if value is not None and (not isinstance(value, str) or not re.match(r"^[A-Za-z_][A-Za-z0-9_]*$", value)):
+            if value is not None and (
+                not isinstance(value, str) or not re.match(r"^[A-Za-z_][A-Za-z0-9_]*$", value)
+            ):
                 problems.append((("auth", key), "expected the NAME of an environment variable"))
     image = settings.get("image")
     if image is not None and not isinstance(image, str):
@@ -320,7 +366,12 @@ def registry_settings_problems(settings: Mapping[str, Any]) -> list[tuple[tuple[
         else:
             for key in image:
                 if key not in IMAGE_KEYS:
-                    problems.append((("image", str(key)), f"unknown key; expected one of: {', '.join(sorted(IMAGE_KEYS))}"))
+                    problems.append(
+                        (
+                            ("image", str(key)),
+                            f"unknown key; expected one of: {', '.join(sorted(IMAGE_KEYS))}",
+                        )
+                    )
             if not image.get("ref") and not image.get("build"):
                 problems.append((("image",), f"needs 'ref' or 'build' ({', '.join(BUILTIN_BUILDS)})"))
             if image.get("build") and image["build"] not in BUILTIN_BUILDS:
@@ -341,8 +392,9 @@ class RegistryAuth(httpx.Auth):
     the credentials as Basic auth on the token request when there are any.
     """
 
-    def __init__(self, target: RegistryTarget) -> None:
+    def __init__(self, target: RegistryTarget, on_token: Callable[[httpx.URL], None] | None = None) -> None:
         self.target = target
+        self.on_token = on_token  # told the token URL (no secret in it) so a repro can show the fetch
         self._by_key: dict[str, str] = {}
         self._lock = threading.Lock()
         self.tokens_fetched = 0
@@ -386,7 +438,7 @@ class RegistryAuth(httpx.Auth):
     def _token_request(self, params: Mapping[str, str]) -> httpx.Request:
         realm = self.target.realm or params.get("realm", "")
         if not realm:
-            raise TargetUnavailable(f"registry '{self.target.name}': Bearer challenge without a realm")
+            raise RegistryAuthError(f"registry '{self.target.name}': Bearer challenge without a realm")
         query: list[tuple[str, str]] = []
         service = self.target.service or params.get("service", "")
         if service:
@@ -401,29 +453,111 @@ class RegistryAuth(httpx.Auth):
     def _token_from(self, response: httpx.Response, request: httpx.Request) -> str:
         where = f"token endpoint {request.url.copy_with(query=None)}"
         if response.status_code != 200:
-            raise TargetUnavailable(
-                f"registry '{self.target.name}': {where} answered {response.status_code} (check the credentials)"
+            raise RegistryAuthError(
+                f"registry '{self.target.name}': {where} answered {response.status_code} "
+                "(check the credentials)"
             )
         try:
             body = response.json()
         except ValueError:
-            raise TargetUnavailable(f"registry '{self.target.name}': {where} did not answer JSON") from None
+            raise RegistryAuthError(f"registry '{self.target.name}': {where} did not answer JSON") from None
         token = (body.get("token") or body.get("access_token")) if isinstance(body, dict) else None
         if not token:
-            raise TargetUnavailable(f"registry '{self.target.name}': {where} answered without a token")
-        register_secret(token)
+            raise RegistryAuthError(f"registry '{self.target.name}': {where} answered without a token")
+        register_secret(str(token))
         self.tokens_fetched += 1
+        if self.on_token is not None:
+            self.on_token(request.url)
         return str(token)
 
 
-def http_client(target: RegistryTarget, timeout: float | None = None, auth: bool = True) -> httpx.Client:
+def http_client(
+    target: RegistryTarget,
+    timeout: float | None = None,
+    auth: bool = True,
+    on_token: Callable[[httpx.URL], None] | None = None,
+) -> httpx.Client:
     """A client for ``target``: its TLS settings, its auth, and a timeout on every request."""
     seconds = target.timeout if timeout is None else timeout
     return httpx.Client(
         base_url=target.base_url,
         verify=target.ssl_verify(),
         timeout=httpx.Timeout(seconds, connect=min(seconds, 10.0)),
-        auth=RegistryAuth(target) if auth else None,
+        auth=RegistryAuth(target, on_token) if auth else None,
         headers={"User-Agent": "ocimatrix-distribution"},
         follow_redirects=False,
     )
+
+
+# --- a process's registries ---------------------------------------------------------------------
+
+
+class RegistryPool:
+    """The matrix's registries for one process (one xdist worker): each resolved once, image-based
+    ones started on first use and stopped by ``close()``; a registry that can't be had is
+    remembered with its reason, so every cell naming it skips with the same message."""
+
+    def __init__(
+        self,
+        registries: Mapping[str, Mapping[str, Any]],
+        endpoints: Callable[[], Any] | None = None,
+        env: Mapping[str, str] | None = None,
+    ) -> None:
+        self.registries = registries
+        self._endpoints = endpoints
+        self.env = env
+        self._targets: dict[str, RegistryTarget] = {}
+        self._unavailable: dict[str, str] = {}
+        self._containers: list[Any] = []
+
+    def endpoints(self) -> Any:
+        return self._endpoints() if self._endpoints else None
+
+    def target(self, name: str) -> RegistryTarget:
+        if name in self._unavailable:
+            raise TargetUnavailable(self._unavailable[name])
+        if name not in self._targets:
+            try:
+                self._targets[name] = self._resolve(name)
+            except OcimatrixError as exc:
+                self._unavailable[name] = str(exc)
+                raise TargetUnavailable(str(exc)) from None
+        return self._targets[name]
+
+    def _resolve(self, name: str) -> RegistryTarget:
+        if name not in self.registries:
+            raise TargetUnavailable(f"registry '{name}' is not defined under 'registries' in the matrix")
+        settings = self.registries[name]
+        endpoints = self.endpoints() if settings.get("embedded") or settings.get("image") else None
+        started_url = None
+        if settings.get("image"):
+            started_url = self._start_container(name, settings["image"], endpoints)
+        target = resolve_target(name, settings, endpoints, self.env, started_url)
+        if settings.get("embedded") is True and not target.version:
+            from ocimatrix.host.auth_registries import registry_version
+
+            target.version = registry_version()
+        return target
+
+    def _start_container(self, name: str, image: Any, endpoints: Any) -> str:
+        from ocimatrix.host.registry_image import ContainerRegistry
+
+        docker = getattr(endpoints, "docker", "") if endpoints is not None else ""
+        if not docker:
+            why = (getattr(endpoints, "errors", {}) or {}).get("docker", "no dockerd endpoint")
+            raise TargetUnavailable(
+                f"registry '{name}' runs from an image, but there is no dockerd here: {why}"
+            )
+        container = ContainerRegistry(image, docker)
+        try:
+            url = container.start()
+        except Exception as exc:  # noqa: BLE001 - docker and testcontainers raise many kinds
+            raise TargetUnavailable(f"registry '{name}': its container did not start: {exc}") from None
+        self._containers.append(container)
+        return url
+
+    def close(self) -> None:
+        for container in self._containers:
+            with contextlib.suppress(Exception):  # the state sweep removes what is left
+                container.stop()
+        self._containers.clear()

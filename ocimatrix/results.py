@@ -122,7 +122,7 @@ def read_results(path: Path) -> Results:
     except json.JSONDecodeError as exc:
         raise UsageError(f"{path}: not JSON: line {exc.lineno} column {exc.colno}: {exc.msg}") from None
     if not isinstance(data, dict) or data.get("schema") != SCHEMA_ID:
-        raise UsageError(f"{path}: not an ocimatrix results file (expected \"schema\": \"{SCHEMA_ID}\")")
+        raise UsageError(f'{path}: not an ocimatrix results file (expected "schema": "{SCHEMA_ID}")')
     run_data = data.get("run") or {}
     known = set(Run.__dataclass_fields__)
     run = Run(**{k: v for k, v in run_data.items() if k in known})

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from ocimatrix.engines.base import Engine
 from ocimatrix.engines.containerd_engine import ContainerdEngine
+from ocimatrix.engines.cri_engine import CriEngine, CrioEngine
 from ocimatrix.engines.docker_engine import DockerEngine
 from ocimatrix.engines.podman_engine import BuildahEngine, PodmanEngine
 
@@ -11,6 +12,8 @@ ENGINES: dict[str, type[Engine]] = {
     DockerEngine.name: DockerEngine,
     PodmanEngine.name: PodmanEngine,
     ContainerdEngine.name: ContainerdEngine,
+    CriEngine.name: CriEngine,
+    CrioEngine.name: CrioEngine,
 }
 BUILDERS: dict[str, type[Engine]] = {
     DockerEngine.name: DockerEngine,

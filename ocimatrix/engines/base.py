@@ -58,8 +58,13 @@ class CommandResult:
 
 
 def run_command(
-    argv: Sequence[str], *, env: Mapping[str, str] | None = None, timeout: float = 300.0,
-    check: bool = True, record: bool = True, what: str = "",
+    argv: Sequence[str],
+    *,
+    env: Mapping[str, str] | None = None,
+    timeout: float = 300.0,
+    check: bool = True,
+    record: bool = True,
+    what: str = "",
 ) -> CommandResult:
     """Run a tool, record it for the repro, and turn a failure into an EngineError with the tool's words."""
     if record:
@@ -67,7 +72,11 @@ def run_command(
     full_env = dict(os.environ, **(env or {}))
     try:
         proc = subprocess.run(
-            [str(a) for a in argv], env=full_env, capture_output=True, text=True, timeout=timeout,
+            [str(a) for a in argv],
+            env=full_env,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
             stdin=subprocess.DEVNULL,
         )
     except FileNotFoundError:

@@ -65,13 +65,18 @@ class ContainerdEngine(Engine):
         doc = self._blob(target)
         if "manifests" in doc:
             arch = {"x86_64": "amd64", "aarch64": "arm64"}.get(os.uname().machine, os.uname().machine)
-            chosen = next((m for m in doc["manifests"] if (m.get("platform") or {}).get("architecture") == arch),
-                          doc["manifests"][0])
+            chosen = next(
+                (m for m in doc["manifests"] if (m.get("platform") or {}).get("architecture") == arch),
+                doc["manifests"][0],
+            )
             doc = self._blob(chosen["digest"])
         config = self._blob(doc["config"]["digest"])
         result = dict(config.get("config") or {})
-        result.update(architecture=config.get("architecture", ""), os=config.get("os", ""),
-                      variant=config.get("variant", ""))
+        result.update(
+            architecture=config.get("architecture", ""),
+            os=config.get("os", ""),
+            variant=config.get("variant", ""),
+        )
         return result
 
     def run(self, spec: RunSpec) -> RunResult:

@@ -5,6 +5,7 @@ docker-py has no shell form, so each call records the equivalent ``docker`` CLI 
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 
 import docker
@@ -114,9 +115,16 @@ class DockerEngine(Engine):
         self.check_runtime(spec.runtime)
         evidence.record_command(self.cli(*docker_run_args(spec)))
         kwargs = {
-            "image": spec.image, "command": spec.args, "entrypoint": spec.entrypoint,
-            "environment": spec.env or None, "user": spec.user or "", "working_dir": spec.workdir,
-            "network_mode": "none", "runtime": spec.runtime, "platform": spec.platform, "detach": True,
+            "image": spec.image,
+            "command": spec.args,
+            "entrypoint": spec.entrypoint,
+            "environment": spec.env or None,
+            "user": spec.user or "",
+            "working_dir": spec.workdir,
+            "network_mode": "none",
+            "runtime": spec.runtime,
+            "platform": spec.platform,
+            "detach": True,
         }
         try:
             # create(), not run(): run() would pull a missing image from the internet.
@@ -149,10 +157,8 @@ class DockerEngine(Engine):
 
     def remove_image(self, ref: str) -> None:
         evidence.record_command(self.cli("rmi", ref))
-        try:
+        with contextlib.suppress(docker.errors.ImageNotFound):
             self.client.api.remove_image(ref, force=True)
-        except docker.errors.ImageNotFound:
-            pass
 
     def close(self) -> None:
         if self._client is not None:
@@ -188,6 +194,5 @@ def split_tag(ref: str) -> tuple[str, str]:
     slash = ref.rfind("/")
     colon = ref.rfind(":")
     if colon > slash:
-        return ref[:colon], ref[colon + 1:]
+        return ref[:colon], ref[colon + 1 :]
     return ref, "latest"
-

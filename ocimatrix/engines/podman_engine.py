@@ -55,15 +55,34 @@ class ContainersStorageTool(Engine):
         return self.sh("version", "--format", "{{.Client.Version}}", what="podman version").stdout.strip()
 
     def build(self, context: Path, ref: str, *, format: str, platform: str) -> None:
-        self.sh("build", "--format", format, "--platform", platform, "--network", "none", "--pull-never",
-                "-t", ref, str(context), what=f"{self.name} build")
+        self.sh(
+            "build",
+            "--format",
+            format,
+            "--platform",
+            platform,
+            "--network",
+            "none",
+            "--pull-never",
+            "-t",
+            ref,
+            str(context),
+            what=f"{self.name} build",
+        )
 
     def push(self, ref: str, *, format: str, compression: str) -> str:
         if format not in PUSH_FORMATS:
             raise Unsupported(f"{self.name} cannot push format {format}")
         with tempfile.TemporaryDirectory(prefix="ocimatrix-digest-") as tmp:
             digest_file = Path(tmp) / "digest"
-            args = ["push", "--tls-verify=false", "--format", PUSH_FORMATS[format], "--digestfile", str(digest_file)]
+            args = [
+                "push",
+                "--tls-verify=false",
+                "--format",
+                PUSH_FORMATS[format],
+                "--digestfile",
+                str(digest_file),
+            ]
             if compression == "none":
                 args.append("--disable-compression")
             else:
@@ -101,14 +120,26 @@ class PodmanEngine(ContainersStorageTool):
     def image_config(self, ref: str) -> dict:
         attrs = self._inspect(ref)
         config = dict(attrs.get("Config") or {})
-        config.update(architecture=attrs.get("Architecture", ""), os=attrs.get("Os", ""),
-                      variant=attrs.get("Variant", ""))
+        config.update(
+            architecture=attrs.get("Architecture", ""),
+            os=attrs.get("Os", ""),
+            variant=attrs.get("Variant", ""),
+        )
         config.setdefault("Labels", attrs.get("Labels") or {})
         return config
 
     def run(self, spec: RunSpec) -> RunResult:
         self.check_runtime(spec.runtime)
-        args = ["run", "--rm", "--network", "none", "--pull", "never", "--runtime", RUNTIME_BINARIES[spec.runtime]]
+        args = [
+            "run",
+            "--rm",
+            "--network",
+            "none",
+            "--pull",
+            "never",
+            "--runtime",
+            RUNTIME_BINARIES[spec.runtime],
+        ]
         if spec.platform:
             args += ["--platform", spec.platform]
         for key, value in spec.env.items():

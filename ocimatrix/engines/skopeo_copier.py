@@ -26,7 +26,7 @@ class SkopeoCopier:
         return first_line_version([self.binary, "--version"])
 
     def copy(self, src: str, dest: str, *, format: str | None = None, all_platforms: bool = False) -> None:
-        """Copy between transports (docker://, oci:, oci-archive:, docker-archive:); the local registry is plain HTTP."""
+        """Copy between transports (docker://, oci:, oci-archive:, docker-archive:); registries are plain HTTP."""
         args = [self.binary, "--insecure-policy", "copy", "--src-tls-verify=false", "--dest-tls-verify=false"]
         if format:
             args += ["--format", FORMATS[format]]
@@ -35,6 +35,7 @@ class SkopeoCopier:
         run_command([*args, src, dest], env=self.env, what="skopeo copy")
 
     def inspect_raw(self, ref: str) -> dict:
-        out = run_command([self.binary, "inspect", "--raw", "--tls-verify=false", ref], env=self.env,
-                          what="skopeo inspect").stdout
+        out = run_command(
+            [self.binary, "inspect", "--raw", "--tls-verify=false", ref], env=self.env, what="skopeo inspect"
+        ).stdout
         return json.loads(out)

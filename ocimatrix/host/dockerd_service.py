@@ -31,20 +31,40 @@ class DockerdService:
             raise OcimatrixError("dockerd not found: install Debian's docker.io (ocimatrix provision)")
         self.dir.mkdir(parents=True, exist_ok=True)
         config = self.dir / "daemon.json"
-        config.write_text(json.dumps({
-            "runtimes": {"crun": {"path": shutil.which("crun") or "/usr/bin/crun"}},
-            "insecure-registries": self.insecure_registries,
-            "features": {"buildkit": False},
-        }, indent=1))
+        config.write_text(
+            json.dumps(
+                {
+                    "runtimes": {"crun": {"path": shutil.which("crun") or "/usr/bin/crun"}},
+                    "insecure-registries": self.insecure_registries,
+                    "features": {"buildkit": False},
+                },
+                indent=1,
+            )
+        )
         argv = [
-            binary, "--config-file", str(config),
-            "--data-root", str(self.dir / "data"), "--exec-root", str(self.dir / "exec"),
-            "--host", self.endpoint, "--pidfile", str(self.dir / "docker.pid"),
+            binary,
+            "--config-file",
+            str(config),
+            "--data-root",
+            str(self.dir / "data"),
+            "--exec-root",
+            str(self.dir / "exec"),
+            "--host",
+            self.endpoint,
+            "--pidfile",
+            str(self.dir / "docker.pid"),
             # Without --containerd, dockerd 20.10 attaches to the system containerd if one runs.
-            "--containerd", str(self.containerd_socket), "--containerd-namespace", "ocimatrix-moby",
-            "--containerd-plugins-namespace", "ocimatrix-moby-plugins",
+            "--containerd",
+            str(self.containerd_socket),
+            "--containerd-namespace",
+            "ocimatrix-moby",
+            "--containerd-plugins-namespace",
+            "ocimatrix-moby-plugins",
             # The network rule: no bridge, no NAT, nothing reaches beyond loopback.
-            "--bridge=none", "--iptables=false", "--ip-forward=false", "--ip-masq=false",
+            "--bridge=none",
+            "--iptables=false",
+            "--ip-forward=false",
+            "--ip-masq=false",
             "--userland-proxy=false",
         ]
         self.daemon = Daemon("dockerd", argv, self.dir / "dockerd.log")

@@ -45,7 +45,8 @@ def fix_hugetlb() -> FixResult:
     (CGROUP_ROOT / "hugetlb").mkdir(exist_ok=True)
     result = subprocess.run(
         ["mount", "-t", "cgroup", "-o", "hugetlb", "cgroup", str(CGROUP_ROOT / "hugetlb")],
-        capture_output=True, text=True,
+        capture_output=True,
+        text=True,
     )
     if result.returncode != 0:
         return FixResult("cgroup hugetlb", False, f"mount failed: {result.stderr.strip()} (crun cells may fail)")

@@ -26,9 +26,7 @@ REQUIRED = {
 
 
 def installed(package: str) -> bool:
-    result = subprocess.run(
-        ["dpkg-query", "-W", "-f=${db:Status-Status}", package], capture_output=True, text=True
-    )
+    result = subprocess.run(["dpkg-query", "-W", "-f=${db:Status-Status}", package], capture_output=True, text=True)
     return result.returncode == 0 and result.stdout.strip() == "installed"
 
 

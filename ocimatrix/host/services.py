@@ -19,6 +19,7 @@ from ocimatrix.host.dockerd_service import DockerdService
 from ocimatrix.host.podman_setup import write_podman_config
 from ocimatrix.host.process import kill_processes_mentioning, unmount_all_under
 from ocimatrix.host.registry_service import RegistryService
+from ocimatrix.images.pause import publish_sandbox_image
 
 STATE_PARENT = Path(os.environ.get("OCIMATRIX_STATE_PARENT", "/var/tmp"))
 STATE_PREFIX = "ocimatrix-"
@@ -90,7 +91,7 @@ class EmbeddedServices:
         except Exception as exc:  # noqa: BLE001 - a missing service turns its cells into skips
             endpoints.errors["registry"] = str(exc)
         hosts = [endpoints.registry] if endpoints.registry else []
-        endpoints.sandbox_image = f"{endpoints.registry}/ocimatrix/pause:1" if endpoints.registry else ""
+        publish_sandbox_image(endpoints)  # the pause image containerd's CRI starts every pod with
         try:
             self.containerd = ContainerdService(self.state / "containerd", endpoints.sandbox_image, hosts)
             self.containerd.start()

@@ -50,13 +50,18 @@ def host_platform_name() -> str:
     return next((p for p, m in UNAME_MACHINE.items() if m == machine), f"linux/{machine}")
 
 
+def busybox_cache_path(platform: str) -> Path:
+    """Where ocimatrix.host.foreign_busybox puts the binary for a foreign ``platform``."""
+    return CACHE / "busybox" / DEBIAN_ARCH.get(platform, platform.replace("/", "_")) / "busybox"
+
+
 def busybox_for(platform: str) -> Path:
     """A static busybox binary for ``platform``; raises OcimatrixError (a skip reason) if none can be had."""
     if platform == host_platform_name():
         if not HOST_BUSYBOX.exists():
             raise OcimatrixError("no /bin/busybox: install busybox-static (ocimatrix provision)")
         return HOST_BUSYBOX
-    cached = CACHE / "busybox" / DEBIAN_ARCH.get(platform, platform.replace("/", "_")) / "busybox"
+    cached = busybox_cache_path(platform)
     if cached.exists():
         return cached
     raise OcimatrixError(f"no busybox for {platform} in {cached.parent} (ocimatrix provision fetches it)")

@@ -29,6 +29,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlencode
 
 import httpx
 
@@ -290,11 +291,12 @@ class RegistryClient:
         self._check(response, f"start upload to {repo}")
         location = response.headers.get("Location", "")
         url = location if location.startswith("http") else self._url(location)
+        # The upload URL carries the registry's own state in its query; httpx's params= would replace it.
+        url += ("&" if "?" in url else "?") + urlencode({"digest": digest})
         response = self._send(
             "PUT",
             url,
             scope,
-            params={"digest": digest},
             content=data,
             headers={"Content-Type": "application/octet-stream"},
         )

@@ -54,7 +54,8 @@ _RULES = [
     Rule("config.rootfs-type", "error", _is("config.md#properties"), "rootfs.type is not \"layers\""),
     Rule("datetime.format", "error", _is("config.md#properties"), "date-time is not RFC 3339 section 5.6"),
     Rule("layout.version", "error", _is("image-layout.md#oci-layout-file"), "imageLayoutVersion is not 1.0.0"),
-    Rule("mediatype.missing", "warning", _is("manifest.md#image-manifest-property-descriptions"), "document has no mediaType field"),
+    Rule("manifest.media-type-missing", "warning", _is("manifest.md#image-manifest-property-descriptions"), "manifest has no mediaType field"),
+    Rule("index.media-type-missing", "warning", _is("image-index.md#image-index-property-descriptions"), "index has no mediaType field"),
     # Descriptors and the bytes they point to.
     Rule("blob.missing", "error", _is("image-layout.md#blobs"), "a referenced blob is not in the image"),
     Rule("blob.unreadable", "error", _is("image-layout.md#blobs"), "a blob cannot be read as a regular file"),

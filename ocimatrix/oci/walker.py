@@ -288,7 +288,8 @@ class Walker:
         own = doc.get("mediaType")
         claimed = descriptor.get("mediaType") if descriptor else None
         if own is None and not required:  # where it is required, the schema says so
-            self.add("mediatype.missing", where, f"the document SHOULD carry mediaType {claimed or oci_type}")
+            rule_id = "index.media-type-missing" if oci_type == mt.OCI_INDEX else "manifest.media-type-missing"
+            self.add(rule_id, where, f"the document SHOULD carry mediaType {claimed or oci_type}")
         elif claimed and isinstance(own, str) and own != claimed:
             self.add(
                 "descriptor.media-type-mismatch",
@@ -402,7 +403,7 @@ class Walker:
         config_doc = config_doc if isinstance(config_doc, dict) else None
         if config_doc is not None:
             self._check_platform_against_config(platform, config_doc, descriptor_where)
-        diff_ids = self._diff_ids(config_doc)
+        diff_ids = self.diff_ids_of(config_doc)
         if diff_ids is not None and len(diff_ids) != len(layers):
             self.add(
                 "config.diff-ids-count",
@@ -434,7 +435,7 @@ class Walker:
             self.platform_matched = True
 
     @staticmethod
-    def _diff_ids(config: dict | None) -> list | None:
+    def diff_ids_of(config: dict | None) -> list | None:
         rootfs = config.get("rootfs") if config else None
         diff_ids = rootfs.get("diff_ids") if isinstance(rootfs, dict) else None
         return diff_ids if isinstance(diff_ids, list) else None
@@ -447,7 +448,7 @@ class Walker:
         for rule_id, field, message in platform_problems(doc):
             if rule_id != "platform.features-reserved":
                 self.add(rule_id, _where(where, f"/{field}"), message)
-        history, diff_ids = doc.get("history"), self._diff_ids(doc)
+        history, diff_ids = doc.get("history"), self.diff_ids_of(doc)
         if isinstance(history, list) and history and diff_ids is not None:
             non_empty = sum(1 for h in history if isinstance(h, dict) and not h.get("empty_layer"))
             if non_empty != len(diff_ids):

@@ -67,8 +67,10 @@ def read_history(path: Path) -> list[dict[str, Any]]:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise UsageError(f"{path}: unreadable history file ({exc}); move it away to start a new history") from None
-    if not isinstance(data, dict) or data.get("schema") != HISTORY_SCHEMA or not isinstance(data.get("runs"), list):
+        hint = "move it away to start a new history"
+        raise UsageError(f"{path}: unreadable history file ({exc}); {hint}") from None
+    runs = data.get("runs") if isinstance(data, dict) else None
+    if data.get("schema") != HISTORY_SCHEMA or not isinstance(runs, list):
         raise UsageError(f'{path}: not an ocimatrix history file (expected "schema": "{HISTORY_SCHEMA}")')
     for index, entry in enumerate(data["runs"]):
         if not isinstance(entry, dict) or not isinstance(entry.get("engines"), dict) or "id" not in entry:

@@ -96,9 +96,8 @@ def build_site_data(
     cell_ids: dict[tuple, int] = {}
     groups: list[list[int]] = []
     group_ids: dict[tuple, int] = {}
-    columns: dict[str, list[Any]] = {k: [] for k in ("test", "param", "group", "cell", "out", "dur", "reason")}
-    columns["chg"] = []
-    columns["flag"] = []
+    names = ("test", "param", "group", "cell", "out", "dur", "reason", "chg", "flag")
+    columns: dict[str, list[Any]] = {name: [] for name in names}
     chunks: list[list[dict[str, Any]]] = []
     change_codes = {kind: i + 1 for i, kind in enumerate(CHANGE_KINDS)}
 

@@ -16,8 +16,10 @@ RUN_AXES = ("builder", "format", "engine", "runtime")
 
 
 @pytest.mark.axes("builder", "format", "compression", "engine")
-@pytest.mark.spec("image-spec §descriptor digests; distribution-spec §pulling manifests",
-                  "https://github.com/opencontainers/distribution-spec/blob/v1.1.0/spec.md#pulling-manifests")
+@pytest.mark.spec(
+    "image-spec §descriptor digests; distribution-spec §pulling manifests",
+    "https://github.com/opencontainers/distribution-spec/blob/v1.1.0/spec.md#pulling-manifests",
+)
 def test_pulled_digest_is_pushed_digest(cell, pulled_image):
     image = pulled_image.get()
     assert image.digest == image.pushed_digest, (
@@ -38,8 +40,10 @@ def test_process_is_entrypoint_then_cmd(cell, run_probe):
 
 
 @pytest.mark.axes(*RUN_AXES)
-@pytest.mark.spec("runtime-spec §lifecycle (process exit status)",
-                  "https://github.com/opencontainers/runtime-spec/blob/v1.1.0/runtime.md#lifecycle")
+@pytest.mark.spec(
+    "runtime-spec §lifecycle (process exit status)",
+    "https://github.com/opencontainers/runtime-spec/blob/v1.1.0/runtime.md#lifecycle",
+)
 def test_exit_code_propagates(cell, run_probe):
     result, _ = run_probe(env={"OCIMATRIX_EXIT": "42"})
     assert result.exit_code == 42, (

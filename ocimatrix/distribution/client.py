@@ -1,0 +1,144 @@
+"""HTTP for the conformance checks: raw responses, a timeout on every request, a curl line for each.
+
+The checks need to see exactly what the registry answered (status, headers, bytes), so this is
+not a convenient client but a recording one: every request becomes an equivalent ``curl`` command
+in the test's repro (credentials left as ``$OCIMATRIX_REGISTRY_USER``/``...PASSWORD``), and a
+registry that hangs, resets the connection or can't be reached fails the check with a sentence
+saying so instead of a traceback.
+"""
+
+from __future__ import annotations
+
+import base64
+import shlex
+import string
+from collections.abc import Mapping
+from urllib.parse import urlencode, urljoin, urlsplit, urlunsplit
+
+import httpx
+
+from ocimatrix import evidence
+from ocimatrix.errors import OcimatrixError
+from ocimatrix.registries import RegistryTarget, http_client, redact
+
+INLINE_TEXT_LIMIT = 4096  # bodies up to this size go into the curl line as text
+INLINE_BINARY_LIMIT = 65536  # binary ones up to this size as base64 piped into curl
+_PRINTABLE = set(string.printable) - set("\x0b\x0c")
+
+
+class CheckFailed(AssertionError):
+    """The registry did something the spec forbids, or failed to do what it requires."""
+
+
+class NotApplicable(Exception):  # noqa: N818 - reads as what it is: "this check is not applicable"
+    """The registry lawfully lacks an optional feature the check needs (the cell is skipped)."""
+
+
+def with_query(url: str, query: Mapping[str, str] | None) -> str:
+    """``url`` with ``query`` appended, keeping what is there (upload URLs carry state in their query)."""
+    if not query:
+        return url
+    parts = urlsplit(url)
+    extra = urlencode(list(query.items()), safe=":/")
+    merged = f"{parts.query}&{extra}" if parts.query else extra
+    return urlunsplit((parts.scheme, parts.netloc, parts.path, merged, parts.fragment))
+
+
+def path_of(url: str) -> str:
+    """The path and query of ``url``, for messages (the host is the same for every request)."""
+    parts = urlsplit(url)
+    return parts.path + (f"?{parts.query}" if parts.query else "")
+
+
+class DistributionClient:
+    def __init__(self, target: RegistryTarget, timeout: float | None = None, auth: bool = True) -> None:
+        self.target = target
+        self.timeout = target.timeout if timeout is None else timeout
+        self.http = http_client(target, self.timeout, auth=auth, on_token=self._token_fetched)
+        self.exchanges: list[str] = []  # "METHOD path -> status", for the evidence
+
+    def close(self) -> None:
+        self.http.close()
+
+    def url(self, path_or_url: str) -> str:
+        """Absolute URL for an API path or a Location header (which may be relative)."""
+        return urljoin(self.target.base_url + "/", path_or_url)
+
+    def request(
+        self,
+        method: str,
+        path_or_url: str,
+        *,
+        what: str,
+        query: Mapping[str, str] | None = None,
+        headers: Mapping[str, str] | None = None,
+        content: bytes | None = None,
+    ) -> httpx.Response:
+        url = with_query(self.url(path_or_url), query)
+        sent_headers = dict(headers or {})
+        if content is not None:
+            sent_headers.setdefault("Content-Length", str(len(content)))
+        self._record(method, url, sent_headers, content)
+        try:
+            response = self.http.request(method, url, headers=sent_headers, content=content)
+        except httpx.TimeoutException:
+            self.exchanges.append(f"{method} {path_of(url)} -> timeout")
+            raise CheckFailed(
+                f"{what}: {method} {path_of(url)} got no complete answer within {self.timeout:g}s (timeout)"
+            ) from None
+        except httpx.TransportError as exc:
+            self.exchanges.append(f"{method} {path_of(url)} -> {type(exc).__name__}")
+            raise CheckFailed(
+                f"{what}: {method} {path_of(url)} failed at the HTTP level: "
+                f"{redact(str(exc)) or type(exc).__name__}"
+            ) from None
+        except OcimatrixError as exc:  # the auth flow could not get a token or answer a challenge
+            self.exchanges.append(f"{method} {path_of(url)} -> auth failed")
+            raise CheckFailed(f"{what}: {method} {path_of(url)}: {redact(str(exc))}") from None
+        self.exchanges.append(f"{method} {path_of(url)} -> {response.status_code}")
+        return response
+
+    # --- repro ---------------------------------------------------------------------------------
+
+    def _record(self, method: str, url: str, headers: Mapping[str, str], content: bytes | None) -> None:
+        words = ["curl", "-sS", "-i"]
+        if method == "HEAD":
+            words.append("-I")
+        elif method != "GET":
+            words += ["-X", method]
+        words += self.target.curl_auth_args()
+        for name, value in headers.items():
+            if name.lower() != "content-length":
+                words += ["-H", shlex.quote(f"{name}: {value}")]
+        prefix = ""
+        if content is not None:
+            if len(content) <= INLINE_TEXT_LIMIT and _is_text(content):
+                words += ["--data-binary", shlex.quote(content.decode())]
+            elif len(content) <= INLINE_BINARY_LIMIT:
+                prefix = f"printf %s {base64.b64encode(content).decode()} | base64 -d | "
+                words += ["--data-binary", "@-"]
+            else:
+                words += ["--data-binary", f"@body-{len(content)}-bytes.bin"]
+        words.append(shlex.quote(url))
+        line = redact(prefix + " ".join(words))
+        recorder = evidence.current()
+        if line not in recorder.repro:
+            recorder.repro.append(line)
+
+    def _token_fetched(self, token_url: httpx.URL) -> None:
+        auth = f"-u {self.target.curl_user_arg()} " if self.target.credentials else ""
+        line = (
+            f"OCIMATRIX_REGISTRY_TOKEN=$(curl -sS {auth}{shlex.quote(str(token_url))}"
+            " | python3 -c 'import json,sys; print(json.load(sys.stdin)[\"token\"])')"
+        )
+        # The fetch happens inside the request just recorded: show it before that request.
+        repro = evidence.current().repro
+        repro.insert(max(len(repro) - 1, 0), redact(line))
+
+
+def _is_text(data: bytes) -> bool:
+    try:
+        text = data.decode()
+    except UnicodeDecodeError:
+        return False
+    return all(ch in _PRINTABLE for ch in text)

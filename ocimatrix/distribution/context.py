@@ -1,0 +1,157 @@
+"""One check's world: a client for the target, fresh repositories, and cleanup of what it pushed.
+
+Repository names are unique per run, per xdist worker and per check
+(``<namespace>/dist/<run>-<label>-<random>``), so parallel workers never collide. What a check
+pushes or starts (uploads, manifests, blobs) is deleted at the end where the registry allows it.
+The helpers here are the *setup* half of checks (push an image to pull it, etc.): their failures
+say "setup" so a vendor knows the push path broke, not the feature under test.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+from dataclasses import dataclass, field
+from urllib.parse import urlsplit
+
+import httpx
+
+from ocimatrix.distribution import expect
+from ocimatrix.distribution.client import DistributionClient
+from ocimatrix.distribution.content import MANIFEST_ACCEPT, OCTET_STREAM, Blob, Manifest, make_image
+from ocimatrix.registries import RegistryTarget
+
+_UNSAFE = re.compile(r"[^a-z0-9]+")
+
+
+def safe_component(text: str) -> str:
+    """``text`` as one repository path component (lowercase alphanumerics joined by '-')."""
+    return _UNSAFE.sub("-", text.lower()).strip("-") or "x"
+
+
+@dataclass
+class Cleanup:
+    uploads: list[str] = field(default_factory=list)  # open upload locations
+    manifests: list[tuple[str, str]] = field(default_factory=list)  # (repo, digest)
+    blobs: list[tuple[str, str]] = field(default_factory=list)
+
+
+class DistContext:
+    def __init__(
+        self, target: RegistryTarget, run_token: str = "local", timeout: float | None = None
+    ) -> None:
+        self.target = target
+        self.run_token = safe_component(run_token)
+        self.client = DistributionClient(target, timeout)
+        self.cleanup = Cleanup()
+
+    # --- names ---------------------------------------------------------------------------------
+
+    def new_repo(self, label: str = "repo") -> str:
+        return f"{self.target.namespace}/dist/{self.run_token}-{safe_component(label)}-{secrets.token_hex(3)}"
+
+    # --- requests ------------------------------------------------------------------------------
+
+    def request(self, method: str, path_or_url: str, *, what: str, **kwargs) -> httpx.Response:
+        return self.client.request(method, path_or_url, what=what, **kwargs)
+
+    def get_manifest(self, repo: str, reference: str, what: str, method: str = "GET") -> httpx.Response:
+        return self.request(
+            method, f"/v2/{repo}/manifests/{reference}", what=what, headers={"Accept": MANIFEST_ACCEPT}
+        )
+
+    def start_upload(
+        self, repo: str, what: str, query: dict[str, str] | None = None, content: bytes | None = None
+    ) -> httpx.Response:
+        headers = {"Content-Type": OCTET_STREAM} if content else {"Content-Length": "0"}
+        response = self.request(
+            "POST",
+            f"/v2/{repo}/blobs/uploads/",
+            what=what,
+            query=query,
+            headers=headers,
+            content=content if content else b"",
+        )
+        location = response.headers.get("Location")
+        if response.status_code == 202 and location:
+            self.cleanup.uploads.append(self.client.url(location))
+        return response
+
+    def upload_location(self, response: httpx.Response, what: str) -> str:
+        """The absolute upload URL a POST/PATCH answered with (202 + Location are MUSTs)."""
+        expect.status(response, 202, what, "an upload session starts with 202 Accepted")
+        location = expect.header(response, "Location", what, "the upload session URL is a MUST")
+        return self.client.url(location)
+
+    def upload_done(self, location: str) -> None:
+        """Forget every URL of this upload session (each PATCH may have answered a new one)."""
+        path = urlsplit(location).path
+        self.cleanup.uploads = [url for url in self.cleanup.uploads if urlsplit(url).path != path]
+
+    # --- setup helpers (the push path, used to get content to test against) ---------------------
+
+    def push_blob(self, repo: str, blob: Blob, what: str = "setup: pushing a blob") -> None:
+        """POST then PUT ?digest= (the one upload every registry must support)."""
+        location = self.upload_location(self.start_upload(repo, what), what)
+        response = self.request(
+            "PUT",
+            location,
+            what=what,
+            query={"digest": blob.digest},
+            headers={"Content-Type": OCTET_STREAM},
+            content=blob.data,
+        )
+        expect.status(response, 201, what, "a completed upload answers 201 Created")
+        self.upload_done(location)
+        self.cleanup.blobs.append((repo, blob.digest))
+
+    def push_manifest(
+        self, repo: str, reference: str, manifest: Manifest, what: str = "setup: pushing a manifest"
+    ) -> httpx.Response:
+        response = self.request(
+            "PUT",
+            f"/v2/{repo}/manifests/{reference}",
+            what=what,
+            headers={"Content-Type": manifest.media_type},
+            content=manifest.body,
+        )
+        expect.status(response, 201, what, "a stored manifest answers 201 Created")
+        self.cleanup.manifests.append((repo, manifest.digest))
+        return response
+
+    def push_image(
+        self,
+        repo: str,
+        tag: str = "latest",
+        manifest: Manifest | None = None,
+        what: str = "setup: pushing the test image",
+    ) -> Manifest:
+        manifest = manifest or make_image(repo)
+        for blob in manifest.blobs:
+            self.push_blob(repo, blob, what)
+        self.push_manifest(repo, tag, manifest, what)
+        return manifest
+
+    # --- teardown ------------------------------------------------------------------------------
+
+    def close(self) -> dict[str, int]:
+        """Delete what the check left behind; never raises (a registry may forbid deletion)."""
+        done = {"uploads_cancelled": 0, "manifests_deleted": 0, "blobs_deleted": 0, "not_deleted": 0}
+        jobs = [("uploads_cancelled", "DELETE", url) for url in self.cleanup.uploads]
+        jobs += [
+            ("manifests_deleted", "DELETE", f"/v2/{r}/manifests/{d}")
+            for r, d in dict.fromkeys(self.cleanup.manifests)
+        ]
+        jobs += [
+            ("blobs_deleted", "DELETE", f"/v2/{r}/blobs/{d}") for r, d in dict.fromkeys(self.cleanup.blobs)
+        ]
+        for key, method, url in jobs:
+            try:
+                response = self.client.http.request(method, self.client.url(url))
+            except Exception:  # noqa: BLE001 - cleanup is best effort, whatever the registry does
+                done["not_deleted"] += 1
+                continue
+            done[key if response.status_code in (200, 202, 204) else "not_deleted"] += 1
+        self.cleanup = Cleanup()
+        self.client.close()
+        return done

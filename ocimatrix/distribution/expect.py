@@ -1,0 +1,184 @@
+"""Assertions on registry answers, each failing with a sentence a registry vendor can act on.
+
+Every message names the step, the request (``PUT /v2/<name>/manifests/<ref>``), what the spec
+requires and what came back, with the start of the body when it helps; 5xx answers are called out
+as server errors; error bodies are checked against ``schemas/distribution/error.schema.json``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Collection
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import httpx
+from jsonschema import Draft202012Validator
+
+from ocimatrix import evidence
+from ocimatrix.distribution.client import CheckFailed, path_of
+from ocimatrix.oci.digest import digest_bytes
+from ocimatrix.registries import redact
+
+BODY_EXCERPT = 300
+
+
+@cache
+def _validator(name: str) -> Draft202012Validator:
+    root = Path(__file__).resolve().parents[2] / "schemas" / "distribution"
+    schema = json.loads((root / f"{name}.schema.json").read_text())
+    Draft202012Validator.check_schema(schema)
+    return Draft202012Validator(schema)
+
+
+def schema_problems(name: str, document: Any) -> list[str]:
+    """Every way ``document`` breaks ``schemas/distribution/<name>.schema.json``, one line each."""
+    problems = []
+    for error in sorted(
+        _validator(name).iter_errors(document), key=lambda e: list(map(str, e.absolute_path))
+    ):
+        where = "/" + "/".join(str(p) for p in error.absolute_path)
+        problems.append(f"{where}: {error.message[:200]}")
+    return problems
+
+
+def excerpt(response: httpx.Response) -> str:
+    try:
+        body = response.content
+    except httpx.ResponseNotRead:
+        return ""
+    if not body:
+        return "(empty body)"
+    text = body[:BODY_EXCERPT].decode("utf-8", errors="replace")
+    more = " ..." if len(body) > BODY_EXCERPT else ""
+    return redact(repr(text) + more)
+
+
+def request_line(response: httpx.Response) -> str:
+    return f"{response.request.method} {path_of(str(response.request.url))}"
+
+
+def note(key: str, value: Any) -> None:
+    """Evidence for the results record (what the registry did, beyond pass/fail)."""
+    evidence.current().add(key, redact(value))
+
+
+def status(response: httpx.Response, expected: int | Collection[int], what: str, rule: str = "") -> int:
+    allowed = {expected} if isinstance(expected, int) else set(expected)
+    code = response.status_code
+    if code in allowed:
+        return code
+    if isinstance(expected, range):
+        want = f"a status in {expected.start}-{expected.stop - 1}"
+    else:
+        want = " or ".join(str(c) for c in sorted(allowed))
+    because = f" ({rule})" if rule else ""
+    if code >= 500:
+        raise CheckFailed(
+            f"{what}: {request_line(response)} answered {code} {response.reason_phrase} (a server error); "
+            f"expected {want}{because}. Body: {excerpt(response)}"
+        )
+    raise CheckFailed(
+        f"{what}: {request_line(response)} answered {code} {response.reason_phrase}; "
+        f"expected {want}{because}. "
+        f"Body: {excerpt(response)}"
+    )
+
+
+def header(response: httpx.Response, name: str, what: str, rule: str = "") -> str:
+    value = response.headers.get(name)
+    if not value:
+        because = f" ({rule})" if rule else ""
+        raise CheckFailed(
+            f"{what}: {request_line(response)} answered {response.status_code} "
+            f"without a {name} header{because}"
+        )
+    return value
+
+
+def media_type(response: httpx.Response) -> str:
+    return response.headers.get("Content-Type", "").split(";")[0].strip()
+
+
+def json_body(response: httpx.Response, what: str) -> Any:
+    try:
+        return json.loads(response.content)
+    except (ValueError, UnicodeDecodeError):
+        raise CheckFailed(
+            f"{what}: {request_line(response)} answered {response.status_code} with a body that is not JSON: "
+            f"{excerpt(response)}"
+        ) from None
+
+
+def body_digest(response: httpx.Response, expected: str, what: str, size: int | None = None) -> None:
+    """The body hashes to ``expected`` (and has ``size`` bytes): the registry served the right bytes."""
+    actual = str(digest_bytes(response.content, expected.split(":", 1)[0]))
+    if actual != expected:
+        raise CheckFailed(
+            f"{what}: {request_line(response)} served {len(response.content)} bytes hashing to {actual}, "
+            f"not the requested {expected}: the registry returned the wrong or corrupted content"
+        )
+    if size is not None and len(response.content) != size:
+        raise CheckFailed(
+            f"{what}: {request_line(response)} served {len(response.content)} bytes, expected {size}"
+        )
+
+
+def digest_header(response: httpx.Response, expected: str, what: str) -> None:
+    """``Docker-Content-Digest``, when present, MUST name the content; its absence is only noted."""
+    value = response.headers.get("Docker-Content-Digest")
+    if value is None:
+        note("docker_content_digest", f"absent on {request_line(response)} (the spec says SHOULD)")
+        return
+    if value.strip() != expected:
+        raise CheckFailed(
+            f"{what}: {request_line(response)} answered Docker-Content-Digest: {value!r}, but the content is "
+            f"{expected}: the header MUST match the content"
+        )
+
+
+def content_length(response: httpx.Response, expected: int, what: str) -> None:
+    value = response.headers.get("Content-Length")
+    if value is None:
+        note("content_length", f"absent on {request_line(response)}")
+        return
+    if value.strip() != str(expected):
+        raise CheckFailed(
+            f"{what}: {request_line(response)} answered Content-Length: {value}, "
+            f"but the content is {expected} bytes"
+        )
+
+
+def error_body(response: httpx.Response, what: str, codes: Collection[str] = ()) -> list[str] | None:
+    """Check a 4XX body: any format is allowed, but JSON MUST be the spec's error object.
+
+    Returns the error codes, or None when the body is empty or not JSON (allowed; noted as evidence).
+    When ``codes`` is given, at least one returned code must be among them.
+    """
+    body = response.content if response.request.method != "HEAD" else b""
+    claims_json = "json" in media_type(response)
+    stripped = body.strip()
+    if not stripped or (not claims_json and not stripped.startswith((b"{", b"["))):
+        note(
+            "error_body",
+            f"{request_line(response)} -> {response.status_code} with a non-JSON body "
+            f"{excerpt(response)} (allowed: the spec only constrains JSON error bodies)",
+        )
+        return None
+    document = json_body(response, what)
+    problems = schema_problems("error", document)
+    if problems:
+        raise CheckFailed(
+            f"{what}: {request_line(response)} answered {response.status_code} "
+            "with a JSON error body that breaks "
+            f"the spec's error format (distribution-spec §Error Codes): {'; '.join(problems[:5])}. "
+            f"Body: {excerpt(response)}"
+        )
+    found = [e["code"] for e in document["errors"]]
+    if codes and not set(found) & set(codes):
+        raise CheckFailed(
+            f"{what}: {request_line(response)} answered {response.status_code} with error code(s) "
+            f"{', '.join(found)}; expected {' or '.join(sorted(codes))}"
+        )
+    return found

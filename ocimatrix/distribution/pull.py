@@ -1,0 +1,147 @@
+"""Pull workflow (distribution-spec v1.1 §Pull): the API check, manifests and blobs by tag and digest.
+
+Every registry MUST support all of these. Unknown names, tags and digests MUST give 404; a JSON
+error body MUST follow the spec's error format.
+"""
+
+from __future__ import annotations
+
+from ocimatrix.distribution import expect
+from ocimatrix.distribution.client import CheckFailed, DistributionClient
+from ocimatrix.distribution.content import absent_digest, text_blob
+from ocimatrix.distribution.context import DistContext
+from ocimatrix.oci.registry import parse_challenge
+
+API_VERSION_HEADER = "Docker-Distribution-API-Version"
+
+
+def api_version_check(ctx: DistContext) -> None:
+    """GET /v2/ answers 200 to an authorized client: the registry implements the spec."""
+    what = "API version check"
+    response = ctx.request("GET", "/v2/", what=what)
+    expect.status(response, 200, what, "a registry implementing the spec answers GET /v2/ with 200 OK")
+    expect.note("api_version_header", response.headers.get(API_VERSION_HEADER, "(absent)"))
+
+
+def api_version_check_unauthenticated(ctx: DistContext) -> None:
+    """Without credentials GET /v2/ answers 200, or 401 with a challenge the client can act on."""
+    what = "API version check without credentials"
+    anonymous = DistributionClient(ctx.target, ctx.client.timeout, auth=False)
+    try:
+        response = anonymous.request("GET", "/v2/", what=what)
+    finally:
+        anonymous.close()
+    expect.status(response, (200, 401), what, "GET /v2/ answers 200, or 401 when authentication is required")
+    if response.status_code == 200:
+        expect.note("anonymous_access", "allowed (GET /v2/ answered 200 without credentials)")
+        return
+    challenge = expect.header(response, "WWW-Authenticate", what, "a 401 MUST carry a challenge (RFC 7235)")
+    scheme, params = parse_challenge(challenge)
+    if scheme not in ("basic", "bearer"):
+        raise CheckFailed(f"{what}: 401 challenge {challenge!r} is neither Basic nor Bearer")
+    if scheme == "bearer" and not params.get("realm"):
+        raise CheckFailed(f"{what}: Bearer challenge {challenge!r} has no realm to fetch a token from")
+    expect.note(
+        "challenge", f"{scheme} " + ", ".join(f"{k}={v}" for k, v in sorted(params.items()) if k != "scope")
+    )
+    expect.error_body(response, what, {"UNAUTHORIZED"})
+
+
+def pull_manifest(ctx: DistContext, by: str) -> None:
+    """GET a manifest by tag or digest: 200, the exact bytes pushed, its Content-Type and digest."""
+    repo = ctx.new_repo(f"pull-manifest-{by}")
+    image = ctx.push_image(repo, "v1")
+    reference = "v1" if by == "tag" else image.digest
+    what = f"pull manifest by {by}"
+    response = ctx.get_manifest(repo, reference, what)
+    expect.status(response, 200, what, "a GET of an existing manifest MUST answer 200 OK")
+    expect.body_digest(response, image.digest, what, image.size)
+    got_type = expect.media_type(response)
+    if got_type != image.media_type:
+        raise CheckFailed(
+            f"{what}: Content-Type is {got_type!r}, but the manifest was pushed as {image.media_type!r} "
+            "(its mediaType field); the response MUST carry the manifest's media type"
+        )
+    expect.digest_header(response, image.digest, what)
+
+
+def head_manifest(ctx: DistContext, by: str) -> None:
+    """HEAD a manifest by tag or digest: 200, no body, its digest and size in the headers."""
+    repo = ctx.new_repo(f"head-manifest-{by}")
+    image = ctx.push_image(repo, "v1")
+    reference = "v1" if by == "tag" else image.digest
+    what = f"HEAD manifest by {by}"
+    response = ctx.get_manifest(repo, reference, what, method="HEAD")
+    expect.status(response, 200, what, "a HEAD of an existing manifest MUST answer 200 OK")
+    if response.content:
+        raise CheckFailed(f"{what}: the HEAD response carried a {len(response.content)}-byte body")
+    expect.digest_header(response, image.digest, what)
+    expect.content_length(response, image.size, what)
+
+
+def pull_blob(ctx: DistContext) -> None:
+    """GET a blob by digest: 200 and bytes that hash to the digest; Docker-Content-Digest matches."""
+    repo = ctx.new_repo("pull-blob")
+    blob = text_blob("pull")
+    ctx.push_blob(repo, blob)
+    what = "pull blob"
+    response = ctx.request("GET", f"/v2/{repo}/blobs/{blob.digest}", what=what)
+    if response.status_code in (301, 302, 303, 307, 308):
+        # The spec allows serving blobs from elsewhere (a CDN, signed URLs): follow without our auth.
+        location = expect.header(response, "Location", what)
+        expect.note("blob_redirect", f"{response.status_code} to another location")
+        response = ctx.client.http.get(ctx.client.url(location), auth=None, follow_redirects=True)
+    expect.status(response, 200, what, "a GET of an existing blob MUST answer 200 OK")
+    expect.body_digest(response, blob.digest, what, blob.size)
+    expect.digest_header(response, blob.digest, what)
+
+
+def head_blob(ctx: DistContext) -> None:
+    """HEAD a blob: 200, no body, Content-Length is its size, Docker-Content-Digest its digest."""
+    repo = ctx.new_repo("head-blob")
+    blob = text_blob("head")
+    ctx.push_blob(repo, blob)
+    what = "HEAD blob"
+    response = ctx.request("HEAD", f"/v2/{repo}/blobs/{blob.digest}", what=what)
+    expect.status(response, (200, 307), what, "a HEAD of an existing blob MUST answer 200 OK")
+    if response.status_code == 307:
+        expect.note("blob_redirect", "HEAD answered 307")
+        return
+    if response.content:
+        raise CheckFailed(f"{what}: the HEAD response carried a {len(response.content)}-byte body")
+    expect.content_length(response, blob.size, what)
+    expect.digest_header(response, blob.digest, what)
+
+
+def pull_unknown_manifest(ctx: DistContext, by: str, method: str = "GET") -> None:
+    """A tag or digest that was never pushed: 404 (and MANIFEST_UNKNOWN in a JSON body)."""
+    repo = ctx.new_repo(f"unknown-manifest-{by}")
+    ctx.push_image(repo, "exists")
+    reference = "never-pushed" if by == "tag" else absent_digest()
+    what = f"{method} unknown manifest by {by}"
+    response = ctx.get_manifest(repo, reference, what, method=method)
+    expect.status(response, 404, what, "a manifest not found MUST answer 404 Not Found")
+    expect.error_body(response, what, {"MANIFEST_UNKNOWN", "NAME_UNKNOWN"})
+
+
+def pull_unknown_blob(ctx: DistContext, method: str = "GET") -> None:
+    """A digest never pushed to an existing repository: 404 (and BLOB_UNKNOWN in a JSON body)."""
+    repo = ctx.new_repo("unknown-blob")
+    ctx.push_blob(repo, text_blob("exists"))
+    what = f"{method} unknown blob"
+    response = ctx.request(method, f"/v2/{repo}/blobs/{absent_digest()}", what=what)
+    expect.status(response, 404, what, "a blob not found MUST answer 404 Not Found")
+    expect.error_body(response, what, {"BLOB_UNKNOWN", "NAME_UNKNOWN"})
+
+
+def pull_unknown_repository(ctx: DistContext) -> None:
+    """A repository nobody pushed to: manifests and blobs answer 404 (NAME_UNKNOWN or *_UNKNOWN)."""
+    repo = ctx.new_repo("never-created")
+    what = "GET manifest of an unknown repository"
+    response = ctx.get_manifest(repo, "latest", what)
+    expect.status(response, 404, what, "content not found MUST answer 404 Not Found")
+    expect.error_body(response, what, {"NAME_UNKNOWN", "MANIFEST_UNKNOWN"})
+    what = "GET blob of an unknown repository"
+    response = ctx.request("GET", f"/v2/{repo}/blobs/{absent_digest()}", what=what)
+    expect.status(response, 404, what, "content not found MUST answer 404 Not Found")
+    expect.error_body(response, what, {"NAME_UNKNOWN", "BLOB_UNKNOWN"})

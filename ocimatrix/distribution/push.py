@@ -1,0 +1,359 @@
+"""Push workflow (distribution-spec v1.1 §Push): monolithic, single-POST and chunked blob uploads,
+upload status, cross-repository mounts, manifests by tag and digest, and what must be refused.
+"""
+
+from __future__ import annotations
+
+import re
+
+from ocimatrix.distribution import expect
+from ocimatrix.distribution.client import CheckFailed
+from ocimatrix.distribution.content import (
+    OCTET_STREAM,
+    Blob,
+    absent_digest,
+    make_artifact,
+    make_image,
+    text_blob,
+)
+from ocimatrix.distribution.context import DistContext
+
+_RANGE = re.compile(r"^(?:bytes=)?0-(\d+)$")
+
+
+def _assert_blob_stored(ctx: DistContext, repo: str, blob: Blob, what: str) -> None:
+    response = ctx.request("GET", f"/v2/{repo}/blobs/{blob.digest}", what=f"{what} (reading it back)")
+    expect.status(response, 200, f"{what} (reading it back)", "an uploaded blob MUST be pullable")
+    expect.body_digest(response, blob.digest, f"{what} (reading it back)", blob.size)
+
+
+def _complete(
+    ctx: DistContext,
+    location: str,
+    blob: Blob | None,
+    digest: str,
+    what: str,
+    headers: dict[str, str] | None = None,
+) -> None:
+    response = ctx.request(
+        "PUT",
+        location,
+        what=what,
+        query={"digest": digest},
+        headers={"Content-Type": OCTET_STREAM, **(headers or {})},
+        content=blob.data if blob else b"",
+    )
+    expect.status(response, 201, what, "closing an upload with PUT ?digest= MUST answer 201 Created")
+    expect.header(response, "Location", what, "201 MUST carry the blob's Location")
+    ctx.upload_done(location)
+
+
+def _range_end(value: str, what: str) -> int:
+    match = _RANGE.match(value.strip())
+    if not match:
+        raise CheckFailed(f"{what}: Range header {value!r} is not of the form 0-<end>")
+    return int(match.group(1))
+
+
+def push_blob_post_put(ctx: DistContext) -> None:
+    """POST /blobs/uploads/ (202 + Location), then PUT <location>?digest= with the bytes (201)."""
+    repo = ctx.new_repo("post-put")
+    blob = text_blob("post-put")
+    what = "monolithic upload (POST then PUT)"
+    location = ctx.upload_location(ctx.start_upload(repo, what), what)
+    _complete(ctx, location, blob, blob.digest, what)
+    ctx.cleanup.blobs.append((repo, blob.digest))
+    _assert_blob_stored(ctx, repo, blob, what)
+
+
+def push_blob_single_post(ctx: DistContext) -> None:
+    """POST ?digest= with the body: 201 when supported, else 202 and a PUT finishes (both lawful)."""
+    repo = ctx.new_repo("single-post")
+    blob = text_blob("single-post")
+    what = "single-request upload (POST ?digest=)"
+    response = ctx.start_upload(repo, what, query={"digest": blob.digest}, content=blob.data)
+    expect.status(response, (201, 202), what, "201 Created, or 202 Accepted when single POST is unsupported")
+    ctx.cleanup.blobs.append((repo, blob.digest))
+    if response.status_code == 201:
+        expect.header(response, "Location", what, "201 MUST carry the blob's Location")
+        expect.note("single_post", "supported (201)")
+    else:
+        expect.note("single_post", "not supported: 202 and an upload session, finished with PUT")
+        location = ctx.upload_location(response, what)
+        _complete(ctx, location, blob, blob.digest, f"{what}, finished with PUT after 202")
+    _assert_blob_stored(ctx, repo, blob, what)
+
+
+def push_blob_chunked(ctx: DistContext, final_chunk_in_put: bool = False) -> None:
+    """POST, PATCH chunks with Content-Range (202, Location, Range 0-<end>), PUT ?digest= (201)."""
+    repo = ctx.new_repo("chunked")
+    blob = text_blob("chunked", size=3000)
+    chunks = [blob.data[:1000], blob.data[1000:2000], blob.data[2000:]]
+    what = "chunked upload" + (" (last chunk in the PUT)" if final_chunk_in_put else "")
+    location = ctx.upload_location(ctx.start_upload(repo, what), what)
+    offset = 0
+    patched = chunks[:-1] if final_chunk_in_put else chunks
+    for index, chunk in enumerate(patched):
+        end = offset + len(chunk) - 1
+        step = f"{what}, chunk {index + 1} (bytes {offset}-{end})"
+        response = ctx.request(
+            "PATCH",
+            location,
+            what=step,
+            content=chunk,
+            headers={"Content-Type": OCTET_STREAM, "Content-Range": f"{offset}-{end}"},
+        )
+        location = ctx.upload_location(response, step)
+        ctx.cleanup.uploads.append(location)
+        got = _range_end(
+            expect.header(response, "Range", step, "each chunk's 202 MUST carry Range: 0-<end>"), step
+        )
+        if got != end:
+            raise CheckFailed(f"{step}: Range says the upload ends at byte {got}, expected {end}")
+        offset = end + 1
+    if final_chunk_in_put:
+        last = chunks[-1]
+        headers = {"Content-Range": f"{offset}-{offset + len(last) - 1}"}
+        _complete(ctx, location, Blob(last), blob.digest, f"{what}, closing PUT with the last chunk", headers)
+    else:
+        _complete(ctx, location, None, blob.digest, f"{what}, closing PUT")
+    ctx.cleanup.blobs.append((repo, blob.digest))
+    _assert_blob_stored(ctx, repo, blob, what)
+
+
+def push_chunk_out_of_order(ctx: DistContext) -> None:
+    """A chunk that does not start where the last one ended MUST be refused with 416."""
+    repo = ctx.new_repo("out-of-order")
+    what = "chunked upload, first chunk"
+    location = ctx.upload_location(ctx.start_upload(repo, what), what)
+    first = b"0123456789"
+    response = ctx.request(
+        "PATCH",
+        location,
+        what=what,
+        content=first,
+        headers={"Content-Type": OCTET_STREAM, "Content-Range": "0-9"},
+    )
+    location = ctx.upload_location(response, what)
+    ctx.cleanup.uploads.append(location)
+    what = "chunked upload, out-of-order chunk (bytes 20-29 after 0-9)"
+    response = ctx.request(
+        "PATCH",
+        location,
+        what=what,
+        content=b"abcdefghij",
+        headers={"Content-Type": OCTET_STREAM, "Content-Range": "20-29"},
+    )
+    if response.status_code == 202:
+        raise CheckFailed(
+            f"{what}: the registry accepted a chunk starting at byte 20 when the upload held 10 bytes "
+            f"(202, Range {response.headers.get('Range')!r}); chunks MUST be uploaded in order and an "
+            "out-of-order chunk MUST be refused with 416 Requested Range Not Satisfiable"
+        )
+    expect.status(
+        response, 416, what, "an out-of-order chunk MUST answer 416 Requested Range Not Satisfiable"
+    )
+    expect.error_body(response, what)
+
+
+def upload_status(ctx: DistContext) -> None:
+    """GET <location> of an upload in progress: 204, Location, Range 0-<last byte received>."""
+    repo = ctx.new_repo("upload-status")
+    what = "upload status"
+    location = ctx.upload_location(ctx.start_upload(repo, what), what)
+    chunk = b"status-probe-0123456789"
+    response = ctx.request(
+        "PATCH",
+        location,
+        what=f"{what}: first chunk",
+        content=chunk,
+        headers={"Content-Type": OCTET_STREAM, "Content-Range": f"0-{len(chunk) - 1}"},
+    )
+    location = ctx.upload_location(response, f"{what}: first chunk")
+    ctx.cleanup.uploads.append(location)
+    response = ctx.request("GET", location, what=what)
+    expect.status(response, 204, what, "the status of an active upload MUST answer 204 No Content")
+    expect.header(response, "Location", what, "the upload status MUST carry Location")
+    end = _range_end(expect.header(response, "Range", what, "the upload status MUST carry Range"), what)
+    if end != len(chunk) - 1:
+        raise CheckFailed(
+            f"{what}: Range ends at byte {end}, but {len(chunk)} bytes were uploaded "
+            f"(expected 0-{len(chunk) - 1})"
+        )
+
+
+def mount_blob(ctx: DistContext) -> None:
+    """POST ?mount=<digest>&from=<repo>: 201 with the blob now in the target repository, or 202."""
+    source = ctx.new_repo("mount-from")
+    target = ctx.new_repo("mount-to")
+    blob = text_blob("mount")
+    ctx.push_blob(source, blob)
+    what = "cross-repository mount"
+    response = ctx.start_upload(target, what, query={"mount": blob.digest, "from": source})
+    expect.status(
+        response, (201, 202), what, "201 Created when mounted, 202 Accepted when the registry can't"
+    )
+    ctx.cleanup.blobs.append((target, blob.digest))
+    if response.status_code == 201:
+        expect.header(response, "Location", what, "a mount's 201 MUST carry the blob's Location")
+        expect.note("mount", "mounted (201)")
+    else:
+        expect.note("mount", "not mounted: 202, finished as a regular upload")
+        location = ctx.upload_location(response, what)
+        _complete(ctx, location, blob, blob.digest, f"{what}: the 202 fallback upload")
+    _assert_blob_stored(ctx, target, blob, what)
+
+
+def mount_unknown_blob_fallback(ctx: DistContext) -> None:
+    """Mounting a blob the source doesn't have: 202 and an upload session that works."""
+    source = ctx.new_repo("mount-from")
+    target = ctx.new_repo("mount-to")
+    ctx.push_blob(source, text_blob("mount-source"))
+    blob = text_blob("mount-fallback")
+    what = "mount of a blob the source repository doesn't have"
+    response = ctx.start_upload(target, what, query={"mount": blob.digest, "from": source})
+    if response.status_code == 201:
+        raise CheckFailed(f"{what}: answered 201 Created for {blob.digest}, which was never pushed anywhere")
+    location = ctx.upload_location(response, what)
+    _complete(ctx, location, blob, blob.digest, f"{what}: uploading through the 202 session")
+    ctx.cleanup.blobs.append((target, blob.digest))
+    _assert_blob_stored(ctx, target, blob, what)
+
+
+def push_manifest(ctx: DistContext, by: str) -> None:
+    """PUT a manifest by tag or digest: 201, Location, and the same bytes come back."""
+    repo = ctx.new_repo(f"push-manifest-{by}")
+    image = make_image(repo)
+    for blob in image.blobs:
+        ctx.push_blob(repo, blob)
+    reference = "v1" if by == "tag" else image.digest
+    what = f"push manifest by {by}"
+    response = ctx.request(
+        "PUT",
+        f"/v2/{repo}/manifests/{reference}",
+        what=what,
+        headers={"Content-Type": image.media_type},
+        content=image.body,
+    )
+    expect.status(response, 201, what, "a stored manifest MUST answer 201 Created")
+    ctx.cleanup.manifests.append((repo, image.digest))
+    expect.header(response, "Location", what, "201 MUST carry the manifest's Location")
+    expect.digest_header(response, image.digest, what)
+    response = ctx.get_manifest(repo, reference, f"{what} (reading it back)")
+    expect.status(response, 200, f"{what} (reading it back)", "a pushed manifest MUST be pullable")
+    expect.body_digest(
+        response, image.digest, f"{what} (reading it back): the registry MUST store it byte for byte"
+    )
+
+
+def push_manifest_invalid(ctx: DistContext) -> None:
+    """A body that is not a manifest at all is refused with a 4XX (MANIFEST_INVALID in a JSON body)."""
+    repo = ctx.new_repo("invalid-manifest")
+    ctx.push_image(repo, "exists")
+    what = "push of an invalid manifest"
+    body = b'{"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json", "config": '
+    response = ctx.request(
+        "PUT",
+        f"/v2/{repo}/manifests/broken",
+        what=what,
+        headers={"Content-Type": "application/vnd.oci.image.manifest.v1+json"},
+        content=body,
+    )
+    if response.status_code < 400:
+        raise CheckFailed(
+            f"{what}: the registry stored truncated JSON as a manifest ({response.status_code})"
+        )
+    expect.status(response, range(400, 500), what, "an invalid manifest is refused with a 4XX")
+    expect.error_body(response, what, {"MANIFEST_INVALID"})
+
+
+def push_manifest_unknown_blobs(ctx: DistContext) -> None:
+    """A manifest naming blobs never pushed: accepted, or refused with MANIFEST_BLOB_UNKNOWN."""
+    repo = ctx.new_repo("manifest-blob-unknown")
+    image = make_image(repo)
+    what = "push of a manifest whose blobs were never uploaded"
+    response = ctx.request(
+        "PUT",
+        f"/v2/{repo}/manifests/v1",
+        what=what,
+        headers={"Content-Type": image.media_type},
+        content=image.body,
+    )
+    if response.status_code == 201:
+        ctx.cleanup.manifests.append((repo, image.digest))
+        expect.note("manifest_blob_check", "accepted a manifest with missing blobs (the spec allows it)")
+        return
+    expect.status(response, range(400, 500), what, "refusing it is lawful, with a 4XX")
+    expect.error_body(response, what, {"MANIFEST_BLOB_UNKNOWN"})
+    expect.note("manifest_blob_check", "refuses manifests with missing blobs")
+
+
+def push_manifest_digest_mismatch(ctx: DistContext) -> None:
+    """PUT /manifests/<digest> whose body hashes to something else is refused (DIGEST_INVALID)."""
+    repo = ctx.new_repo("manifest-digest-mismatch")
+    image = make_image(repo)
+    for blob in image.blobs:
+        ctx.push_blob(repo, blob)
+    wrong = absent_digest()
+    what = "push of a manifest under a digest that is not its own"
+    response = ctx.request(
+        "PUT",
+        f"/v2/{repo}/manifests/{wrong}",
+        what=what,
+        headers={"Content-Type": image.media_type},
+        content=image.body,
+    )
+    if response.status_code < 400:
+        ctx.cleanup.manifests.append((repo, image.digest))
+        raise CheckFailed(
+            f"{what}: answered {response.status_code}; storing content under a digest it doesn't "
+            "hash to breaks content addressability"
+        )
+    expect.status(response, range(400, 500), what, "a digest mismatch is refused with a 4XX")
+    expect.error_body(response, what, {"DIGEST_INVALID", "MANIFEST_INVALID"})
+
+
+def push_blob_digest_mismatch(ctx: DistContext) -> None:
+    """Closing an upload with a digest the bytes don't hash to: refused, and nothing stored under it."""
+    repo = ctx.new_repo("blob-digest-mismatch")
+    blob = text_blob("mismatch")
+    wrong = absent_digest()
+    what = "upload closed with the wrong digest"
+    location = ctx.upload_location(ctx.start_upload(repo, what), what)
+    response = ctx.request(
+        "PUT",
+        location,
+        what=what,
+        query={"digest": wrong},
+        headers={"Content-Type": OCTET_STREAM},
+        content=blob.data,
+    )
+    if response.status_code < 400:
+        ctx.cleanup.blobs.append((repo, wrong))
+        raise CheckFailed(
+            f"{what}: answered {response.status_code}; the bytes hash to {blob.digest}, not {wrong}"
+        )
+    expect.status(response, range(400, 500), what, "a digest that doesn't match the content is refused (4XX)")
+    expect.error_body(response, what, {"DIGEST_INVALID", "BLOB_UPLOAD_INVALID"})
+    check = ctx.request("HEAD", f"/v2/{repo}/blobs/{wrong}", what=f"{what} (checking nothing was stored)")
+    expect.status(check, 404, f"{what} (checking nothing was stored)", "refused content MUST NOT be stored")
+
+
+def push_manifest_subject_missing(ctx: DistContext) -> None:
+    """A manifest whose subject doesn't exist (yet) MUST be accepted: referrers may come first."""
+    repo = ctx.new_repo("subject-first")
+    subject = make_image(repo)
+    artifact = make_artifact(subject.descriptor())
+    for blob in artifact.blobs:
+        ctx.push_blob(repo, blob)
+    what = "push of an artifact whose subject was not pushed yet"
+    response = ctx.request(
+        "PUT",
+        f"/v2/{repo}/manifests/{artifact.digest}",
+        what=what,
+        headers={"Content-Type": artifact.media_type},
+        content=artifact.body,
+    )
+    expect.status(response, 201, what, "a registry MUST accept a manifest whose subject doesn't exist")
+    ctx.cleanup.manifests.append((repo, artifact.digest))
+    expect.note("oci_subject_header", response.headers.get("OCI-Subject", "(absent)"))

@@ -1,0 +1,171 @@
+"""Fixtures of the CRI suite: the cell's CRI runtime, the probe images, pods that always go away.
+
+The probe image is built here in Python (busybox FROM scratch, one layer) with a config whose every
+field the tests check: Entrypoint, Cmd, Env, WorkingDir and a User named in the image's own
+/etc/passwd. It is pushed once per worker under a tag unique to the run, to the embedded registry.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+from cri_probe import APPLETS, CMD, ENTRYPOINT, GROUP, IMAGE_ENV, PASSWD, USER, WORKDIR
+
+from ocimatrix.cri import messages
+from ocimatrix.cri.client import CriError
+from ocimatrix.cri.gen import api_pb2 as api
+from ocimatrix.engines.cri_engine import CriEngine, KubeletCri
+from ocimatrix.errors import OcimatrixError
+from ocimatrix.images.pause import ImageFile, PushedImage, build_busybox_image, push_image
+
+
+@dataclass
+class ProbeImages:
+    probe: PushedImage
+    removable: PushedImage
+    missing_ref: str  # a tag nobody pushed, in the same repository
+
+
+_images: dict[str, ProbeImages] = {}
+
+
+def _probe_image_files() -> list[ImageFile]:
+    return [
+        ImageFile("etc", None, 0o755),
+        ImageFile("etc/passwd", PASSWD.encode()),
+        ImageFile("etc/group", GROUP.encode()),
+        ImageFile("tmp", None, 0o1777),
+        ImageFile("srv", None, 0o755),
+        ImageFile(WORKDIR.strip("/"), None, 0o755),
+        ImageFile("home", None, 0o755),
+        ImageFile(f"home/{USER}", None, 0o755),
+    ]
+
+
+@pytest.fixture(scope="session")
+def probe_images(endpoints, run_id) -> ProbeImages:
+    """The probe and a second image to remove, pushed once per worker."""
+    if not endpoints.registry:
+        pytest.skip("no embedded registry: " + endpoints.errors.get("registry", "not started"))
+    if endpoints.registry not in _images:
+        config = {
+            "Entrypoint": ENTRYPOINT,
+            "Cmd": CMD,
+            "Env": [f"{k}={v}" for k, v in IMAGE_ENV.items()],
+            "WorkingDir": WORKDIR,
+            "User": USER,
+            "Labels": {"io.ocimatrix.probe": "cri"},
+        }
+        try:
+            probe = build_busybox_image(config, applets=APPLETS, files=_probe_image_files())
+            # A different config makes a different image id, so removing it leaves the probe alone.
+            removable = build_busybox_image(
+                {**config, "Labels": {"io.ocimatrix.probe": "cri-removable"}},
+                applets=APPLETS,
+                files=_probe_image_files(),
+            )
+            _images[endpoints.registry] = ProbeImages(
+                probe=push_image(endpoints.registry, "ocimatrix/cri/probe", run_id, probe),
+                removable=push_image(endpoints.registry, "ocimatrix/cri/removable", run_id, removable),
+                missing_ref=f"{endpoints.registry}/ocimatrix/cri/probe:never-pushed-{run_id}",
+            )
+        except OcimatrixError as exc:
+            pytest.fail(f"could not build and push the CRI probe image: {exc}", pytrace=False)
+    return _images[endpoints.registry]
+
+
+@pytest.fixture
+def cri_runtime(runner) -> CriEngine:
+    if not isinstance(runner, CriEngine):
+        pytest.skip(f"{runner.name} is not a CRI runtime")
+    return runner
+
+
+@pytest.fixture
+def cri(cri_runtime: CriEngine) -> KubeletCri:
+    return cri_runtime.client
+
+
+@pytest.fixture
+def probe(cri: KubeletCri, probe_images: ProbeImages, recorder) -> PushedImage:
+    """The probe image, pulled (by tag) on the cell's runtime."""
+    recorder.add("probe_image", probe_images.probe.tag_ref)
+    if cri.image_status(probe_images.probe.tag_ref) is None:
+        cri.pull_image(probe_images.probe.tag_ref)
+    return probe_images.probe
+
+
+@dataclass
+class Pod:
+    """A running pod of the cell's runtime handler, and helpers to run containers in it."""
+
+    engine: CriEngine
+    id: str
+    config: api.PodSandboxConfig
+    handler: str
+    containers: list[str] = field(default_factory=list)
+
+    @property
+    def cri(self) -> KubeletCri:
+        return self.engine.client
+
+    @property
+    def log_dir(self) -> Path:
+        return Path(self.config.log_directory)
+
+    def container_config(self, name: str, image: PushedImage, **overrides) -> api.ContainerConfig:
+        image_id = self.cri.image_status(image.tag_ref).id
+        return messages.container_config(self.config, name, image.tag_ref, image_ref=image_id, **overrides)
+
+    def create(self, name: str, image: PushedImage, **overrides) -> str:
+        return self.create_config(self.container_config(name, image, **overrides))
+
+    def create_config(self, config: api.ContainerConfig) -> str:
+        container_id = self.cri.create_container_config(self.id, config, self.config)
+        self.containers.append(container_id)
+        return container_id
+
+    def start(self, name: str, image: PushedImage, **overrides) -> str:
+        container_id = self.create(name, image, **overrides)
+        self.cri.start_container(container_id)
+        return container_id
+
+    def run_to_exit(self, name: str, image: PushedImage, timeout: float = 20, **overrides):
+        """Create, start and wait: (final status, parsed CRI log)."""
+        container_id = self.start(name, image, **overrides)
+        status = self.cri.wait_for_exit(container_id, timeout=timeout)
+        return status, self.cri.container_log(container_id)
+
+
+@pytest.fixture
+def new_pod(cell, cri_runtime: CriEngine, recorder) -> Iterator[Callable[[str], Pod]]:
+    """Start pods of the cell's runtime handler; every one is stopped and removed afterwards."""
+    started: list[Pod] = []
+
+    def start(label: str = "pod") -> Pod:
+        config = cri_runtime.pod_config(label)
+        try:
+            pod_id = cri_runtime.run_pod(config, cell["runtime"])
+        except OcimatrixError as exc:
+            pytest.fail(f"RunPodSandbox with runtime handler {cell['runtime']} failed: {exc}", pytrace=False)
+        pod = Pod(cri_runtime, pod_id, config, cell["runtime"])
+        started.append(pod)
+        recorder.add("pod_ids", [p.id for p in started])
+        return pod
+
+    yield start
+    for pod in started:
+        for container_id in pod.containers:
+            # Like the kubelet: containers first; removing the pod below removes them anyway.
+            with contextlib.suppress(CriError):
+                pod.cri.stop_container(container_id, timeout=0, missing_ok=True)
+        cri_runtime.tear_down(pod.id, log_dir=pod.log_dir)
+
+
+@pytest.fixture
+def pod(new_pod) -> Pod:
+    return new_pod("pod")

@@ -1,0 +1,98 @@
+"""Fixtures of the distribution suite: the cell's registry as a target, a client, and a check runner.
+
+- ``registry_pool`` (session): the matrix's registries for this worker (``registries.RegistryPool``).
+- ``registry_target``: the cell's registry resolved (URL, namespace, auth, TLS), or the cell skipped
+  with the reason it can't be reached here.
+- ``registry_http``: an ``httpx.Client`` for it (its TLS settings, its auth, timeouts).
+- ``dist``: runs one check of ``ocimatrix.distribution`` against it in a fresh ``DistContext``;
+  a spec violation fails the test with the check's message, a lawfully absent optional feature
+  skips it; what the check pushed is deleted afterwards.
+
+The workflows are selectable on their own: ``-m distribution_pull`` (``_push``, ``_discovery``,
+``_management``), or by file.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import httpx
+import pytest
+
+from ocimatrix import evidence
+from ocimatrix.distribution.client import CheckFailed, NotApplicable
+from ocimatrix.distribution.context import DistContext
+from ocimatrix.registries import RegistryPool, RegistryTarget, TargetUnavailable, http_client
+
+WORKFLOWS = ("pull", "push", "discovery", "management")
+MAX_EXCHANGES = 80
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    for workflow in WORKFLOWS:
+        config.addinivalue_line(
+            "markers", f"distribution_{workflow}: distribution-spec {workflow} workflow conformance"
+        )
+
+
+@pytest.fixture(scope="session")
+def registry_pool(request: pytest.FixtureRequest, matrix) -> Iterator[RegistryPool]:
+    pool = RegistryPool(matrix.registries, lambda: request.getfixturevalue("endpoints"))
+    yield pool
+    pool.close()
+
+
+@pytest.fixture
+def registry_target(cell, registry_pool: RegistryPool) -> RegistryTarget:
+    try:
+        target = registry_pool.target(cell["registry"])
+    except TargetUnavailable as exc:
+        pytest.skip(str(exc))
+    recorder = evidence.current()
+    recorder.add("registry", target.describe())
+    if target.version:
+        recorder.versions[f"registry:{target.name}"] = target.version
+    return target
+
+
+@pytest.fixture
+def registry_http(registry_target: RegistryTarget) -> Iterator[httpx.Client]:
+    client = http_client(registry_target)
+    yield client
+    client.close()
+
+
+class Checker:
+    """``dist(check, **kwargs)`` runs ``check(ctx, **kwargs)`` and turns its outcome into pytest's."""
+
+    def __init__(self, ctx: DistContext) -> None:
+        self.ctx = ctx
+
+    def __call__(self, check: Callable[..., Any], **kwargs: Any) -> None:
+        # Outcomes leave the except blocks first, so reports don't chain the check's exception.
+        try:
+            check(self.ctx, **kwargs)
+            return
+        except NotApplicable as exc:
+            skipped, failure = str(exc), ""
+        except CheckFailed as exc:
+            skipped, failure = "", str(exc)
+        if skipped:
+            pytest.skip(skipped)
+        pytest.fail(failure, pytrace=False)
+
+
+@pytest.fixture
+def dist(registry_target: RegistryTarget, run_id: str) -> Iterator[Checker]:
+    ctx = DistContext(registry_target, run_id)
+    try:
+        yield Checker(ctx)
+    finally:
+        exchanges = list(ctx.client.exchanges)
+        cleanup = ctx.close()
+        recorder = evidence.current()
+        recorder.add(
+            "exchanges", exchanges[:MAX_EXCHANGES] + (["..."] if len(exchanges) > MAX_EXCHANGES else [])
+        )
+        recorder.add("cleanup", cleanup)

@@ -1,0 +1,57 @@
+"""distribution-spec v1.1 §Pull: every registry MUST support all of it."""
+
+import pytest
+
+from ocimatrix.distribution import pull, spec_ref
+
+pytestmark = [pytest.mark.axes("registry"), pytest.mark.distribution_pull]
+
+
+@pytest.mark.spec(*spec_ref("determining-support", "Determining Support"))
+def test_api_version_check(dist):
+    dist(pull.api_version_check)
+
+
+@pytest.mark.spec(*spec_ref("determining-support", "Determining Support (end-1: 200 or 401)"))
+def test_api_version_check_without_credentials(dist):
+    dist(pull.api_version_check_unauthenticated)
+
+
+@pytest.mark.spec(*spec_ref("pulling-manifests", "Pulling manifests"))
+@pytest.mark.parametrize("by", ["tag", "digest"])
+def test_pull_manifest(dist, by):
+    dist(pull.pull_manifest, by=by)
+
+
+@pytest.mark.spec(*spec_ref("checking-if-content-exists-in-the-registry", "Checking if content exists"))
+@pytest.mark.parametrize("by", ["tag", "digest"])
+def test_head_manifest(dist, by):
+    dist(pull.head_manifest, by=by)
+
+
+@pytest.mark.spec(*spec_ref("pulling-blobs", "Pulling blobs"))
+def test_pull_blob(dist):
+    dist(pull.pull_blob)
+
+
+@pytest.mark.spec(*spec_ref("checking-if-content-exists-in-the-registry", "Checking if content exists"))
+def test_head_blob(dist):
+    dist(pull.head_blob)
+
+
+@pytest.mark.spec(*spec_ref("pulling-manifests", "Pulling manifests (not found: 404)"))
+@pytest.mark.parametrize("method", ["GET", "HEAD"])
+@pytest.mark.parametrize("by", ["tag", "digest"])
+def test_unknown_manifest_is_404(dist, by, method):
+    dist(pull.pull_unknown_manifest, by=by, method=method)
+
+
+@pytest.mark.spec(*spec_ref("pulling-blobs", "Pulling blobs (not found: 404)"))
+@pytest.mark.parametrize("method", ["GET", "HEAD"])
+def test_unknown_blob_is_404(dist, method):
+    dist(pull.pull_unknown_blob, method=method)
+
+
+@pytest.mark.spec(*spec_ref("error-codes", "Error Codes (NAME_UNKNOWN)"))
+def test_unknown_repository_is_404(dist):
+    dist(pull.pull_unknown_repository)

@@ -1,0 +1,76 @@
+"""distribution-spec v1.1 §Push: blob uploads of every kind, mounts, manifests, and refusals."""
+
+import pytest
+
+from ocimatrix.distribution import push, spec_ref
+
+pytestmark = [pytest.mark.axes("registry"), pytest.mark.distribution_push]
+
+
+@pytest.mark.spec(*spec_ref("post-then-put", "Pushing a blob monolithically: POST then PUT"))
+def test_monolithic_upload(dist):
+    dist(push.push_blob_post_put)
+
+
+@pytest.mark.spec(*spec_ref("single-post", "Pushing a blob monolithically: single POST"))
+def test_single_post_upload(dist):
+    dist(push.push_blob_single_post)
+
+
+@pytest.mark.spec(*spec_ref("pushing-a-blob-in-chunks", "Pushing a blob in chunks"))
+@pytest.mark.parametrize("last_chunk", ["patch", "put"])
+def test_chunked_upload(dist, last_chunk):
+    dist(push.push_blob_chunked, final_chunk_in_put=last_chunk == "put")
+
+
+@pytest.mark.spec(*spec_ref("pushing-a-blob-in-chunks", "Pushing a blob in chunks (out of order: 416)"))
+def test_out_of_order_chunk_is_416(dist):
+    dist(push.push_chunk_out_of_order)
+
+
+@pytest.mark.spec(*spec_ref("pushing-a-blob-in-chunks", "Pushing a blob in chunks (upload status: 204)"))
+def test_upload_status(dist):
+    dist(push.upload_status)
+
+
+@pytest.mark.spec(
+    *spec_ref("mounting-a-blob-from-another-repository", "Mounting a blob from another repository")
+)
+def test_cross_repository_mount(dist):
+    dist(push.mount_blob)
+
+
+@pytest.mark.spec(*spec_ref("mounting-a-blob-from-another-repository", "Mounting a blob (fallback: 202)"))
+def test_mount_of_unknown_blob_falls_back_to_upload(dist):
+    dist(push.mount_unknown_blob_fallback)
+
+
+@pytest.mark.spec(*spec_ref("pushing-manifests", "Pushing Manifests"))
+@pytest.mark.parametrize("by", ["tag", "digest"])
+def test_push_manifest(dist, by):
+    dist(push.push_manifest, by=by)
+
+
+@pytest.mark.spec(*spec_ref("error-codes", "Error Codes (MANIFEST_INVALID)"))
+def test_invalid_manifest_is_refused(dist):
+    dist(push.push_manifest_invalid)
+
+
+@pytest.mark.spec(*spec_ref("push", "Push (MANIFEST_BLOB_UNKNOWN)"))
+def test_manifest_with_unknown_blobs(dist):
+    dist(push.push_manifest_unknown_blobs)
+
+
+@pytest.mark.spec(*spec_ref("error-codes", "Error Codes (DIGEST_INVALID: manifest)"))
+def test_manifest_digest_mismatch_is_refused(dist):
+    dist(push.push_manifest_digest_mismatch)
+
+
+@pytest.mark.spec(*spec_ref("error-codes", "Error Codes (DIGEST_INVALID: blob)"))
+def test_blob_digest_mismatch_is_refused(dist):
+    dist(push.push_blob_digest_mismatch)
+
+
+@pytest.mark.spec(*spec_ref("pushing-manifests-with-subject", "Pushing Manifests with Subject"))
+def test_manifest_with_missing_subject_is_accepted(dist):
+    dist(push.push_manifest_subject_missing)

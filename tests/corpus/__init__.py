@@ -1,0 +1,1 @@
+"""Deliberately broken (and some valid) images for the validator; see make_corpus.py."""

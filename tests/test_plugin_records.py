@@ -1,0 +1,151 @@
+"""The pytest plugin, end to end on a throwaway suite: cells, outcomes, reasons, repro, expectations.
+
+No engine is involved: this checks the harness's bookkeeping, which every suite relies on.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from ocimatrix.plugin import cell_id, final_outcome
+
+SUITE = """
+import pytest
+from ocimatrix import evidence
+
+@pytest.mark.axes("engine", "runtime")
+@pytest.mark.spec("demo §1", "https://example.invalid/spec#1")
+def test_cells(cell, recorder):
+    evidence.record_command(["tool", "run", cell["engine"]])
+    recorder.versions[cell["engine"]] = "1.0"
+    recorder.add("seen", cell["runtime"])
+    if cell["runtime"] == "crun" and cell["engine"] == "podman":
+        assert False, "podman with crun broke"
+    if cell["engine"] == "docker" and cell["runtime"] == "crun":
+        pytest.skip("crun is not installed")
+
+@pytest.mark.axes("engine")
+def test_known_bug(cell):
+    assert cell["engine"] != "podman", "the known bug"
+
+@pytest.fixture
+def broken():
+    raise RuntimeError("fixture exploded")
+
+@pytest.mark.axes("engine")
+def test_setup_error(cell, broken):
+    pass
+"""
+
+MATRIX = """
+axes: {builder: [docker], engine: [docker, podman], runtime: [runc, crun]}
+expectations:
+  - {test: test_known_bug, cell: {engine: podman}, reason: podman bug 123}
+"""
+
+
+@pytest.fixture
+def run_suite(pytester, tmp_path):
+    pytester.makepyfile(test_suite=SUITE)
+    (tmp_path / "m.yaml").write_text(MATRIX)
+    endpoints = tmp_path / "endpoints.json"
+    endpoints.write_text(json.dumps({"state_dir": str(tmp_path)}))
+    results = tmp_path / "results.json"
+
+    def run(*extra):
+        outcome = pytester.runpytest(
+            "--matrix",
+            str(tmp_path / "m.yaml"),
+            "--endpoints",
+            str(endpoints),
+            "--results",
+            str(results),
+            "-p",
+            "no:cacheprovider",
+            "--ocimatrix-progress",
+            *extra,
+        )
+        return outcome, json.loads(results.read_text())
+
+    return run
+
+
+def by_test(data):
+    return {r["test"].split("::")[-1]: r for r in data["results"]}
+
+
+def check_records(data):
+    records = by_test(data)
+    assert records["test_cells[docker-runc]"]["outcome"] == "passed"
+    assert records["test_cells[docker-runc]"]["reason"] == ""
+    assert records["test_cells[docker-runc]"]["cell"] == {
+        "engine": "docker",
+        "runtime": "runc",
+        "versions": {"docker": "1.0"},
+    }
+    assert records["test_cells[docker-runc]"]["repro"] == ["tool run docker"]
+    assert records["test_cells[docker-runc]"]["evidence"] == {"seen": "runc"}
+    assert records["test_cells[docker-runc]"]["spec"] == {
+        "section": "demo §1",
+        "url": "https://example.invalid/spec#1",
+    }
+    failed = records["test_cells[podman-crun]"]
+    assert failed["outcome"] == "failed" and "podman with crun broke" in failed["reason"]
+    assert failed["repro"] == ["tool run podman"]
+    skipped = records["test_cells[docker-crun]"]
+    assert skipped["outcome"] == "skipped" and skipped["reason"] == "crun is not installed"
+    assert records["test_known_bug[podman]"]["outcome"] == "xfailed"
+    assert "podman bug 123" in records["test_known_bug[podman]"]["reason"]
+    assert records["test_known_bug[docker]"]["outcome"] == "passed"
+    assert records["test_setup_error[docker]"]["outcome"] == "error"
+    assert "fixture exploded" in records["test_setup_error[docker]"]["reason"]
+    assert data["run"]["tools"] == {"docker": "1.0", "podman": "1.0"}
+    assert len(data["results"]) == 4 + 2 + 2
+
+
+def test_records_in_process(run_suite):
+    outcome, data = run_suite()
+    check_records(data)
+    outcome.stdout.fnmatch_lines(
+        [
+            "*[[]*/8] FAILED  *test_suite.py::test_cells[[]podman-crun[]]*",
+            "*reason: AssertionError: podman with crun broke*",
+            "*repro:  tool run podman*",
+        ]
+    )
+    outcome.stdout.fnmatch_lines(["*ocimatrix: 3 passed, 1 failed, 1 skipped, 2 error, 1 xfailed*"])
+
+
+def test_records_through_xdist_workers(run_suite):
+    _, data = run_suite("-n", "2")
+    check_records(data)
+
+
+def test_fixed_known_bug_turns_into_a_failure(pytester, tmp_path, run_suite):
+    (tmp_path / "m.yaml").write_text(MATRIX.replace("engine: podman}", "engine: docker}"))
+    _, data = run_suite()
+    record = by_test(data)["test_known_bug[docker]"]
+    assert record["outcome"] == "failed" and "XPASS(strict)" in record["reason"]
+
+
+@pytest.mark.parametrize(
+    ("phases", "expected"),
+    [
+        ({"setup": ("passed", False), "call": ("passed", False), "teardown": ("passed", False)}, "passed"),
+        ({"setup": ("skipped", False), "teardown": ("passed", False)}, "skipped"),
+        ({"setup": ("skipped", True), "teardown": ("passed", False)}, "xfailed"),
+        ({"setup": ("failed", False), "teardown": ("passed", False)}, "error"),
+        ({"setup": ("passed", False), "call": ("failed", False), "teardown": ("passed", False)}, "failed"),
+        ({"setup": ("passed", False), "call": ("skipped", True), "teardown": ("passed", False)}, "xfailed"),
+        ({"setup": ("passed", False), "call": ("passed", False), "teardown": ("failed", False)}, "error"),
+        ({"setup": ("passed", False), "call": ("failed", False), "teardown": ("failed", False)}, "failed"),
+    ],
+)
+def test_final_outcome(phases, expected):
+    assert final_outcome(phases) == expected
+
+
+def test_cell_id_is_path_safe():
+    assert cell_id({"engine": "podman", "platform": "linux/arm/v7"}) == "podman-linux_arm_v7"
