@@ -21,11 +21,31 @@ def _load(name: str):
     except ModuleNotFoundError as exc:
         if exc.name == f"ocimatrix.commands.{name}":
             return None
-        raise
+        return _Broken(name, exc)
+    except Exception as exc:  # noqa: BLE001 - one broken command must not take the others down
+        return _Broken(name, exc)
+
+
+class _Broken:
+    """Stands in for a command whose module failed to import, and says why when it is used."""
+
+    def __init__(self, name: str, exc: Exception) -> None:
+        self.name = name
+        self.error = f"{type(exc).__name__}: {exc}"
+        self.HELP = f"(unavailable: {self.error})"
+
+    def add_arguments(self, parser: argparse.ArgumentParser) -> None:
+        parser.add_argument("args", nargs=argparse.REMAINDER)
+
+    def main(self, args: argparse.Namespace) -> int:
+        raise OcimatrixError(f"the '{self.name}' command is unavailable on this install: {self.error}")
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="ocimatrix", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog="ocimatrix",
+        description="Conformance and interoperability tests for OCI images, engines, runtimes and registries.",
+    )
     parser.add_argument("--version", action="version", version=f"ocimatrix {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMANDS:

@@ -64,7 +64,7 @@ _pulled: dict = {}
 
 
 @pytest.fixture
-def pushed_image(cell, builder: Engine, endpoints, run_id, tmp_path_factory) -> Outcome:
+def pushed_image(cell, builder: Engine, endpoints, run_id) -> Outcome:
     """The probe built by the cell's builder and pushed to the embedded registry (``.get()`` it)."""
     if not endpoints.registry:
         pytest.skip("no embedded registry: " + endpoints.errors.get("registry", "not started"))
@@ -75,7 +75,8 @@ def pushed_image(cell, builder: Engine, endpoints, run_id, tmp_path_factory) -> 
 
     def build_and_push() -> PushedImage:
         ref = f"{endpoints.registry}/ocimatrix/lifecycle/{builder.name}-{fmt}-{compression}:{run_id}"
-        workdir = Path(tempfile.mkdtemp(dir=tmp_path_factory.getbasetemp()))
+        # Under the services' state dir, so the build context goes when the run ends.
+        workdir = Path(tempfile.mkdtemp(prefix="build-", dir=endpoints.state_dir))
         context = lifecycle_context(workdir, platform, build_id=ref)
         builder.build(context, ref, format=fmt, platform=platform)
         digest = builder.push(ref, format=fmt, compression=compression)
