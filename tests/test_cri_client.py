@@ -139,10 +139,7 @@ def test_pod_then_container_like_the_kubelet(recorder, tmp_path: Path):
     assert create.pod_sandbox_id == pod_id
     assert create.sandbox_config == run.config, "CreateContainer must carry the pod's own config"
     assert create.config.image == api.ImageSpec(image=IMAGE_ID, user_specified_image=REF)
-    assert (
-        create.config.linux.security_context.namespace_options
-        == run.config.linux.security_context.namespace_options
-    )
+    assert create.config.linux.security_context.namespace_options == run.config.linux.security_context.namespace_options
     assert (logs / "app").is_dir()
 
 
@@ -170,9 +167,7 @@ def test_pod_block_stops_and_removes_even_on_error(recorder, tmp_path: Path):
 
 def test_wait_for_exit_times_out_naming_the_state(recorder):
     _, client = recorder
-    with pytest.raises(
-        CriError, match=r"ctr-1: DEADLINE_EXCEEDED: container still CONTAINER_RUNNING after 0.3s"
-    ):
+    with pytest.raises(CriError, match=r"ctr-1: DEADLINE_EXCEEDED: container still CONTAINER_RUNNING after 0.3s"):
         client.wait_for_exit("ctr-1", timeout=0.3, poll=0.05)
 
 

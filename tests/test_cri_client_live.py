@@ -55,9 +55,7 @@ def _free_port() -> int:
         return probe.getsockname()[1]
 
 
-def _wait_for(
-    what: str, ready: Callable[[], bool], timeout: float, process: subprocess.Popen, log: Path
-) -> None:
+def _wait_for(what: str, ready: Callable[[], bool], timeout: float, process: subprocess.Popen, log: Path) -> None:
     deadline = time.monotonic() + timeout
     while not ready():
         if process.poll() is not None:
@@ -214,13 +212,9 @@ def _push_image(host: str, repo: str, tag: str, label: str) -> PushedImage:
             content=manifest_blob,
             headers={"Content-Type": "application/vnd.oci.image.manifest.v1+json"},
         )
-        assert put.status_code == 201, (
-            f"registry refused the manifest of {repo}:{tag}: {put.status_code} {put.text}"
-        )
+        assert put.status_code == 201, f"registry refused the manifest of {repo}:{tag}: {put.status_code} {put.text}"
     manifest_digest = "sha256:" + hashlib.sha256(manifest_blob).hexdigest()
-    return PushedImage(
-        f"{host}/{repo}:{tag}", f"{host}/{repo}@{manifest_digest}", manifest_digest, config_digest
-    )
+    return PushedImage(f"{host}/{repo}:{tag}", f"{host}/{repo}@{manifest_digest}", manifest_digest, config_digest)
 
 
 @pytest.fixture(scope="module")
@@ -255,9 +249,7 @@ def _shims_of(socket_path: Path) -> list[int]:
 
 @pytest.fixture(scope="module")
 def containerd(workdir: Path, registry: str, busybox: PushedImage) -> Iterator[Containerd]:
-    layout = write_containerd_config(
-        workdir / "containerd", workdir / "containerd.sock", busybox.tag_ref, [registry]
-    )
+    layout = write_containerd_config(workdir / "containerd", workdir / "containerd.sock", busybox.tag_ref, [registry])
     log = workdir / "containerd.log"
     with log.open("wb") as out:
         process = subprocess.Popen(["containerd", "--config", str(layout.config)], stdout=out, stderr=out)
@@ -420,9 +412,7 @@ def test_pod_lifecycle(cri: CriClient, containerd: Containerd, busybox: PushedIm
         assert running_status.state == api.CONTAINER_RUNNING
         # The CRI asks for a digested reference here; containerd gives the repo digest it pulled.
         assert running_status.image_ref == busybox.digest_ref, running_status.image_ref
-        result = cri.exec_sync(
-            server, ["/bin/sh", "-c", "id -u; id -g; pwd; echo err >&2; exit 3"], timeout=10
-        )
+        result = cri.exec_sync(server, ["/bin/sh", "-c", "id -u; id -g; pwd; echo err >&2; exit 3"], timeout=10)
         assert (result.exit_code, result.stdout, result.stderr) == (3, b"1000\n1000\n/bin\n", b"err\n")
         with pytest.raises(CriError) as caught:
             cri.exec_sync(server, ["/bin/sleep", "5"], timeout=1)

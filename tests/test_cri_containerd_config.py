@@ -18,9 +18,7 @@ CRI = "io.containerd.grpc.v1.cri"
 
 
 def _config(**kwargs) -> dict:
-    text = render_containerd_config(
-        STATE, SOCKET, "127.0.0.1:5000/ocimatrix/pause:1", ["127.0.0.1:5000"], **kwargs
-    )
+    text = render_containerd_config(STATE, SOCKET, "127.0.0.1:5000/ocimatrix/pause:1", ["127.0.0.1:5000"], **kwargs)
     return tomllib.loads(text)
 
 
@@ -78,15 +76,11 @@ def test_hosts_toml_plain_http_by_default():
     hosts = tomllib.loads(render_hosts_toml("127.0.0.1:5000"))
     assert hosts["server"] == "http://127.0.0.1:5000"
     assert hosts["host"]["http://127.0.0.1:5000"]["capabilities"] == ["pull", "resolve"]
-    assert tomllib.loads(render_hosts_toml("127.0.0.1:5000", plain_http=False))["server"].startswith(
-        "https://"
-    )
+    assert tomllib.loads(render_hosts_toml("127.0.0.1:5000", plain_http=False))["server"].startswith("https://")
 
 
 def test_write_containerd_config(tmp_path: Path):
-    layout = write_containerd_config(
-        tmp_path / "ctr", tmp_path / "ctr.sock", "127.0.0.1:1/p:1", ["127.0.0.1:1"]
-    )
+    layout = write_containerd_config(tmp_path / "ctr", tmp_path / "ctr.sock", "127.0.0.1:1/p:1", ["127.0.0.1:1"])
     assert tomllib.loads(layout.config.read_text())["grpc"]["address"] == str(tmp_path / "ctr.sock")
     hosts = layout.certs_dir / "127.0.0.1:1" / "hosts.toml"
     assert tomllib.loads(hosts.read_text())["server"] == "http://127.0.0.1:1"

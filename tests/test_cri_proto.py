@@ -82,28 +82,20 @@ def test_package_and_services():
         "ContainerStatus",
         "ExecSync",
     } <= set(runtime.methods_by_name)
-    assert {"PullImage", "ListImages", "ImageStatus", "RemoveImage", "ImageFsInfo"} <= set(
-        images.methods_by_name
-    )
+    assert {"PullImage", "ListImages", "ImageStatus", "RemoveImage", "ImageFsInfo"} <= set(images.methods_by_name)
 
 
 def test_committed_stubs_describe_api_proto(tmp_path: Path):
     """What the stubs put on the wire is what api.proto says, whatever protoc version is at hand."""
-    protoc = pytest.importorskip(
-        "grpc_tools.protoc", reason="grpcio-tools (the dev extra) compiles api.proto"
-    )
+    protoc = pytest.importorskip("grpc_tools.protoc", reason="grpcio-tools (the dev extra) compiles api.proto")
     out = tmp_path / "api.pb"
-    status = protoc.main(
-        ["protoc", f"-I{REPO}", f"--descriptor_set_out={out}", str(REPO / "ocimatrix/cri/api.proto")]
-    )
+    status = protoc.main(["protoc", f"-I{REPO}", f"--descriptor_set_out={out}", str(REPO / "ocimatrix/cri/api.proto")])
     assert status == 0, "protoc could not compile ocimatrix/cri/api.proto"
     compiled = descriptor_pb2.FileDescriptorSet.FromString(out.read_bytes()).file[0]
     # protoc fills in json_name for --descriptor_set_out but not in the Python gencode.
     _drop_json_names(compiled.message_type)
     committed = descriptor_pb2.FileDescriptorProto.FromString(api.DESCRIPTOR.serialized_pb)
-    assert compiled == committed, (
-        "ocimatrix/cri/gen is stale: run tools/regen-cri-stubs after editing api.proto"
-    )
+    assert compiled == committed, "ocimatrix/cri/gen is stale: run tools/regen-cri-stubs after editing api.proto"
 
 
 def _drop_json_names(messages) -> None:

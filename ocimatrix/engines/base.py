@@ -51,6 +51,23 @@ class RunResult:
 
 
 @dataclass
+class ResolvedImage:
+    """The single-platform image a reference resolved to in an engine's store (after a pull).
+
+    For a multi-platform index this says which variant the engine chose: ``config_digest`` (the
+    image ID, what it would run) always; the platform manifest's digest when the engine tells.
+    """
+
+    config_digest: str
+    architecture: str = ""
+    os: str = ""
+    variant: str = ""  # "" when the engine doesn't report variants (podman 4.3 inspect)
+    manifest_digest: str = ""  # the platform manifest, when the engine reports it
+    digests: tuple[str, ...] = ()  # every manifest digest the engine ties to the reference
+    how: str = ""  # the command the answer comes from, for the evidence
+
+
+@dataclass
 class CommandResult:
     returncode: int
     stdout: str
@@ -135,8 +152,21 @@ class Engine(ABC):
         """Push ``ref`` and return the manifest digest the registry got (sha256:...)."""
         raise Unsupported(f"{self.name} does not push images")
 
+    def build_index(self, ref: str, per_platform: dict[str, str], *, format: str) -> str:
+        """Push a multi-platform index to ``ref`` listing images already in the registry.
+
+        ``per_platform`` maps a platform ("linux/arm/v7") to the reference of its pushed image;
+        ``format`` "oci" makes an OCI image index, "docker" a Docker manifest list. Returns the
+        index digest the registry got.
+        """
+        raise Unsupported(f"{self.name} cannot create multi-platform images")
+
     @abstractmethod
     def pull(self, ref: str, *, platform: str | None = None) -> None: ...
+
+    def resolved_image(self, ref: str, *, platform: str | None = None) -> ResolvedImage:
+        """Which image ``ref`` (pulled for ``platform``, None: the engine's default) resolved to."""
+        raise Unsupported(f"{self.name} does not say which image of an index it selected")
 
     @abstractmethod
     def image_digest(self, ref: str) -> str:

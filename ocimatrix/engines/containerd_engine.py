@@ -8,13 +8,23 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import uuid
 from pathlib import Path
 
-from ocimatrix.engines.base import RUNTIME_BINARIES, Engine, RunResult, RunSpec, Unsupported, run_command
+from ocimatrix.engines.base import (
+    RUNTIME_BINARIES,
+    Engine,
+    ResolvedImage,
+    RunResult,
+    RunSpec,
+    Unsupported,
+    run_command,
+)
 
 NAMESPACE = "ocimatrix"
+FETCHED_BLOB = re.compile(r"\b(index|manifest|config)-(sha256:[0-9a-f]{64})")
 
 
 class ContainerdEngine(Engine):
@@ -24,6 +34,7 @@ class ContainerdEngine(Engine):
         super().__init__(endpoints)
         self.address = (address or endpoints.containerd).removeprefix("unix://")
         self.binary = binary or shutil.which("ctr") or "/usr/bin/ctr"
+        self._fetched: dict[tuple[str, str | None], dict[str, str]] = {}  # what each pull fetched
 
     def unavailable(self) -> str | None:
         if not os.path.exists(self.binary):
@@ -46,7 +57,25 @@ class ContainerdEngine(Engine):
 
     def pull(self, ref: str, *, platform: str | None = None) -> None:
         args = ["images", "pull", "--plain-http", *(["--platform", platform] if platform else []), ref]
-        self.sh(*args)
+        out = self.sh(*args).stdout
+        # ctr names each blob it fetched ("manifest-sha256:...", "config-sha256:..."): for an
+        # index, that is the platform manifest it chose. Nothing else in ctr tells afterwards.
+        self._fetched[(ref, platform)] = dict(FETCHED_BLOB.findall(out))
+
+    def resolved_image(self, ref: str, *, platform: str | None = None) -> ResolvedImage:
+        fetched = self._fetched.get((ref, platform))
+        if not fetched or "config" not in fetched:
+            raise Unsupported(f"ctr tells which manifest it chose only while pulling; {ref} was not pulled here")
+        config = self._blob(fetched["config"])
+        return ResolvedImage(
+            config_digest=fetched["config"],
+            architecture=config.get("architecture", ""),
+            os=config.get("os", ""),
+            variant=config.get("variant", ""),
+            manifest_digest=fetched.get("manifest", ""),
+            digests=tuple(d for d in (fetched.get("index"), fetched.get("manifest")) if d),
+            how="ctr images pull progress (manifest-/config- blobs fetched), ctr content get <config>",
+        )
 
     def image_digest(self, ref: str) -> str:
         out = self.sh("images", "ls", f"name=={ref}").stdout.splitlines()

@@ -88,9 +88,7 @@ class KubeletCri(CriClient):
         """CreateContainer with a config built by the caller, for requests messages.container_config
         does not build (a group without a user, on purpose)."""
         if pod_config.log_directory and config.log_path:
-            Path(pod_config.log_directory, config.log_path).parent.mkdir(
-                mode=0o755, parents=True, exist_ok=True
-            )
+            Path(pod_config.log_directory, config.log_path).parent.mkdir(mode=0o755, parents=True, exist_ok=True)
         request = api.CreateContainerRequest(pod_sandbox_id=pod_id, config=config, sandbox_config=pod_config)
         subject = f"{config.metadata.name} in pod {pod_id}"
         return self._call("CreateContainer", self._runtime.CreateContainer, request, subject).container_id
@@ -113,9 +111,7 @@ def named_endpoints() -> dict[str, str]:
         return {}  # the plugin has already refused a bad matrix with the reason
 
 
-def resolve_endpoint(
-    engine: str, embedded_cri: str, embedded_error: str, named: Mapping[str, str]
-) -> tuple[str, str]:
+def resolve_endpoint(engine: str, embedded_cri: str, embedded_error: str, named: Mapping[str, str]) -> tuple[str, str]:
     """(endpoint, why there is none): a matrix-named endpoint wins, then the embedded containerd.
 
     CRI-O is not part of the embedded default; a CRI-O socket on the host is used only when the
@@ -152,6 +148,8 @@ def container_overrides(spec: RunSpec) -> dict[str, Any]:
         "working_dir": spec.workdir or "",
         "user": spec.user,
     }
+    if spec.entrypoint is not None and not spec.entrypoint:
+        raise Unsupported("the CRI cannot clear the image's Entrypoint: an empty command means 'the image's'")
     group = (spec.user or "").partition(":")[2]
     if group and not group.isdigit():
         raise Unsupported(f"user {spec.user!r}: the CRI's run_as_group takes a numeric group id, not a name")
@@ -207,9 +205,7 @@ _INT64_TYPES = frozenset(
 def message_json(message: Any) -> str:
     """A CRI message as crictl reads its JSON files: proto field names, enums as numbers, and 64-bit
     integers as numbers (proto3's JSON writes them as strings, which Go's encoding/json refuses)."""
-    as_dict = json_format.MessageToDict(
-        message, preserving_proto_field_name=True, use_integers_for_enums=True
-    )
+    as_dict = json_format.MessageToDict(message, preserving_proto_field_name=True, use_integers_for_enums=True)
     _int64_as_numbers(message.DESCRIPTOR, as_dict)
     return json.dumps(as_dict, sort_keys=True, separators=(",", ":"))
 
@@ -294,9 +290,7 @@ class CrictlScript:
         if call == "ImageStatus":
             return [f"{b} inspecti {q(request.image.image)}"]
         if call == "ListImages":
-            return [
-                f"{b} images" + (f" {q(request.filter.image.image)}" if request.filter.image.image else "")
-            ]
+            return [f"{b} images" + (f" {q(request.filter.image.image)}" if request.filter.image.image else "")]
         if call == "RemoveImage":
             return [f"{b} rmi {q(request.image.image)}"]
         if call == "ImageFsInfo":
@@ -311,9 +305,7 @@ class CrictlScript:
                 f"{var}=$({b} runp{handler} {file})",
             ]
         if call in ("StopPodSandbox", "RemovePodSandbox", "PodSandboxStatus"):
-            verb = {"StopPodSandbox": "stopp", "RemovePodSandbox": "rmp", "PodSandboxStatus": "inspectp"}[
-                call
-            ]
+            verb = {"StopPodSandbox": "stopp", "RemovePodSandbox": "rmp", "PodSandboxStatus": "inspectp"}[call]
             return [f"{b} {verb} {self.id(request.pod_sandbox_id)}"]
         if call == "ListPodSandbox":
             return [f"{b} pods" + self._filters(request.filter, _POD_STATES)]
@@ -361,6 +353,12 @@ class CrictlRepro:
             self._owner = recorder
             self._script = CrictlScript(self.endpoint)
         return self._script
+
+
+def run_label() -> str:
+    """This run and xdist worker, as the plugin's ``run_id`` fixture names it: a worker sweeping
+    its own pods at the end never touches those of a worker still running."""
+    return f"{os.environ.get('OCIMATRIX_RUN_ID', 'local')}-{os.environ.get('PYTEST_XDIST_WORKER', 'gw0')}"
 
 
 def note(line: str) -> None:
@@ -485,11 +483,7 @@ class CriEngine(Engine):
             if media_type in mediatypes.INDEX_TYPES:
                 arch = host_platform_name().split("/")[1]
                 chosen = next(
-                    (
-                        m
-                        for m in manifest["manifests"]
-                        if (m.get("platform") or {}).get("architecture") == arch
-                    ),
+                    (m for m in manifest["manifests"] if (m.get("platform") or {}).get("architecture") == arch),
                     manifest["manifests"][0],
                 )
                 body, _, _ = registry.get_manifest(parsed.repository, chosen["digest"])
@@ -520,7 +514,7 @@ class CriEngine(Engine):
         uid = str(uuid.uuid4())
         name = f"ocimatrix-{label}-{uid[:8]}"
         log_dir = self.log_root / f"{POD_NAMESPACE}_{name}_{uid}"
-        labels = {OWNER_LABEL: "ocimatrix", RUN_LABEL: os.environ.get("OCIMATRIX_RUN_ID", "local")}
+        labels = {OWNER_LABEL: "ocimatrix", RUN_LABEL: run_label()}
         return messages.pod_sandbox_config(name, POD_NAMESPACE, uid, str(log_dir), labels=labels)
 
     def run_pod(self, pod_config: api.PodSandboxConfig, runtime: str) -> str:
@@ -528,9 +522,7 @@ class CriEngine(Engine):
             return self.client.run_pod_config(pod_config, runtime)
         except CriError as exc:
             if exc.call == "RunPodSandbox" and is_unknown_handler(exc):
-                raise Unsupported(
-                    f"{self.name} at {self.endpoint} has no runtime handler {runtime!r}: {exc}"
-                ) from None
+                raise Unsupported(f"{self.name} at {self.endpoint} has no runtime handler {runtime!r}: {exc}") from None
             raise EngineError(f"{self.name} at {self.endpoint}: {exc}") from None
 
     def run(self, spec: RunSpec) -> RunResult:
@@ -545,9 +537,7 @@ class CriEngine(Engine):
         pod_id = container_id = ""
         try:
             pod_id = self.run_pod(pod_config, spec.runtime)
-            container_id = self._cri(
-                self.client.create_container_config, pod_id, container_config, pod_config
-            )
+            container_id = self._cri(self.client.create_container_config, pod_id, container_config, pod_config)
             self._cri(self.client.start_container, container_id)
             try:
                 status = self.client.wait_for_exit(container_id, timeout=spec.timeout)
@@ -588,11 +578,13 @@ class CriEngine(Engine):
         if problems:
             evidence.current().add("cri_cleanup_errors", problems)
 
-    def sweep(self, run_id: str | None = None) -> list[str]:
-        """Stop and remove every pod this harness (this run, if given) left on the endpoint."""
+    def sweep(self, run: str | None = None) -> list[str]:
+        """Stop and remove every pod this harness left on the endpoint: those of ``run`` (a
+        ``run_label()``) if given, else all of them. A runtime the user named outlives the run,
+        so nothing may stay behind there."""
         labels = {OWNER_LABEL: "ocimatrix"}
-        if run_id:
-            labels[RUN_LABEL] = run_id
+        if run:
+            labels[RUN_LABEL] = run
         removed = []
         for pod in self.client.list_pods(labels=labels):
             self.tear_down(pod.id)

@@ -6,13 +6,22 @@ docker-py has no shell form, so each call records the equivalent ``docker`` CLI 
 from __future__ import annotations
 
 import contextlib
+import tempfile
 from pathlib import Path
 
 import docker
 import docker.errors
 
 from ocimatrix import evidence
-from ocimatrix.engines.base import Engine, EngineError, RunResult, RunSpec, Unsupported
+from ocimatrix.engines.base import (
+    Engine,
+    EngineError,
+    ResolvedImage,
+    RunResult,
+    RunSpec,
+    Unsupported,
+    run_command,
+)
 
 CLI = "/usr/bin/docker"
 
@@ -76,6 +85,27 @@ class DockerEngine(Engine):
             raise EngineError(f"docker push {ref}: the daemon reported no digest")
         return digest
 
+    def build_index(self, ref: str, per_platform: dict[str, str], *, format: str) -> str:
+        # dockerd 20.10 can't build an index; its CLI's experimental `manifest` command assembles
+        # one from pushed images, talking to the registry itself (no daemon involved).
+        if format != "docker":
+            raise Unsupported("docker manifest (20.10) writes Docker manifest lists only, not OCI image indexes")
+        with tempfile.TemporaryDirectory(prefix="ocimatrix-docker-cli-") as config_dir:
+            # A private config dir: the CLI keeps its draft lists there, not in ~/.docker.
+            env = {"DOCKER_CLI_EXPERIMENTAL": "enabled", "DOCKER_CONFIG": config_dir}
+            run_command(
+                [CLI, "manifest", "create", "--insecure", ref, *per_platform.values()],
+                env=env,
+                what="docker manifest create",
+            )
+            out = run_command(
+                [CLI, "manifest", "push", "--insecure", "--purge", ref], env=env, what="docker manifest push"
+            ).stdout
+        digest = next((w for w in reversed(out.split()) if w.startswith("sha256:")), "")
+        if not digest:
+            raise EngineError(f"docker manifest push {ref} printed no digest: {out.strip()[-300:]}")
+        return digest
+
     def pull(self, ref: str, *, platform: str | None = None) -> None:
         args = ["pull", *(["--platform", platform] if platform else []), ref]
         evidence.record_command(self.cli(*args))
@@ -110,6 +140,22 @@ class DockerEngine(Engine):
         config["variant"] = attrs.get("Variant", "")
         config["os"] = attrs.get("Os", "")
         return config
+
+    def resolved_image(self, ref: str, *, platform: str | None = None) -> ResolvedImage:
+        # A tag holds one image in dockerd: the variant of the last pull. 20.10 keeps only the
+        # index digest in RepoDigests, not the platform manifest's.
+        evidence.record_command(self.cli("image", "inspect", ref))
+        attrs = self._inspect(ref)
+        repo = split_tag(ref)[0]
+        digests = tuple(d for n, _, d in (e.partition("@") for e in attrs.get("RepoDigests") or []) if n == repo)
+        return ResolvedImage(
+            config_digest=attrs.get("Id", ""),
+            architecture=attrs.get("Architecture", ""),
+            os=attrs.get("Os", ""),
+            variant=attrs.get("Variant", ""),
+            digests=digests,
+            how="docker image inspect (Id, Architecture, Variant)",
+        )
 
     def run(self, spec: RunSpec) -> RunResult:
         self.check_runtime(spec.runtime)

@@ -6,12 +6,14 @@ import json
 import os
 import shutil
 import tempfile
+import uuid
 from pathlib import Path
 
 from ocimatrix.engines.base import (
     RUNTIME_BINARIES,
     Engine,
     EngineError,
+    ResolvedImage,
     RunResult,
     RunSpec,
     Unsupported,
@@ -90,6 +92,41 @@ class ContainersStorageTool(Engine):
             self.sh(*args, ref, f"docker://{ref}", what=f"{self.name} push")
             return digest_file.read_text().strip()
 
+    def build_index(self, ref: str, per_platform: dict[str, str], *, format: str) -> str:
+        if format not in PUSH_FORMATS:
+            raise Unsupported(f"{self.name} cannot push format {format}")
+        # A local list of our own name: the target ref may already name an image in the shared store.
+        local = f"localhost/ocimatrix-index-{uuid.uuid4().hex[:12]}"
+        self.sh("manifest", "create", local, what=f"{self.name} manifest create")
+        try:
+            for image in per_platform.values():
+                self.sh(
+                    "manifest",
+                    "add",
+                    "--tls-verify=false",
+                    local,
+                    f"docker://{image}",
+                    what=f"{self.name} manifest add",
+                )
+            with tempfile.TemporaryDirectory(prefix="ocimatrix-digest-") as tmp:
+                digest_file = Path(tmp) / "digest"
+                self.sh(
+                    "manifest",
+                    "push",
+                    "--all",
+                    "--tls-verify=false",
+                    "--format",
+                    PUSH_FORMATS[format],
+                    "--digestfile",
+                    str(digest_file),
+                    local,
+                    f"docker://{ref}",
+                    what=f"{self.name} manifest push",
+                )
+                return digest_file.read_text().strip()
+        finally:
+            self.sh("manifest", "rm", local, check=False)
+
     def pull(self, ref: str, *, platform: str | None = None) -> None:
         args = ["pull", "--tls-verify=false", *(["--platform", platform] if platform else []), ref]
         self.sh(*args, what=f"{self.name} pull")
@@ -116,6 +153,22 @@ class PodmanEngine(ContainersStorageTool):
             if name == repo:
                 return digest
         return attrs.get("Digest", "")
+
+    def resolved_image(self, ref: str, *, platform: str | None = None) -> ResolvedImage:
+        # RepoDigests lists both the index digest and the chosen platform manifest's; 4.3's
+        # inspect has no Variant field.
+        attrs = self._inspect(ref)
+        repo = split_tag(ref)[0]
+        digests = tuple(d for n, _, d in (e.partition("@") for e in attrs.get("RepoDigests") or []) if n == repo)
+        image_id = attrs.get("Id", "")
+        return ResolvedImage(
+            config_digest=image_id if image_id.startswith("sha256:") else f"sha256:{image_id}",
+            architecture=attrs.get("Architecture", ""),
+            os=attrs.get("Os", ""),
+            variant=attrs.get("Variant", ""),
+            digests=digests,
+            how=f"{self.name} image inspect (Id, Architecture, RepoDigests)",
+        )
 
     def image_config(self, ref: str) -> dict:
         attrs = self._inspect(ref)

@@ -81,9 +81,7 @@ def _tar_entry(name: str, kind: bytes, mode: int, size: int = 0, linkname: str =
     return info
 
 
-def busybox_layer(
-    applets: Sequence[str], files: Sequence[ImageFile] = (), platform: str | None = None
-) -> bytes:
+def busybox_layer(applets: Sequence[str], files: Sequence[ImageFile] = (), platform: str | None = None) -> bytes:
     """An uncompressed layer tar: bin/busybox, a symlink per applet, then ``files`` in order."""
     binary = busybox_for(platform or host_platform_name()).read_bytes()
     buffer = io.BytesIO()
@@ -140,9 +138,7 @@ def build_busybox_image(
             "digest": _sha256(config_blob),
             "size": len(config_blob),
         },
-        "layers": [
-            {"mediaType": mediatypes.OCI_LAYER_TAR_GZIP, "digest": _sha256(layer), "size": len(layer)}
-        ],
+        "layers": [{"mediaType": mediatypes.OCI_LAYER_TAR_GZIP, "digest": _sha256(layer), "size": len(layer)}],
     }
     return BuiltImage(config_blob, layer, json.dumps(manifest, sort_keys=True).encode(), diff_id)
 
@@ -151,9 +147,7 @@ def check_loopback(registry: str) -> None:
     """Images built here go only to a registry on this host, over plain HTTP."""
     host = registry.rsplit(":", 1)[0] if not registry.endswith("]") else registry
     if host not in LOOPBACK_HOSTS:
-        raise UsageError(
-            f"registry {registry!r}: the harness pushes its own images only to a registry on 127.0.0.1"
-        )
+        raise UsageError(f"registry {registry!r}: the harness pushes its own images only to a registry on 127.0.0.1")
 
 
 def push_image(registry: str, repository: str, tag: str, image: BuiltImage) -> PushedImage:

@@ -15,10 +15,11 @@ from pathlib import Path
 import pytest
 from cri_probe import APPLETS, CMD, ENTRYPOINT, GROUP, IMAGE_ENV, PASSWD, USER, WORKDIR
 
+from ocimatrix import evidence
 from ocimatrix.cri import messages
 from ocimatrix.cri.client import CriError
 from ocimatrix.cri.gen import api_pb2 as api
-from ocimatrix.engines.cri_engine import CriEngine, KubeletCri
+from ocimatrix.engines.cri_engine import CriEngine, KubeletCri, run_label
 from ocimatrix.errors import OcimatrixError
 from ocimatrix.images.pause import ImageFile, PushedImage, build_busybox_image, push_image
 
@@ -78,10 +79,29 @@ def probe_images(endpoints, run_id) -> ProbeImages:
     return _images[endpoints.registry]
 
 
+_used: dict[str, CriEngine] = {}
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _sweep_cri_runtimes() -> Iterator[None]:
+    """At the end of this worker's session, remove what it left on each CRI runtime it used: pods
+    a crashed test could not tear down, and the probe images (a runtime named in the matrix is
+    the user's and outlives the run; the embedded one goes with its state directory anyway)."""
+    yield
+    for engine in _used.values():
+        # A recorder of its own: this runs inside the last test's teardown, which is not about it.
+        with evidence.scoped(), contextlib.suppress(CriError):
+            engine.sweep(run_label())
+            for images in _images.values():
+                for ref in (images.probe.tag_ref, images.removable.tag_ref):
+                    engine.client.remove_image(ref)
+
+
 @pytest.fixture
 def cri_runtime(runner) -> CriEngine:
     if not isinstance(runner, CriEngine):
         pytest.skip(f"{runner.name} is not a CRI runtime")
+    _used[runner.endpoint] = runner
     return runner
 
 

@@ -59,9 +59,7 @@ def test_pull_by_digest(cell, cri, cri_runtime, probe_images):
     assert cri_runtime.image_digest(image.digest_ref) == image.manifest_digest
     by_tag = cri.image_status(image.tag_ref)
     if by_tag is not None:  # pulled by tag earlier on this runtime: one image, two names
-        assert by_tag.id == by_digest.id, (
-            f"tag and digest of one manifest name two images: {by_tag.id} {by_digest.id}"
-        )
+        assert by_tag.id == by_digest.id, f"tag and digest of one manifest name two images: {by_tag.id} {by_digest.id}"
 
 
 @pytest.mark.axes("engine")
@@ -92,11 +90,17 @@ def test_image_status_reports_config_user(cell, cri, probe):
 
 
 @pytest.mark.axes("engine")
-@spec("ImageService/ListImages (all, and filtered by reference)")
+@spec("ImageService/ListImages")
 def test_list_images(cell, cri, probe):
     image_id = cri.image_status(probe.tag_ref).id
     listed = [image.id for image in cri.list_images()]
     assert image_id in listed, f"ListImages lacks {image_id} ({probe.tag_ref}); it lists {len(listed)} images"
+
+
+@pytest.mark.axes("engine")
+@spec("ImageService/ListImages (ListImagesRequest.filter: one image by reference)")
+def test_list_images_filtered_by_reference(cell, cri, probe):
+    image_id = cri.image_status(probe.tag_ref).id
     filtered = [image.id for image in cri.list_images(probe.tag_ref)]
     assert filtered == [image_id], f"ListImages filtered by {probe.tag_ref} returned {filtered}"
 

@@ -1,0 +1,133 @@
+"""Pod sandboxes: run, status, list with filters, stop and remove (both idempotent).
+
+Every pod here uses the node's network namespace: there is no CNI network on a test host, and
+the kubelet's ``hostNetwork: true`` pods work the same way.
+"""
+
+from __future__ import annotations
+
+import grpc
+import pytest
+from cri_probe import SERVE, spec
+
+from ocimatrix.cri.client import CriError
+from ocimatrix.cri.gen import api_pb2 as api
+
+POD_AXES = ("engine", "runtime")
+
+
+def _state(value: int) -> str:
+    return api.PodSandboxState.Name(value)
+
+
+@pytest.mark.axes(*POD_AXES)
+@spec("RuntimeService/RunPodSandbox, PodSandboxStatus")
+def test_run_pod_sandbox_is_ready(cell, cri, new_pod):
+    pod = new_pod("ready")
+    status = cri.pod_status(pod.id)
+    assert status.state == api.SANDBOX_READY, f"a pod just run is {_state(status.state)}, not SANDBOX_READY"
+    meta = pod.config.metadata
+    got = (status.metadata.name, status.metadata.namespace, status.metadata.uid, status.metadata.attempt)
+    assert got == (meta.name, meta.namespace, meta.uid, meta.attempt), f"PodSandboxStatus metadata {got}"
+    assert status.id == pod.id
+    assert status.created_at > 0, "PodSandboxStatus created_at is not set"
+    assert dict(status.labels) == dict(pod.config.labels), f"labels {dict(status.labels)} are not the config's"
+    network = status.linux.namespaces.options.network
+    assert network == api.NODE, (
+        f"the pod asked for the node's network, PodSandboxStatus reports {api.NamespaceMode.Name(network)}"
+    )
+
+
+@pytest.mark.axes(*POD_AXES)
+@spec("RuntimeService/RunPodSandbox (runtime_handler), ListPodSandbox")
+def test_pod_sandbox_reports_its_runtime_handler(cell, cri, new_pod, recorder):
+    pod = new_pod("handler")
+    listed = cri.list_pods(pod_id=pod.id)
+    assert [p.id for p in listed] == [pod.id], f"ListPodSandbox by id {pod.id} returned {[p.id for p in listed]}"
+    status = cri.pod_status(pod.id)
+    recorder.add("runtime_handler", {"status": status.runtime_handler, "list": listed[0].runtime_handler})
+    assert status.runtime_handler == cell["runtime"], (
+        f"the pod was run with runtime handler {cell['runtime']!r}; PodSandboxStatus reports {status.runtime_handler!r}"
+    )
+    assert listed[0].runtime_handler == cell["runtime"], (
+        f"ListPodSandbox reports runtime handler {listed[0].runtime_handler!r} for a {cell['runtime']!r} pod"
+    )
+
+
+@pytest.mark.axes(*POD_AXES)
+@spec("RuntimeService/ListPodSandbox (filters: id, state, label selector)")
+def test_list_pod_sandbox_filters(cell, cri, new_pod):
+    ready, stopped = new_pod("listed"), new_pod("listed")
+    cri.stop_pod(stopped.id)
+    run_label = dict(ready.config.labels)
+    by_label = {p.id for p in cri.list_pods(labels=run_label)}
+    assert {ready.id, stopped.id} <= by_label, f"label selector {run_label} missed a pod: {by_label}"
+    assert {p.id for p in cri.list_pods(pod_id=stopped.id)} == {stopped.id}
+    ready_ids = {p.id for p in cri.list_pods(state=api.SANDBOX_READY, labels=run_label)}
+    notready_ids = {p.id for p in cri.list_pods(state=api.SANDBOX_NOTREADY, labels=run_label)}
+    assert ready.id in ready_ids and stopped.id not in ready_ids, f"state READY filter returned {ready_ids}"
+    assert stopped.id in notready_ids and ready.id not in notready_ids, f"state NOTREADY filter returned {notready_ids}"
+    nobody = {"io.ocimatrix.no-such-label": "x"}
+    assert cri.list_pods(labels=nobody) == [], "a label selector no pod matches returned pods"
+
+
+@pytest.mark.axes(*POD_AXES)
+@spec("RuntimeService/StopPodSandbox (forcibly terminates its containers)")
+def test_stop_pod_sandbox_terminates_containers(cell, cri, pod, probe):
+    container = pod.start("server", probe, command=SERVE)
+    assert cri.container_status(container).state == api.CONTAINER_RUNNING
+    cri.stop_pod(pod.id)
+    assert cri.pod_status(pod.id).state == api.SANDBOX_NOTREADY, "a stopped pod is still SANDBOX_READY"
+    state = cri.container_status(container).state
+    assert state == api.CONTAINER_EXITED, (
+        f"StopPodSandbox returned but its running container is {api.ContainerState.Name(state)}"
+    )
+
+
+@pytest.mark.axes(*POD_AXES)
+@spec("RuntimeService/StopPodSandbox (idempotent: stopping a stopped pod)")
+def test_stop_pod_sandbox_twice(cell, cri, pod):
+    cri.stop_pod(pod.id)
+    cri.stop_pod(pod.id)  # must not fail: multiple StopPodSandbox calls are expected
+    assert cri.pod_status(pod.id).state == api.SANDBOX_NOTREADY
+
+
+@pytest.mark.axes(*POD_AXES)
+@spec("RuntimeService/RemovePodSandbox (and again: idempotent)")
+def test_remove_pod_sandbox(cell, cri, pod, probe):
+    container = pod.create("created", probe, command=SERVE)
+    cri.stop_pod(pod.id)
+    cri.remove_pod(pod.id)
+    assert pod.id not in {p.id for p in cri.list_pods()}, "ListPodSandbox still lists a removed pod"
+    with pytest.raises(CriError) as caught:
+        cri.pod_status(pod.id)
+    assert caught.value.code == grpc.StatusCode.NOT_FOUND, f"PodSandboxStatus of a removed pod: {caught.value}"
+    assert container not in {c.id for c in cri.list_containers()}, "removing the pod left its container behind"
+    cri.remove_pod(pod.id)  # must not fail: the sandbox has already been removed
+
+
+@pytest.mark.axes(*POD_AXES)
+@spec("RuntimeService/RemovePodSandbox (forcibly terminates and removes running containers)")
+def test_remove_pod_sandbox_with_running_container(cell, cri, pod, probe):
+    container = pod.start("server", probe, command=SERVE)
+    cri.remove_pod(pod.id)  # no StopPodSandbox first: removal must stop what still runs
+    assert container not in {c.id for c in cri.list_containers()}, (
+        "RemovePodSandbox returned but the pod's container is still listed"
+    )
+
+
+@pytest.mark.axes(*POD_AXES)
+@spec("RuntimeService/StopPodSandbox (idempotent: resources already reclaimed)")
+def test_stop_pod_sandbox_after_remove(cell, cri, pod):
+    cri.stop_pod(pod.id)
+    cri.remove_pod(pod.id)
+    error = None
+    try:
+        cri.stop_pod(pod.id)
+    except CriError as exc:
+        error = exc
+    assert error is None, (
+        f"StopPodSandbox of a pod already stopped and removed failed ({error}); the CRI calls StopPodSandbox "
+        "idempotent: it must not return an error when all resources are already reclaimed, and the kubelet "
+        "may call it again after removal"
+    )

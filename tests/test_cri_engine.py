@@ -1,0 +1,219 @@
+"""CriEngine's own logic: which endpoint it drives, and how a RunSpec becomes a CRI container."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from ocimatrix.cri import messages
+from ocimatrix.cri.client import CriError
+from ocimatrix.cri.gen import api_pb2 as api
+from ocimatrix.engines import ENGINES, cri_engine
+from ocimatrix.engines.base import RunSpec, Unsupported
+from ocimatrix.engines.cri_engine import (
+    CriEngine,
+    CrioEngine,
+    config_from_info,
+    container_overrides,
+    is_unknown_handler,
+    repo_digest_for,
+    resolve_endpoint,
+)
+from ocimatrix.host.services import Endpoints
+
+EMBEDDED = "unix:///var/tmp/ocimatrix-x/containerd/containerd.sock"
+REF = "127.0.0.1:5000/ocimatrix/probe:run1"
+DIGEST = "sha256:" + "cd" * 32
+OTHER = "sha256:" + "ef" * 32
+
+
+@pytest.fixture
+def no_crio(monkeypatch, tmp_path):
+    monkeypatch.setattr(cri_engine, "CRIO_DEFAULT_SOCKET", str(tmp_path / "crio.sock"))
+    return tmp_path / "crio.sock"
+
+
+def test_engines_are_registered():
+    assert ENGINES["containerd-cri"] is CriEngine
+    assert ENGINES["cri-o"] is CrioEngine
+
+
+# ------------------------------------------------------------------ endpoints
+
+
+def test_a_named_endpoint_wins_over_the_embedded_one():
+    named = {"containerd-cri": "unix:///run/containerd/containerd.sock"}
+    assert resolve_endpoint("containerd-cri", EMBEDDED, "", named) == (named["containerd-cri"], "")
+
+
+def test_containerd_cri_defaults_to_the_embedded_containerd():
+    assert resolve_endpoint("containerd-cri", EMBEDDED, "", {}) == (EMBEDDED, "")
+
+
+def test_containerd_cri_without_embedded_containerd_says_why():
+    endpoint, why = resolve_endpoint("containerd-cri", "", "containerd not found", {})
+    assert endpoint == ""
+    assert "containerd not found" in why
+
+
+def test_crio_is_used_only_when_named(no_crio):
+    named = {"cri-o": "unix:///var/run/crio/crio.sock"}
+    assert resolve_endpoint("cri-o", EMBEDDED, "", named) == (named["cri-o"], "")
+    endpoint, why = resolve_endpoint("cri-o", EMBEDDED, "", {})
+    assert endpoint == ""
+    assert "no CRI-O on this host" in why and "endpoints: {cri-o: unix://" in why
+
+
+def test_a_crio_socket_on_the_host_is_not_used_unless_named(no_crio):
+    no_crio.write_text("")  # stands in for the socket: only its existence is looked at
+    endpoint, why = resolve_endpoint("cri-o", EMBEDDED, "", {})
+    assert endpoint == ""
+    assert f"a CRI-O socket exists at {no_crio}" in why and "only when the matrix names it" in why
+
+
+def test_named_endpoints_come_from_the_run_matrix(monkeypatch, tmp_path):
+    matrix = tmp_path / "m.yaml"
+    matrix.write_text("axes: {engine: [cri-o], builder: [docker]}\nendpoints: {cri-o: 'unix:///tmp/crio-test.sock'}\n")
+    monkeypatch.setenv("OCIMATRIX_MATRIX", str(matrix))
+    assert cri_engine.named_endpoints() == {"cri-o": "unix:///tmp/crio-test.sock"}
+    monkeypatch.delenv("OCIMATRIX_MATRIX")
+    assert cri_engine.named_endpoints() == {}
+
+
+def _endpoints(tmp_path: Path, **fields) -> Endpoints:
+    return Endpoints(state_dir=str(tmp_path), **fields)
+
+
+def test_embedded_sandbox_image_failure_makes_the_engine_unavailable(tmp_path, monkeypatch):
+    monkeypatch.delenv("OCIMATRIX_MATRIX", raising=False)
+    endpoints = _endpoints(tmp_path, cri=EMBEDDED, errors={"cri": "could not push the CRI sandbox image"})
+    engine = CriEngine(endpoints)
+    assert engine.embedded
+    assert engine.unavailable() == "containerd's CRI cannot run pods: could not push the CRI sandbox image"
+
+
+def test_a_named_endpoint_ignores_the_embedded_sandbox_error(tmp_path, monkeypatch):
+    monkeypatch.delenv("OCIMATRIX_MATRIX", raising=False)
+    endpoints = _endpoints(tmp_path, cri=EMBEDDED, errors={"cri": "no sandbox image"})
+    engine = CriEngine(endpoints, endpoint=f"unix://{tmp_path}/missing.sock")
+    assert not engine.embedded
+    assert engine.unavailable() == f"CRI endpoint unix://{tmp_path}/missing.sock: no such socket"
+
+
+def test_crio_unavailable_reason_is_the_skip_reason(tmp_path, monkeypatch, no_crio):
+    monkeypatch.delenv("OCIMATRIX_MATRIX", raising=False)
+    reason = CrioEngine(_endpoints(tmp_path, cri=EMBEDDED)).unavailable()
+    assert reason is not None and reason.startswith("no CRI-O on this host")
+
+
+def test_pod_logs_live_under_the_state_dir(tmp_path, monkeypatch):
+    monkeypatch.delenv("OCIMATRIX_MATRIX", raising=False)
+    monkeypatch.setenv("OCIMATRIX_RUN_ID", "run42")
+    monkeypatch.setenv("PYTEST_XDIST_WORKER", "gw1")
+    engine = CriEngine(_endpoints(tmp_path, cri=EMBEDDED))
+    first, second = engine.pod_config(), engine.pod_config()
+    assert first.metadata.uid != second.metadata.uid and first.metadata.name != second.metadata.name
+    log_dir = Path(first.log_directory)
+    assert log_dir.parent == tmp_path / "cri" / "pods"
+    assert log_dir.name == f"ocimatrix_{first.metadata.name}_{first.metadata.uid}"
+    assert dict(first.labels) == {"io.ocimatrix.owner": "ocimatrix", "io.ocimatrix.run": "run42-gw1"}
+    assert first.linux.security_context.namespace_options.network == api.NODE
+
+
+# ------------------------------------------------------------------ RunSpec -> CRI
+
+
+def _container(spec: RunSpec) -> api.ContainerConfig:
+    pod = messages.pod_sandbox_config("p", "ns", "uid", "/logs")
+    return messages.container_config(pod, "main", spec.image, image_ref=DIGEST, **container_overrides(spec))
+
+
+def test_image_defaults_leave_command_args_and_workdir_empty():
+    config = _container(RunSpec(image=REF))
+    assert (list(config.command), list(config.args), config.working_dir) == ([], [], "")
+    assert not config.linux.security_context.HasField("run_as_user")
+    assert config.linux.security_context.run_as_username == ""
+    assert config.image == api.ImageSpec(image=DIGEST, user_specified_image=REF)
+
+
+def test_entrypoint_is_command_and_args_are_args():
+    config = _container(RunSpec(image=REF, entrypoint=["/bin/echo", "x"], args=["a", "b"]))
+    assert list(config.command) == ["/bin/echo", "x"]
+    assert list(config.args) == ["a", "b"]
+    only_args = _container(RunSpec(image=REF, args=["one"]))
+    assert (list(only_args.command), list(only_args.args)) == ([], ["one"])
+
+
+def test_an_empty_entrypoint_cannot_be_said_in_the_cri():
+    # Docker's --entrypoint "" clears Entrypoint; an empty CRI command means "the image's" instead.
+    with pytest.raises(Unsupported, match="cannot clear"):
+        container_overrides(RunSpec(image=REF, entrypoint=[]))
+
+
+def test_env_and_workdir():
+    config = _container(RunSpec(image=REF, env={"A": "1", "B": "two words"}, workdir="/tmp"))
+    assert [(kv.key, kv.value) for kv in config.envs] == [("A", "1"), ("B", "two words")]
+    assert config.working_dir == "/tmp"
+
+
+@pytest.mark.parametrize(
+    ("user", "uid", "username", "gid"),
+    [
+        ("4321:4322", 4321, "", 4322),
+        ("1000", 1000, "", None),
+        ("ocitest", None, "ocitest", None),
+        ("ocitest:77", None, "ocitest", 77),
+    ],
+)
+def test_user_maps_onto_run_as_fields(user, uid, username, gid):
+    context = _container(RunSpec(image=REF, user=user)).linux.security_context
+    assert (context.run_as_user.value if context.HasField("run_as_user") else None) == uid
+    assert context.run_as_username == username
+    assert (context.run_as_group.value if context.HasField("run_as_group") else None) == gid
+
+
+def test_a_group_name_cannot_be_said_in_the_cri():
+    with pytest.raises(Unsupported, match="numeric group id"):
+        container_overrides(RunSpec(image=REF, user="ocitest:staff"))
+
+
+# ------------------------------------------------------------------ what the runtime reports
+
+
+def test_repo_digest_for_the_references_repository():
+    digests = [f"127.0.0.1:5000/other/repo@{OTHER}", f"127.0.0.1:5000/ocimatrix/probe@{DIGEST}"]
+    assert repo_digest_for(REF, digests) == DIGEST
+    assert repo_digest_for(f"127.0.0.1:5000/ocimatrix/probe@{DIGEST}", digests) == DIGEST
+    assert repo_digest_for("127.0.0.1:5000/not/pulled:1", digests) == ""
+    assert repo_digest_for("not a reference", digests) == ""
+
+
+def test_config_from_containerd_verbose_image_status():
+    info = {
+        "info": {
+            "chainID": "sha256:00",
+            "imageSpec": {
+                "architecture": "amd64",
+                "os": "linux",
+                "config": {"User": "ocitest", "Labels": {"a": "b"}},
+            },
+        }
+    }
+    assert config_from_info(info) == {
+        "User": "ocitest",
+        "Labels": {"a": "b"},
+        "architecture": "amd64",
+        "os": "linux",
+        "variant": "",
+    }
+    assert config_from_info({}) is None
+    assert config_from_info({"info": "not json"}) is None
+
+
+def test_unknown_runtime_handler_errors_are_recognised():
+    containerd = CriError("RunPodSandbox", "p", None, 'failed to get sandbox runtime: no runtime for "x" is configured')
+    crio = CriError("RunPodSandbox", "p", None, "failed to find runtime handler x from runtime list map[]")
+    other = CriError("RunPodSandbox", "p", None, "failed to start sandbox container: permission denied")
+    assert is_unknown_handler(containerd) and is_unknown_handler(crio)
+    assert not is_unknown_handler(other)
