@@ -20,6 +20,7 @@ from typing import Any
 import yaml
 
 from ocimatrix.errors import UsageError
+from ocimatrix.registries import registry_settings_problems
 
 DEFAULT_MATRIX = Path(__file__).resolve().parent.parent / "matrix" / "default.yaml"
 
@@ -65,8 +66,8 @@ TOP_LEVEL_KEYS = {
     "suites",
     "expectations",
 }
-REGISTRY_KEYS = {"embedded", "url", "plain_http", "tls_verify", "auth", "namespace", "image", "description"}
-ENDPOINT_KEYS = {"docker", "podman", "containerd", "containerd-cri", "cri-o"}
+REGISTRY_KEYS = {"embedded", "url", "plain_http", "tls_verify", "auth", "namespace", "image", "description", "version"}
+ENDPOINT_KEYS = {"docker", "containerd", "containerd-cri", "cri-o"}
 
 
 @dataclass(frozen=True)
@@ -302,6 +303,8 @@ def _parse_registries(check: _Checker, raw: Any) -> dict[str, dict[str, Any]]:
                         f"secrets never go in a matrix file: use '{secret}_env' (an environment variable name) "
                         "or 'credentials_file'",
                     )
+        for subfield, message in registry_settings_problems(spec):
+            raise check.fail((*where, *subfield), message)
         registries[str(name)] = dict(spec)
     return registries
 

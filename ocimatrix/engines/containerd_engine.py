@@ -30,9 +30,9 @@ FETCHED_BLOB = re.compile(r"\b(index|manifest|config)-(sha256:[0-9a-f]{64})")
 class ContainerdEngine(Engine):
     name = "containerd"
 
-    def __init__(self, endpoints, address: str | None = None, binary: str | None = None) -> None:
+    def __init__(self, endpoints, endpoint: str | None = None, binary: str | None = None) -> None:
         super().__init__(endpoints)
-        self.address = (address or endpoints.containerd).removeprefix("unix://")
+        self.address = (endpoint or endpoints.containerd).removeprefix("unix://")
         self.binary = binary or shutil.which("ctr") or "/usr/bin/ctr"
         self._fetched: dict[tuple[str, str | None], dict[str, str]] = {}  # what each pull fetched
 
