@@ -22,6 +22,7 @@ import pytest
 from ocimatrix import evidence
 from ocimatrix.errors import OcimatrixError
 from ocimatrix.matrix import DEFAULT_MATRIX, Matrix, load_matrix
+from ocimatrix.registries import redact
 from ocimatrix.results import Record, Results, Run, Spec, now_iso, write_results
 
 SUITES_DIR = Path(__file__).resolve().parent.parent / "suites"
@@ -238,16 +239,17 @@ def build_record(item: pytest.Item, state: dict, report: pytest.TestReport) -> R
     spec = Spec(*marker.args) if marker else None
     outcome = final_outcome(state["reports"])
     reason = state["reason"] if outcome != "passed" else ""
+    # Registry credentials are loaded in this process: scrub them from everything the record carries.
     return Record(
         test=item.nodeid,
         suite=suite_of(item.path),
         outcome=outcome,
         cell=cell,
         spec=spec,
-        reason=reason,
+        reason=redact(reason),
         duration_s=round(time.monotonic() - state["start"], 3),
-        repro=list(recorder.repro),
-        evidence=_jsonable(recorder.evidence),
+        repro=redact(list(recorder.repro)),
+        evidence=redact(_jsonable(recorder.evidence)),
     )
 
 

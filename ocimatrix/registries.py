@@ -59,9 +59,7 @@ BUILTIN_BUILDS = ("docker-registry",)
 DEFAULT_NAMESPACE = "ocimatrix"
 DEFAULT_TIMEOUT = 30.0
 REDACTED = "***"
-_NAMESPACE_RE = re.compile(
-    r"^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*$"
-)
+_NAMESPACE_RE = re.compile(r"^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*$")
 
 
 class TargetUnavailable(OcimatrixError):
@@ -78,9 +76,12 @@ _secrets: set[str] = set()
 _secrets_lock = threading.Lock()
 
 
+MIN_SECRET = 4  # shorter strings would turn every such letter of every report into ***
+
+
 def register_secret(secret: str | None) -> None:
-    """Remember ``secret`` (and the encodings it travels in) so ``redact`` removes it everywhere."""
-    if not secret:
+    """Remember ``secret`` so ``redact`` removes it from everything written afterwards."""
+    if not secret or len(secret) < MIN_SECRET:
         return
     with _secrets_lock:
         _secrets.add(secret)
@@ -152,9 +153,7 @@ class RegistryTarget:
         if self.credentials_source:
             info["credentials"] = self.credentials_source
         if self.scheme == "https":
-            info["tls_verify"] = (
-                self.tls_verify if isinstance(self.tls_verify, bool) else f"CA {self.tls_verify}"
-            )
+            info["tls_verify"] = self.tls_verify if isinstance(self.tls_verify, bool) else f"CA {self.tls_verify}"
         if self.version:
             info["version"] = self.version
         return info
@@ -207,26 +206,18 @@ def resolve_target(
     version = ""
     if embedded is True or embedded == "true":
         if endpoints is None or not getattr(endpoints, "registry", ""):
-            why = (getattr(endpoints, "errors", {}) or {}).get(
-                "registry", "the embedded services are not running"
-            )
+            why = (getattr(endpoints, "errors", {}) or {}).get("registry", "the embedded services are not running")
             raise TargetUnavailable(f"registry '{name}': the embedded registry is not available: {why}")
         settings.setdefault("url", f"http://{endpoints.registry}")
         version = getattr(endpoints, "registry_version", "") or ""
     elif embedded in EMBEDDED_KINDS:
-        started = (
-            (getattr(endpoints, "registries", None) or {}).get(embedded) if endpoints is not None else None
-        )
+        started = (getattr(endpoints, "registries", None) or {}).get(embedded) if endpoints is not None else None
         if not started:
             errors = getattr(endpoints, "errors", {}) or {}
             why = errors.get(f"registry-{embedded}") or "the embedded services did not start it"
-            raise TargetUnavailable(
-                f"registry '{name}': the embedded {embedded}-auth registry is not available: {why}"
-            )
+            raise TargetUnavailable(f"registry '{name}': the embedded {embedded}-auth registry is not available: {why}")
         merged = dict(started)
-        merged.update(
-            {k: v for k, v in settings.items() if k not in ("embedded", "url", "auth", "tls_verify")}
-        )
+        merged.update({k: v for k, v in settings.items() if k not in ("embedded", "url", "auth", "tls_verify")})
         settings = merged
         version = str(started.get("version", ""))
     elif settings.get("image"):
@@ -238,11 +229,14 @@ def resolve_target(
     if not url:
         raise TargetUnavailable(f"registry '{name}' has no url")
     base_url = _base_url(url, bool(settings.get("plain_http")))
+    tls_verify = _tls_verify(settings.get("tls_verify", True))
+    if isinstance(tls_verify, str) and not Path(tls_verify).is_file():
+        raise TargetUnavailable(f"registry '{name}': tls_verify names {tls_verify}, which is not a readable file")
     target = RegistryTarget(
         name=name,
         base_url=base_url,
         namespace=str(settings.get("namespace") or DEFAULT_NAMESPACE).strip("/"),
-        tls_verify=_tls_verify(settings.get("tls_verify", True)),
+        tls_verify=tls_verify,
         description=str(settings.get("description") or ""),
         version=str(settings.get("version") or version),
     )
@@ -290,9 +284,7 @@ def _apply_auth(target: RegistryTarget, auth: Mapping[str, Any], env: Mapping[st
         missing = [v for v in (user_env, password_env) if v and not env.get(str(v))]
         if missing:
             raise TargetUnavailable(f"{where}: auth names {', '.join(map(str, missing))}, which is not set")
-        credentials = Credentials(
-            env.get(str(user_env), "") if user_env else "", env.get(str(password_env), "")
-        )
+        credentials = Credentials(env.get(str(user_env), "") if user_env else "", env.get(str(password_env), ""))
         target.credentials_source = f"${user_env} / ${password_env}"
         target.user_env, target.password_env = str(user_env or ""), str(password_env or "")
     elif auth.get("credentials_file"):
@@ -333,12 +325,7 @@ def registry_settings_problems(settings: Mapping[str, Any]) -> list[tuple[tuple[
     """What is wrong with one ``registries:`` entry, as (field path below the entry, message)."""
     problems: list[tuple[tuple[str, ...], str]] = []
     embedded = settings.get("embedded")
-    if (
-        embedded is not None
-        and embedded is not True
-        and embedded is not False
-        and embedded not in EMBEDDED_KINDS
-    ):
+    if embedded is not None and embedded is not True and embedded is not False and embedded not in EMBEDDED_KINDS:
         problems.append((("embedded",), f"expected true or one of: {', '.join(EMBEDDED_KINDS)}"))
     namespace = settings.get("namespace")
     if namespace is not None and (not isinstance(namespace, str) or not _NAMESPACE_RE.match(namespace)):
@@ -350,14 +337,10 @@ def registry_settings_problems(settings: Mapping[str, Any]) -> list[tuple[tuple[
     if isinstance(auth, Mapping):
         for key in auth:
             if key not in AUTH_KEYS:
-                problems.append(
-                    (("auth", str(key)), f"unknown key; expected one of: {', '.join(sorted(AUTH_KEYS))}")
-                )
+                problems.append((("auth", str(key)), f"unknown key; expected one of: {', '.join(sorted(AUTH_KEYS))}"))
         for key in ("username_env", "password_env", "token_env"):
             value = auth.get(key)
-            if value is not None and (
-                not isinstance(value, str) or not re.match(r"^[A-Za-z_][A-Za-z0-9_]*$", value)
-            ):
+            if value is not None and (not isinstance(value, str) or not re.match(r"^[A-Za-z_][A-Za-z0-9_]*$", value)):
                 problems.append((("auth", key), "expected the NAME of an environment variable"))
     image = settings.get("image")
     if image is not None and not isinstance(image, str):
@@ -454,8 +437,7 @@ class RegistryAuth(httpx.Auth):
         where = f"token endpoint {request.url.copy_with(query=None)}"
         if response.status_code != 200:
             raise RegistryAuthError(
-                f"registry '{self.target.name}': {where} answered {response.status_code} "
-                "(check the credentials)"
+                f"registry '{self.target.name}': {where} answered {response.status_code} (check the credentials)"
             )
         try:
             body = response.json()
@@ -545,9 +527,7 @@ class RegistryPool:
         docker = getattr(endpoints, "docker", "") if endpoints is not None else ""
         if not docker:
             why = (getattr(endpoints, "errors", {}) or {}).get("docker", "no dockerd endpoint")
-            raise TargetUnavailable(
-                f"registry '{name}' runs from an image, but there is no dockerd here: {why}"
-            )
+            raise TargetUnavailable(f"registry '{name}' runs from an image, but there is no dockerd here: {why}")
         container = ContainerRegistry(image, docker)
         try:
             url = container.start()

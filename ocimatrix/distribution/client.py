@@ -44,10 +44,16 @@ def with_query(url: str, query: Mapping[str, str] | None) -> str:
     return urlunsplit((parts.scheme, parts.netloc, parts.path, merged, parts.fragment))
 
 
-def path_of(url: str) -> str:
-    """The path and query of ``url``, for messages (the host is the same for every request)."""
+def path_of(url: str, query_limit: int = 80) -> str:
+    """The path and query of ``url``, for messages; long query values (upload state) are shortened."""
     parts = urlsplit(url)
-    return parts.path + (f"?{parts.query}" if parts.query else "")
+    if not parts.query:
+        return parts.path
+    shown = []
+    for pair in parts.query.split("&"):
+        key, _, value = pair.partition("=")
+        shown.append(f"{key}={value[:query_limit]}..." if len(value) > query_limit + 3 else pair)
+    return f"{parts.path}?{'&'.join(shown)}"
 
 
 class DistributionClient:
@@ -89,8 +95,7 @@ class DistributionClient:
         except httpx.TransportError as exc:
             self.exchanges.append(f"{method} {path_of(url)} -> {type(exc).__name__}")
             raise CheckFailed(
-                f"{what}: {method} {path_of(url)} failed at the HTTP level: "
-                f"{redact(str(exc)) or type(exc).__name__}"
+                f"{what}: {method} {path_of(url)} failed at the HTTP level: {redact(str(exc)) or type(exc).__name__}"
             ) from None
         except OcimatrixError as exc:  # the auth flow could not get a token or answer a challenge
             self.exchanges.append(f"{method} {path_of(url)} -> auth failed")
@@ -111,7 +116,7 @@ class DistributionClient:
             if name.lower() != "content-length":
                 words += ["-H", shlex.quote(f"{name}: {value}")]
         prefix = ""
-        if content is not None:
+        if content:
             if len(content) <= INLINE_TEXT_LIMIT and _is_text(content):
                 words += ["--data-binary", shlex.quote(content.decode())]
             elif len(content) <= INLINE_BINARY_LIMIT:

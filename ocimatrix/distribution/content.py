@@ -159,9 +159,7 @@ def make_index(manifests: list[dict[str, Any]], annotations: dict[str, str] | No
 def referrer_descriptor(artifact: Manifest) -> dict[str, Any]:
     """The descriptor of ``artifact`` as a referrers list holds it (artifactType, annotations copied)."""
     extra: dict[str, Any] = {}
-    artifact_type = artifact.document.get("artifactType") or artifact.document.get("config", {}).get(
-        "mediaType"
-    )
+    artifact_type = artifact.document.get("artifactType") or artifact.document.get("config", {}).get("mediaType")
     if artifact_type:
         extra["artifactType"] = artifact_type
     if artifact.document.get("annotations"):

@@ -22,6 +22,7 @@ from ocimatrix.distribution.content import MANIFEST_ACCEPT, OCTET_STREAM, Blob, 
 from ocimatrix.registries import RegistryTarget
 
 _UNSAFE = re.compile(r"[^a-z0-9]+")
+_CONTENT_PATH = re.compile(r"^/v2/(?P<repo>.+)/(?P<kind>manifests|blobs)/(?P<ref>[^/]+)$")
 
 
 def safe_component(text: str) -> str:
@@ -37,9 +38,7 @@ class Cleanup:
 
 
 class DistContext:
-    def __init__(
-        self, target: RegistryTarget, run_token: str = "local", timeout: float | None = None
-    ) -> None:
+    def __init__(self, target: RegistryTarget, run_token: str = "local", timeout: float | None = None) -> None:
         self.target = target
         self.run_token = safe_component(run_token)
         self.client = DistributionClient(target, timeout)
@@ -53,29 +52,39 @@ class DistContext:
     # --- requests ------------------------------------------------------------------------------
 
     def request(self, method: str, path_or_url: str, *, what: str, **kwargs) -> httpx.Response:
-        return self.client.request(method, path_or_url, what=what, **kwargs)
+        response = self.client.request(method, path_or_url, what=what, **kwargs)
+        self._track_upload(method, response)
+        return response
+
+    def _track_upload(self, method: str, response: httpx.Response) -> None:
+        """Keep the cleanup lists current: the latest URL of each open upload, what is still stored."""
+        path = urlsplit(str(response.request.url)).path
+        status = response.status_code
+        if "/blobs/uploads/" in path:
+            location = response.headers.get("Location")
+            if method in ("POST", "PATCH") and status == 202 and location:
+                url = self.client.url(location)
+                self.upload_done(url)  # a PATCH answers a new URL for the same session: keep only that
+                self.cleanup.uploads.append(url)
+            elif (method == "PUT" and status == 201) or (method == "DELETE" and status < 300):
+                self.upload_done(str(response.request.url))
+        elif method == "DELETE" and status == 202:
+            match = _CONTENT_PATH.match(path)
+            if match:
+                kind = self.cleanup.manifests if match["kind"] == "manifests" else self.cleanup.blobs
+                while (match["repo"], match["ref"]) in kind:
+                    kind.remove((match["repo"], match["ref"]))
 
     def get_manifest(self, repo: str, reference: str, what: str, method: str = "GET") -> httpx.Response:
-        return self.request(
-            method, f"/v2/{repo}/manifests/{reference}", what=what, headers={"Accept": MANIFEST_ACCEPT}
-        )
+        return self.request(method, f"/v2/{repo}/manifests/{reference}", what=what, headers={"Accept": MANIFEST_ACCEPT})
 
     def start_upload(
         self, repo: str, what: str, query: dict[str, str] | None = None, content: bytes | None = None
     ) -> httpx.Response:
         headers = {"Content-Type": OCTET_STREAM} if content else {"Content-Length": "0"}
-        response = self.request(
-            "POST",
-            f"/v2/{repo}/blobs/uploads/",
-            what=what,
-            query=query,
-            headers=headers,
-            content=content if content else b"",
+        return self.request(
+            "POST", f"/v2/{repo}/blobs/uploads/", what=what, query=query, headers=headers, content=content or None
         )
-        location = response.headers.get("Location")
-        if response.status_code == 202 and location:
-            self.cleanup.uploads.append(self.client.url(location))
-        return response
 
     def upload_location(self, response: httpx.Response, what: str) -> str:
         """The absolute upload URL a POST/PATCH answered with (202 + Location are MUSTs)."""
@@ -102,7 +111,6 @@ class DistContext:
             content=blob.data,
         )
         expect.status(response, 201, what, "a completed upload answers 201 Created")
-        self.upload_done(location)
         self.cleanup.blobs.append((repo, blob.digest))
 
     def push_manifest(
@@ -137,21 +145,33 @@ class DistContext:
     def close(self) -> dict[str, int]:
         """Delete what the check left behind; never raises (a registry may forbid deletion)."""
         done = {"uploads_cancelled": 0, "manifests_deleted": 0, "blobs_deleted": 0, "not_deleted": 0}
-        jobs = [("uploads_cancelled", "DELETE", url) for url in self.cleanup.uploads]
-        jobs += [
-            ("manifests_deleted", "DELETE", f"/v2/{r}/manifests/{d}")
-            for r, d in dict.fromkeys(self.cleanup.manifests)
-        ]
-        jobs += [
-            ("blobs_deleted", "DELETE", f"/v2/{r}/blobs/{d}") for r, d in dict.fromkeys(self.cleanup.blobs)
-        ]
-        for key, method, url in jobs:
-            try:
-                response = self.client.http.request(method, self.client.url(url))
-            except Exception:  # noqa: BLE001 - cleanup is best effort, whatever the registry does
-                done["not_deleted"] += 1
-                continue
-            done[key if response.status_code in (200, 202, 204) else "not_deleted"] += 1
+        for url in self.cleanup.uploads:
+            done["uploads_cancelled" if self._cancel_upload(url) else "not_deleted"] += 1
+        for key, kind, items in (
+            ("manifests_deleted", "manifests", self.cleanup.manifests),
+            ("blobs_deleted", "blobs", self.cleanup.blobs),
+        ):
+            for repo, digest in dict.fromkeys(items):
+                response = self._quiet("DELETE", f"/v2/{repo}/{kind}/{digest}")
+                ok = response is not None and response.status_code in (200, 202, 204)
+                done[key if ok else "not_deleted"] += 1
         self.cleanup = Cleanup()
         self.client.close()
         return done
+
+    def _quiet(self, method: str, url: str) -> httpx.Response | None:
+        """A cleanup request: not recorded as repro, never raises."""
+        try:
+            return self.client.http.request(method, self.client.url(url))
+        except Exception:  # noqa: BLE001 - cleanup is best effort, whatever the registry does
+            return None
+
+    def _cancel_upload(self, url: str) -> bool:
+        response = self._quiet("DELETE", url)
+        if response is not None and response.status_code in (200, 202, 204):
+            return True
+        # The URL's state may be stale (a failed PUT still wrote bytes): ask for the current one.
+        status = self._quiet("GET", url)
+        location = status.headers.get("Location") if status is not None and status.status_code == 204 else None
+        response = self._quiet("DELETE", location) if location else None
+        return response is not None and response.status_code in (200, 202, 204)

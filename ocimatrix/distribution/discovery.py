@@ -39,9 +39,7 @@ def _push_tags(ctx: DistContext, label: str) -> tuple[str, list[str]]:
     return repo, sorted(TAGS_PUSH_ORDER)
 
 
-def _tag_page(
-    ctx: DistContext, url: str, what: str, query: dict[str, str] | None = None
-) -> tuple[list[str], str]:
+def _tag_page(ctx: DistContext, url: str, what: str, query: dict[str, str] | None = None) -> tuple[list[str], str]:
     """One page of tags and the next page's URL from its Link header ('' when there is none)."""
     response = ctx.request("GET", url, what=what, query=query)
     expect.status(response, 200, what, "listing the tags of an existing repository MUST answer 200 OK")
@@ -75,9 +73,7 @@ def tags_list(ctx: DistContext) -> None:
     match = _LINK.search(response.headers.get("Link", ""))
     pages = 1
     while match and pages < MAX_PAGES:  # a registry may page even without n: follow it to the end
-        more, next_url = _tag_page(
-            ctx, ctx.client.url(match.group(1)), f"{what}, page {pages + 1} (from Link)"
-        )
+        more, next_url = _tag_page(ctx, ctx.client.url(match.group(1)), f"{what}, page {pages + 1} (from Link)")
         tags += more
         pages += 1
         match = _LINK.search(f'<{next_url}>; rel="next"') if next_url else None
@@ -102,9 +98,7 @@ def tags_list_order(ctx: DistContext) -> None:
         )
 
 
-def _paginate(
-    ctx: DistContext, repo: str, what: str, first_query: dict[str, str], expected: list[str]
-) -> list[str]:
+def _paginate(ctx: DistContext, repo: str, what: str, first_query: dict[str, str], expected: list[str]) -> list[str]:
     """Follow ``Link`` from the first page; every page holds at most n tags, in order, none repeated."""
     tags, next_url = _tag_page(ctx, f"/v2/{repo}/tags/list", what, first_query)
     pages = [tags]
@@ -118,8 +112,7 @@ def _paginate(
     for number, page in enumerate(pages, 1):
         if len(page) > PAGE:
             raise CheckFailed(
-                f"{what}: page {number} holds {len(page)} tags {page} for n={PAGE}; "
-                f"a response MUST hold at most n tags"
+                f"{what}: page {number} holds {len(page)} tags {page} for n={PAGE}; a response MUST hold at most n tags"
             )
         last = number == len(pages)
         if len(page) < PAGE and not last:
@@ -142,9 +135,7 @@ def tags_list_n(ctx: DistContext) -> None:
             f"in lexical order {expected[:PAGE]}"
         )
     if listed != expected[: len(listed)]:
-        raise CheckFailed(
-            f"{what}: following Link listed {listed}; expected the tags in lexical order {expected}"
-        )
+        raise CheckFailed(f"{what}: following Link listed {listed}; expected the tags in lexical order {expected}")
     if len(listed) < len(expected):
         expect.note("tags_pagination", f"first page {first} and no Link (a client continues with last=)")
     else:

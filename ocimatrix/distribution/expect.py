@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 from collections.abc import Collection
 from functools import cache
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -19,6 +18,7 @@ from jsonschema import Draft202012Validator
 from ocimatrix import evidence
 from ocimatrix.distribution.client import CheckFailed, path_of
 from ocimatrix.oci.digest import digest_bytes
+from ocimatrix.oci.schemas import schema_dir
 from ocimatrix.registries import redact
 
 BODY_EXCERPT = 300
@@ -26,7 +26,7 @@ BODY_EXCERPT = 300
 
 @cache
 def _validator(name: str) -> Draft202012Validator:
-    root = Path(__file__).resolve().parents[2] / "schemas" / "distribution"
+    root = schema_dir() / "distribution"
     schema = json.loads((root / f"{name}.schema.json").read_text())
     Draft202012Validator.check_schema(schema)
     return Draft202012Validator(schema)
@@ -35,9 +35,7 @@ def _validator(name: str) -> Draft202012Validator:
 def schema_problems(name: str, document: Any) -> list[str]:
     """Every way ``document`` breaks ``schemas/distribution/<name>.schema.json``, one line each."""
     problems = []
-    for error in sorted(
-        _validator(name).iter_errors(document), key=lambda e: list(map(str, e.absolute_path))
-    ):
+    for error in sorted(_validator(name).iter_errors(document), key=lambda e: list(map(str, e.absolute_path))):
         where = "/" + "/".join(str(p) for p in error.absolute_path)
         problems.append(f"{where}: {error.message[:200]}")
     return problems
@@ -91,8 +89,7 @@ def header(response: httpx.Response, name: str, what: str, rule: str = "") -> st
     if not value:
         because = f" ({rule})" if rule else ""
         raise CheckFailed(
-            f"{what}: {request_line(response)} answered {response.status_code} "
-            f"without a {name} header{because}"
+            f"{what}: {request_line(response)} answered {response.status_code} without a {name} header{because}"
         )
     return value
 
@@ -120,9 +117,7 @@ def body_digest(response: httpx.Response, expected: str, what: str, size: int | 
             f"not the requested {expected}: the registry returned the wrong or corrupted content"
         )
     if size is not None and len(response.content) != size:
-        raise CheckFailed(
-            f"{what}: {request_line(response)} served {len(response.content)} bytes, expected {size}"
-        )
+        raise CheckFailed(f"{what}: {request_line(response)} served {len(response.content)} bytes, expected {size}")
 
 
 def digest_header(response: httpx.Response, expected: str, what: str) -> None:
@@ -145,8 +140,7 @@ def content_length(response: httpx.Response, expected: int, what: str) -> None:
         return
     if value.strip() != str(expected):
         raise CheckFailed(
-            f"{what}: {request_line(response)} answered Content-Length: {value}, "
-            f"but the content is {expected} bytes"
+            f"{what}: {request_line(response)} answered Content-Length: {value}, but the content is {expected} bytes"
         )
 
 
@@ -156,7 +150,9 @@ def error_body(response: httpx.Response, what: str, codes: Collection[str] = ())
     Returns the error codes, or None when the body is empty or not JSON (allowed; noted as evidence).
     When ``codes`` is given, at least one returned code must be among them.
     """
-    body = response.content if response.request.method != "HEAD" else b""
+    if response.request.method == "HEAD":
+        return None  # a HEAD answer has no body to check
+    body = response.content
     claims_json = "json" in media_type(response)
     stripped = body.strip()
     if not stripped or (not claims_json and not stripped.startswith((b"{", b"["))):

@@ -62,9 +62,7 @@ def delete_tag(ctx: DistContext) -> None:
     response = ctx.request("DELETE", f"/v2/{repo}/manifests/gone", what=what)
     if response.status_code in DISABLED:
         check = ctx.get_manifest(repo, "gone", f"{what}: the refused tag")
-        expect.status(
-            check, 200, f"{what}: the refused tag", "a refused deletion MUST leave the tag in place"
-        )
+        expect.status(check, 200, f"{what}: the refused tag", "a refused deletion MUST leave the tag in place")
         _disabled(response, what, "tag deletion")
     expect.status(response, 202, what, "a deleted tag MUST answer 202 Accepted")
     _gone(ctx, repo, "gone", f"{what}: GET of the deleted tag")

@@ -6,8 +6,10 @@ error body MUST follow the spec's error format.
 
 from __future__ import annotations
 
+import httpx
+
 from ocimatrix.distribution import expect
-from ocimatrix.distribution.client import CheckFailed, DistributionClient
+from ocimatrix.distribution.client import CheckFailed, DistributionClient, path_of
 from ocimatrix.distribution.content import absent_digest, text_blob
 from ocimatrix.distribution.context import DistContext
 from ocimatrix.oci.registry import parse_challenge
@@ -41,9 +43,7 @@ def api_version_check_unauthenticated(ctx: DistContext) -> None:
         raise CheckFailed(f"{what}: 401 challenge {challenge!r} is neither Basic nor Bearer")
     if scheme == "bearer" and not params.get("realm"):
         raise CheckFailed(f"{what}: Bearer challenge {challenge!r} has no realm to fetch a token from")
-    expect.note(
-        "challenge", f"{scheme} " + ", ".join(f"{k}={v}" for k, v in sorted(params.items()) if k != "scope")
-    )
+    expect.note("challenge", f"{scheme} " + ", ".join(f"{k}={v}" for k, v in sorted(params.items()) if k != "scope"))
     expect.error_body(response, what, {"UNAUTHORIZED"})
 
 
@@ -90,7 +90,11 @@ def pull_blob(ctx: DistContext) -> None:
         # The spec allows serving blobs from elsewhere (a CDN, signed URLs): follow without our auth.
         location = expect.header(response, "Location", what)
         expect.note("blob_redirect", f"{response.status_code} to another location")
-        response = ctx.client.http.get(ctx.client.url(location), auth=None, follow_redirects=True)
+        target = ctx.client.url(location)
+        try:  # a fresh request without our auth: credentials never follow a redirect to another host
+            response = ctx.client.http.get(target, auth=None, follow_redirects=True)
+        except httpx.HTTPError as exc:
+            raise CheckFailed(f"{what}: following the redirect to {path_of(target)} failed: {exc}") from None
     expect.status(response, 200, what, "a GET of an existing blob MUST answer 200 OK")
     expect.body_digest(response, blob.digest, what, blob.size)
     expect.digest_header(response, blob.digest, what)

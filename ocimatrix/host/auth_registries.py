@@ -21,6 +21,7 @@ import json
 import os
 import secrets
 import shutil
+import ssl
 import subprocess
 import sys
 from dataclasses import dataclass, field
@@ -111,14 +112,10 @@ class _AuthRegistry:
     def _prepare(self) -> Path:
         path = shutil.which(self.binary)
         if not path:
-            raise OcimatrixError(
-                f"{self.binary} not found: install Debian's docker-registry (ocimatrix provision)"
-            )
+            raise OcimatrixError(f"{self.binary} not found: install Debian's docker-registry (ocimatrix provision)")
         self.state_dir.mkdir(parents=True, exist_ok=True)
         _write_private(self.state_dir / "htpasswd", htpasswd_line(self.username, self.password))
-        _write_private(
-            self.credentials_file, json.dumps({"username": self.username, "password": self.password})
-        )
+        _write_private(self.credentials_file, json.dumps({"username": self.username, "password": self.password}))
         self.port = free_port()
         return Path(path)
 
@@ -212,7 +209,7 @@ class BasicAuthRegistry(_AuthRegistry):
         self.tls = make_ca(self.state_dir / "certs")
         tls = f"  tls:\n    certificate: {self.tls.certificate}\n    key: {self.tls.key}\n"
         auth = f"auth:\n  htpasswd:\n    realm: ocimatrix\n    path: {self.state_dir / 'htpasswd'}\n"
-        self._start_registry(binary, tls, auth, verify=str(self.tls.ca))
+        self._start_registry(binary, tls, auth, verify=ssl.create_default_context(cafile=str(self.tls.ca)))
 
     def settings(self) -> dict[str, Any]:
         return {

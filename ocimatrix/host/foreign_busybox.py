@@ -187,9 +187,7 @@ class _PrivateApt:
             (root / sub).mkdir(parents=True, exist_ok=True)
         lines = []
         for debian_arch, (source, suite) in sorted(entries.items()):
-            options = [f"arch={debian_arch}"] + (
-                [f"signed-by={source.signed_by}"] if source.signed_by else []
-            )
+            options = [f"arch={debian_arch}"] + ([f"signed-by={source.signed_by}"] if source.signed_by else [])
             lines.append(f"deb [{' '.join(options)}] {source.uri} {suite} main")
         (root / "sources.list").write_text("\n".join(lines) + "\n")
         self.options = [
@@ -252,9 +250,7 @@ def ensure_foreign_busybox(platforms: Iterable[str], log: Log = print) -> dict[s
     for platform in wanted:
         if platform == native:
             results[platform] = (
-                str(HOST_BUSYBOX)
-                if HOST_BUSYBOX.exists()
-                else ("no /bin/busybox on the host: install busybox-static")
+                str(HOST_BUSYBOX) if HOST_BUSYBOX.exists() else ("no /bin/busybox on the host: install busybox-static")
             )
         elif platform not in DEBIAN_ARCH or goarch_of(platform) not in elf.GOARCH_ELF:
             results[platform] = f"Debian has no busybox-static for {platform}"
@@ -278,17 +274,13 @@ def ensure_foreign_busybox(platforms: Iterable[str], log: Log = print) -> dict[s
 
 def _fetch(missing: dict[str, str], cache_dir: Path, log: Log) -> dict[str, str]:
     if shutil.which("apt-get") is None or shutil.which("dpkg-deb") is None:
-        return dict.fromkeys(
-            missing, "apt-get/dpkg-deb not found: foreign busybox comes from Debian packages"
-        )
+        return dict.fromkeys(missing, "apt-get/dpkg-deb not found: foreign busybox comes from Debian packages")
     codename = host_codename()
     if not codename:
         return dict.fromkeys(missing, f"no VERSION_CODENAME in {OS_RELEASE}: not a Debian host?")
     mirror = debian_mirror(configured_sources(), codename)
     if mirror is None:
-        reason = (
-            f"no apt source for '{codename} main' in {APT_ETC}/sources.list(.d): can't locate a Debian mirror"
-        )
+        reason = f"no apt source for '{codename} main' in {APT_ETC}/sources.list(.d): can't locate a Debian mirror"
         return dict.fromkeys(missing, reason)
     entries = {arch: (mirror, suite_for(arch, codename)) for arch in missing.values()}
     with tempfile.TemporaryDirectory(prefix="apt-", dir=cache_dir) as tmp:
@@ -310,22 +302,16 @@ def _fetch(missing: dict[str, str], cache_dir: Path, log: Log) -> dict[str, str]
                 alone = apt.run("download", f"{PACKAGE}:{arch}", cwd=download_dir)
                 deb = next(iter(sorted(download_dir.glob(f"{PACKAGE}_*_{arch}.deb"))), None)
                 if deb is None:
-                    results[platform] = (
-                        f"apt-get download {PACKAGE}:{arch} ({entries[arch][1]}) failed: {_tail(alone)}"
-                    )
+                    results[platform] = f"apt-get download {PACKAGE}:{arch} ({entries[arch][1]}) failed: {_tail(alone)}"
                     continue
             if deb is None:
                 results[platform] = f"apt-get download {PACKAGE}:{arch} left no .deb in {download_dir}"
                 continue
-            results[platform] = _unpack_into_cache(
-                deb, platform, entries[arch], Path(tmp) / f"root-{arch}", log
-            )
+            results[platform] = _unpack_into_cache(deb, platform, entries[arch], Path(tmp) / f"root-{arch}", log)
         return results
 
 
-def _unpack_into_cache(
-    deb: Path, platform: str, entry: tuple[AptSource, str], scratch: Path, log: Log
-) -> str:
+def _unpack_into_cache(deb: Path, platform: str, entry: tuple[AptSource, str], scratch: Path, log: Log) -> str:
     try:
         binary = _unpack(deb, scratch)
     except (subprocess.CalledProcessError, subprocess.TimeoutExpired) as exc:

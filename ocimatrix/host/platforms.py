@@ -141,11 +141,7 @@ def read_kernel_config(paths: Iterable[Path] = KERNEL_CONFIGS) -> dict[str, str]
             raw = path.read_bytes()
         except OSError:
             continue
-        text = (
-            gzip.decompress(raw).decode(errors="replace")
-            if path.suffix == ".gz"
-            else raw.decode(errors="replace")
-        )
+        text = gzip.decompress(raw).decode(errors="replace") if path.suffix == ".gz" else raw.decode(errors="replace")
         config = {}
         for line in text.splitlines():
             key, sep, value = line.partition("=")
@@ -218,9 +214,7 @@ def detect(
     compat = _compat(arch, host, machine, kernel_config)
     if compat is not None:
         return compat
-    return PlatformSupport(
-        platform, UNSUPPORTED, _why_not(arch, binfmt, found), handler=found.name if found else ""
-    )
+    return PlatformSupport(platform, UNSUPPORTED, _why_not(arch, binfmt, found), handler=found.name if found else "")
 
 
 def _handler_for(arch: str, handlers: list[BinfmtHandler]) -> BinfmtHandler | None:
@@ -234,18 +228,14 @@ def _compat(arch: str, host: str, machine: str | None, kernel_config: Mapping[st
     sibling, option = COMPAT.get(host, ("", ""))
     if arch != sibling:
         return None
-    config = (
-        kernel_config if kernel_config is not None else (read_kernel_config() if machine is None else None)
-    )
+    config = kernel_config if kernel_config is not None else (read_kernel_config() if machine is None else None)
     platform = f"linux/{arch}"
     if config is None:
         return PlatformSupport(
             platform, COMPAT_MODE, f"a {host} kernel usually runs {arch} binaries ({option} unknown)"
         )
     if config.get(option) == "y":
-        return PlatformSupport(
-            platform, COMPAT_MODE, f"the {host} kernel runs {arch} binaries itself ({option}=y)"
-        )
+        return PlatformSupport(platform, COMPAT_MODE, f"the {host} kernel runs {arch} binaries itself ({option}=y)")
     return None
 
 
@@ -269,9 +259,7 @@ def _why_not(arch: str, binfmt: str, found: BinfmtHandler | None) -> str:
 
 def detect_all(platforms: Iterable[str]) -> dict[str, PlatformSupport]:
     handlers, binfmt, config = read_handlers(), binfmt_state(), read_kernel_config()
-    return {
-        p: detect(p, handlers=handlers, binfmt=binfmt, kernel_config=config) for p in dict.fromkeys(platforms)
-    }
+    return {p: detect(p, handlers=handlers, binfmt=binfmt, kernel_config=config) for p in dict.fromkeys(platforms)}
 
 
 def can_execute(binary: Path, timeout: float = 60.0) -> str | None:
@@ -302,9 +290,7 @@ def registration_line(handler: BinfmtHandler, flags: str) -> str:
     )
 
 
-def ensure_handlers(
-    platforms: Iterable[str], log: Log = print, binfmt_dir: Path = BINFMT_DIR
-) -> dict[str, str]:
+def ensure_handlers(platforms: Iterable[str], log: Log = print, binfmt_dir: Path = BINFMT_DIR) -> dict[str, str]:
     """Make each platform's QEMU handler usable in containers (enabled, with the F flag).
 
     Runs after ``ocimatrix.host.fixes.fix_binfmt`` (which mounts binfmt_misc and enables Debian's
@@ -316,9 +302,7 @@ def ensure_handlers(
         arch = platform.split("/")[1] if "/" in platform else ""
         found = _handler_for(arch, read_handlers(binfmt_dir)) if not support.runnable else None
         if found is not None and not found.enabled and shutil.which("update-binfmts"):
-            result = subprocess.run(
-                ["update-binfmts", "--enable", found.name], capture_output=True, text=True
-            )
+            result = subprocess.run(["update-binfmts", "--enable", found.name], capture_output=True, text=True)
             log(f"update-binfmts --enable {found.name}: exit {result.returncode} {result.stderr.strip()}")
             found = _handler_for(arch, read_handlers(binfmt_dir))
         if found is not None and found.enabled and not found.fix_binary:
@@ -340,3 +324,51 @@ def _reregister_fix_binary(handler: BinfmtHandler, binfmt_dir: Path, log: Log) -
         log(f"re-registered binfmt_misc handler {handler.name} with flags F (containers need it)")
     except OSError as exc:
         log(f"re-registering {handler.name} with the F flag failed: {exc.strerror}")
+
+
+# --- what a container of a platform should look like -------------------------------------------
+
+# uname -m a process sees on each platform, natively or under QEMU's default CPU model.
+MACHINES = {
+    "linux/amd64": {"x86_64"},
+    "linux/386": {"i386", "i486", "i586", "i686"},
+    "linux/arm64": {"aarch64"},
+    "linux/arm64/v8": {"aarch64"},
+    "linux/arm/v7": {"armv7l"},
+    "linux/arm/v6": {"armv6l"},
+    "linux/arm/v5": {"armv5tel", "armv5tejl"},
+    "linux/s390x": {"s390x"},
+    "linux/ppc64le": {"ppc64le"},
+    "linux/riscv64": {"riscv64"},
+    "linux/mips64le": {"mips64"},
+}
+
+
+def expected_machines(platform: str, mode: str, machine: str | None = None) -> set[str]:
+    """The ``uname -m`` values a container of ``platform`` may report on this host.
+
+    In compat mode the kernel reports its own machine unless the runtime switched the process's
+    personality (runtime-spec ``linux.personality``, LINUX32), which engines don't do by default.
+    """
+    expected = set(MACHINES.get(platform, ()))
+    if mode == COMPAT_MODE:
+        expected.add(machine or os.uname().machine)
+    return expected
+
+
+def platform_matches_request(requested: str, platform: Mapping[str, str] | None) -> bool:
+    """Does a platform object (index entry or config) satisfy ``os/arch[/variant]`` exactly?
+
+    arm64's only variant is v8, so "linux/arm64" and "linux/arm64/v8" name the same thing.
+    """
+    if not platform:
+        return False
+    parts = requested.split("/")
+    os_name, arch = parts[0], parts[1] if len(parts) > 1 else ""
+    variant = parts[2] if len(parts) > 2 else ""
+    if platform.get("os") != os_name or platform.get("architecture") != arch:
+        return False
+    got = platform.get("variant") or ""
+    if arch == "arm64":
+        return got in ("", "v8") and variant in ("", "v8")
+    return got == variant

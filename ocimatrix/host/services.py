@@ -14,6 +14,7 @@ import tempfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from ocimatrix.host.auth_registries import AuthRegistries
 from ocimatrix.host.containerd_service import ContainerdService
 from ocimatrix.host.dockerd_service import DockerdService
 from ocimatrix.host.podman_setup import write_podman_config
@@ -38,6 +39,7 @@ class Endpoints:
     podman_root: str = ""
     podman_env: dict[str, str] = field(default_factory=dict)
     sandbox_image: str = ""
+    registries: dict[str, dict] = field(default_factory=dict)  # auth kind -> matrix-style registry settings
     errors: dict[str, str] = field(default_factory=dict)  # service -> why it isn't available
 
     def save(self, path: Path) -> None:
@@ -74,6 +76,7 @@ class EmbeddedServices:
         self.registry: RegistryService | None = None
         self.containerd: ContainerdService | None = None
         self.dockerd: DockerdService | None = None
+        self.auth_registries: AuthRegistries | None = None
         self.endpoints: Endpoints | None = None
 
     def start(self) -> Endpoints:
@@ -90,6 +93,11 @@ class EmbeddedServices:
             self.log(f"registry   {self.registry.url}")
         except Exception as exc:  # noqa: BLE001 - a missing service turns its cells into skips
             endpoints.errors["registry"] = str(exc)
+        # The same registry software behind token (bearer) and basic auth, so the distribution suite
+        # compares registry setups side by side.
+        self.auth_registries = AuthRegistries.start(self.state, kinds=("token", "basic"), log=self.log)
+        endpoints.registries = self.auth_registries.settings
+        endpoints.errors.update(self.auth_registries.errors)
         hosts = [endpoints.registry] if endpoints.registry else []
         publish_sandbox_image(endpoints)  # the pause image containerd's CRI starts every pod with
         try:
@@ -118,7 +126,7 @@ class EmbeddedServices:
     def stop(self) -> None:
         if self.state is None:
             return
-        for service in (self.dockerd, self.containerd, self.registry):
+        for service in (self.dockerd, self.containerd, self.auth_registries, self.registry):
             if service is not None:
                 try:
                     service.stop()

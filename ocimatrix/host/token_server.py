@@ -134,9 +134,7 @@ def make_handler(issuer: TokenIssuer) -> type[BaseHTTPRequestHandler]:
             service = (query.get("service") or [""])[0]
             account = issuer.authenticate(self.headers.get("Authorization"))
             if account is None:
-                print(
-                    f"token: refused (no or wrong credentials) scopes={scopes}", file=sys.stderr, flush=True
-                )
+                print(f"token: refused (no or wrong credentials) scopes={scopes}", file=sys.stderr, flush=True)
                 self._send(
                     401,
                     {"errors": [{"code": "UNAUTHORIZED", "message": "authentication required"}]},

@@ -23,7 +23,7 @@ import pytest
 from ocimatrix import evidence
 from ocimatrix.distribution.client import CheckFailed, NotApplicable
 from ocimatrix.distribution.context import DistContext
-from ocimatrix.registries import RegistryPool, RegistryTarget, TargetUnavailable, http_client
+from ocimatrix.registries import RegistryPool, RegistryTarget, TargetUnavailable, http_client, redact
 
 WORKFLOWS = ("pull", "push", "discovery", "management")
 MAX_EXCHANGES = 80
@@ -92,7 +92,6 @@ def dist(registry_target: RegistryTarget, run_id: str) -> Iterator[Checker]:
         exchanges = list(ctx.client.exchanges)
         cleanup = ctx.close()
         recorder = evidence.current()
-        recorder.add(
-            "exchanges", exchanges[:MAX_EXCHANGES] + (["..."] if len(exchanges) > MAX_EXCHANGES else [])
-        )
+        shown = exchanges[:MAX_EXCHANGES] + (["..."] if len(exchanges) > MAX_EXCHANGES else [])
+        recorder.add("exchanges", redact(shown))
         recorder.add("cleanup", cleanup)

@@ -33,9 +33,7 @@ def test_upload_status(dist):
     dist(push.upload_status)
 
 
-@pytest.mark.spec(
-    *spec_ref("mounting-a-blob-from-another-repository", "Mounting a blob from another repository")
-)
+@pytest.mark.spec(*spec_ref("mounting-a-blob-from-another-repository", "Mounting a blob from another repository"))
 def test_cross_repository_mount(dist):
     dist(push.mount_blob)
 
