@@ -54,6 +54,9 @@ def pytest_configure(config: pytest.Config) -> None:
     except OcimatrixError as exc:
         raise pytest.UsageError(str(exc)) from None
     config.stash[MATRIX_KEY] = matrix
+    from ocimatrix.allure_labels import register as register_allure_labels
+
+    register_allure_labels(config)  # suite, spec section and cell axes as Allure labels, when --alluredir
     if hasattr(config, "workerinput"):
         return  # workers reuse what the controller started (through the environment)
     os.environ[MATRIX_ENV] = str(Path(matrix_path).resolve())

@@ -66,8 +66,7 @@ class MergeNote:
 
     def describe(self) -> str:
         seen = ", ".join(
-            f"{o['outcome']} in {o['source']}" + (f" ({o['host']})" if o.get("host") else "")
-            for o in self.outcomes
+            f"{o['outcome']} in {o['source']}" + (f" ({o['host']})" if o.get("host") else "") for o in self.outcomes
         )
         return f"{self.kind}: {self.test} [{self.cell}]: {seen}; kept {self.kept}"
 

@@ -10,6 +10,7 @@ import json
 import pytest
 
 from ocimatrix.plugin import cell_id, final_outcome
+from ocimatrix.report.schema import validate_results_file
 
 SUITE = """
 import pytest
@@ -67,6 +68,7 @@ def run_suite(pytester, tmp_path):
             "--ocimatrix-progress",
             *extra,
         )
+        validate_results_file(results)  # what the plugin writes must match schemas/results.schema.json
         return outcome, json.loads(results.read_text())
 
     return run

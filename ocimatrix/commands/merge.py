@@ -22,9 +22,7 @@ SHOWN = 50
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("results", nargs="+", type=Path, metavar="RESULTS", help="results.json shards")
-    parser.add_argument(
-        "-o", "--out", type=Path, required=True, metavar="MERGED.json", help="the merged file"
-    )
+    parser.add_argument("-o", "--out", type=Path, required=True, metavar="MERGED.json", help="the merged file")
     parser.add_argument("--strict", action="store_true", help="exit 1 when shards disagree on a case")
 
 

@@ -31,13 +31,9 @@ SHOWN = 25
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.formatter_class = argparse.RawDescriptionHelpFormatter
     parser.epilog = EPILOG
-    parser.add_argument(
-        "results", nargs="*", type=Path, metavar="RESULTS", help="results.json files (shards)"
-    )
+    parser.add_argument("results", nargs="*", type=Path, metavar="RESULTS", help="results.json files (shards)")
     parser.add_argument("-o", "--out", type=Path, required=True, metavar="DIR", help="output directory")
-    parser.add_argument(
-        "--baseline", type=Path, metavar="OLD.json", help="mark regressions and fixes against it"
-    )
+    parser.add_argument("--baseline", type=Path, metavar="OLD.json", help="mark regressions and fixes against it")
     parser.add_argument(
         "--history", type=Path, metavar="PATH", help="history file or directory (default: DIR/history.json)"
     )
@@ -47,9 +43,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="exit 1 when --baseline shows regressions or new failures",
     )
-    parser.add_argument(
-        "--allure", type=Path, metavar="ALLURE_RESULTS_DIR", help="also write an Allure report"
-    )
+    parser.add_argument("--allure", type=Path, metavar="ALLURE_RESULTS_DIR", help="also write an Allure report")
 
 
 def main(args: argparse.Namespace) -> int:
@@ -59,9 +53,7 @@ def main(args: argparse.Namespace) -> int:
         raise UsageError("--fail-on-regression needs --baseline OLD.json")
     code = 0
     if args.results:
-        report = build_site(
-            args.results, args.out, baseline=args.baseline, history=args.history, title=args.title
-        )
+        report = build_site(args.results, args.out, baseline=args.baseline, history=args.history, title=args.title)
         print_summary(report)
         if (
             args.fail_on_regression

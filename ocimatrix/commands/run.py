@@ -32,7 +32,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--endpoints", type=Path, help="use services already running (their endpoints.json)")
     parser.add_argument("--no-provision", action="store_true", help="don't install packages or apply host fixes")
     parser.add_argument("--baseline", type=Path, help="an earlier results.json: mark regressions and fixes")
-    parser.add_argument("--allure", action="store_true", help="also write allure-pytest results to OUT/allure-results")
+    parser.add_argument(
+        "--no-allure",
+        dest="allure",
+        action="store_false",
+        help="don't write allure-pytest results (written to OUT/allure-results when allure-pytest is installed)",
+    )
+    parser.add_argument(
+        "--history", type=Path, help="pass-rate history file to extend (default: OUT/site/history.json)"
+    )
     parser.add_argument("pytest_args", nargs=argparse.REMAINDER, help="after --: extra arguments for pytest")
 
 
@@ -55,9 +63,9 @@ def main(args: argparse.Namespace) -> int:
             raise UsageError("pytest rejected the run before any cell ran (see above)")
         raise OcimatrixError("the run ended before writing results.json (see above)")
     results = read_results(results_path)
-    site = _write_site(results_path, out / "site", args.baseline)
-    write_table(results, out / "index.html", site_link="site/index.html" if site else None)
-    print(f"ocimatrix: results {results_path}; report {site or out / 'index.html'}; JUnit {out / 'junit.xml'}")
+    site = _write_site(results_path, out / "site", args.baseline, args.history)
+    write_table(results, out / "index.html", site_link="site/index.html")
+    print(f"ocimatrix: results {results_path}; report {site}; JUnit {out / 'junit.xml'}")
     return code
 
 
@@ -101,9 +109,7 @@ def _run_pytest(args: argparse.Namespace, matrix: Path, results_path: Path) -> i
         argv += ["-k", args.keyword]
     if args.endpoints:
         argv += ["--endpoints", str(args.endpoints)]
-    if args.allure:
-        if importlib.util.find_spec("allure_pytest") is None:
-            raise UsageError("--allure needs allure-pytest: pip install 'ocimatrix[report]'")
+    if args.allure and importlib.util.find_spec("allure_pytest") is not None:
         argv += ["--alluredir", str(args.out / "allure-results"), "--clean-alluredir"]
     extra = list(args.pytest_args or [])
     if extra[:1] == ["--"]:
@@ -112,10 +118,8 @@ def _run_pytest(args: argparse.Namespace, matrix: Path, results_path: Path) -> i
     return PYTEST_TO_OCIMATRIX.get(code, 1)
 
 
-def _write_site(results_path: Path, site_dir: Path, baseline: Path | None) -> Path | None:
-    """The browsable compatibility matrix, when the report package is present."""
-    try:
-        site = importlib.import_module("ocimatrix.report.site")
-    except ModuleNotFoundError:
-        return None
-    return site.write_site([results_path], site_dir, baseline=baseline)
+def _write_site(results_path: Path, site_dir: Path, baseline: Path | None, history: Path | None) -> Path:
+    """The browsable compatibility matrix (and its pass-rate history)."""
+    from ocimatrix.report.site import write_site
+
+    return write_site([results_path], site_dir, baseline=baseline, history=history)

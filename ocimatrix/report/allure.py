@@ -20,6 +20,13 @@ INSTALL_HINT = (
     "~/.cache/ocimatrix/npm; it needs Java 17), or point OCIMATRIX_ALLURE at an allure 2 binary"
 )
 TIMEOUT_S = 600
+# Allure 2 otherwise posts usage analytics while generating and puts a Google tag in the page:
+# traffic to a public address at build time, and a page that is not offline at view time.
+QUIET_ENV = {"ALLURE_NO_ANALYTICS": "true"}  # parsed with Boolean.parseBoolean: "1" would not do
+
+
+def _env() -> dict[str, str]:
+    return {**os.environ, **QUIET_ENV}
 
 
 def cache_root() -> Path:
@@ -53,15 +60,13 @@ def find_allure() -> Path:
 def allure_version(binary: Path) -> str:
     try:
         done = subprocess.run(
-            [str(binary), "--version"], capture_output=True, text=True, timeout=120, check=False
+            [str(binary), "--version"], capture_output=True, text=True, timeout=120, check=False, env=_env()
         )
     except OSError as exc:
         raise OcimatrixError(f"{binary}: cannot run ({exc.strerror}); {INSTALL_HINT}") from None
     version = done.stdout.strip().splitlines()[-1] if done.stdout.strip() else ""
     if done.returncode != 0 or not version:
-        raise OcimatrixError(
-            f"{binary} --version failed: {_tail(done.stderr or done.stdout)}; {INSTALL_HINT}"
-        )
+        raise OcimatrixError(f"{binary} --version failed: {_tail(done.stderr or done.stdout)}; {INSTALL_HINT}")
     return version
 
 
@@ -92,14 +97,12 @@ def generate_allure_report(results_dir: Path, out_dir: Path) -> Path:
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     argv = [str(binary), "generate", str(results_dir), "-o", str(out_dir), "--clean", "--single-file"]
     try:
-        done = subprocess.run(argv, capture_output=True, text=True, timeout=TIMEOUT_S, check=False)
+        done = subprocess.run(argv, capture_output=True, text=True, timeout=TIMEOUT_S, check=False, env=_env())
     except subprocess.TimeoutExpired:
         raise OcimatrixError(f"allure generate took longer than {TIMEOUT_S} s on {results_dir}") from None
     index = out_dir / "index.html"
     if done.returncode != 0 or not index.is_file():
-        raise OcimatrixError(
-            f"allure generate failed (exit {done.returncode}): {_tail(done.stderr or done.stdout)}"
-        )
+        raise OcimatrixError(f"allure generate failed (exit {done.returncode}): {_tail(done.stderr or done.stdout)}")
     return index
 
 

@@ -29,9 +29,7 @@ def history_path(where: Path) -> Path:
 
 def run_id(results: Results) -> str:
     """Stable identity of a run (or merge): the start times and hosts of what went into it."""
-    sources = (results.run.merge or {}).get("sources") or [
-        {"host": results.run.host, "started": results.run.started}
-    ]
+    sources = (results.run.merge or {}).get("sources") or [{"host": results.run.host, "started": results.run.started}]
     text = "\n".join(sorted(f"{s.get('host', '')}@{s.get('started', '')}" for s in sources))
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 

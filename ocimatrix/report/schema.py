@@ -11,12 +11,12 @@ from __future__ import annotations
 import itertools
 import json
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from functools import cache
 from pathlib import Path
 from typing import Any
 
-from jsonschema import Draft202012Validator
+from jsonschema import Draft202012Validator, ValidationError
 from referencing import Registry, Resource
 from referencing.exceptions import NoSuchResource
 
@@ -96,17 +96,14 @@ def results_problems(data: Any, limit: int = SHOWN_PROBLEMS) -> list[str]:
         return [f'$.schema: expected "{SCHEMA_ID}", found {found}']
     fast = _fast_check()
     if fast is None:
-        return [
-            f"{e.json_path}: {_short(e.message)}"
-            for e in itertools.islice(_validator().iter_errors(data), limit)
-        ]
+        return _describe(itertools.islice(_validator().iter_errors(data), limit * 4), "$", limit)
     if _passes_fast(fast, data):
         return []
     # Something is wrong: find it with the reference validator, but only where the compiled one
     # points, so one bad record in 50,000 costs milliseconds rather than the full slow pass.
     records = data.get("results") if isinstance(data, dict) else None
     outer = {**data, "results": []} if isinstance(records, list) else data
-    problems = [f"{e.json_path}: {_short(e.message)}" for e in _validator().iter_errors(outer)]
+    problems = _describe(_validator().iter_errors(outer), "$", limit)
     if isinstance(records, list):
         fast_record = _fast_check("record")
         for index, record in enumerate(records):
@@ -114,9 +111,29 @@ def results_problems(data: Any, limit: int = SHOWN_PROBLEMS) -> list[str]:
                 break
             if fast_record is not None and _passes_fast(fast_record, record):
                 continue
-            for error in _validator("record").iter_errors(record):
-                problems.append(f"$.results[{index}]{error.json_path[1:]}: {_short(error.message)}")
+            problems += _describe(_validator("record").iter_errors(record), f"$.results[{index}]", limit)
     return problems[:limit]
+
+
+def _describe(errors: Iterable[ValidationError], prefix: str, limit: int) -> list[str]:
+    """One line per JSON path; the missing required properties of one object on a single line."""
+    missing: dict[str, list[str]] = {}
+    lines: dict[str, list[str]] = {}
+    for error in errors:
+        path = prefix + error.json_path[1:]
+        if error.validator == "required":
+            missing.setdefault(path, []).append(repr(error.message.split("'")[1]))
+            lines.setdefault(path, [])
+        else:
+            lines.setdefault(path, []).append(_short(error.message))
+        if len(lines) > limit:
+            break
+    out = []
+    for path, messages in lines.items():
+        if path in missing:
+            messages = [f"missing required {', '.join(missing[path])}"] + messages
+        out.append(f"{path}: {'; '.join(messages)}")
+    return out
 
 
 def _short(message: str, width: int = 160) -> str:

@@ -205,9 +205,7 @@ def _tools_table(results: Results) -> str:
                 tools[tool] = f"{seen} | {version}" if seen else version
     if not tools:
         return '<div class="card"><h3>Tools</h3><p class="meta">No tool versions were recorded.</p></div>'
-    rows = "".join(
-        f'<tr><th scope="row">{escape(t)}</th><td>{escape(v)}</td></tr>' for t, v in sorted(tools.items())
-    )
+    rows = "".join(f'<tr><th scope="row">{escape(t)}</th><td>{escape(v)}</td></tr>' for t, v in sorted(tools.items()))
     return f'<div class="card"><h3>Tool versions</h3><table class="plain"><tbody>{rows}</tbody></table></div>'
 
 

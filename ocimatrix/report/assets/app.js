@@ -269,9 +269,10 @@
         )
       );
     });
-    bar.appendChild(
-      el("div", { class: "field" }, [el("span", { class: "label", id: "outcome-label", text: "Outcome" }), toggles])
-    );
+    if (toggles.childNodes.length)
+      bar.appendChild(
+        el("div", { class: "field" }, [el("span", { class: "label", id: "outcome-label", text: "Outcome" }), toggles])
+      );
 
     axes.forEach(function (axis, a) {
       var counts = axisValueCounts(a);
@@ -669,7 +670,7 @@
     countEl.textContent =
       filtered.length === N ? "All " + fmtInt(N) + " results" : "Showing " + fmtInt(filtered.length) + " of " + fmtInt(N) + " results";
     if (!filtered.length) {
-      host.appendChild(el("p", { class: "empty", text: "No result matches these filters." }));
+      host.appendChild(el("p", { class: "empty", text: N ? "No result matches these filters." : "This run has no results." }));
       return;
     }
     var bySuite = [],
@@ -864,7 +865,8 @@
       dialogBody.appendChild(el("h3", { text: "Reason" }));
       dialogBody.appendChild(el("pre", { class: "reason" }, [info.reason]));
     }
-    dialogBody.appendChild(el("h3", { id: "repro-h", text: "Reproduce by hand" }));
+    var reproHead = el("div", { class: "repro-head" }, [el("h3", { id: "repro-h", text: "Reproduce by hand" })]);
+    dialogBody.appendChild(reproHead);
     if (info.repro && info.repro.length) {
       var text = info.repro.join("\n");
       var status = el("span", { class: "sr-only", role: "status" });
@@ -872,7 +874,13 @@
       copy.addEventListener("click", function () {
         copyText(text, copy, status);
       });
-      dialogBody.appendChild(el("div", { class: "repro" }, [el("pre", { class: "repro-commands", tabindex: "0", "aria-labelledby": "repro-h" }, [el("code", { text: text })]), copy, status]));
+      reproHead.appendChild(copy);
+      reproHead.appendChild(status);
+      // One block per command, so a wrapped long command still reads as one.
+      var lines = info.repro.map(function (line) {
+        return el("span", { class: "cmd", text: line });
+      });
+      dialogBody.appendChild(el("pre", { class: "repro-commands", tabindex: "0", "aria-labelledby": "repro-h" }, [el("code", null, lines)]));
     } else dialogBody.appendChild(el("p", { class: "meta", text: "No repro commands were recorded for this record." }));
     var ev = Object.assign({}, evidence || {});
     var merge = ev.merge;

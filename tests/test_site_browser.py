@@ -1,0 +1,151 @@
+"""The site in a real browser: Debian's chromium, driven by Playwright, opening index.html from file://.
+
+Filter to one engine, open the failing cell, read its repro commands, copy them, and check the page
+logged no error and asked the network for nothing. Screenshots go to reports/ for a human to look at.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from ocimatrix.report.browser import chromium_page, missing_browser_reason
+from ocimatrix.report.site import write_site
+
+DATA = Path(__file__).parent / "data" / "report"
+RUN, BASELINE = DATA / "run.json", DATA / "baseline.json"
+SHOTS = Path(__file__).resolve().parents[1] / "reports"
+FAILING = "suites/lifecycle/test_run.py::test_exit_code_propagated[podman-crun-linux_arm64]"
+
+pytestmark = pytest.mark.skipif(missing_browser_reason() is not None, reason=str(missing_browser_reason()))
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory) -> Path:
+    return write_site([RUN], tmp_path_factory.mktemp("site"), baseline=BASELINE)
+
+
+class PageWatch:
+    """Console errors, uncaught exceptions and any request that is not for a local file."""
+
+    def __init__(self, page) -> None:
+        self.problems: list[str] = []
+        self.remote: list[str] = []
+        page.on("console", lambda m: self.problems.append(f"console.{m.type}: {m.text}") if m.type == "error" else None)
+        page.on("pageerror", lambda e: self.problems.append(f"uncaught: {e}"))
+        page.on("request", lambda r: None if r.url.startswith(("file:", "data:")) else self.remote.append(r.url))
+
+
+def open_site(page, index: Path, fragment: str = "") -> PageWatch:
+    watch = PageWatch(page)
+    page.goto(index.as_uri() + fragment)
+    page.wait_for_function("document.documentElement.dataset.ready === '1'", timeout=15000)
+    return watch
+
+
+def expected_repro() -> list[str]:
+    return next(r for r in json.loads(RUN.read_text())["results"] if r["test"] == FAILING)["repro"]
+
+
+def test_filter_open_failing_cell_and_copy_its_repro(site):
+    SHOTS.mkdir(exist_ok=True)
+    with chromium_page(permissions=["clipboard-read", "clipboard-write"]) as page:
+        watch = open_site(page, site)
+        assert page.locator("#result-count").inner_text() == "All 45 results"
+        assert page.locator("table.grid tbody tr").count() >= 4
+        # Regressions come first: the changes section precedes the grid and names the case.
+        changes = page.locator("#changes")
+        assert changes.is_visible() and "regression" in changes.inner_text()
+        assert page.evaluate(
+            "document.getElementById('changes').compareDocumentPosition(document.getElementById('overview')) & 4"
+        )
+
+        page.select_option("#f-engine", "podman")
+        assert page.locator("#result-count").inner_text() == "Showing 14 of 45 results"
+        rows = page.locator("#groups .row")
+        assert rows.count() == 14
+        for text in rows.all_inner_texts():
+            assert "podman" in text
+        assert "engine=podman" in page.url
+        page.screenshot(path=str(SHOTS / "site-browser.png"), full_page=True)
+
+        failing = page.locator("#groups .row.r-failed")
+        assert failing.count() == 1
+        failing.locator("a").click()
+        dialog = page.locator("dialog#detail")
+        dialog.wait_for(state="visible")
+        page.locator(".repro-commands").wait_for()
+        assert page.locator(".repro-commands").inner_text().splitlines() == expected_repro()
+        body = page.locator("#detail-body").inner_text()
+        assert "container exit status 3 expected, engine reported 0" in body
+        assert "regression" in body and "passed" in body  # the baseline outcome
+        assert "4.3.1" in body and "1.8.1" in body  # versions of the cell
+        assert FAILING in body
+        page.locator("button.copy").click()
+        page.wait_for_function("document.querySelector('button.copy').textContent === 'Copied'")
+        assert page.evaluate("navigator.clipboard.readText()") == "\n".join(expected_repro())
+        page.screenshot(path=str(SHOTS / "site-detail.png"))
+
+        page.keyboard.press("Escape")
+        dialog.wait_for(state="hidden")
+        assert "r=" not in page.url and "engine=podman" in page.url
+        assert watch.problems == [] and watch.remote == []
+
+
+def test_keyboard_search_and_outcome_filter(site):
+    with chromium_page() as page:
+        watch = open_site(page, site)
+        page.locator("#search").focus()
+        page.keyboard.type("env_passed")
+        page.wait_for_function("document.getElementById('result-count').textContent.startsWith('Showing 12 ')")
+        page.locator("button.toggle[data-outcome='skipped']").click()
+        page.wait_for_function("document.getElementById('result-count').textContent.startsWith('Showing 4 ')")
+        assert page.locator("button.toggle[data-outcome='skipped']").get_attribute("aria-pressed") == "true"
+        # A row is a link: focus it and press Enter to open its detail, Escape to close.
+        link = page.locator("#groups .row a").first
+        link.focus()
+        page.keyboard.press("Enter")
+        page.locator("dialog#detail").wait_for(state="visible")
+        assert "riscv64" in page.locator("#detail-body").inner_text()
+        page.keyboard.press("Escape")
+        page.locator("dialog#detail").wait_for(state="hidden")
+        page.locator("#clear-filters").click()
+        assert page.locator("#result-count").inner_text() == "All 45 results"
+        assert watch.problems == [] and watch.remote == []
+
+
+def test_grid_cell_filters_and_deep_link_opens_a_record(site):
+    with chromium_page() as page:
+        watch = open_site(page, site)
+        cell = page.locator("table.grid button.gcell.st-low")  # containerd-cri with crun errored
+        assert cell.count() == 1
+        label = cell.get_attribute("aria-label")
+        assert "containerd-cri" in label and "1 error" in label
+        cell.click()
+        assert page.locator("#f-engine").input_value() == "containerd-cri"
+        assert page.locator("#f-runtime").input_value() == "crun"
+        assert page.locator("#result-count").inner_text() == "Showing 1 of 45 results"
+        shared = page.url
+    with chromium_page() as page:
+        watch2 = open_site(
+            page, Path(shared.split("#")[0].removeprefix("file://")), "#" + shared.split("#")[1] + "&r=0"
+        )
+        assert page.locator("#f-engine").input_value() == "containerd-cri"
+        page.locator("dialog#detail").wait_for(state="visible")
+        page.locator("#detail-body pre").first.wait_for()
+        assert watch.problems == [] and watch2.problems == [] and watch.remote == [] and watch2.remote == []
+
+
+def test_every_control_has_an_accessible_name(site):
+    with chromium_page() as page:
+        open_site(page, site)
+        unnamed = page.evaluate(
+            """() => [...document.querySelectorAll('select, input, button')].filter(el => {
+                 const byLabel = el.id && document.querySelector(`label[for="${el.id}"]`);
+                 return !byLabel && !el.getAttribute('aria-label') && !el.textContent.trim();
+               }).map(el => el.outerHTML.slice(0, 80))"""
+        )
+        assert unnamed == []
+        assert page.locator("ul.legend li").count() >= 5
