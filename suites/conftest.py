@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import tempfile
+from pathlib import Path
+
 import pytest
 
+from ocimatrix.cached_steps import Outcome, PullStep, PushedImage, cached_step
 from ocimatrix.engines import BUILDERS, ENGINES
 from ocimatrix.engines.base import Engine, runtime_versions
+from ocimatrix.images.busybox import host_platform_name
+from ocimatrix.images.contexts import lifecycle_context
 
 _instances: dict[tuple[str, bool], Engine] = {}
 _versions: dict[tuple[str, bool], dict[str, str]] = {}
@@ -56,3 +62,38 @@ def builder(cell, endpoints, matrix, recorder) -> Engine:
     engine = engine_or_skip(cell["builder"], endpoints, builder=True, named=matrix.endpoints)
     note_versions(recorder, engine)
     return engine
+
+
+# --- the lifecycle probe image, shared by the suites that build, push and pull it ------------------
+
+_built: dict = {}
+
+
+@pytest.fixture
+def pushed_image(cell, builder: Engine, endpoints, run_id) -> Outcome:
+    """The probe built by the cell's builder and pushed to the embedded registry (``.get()`` it)."""
+    if not endpoints.registry:
+        pytest.skip("no embedded registry: " + endpoints.errors.get("registry", "not started"))
+    fmt = cell.get("format", "oci")
+    compression = cell.get("compression", "gzip")
+    platform = host_platform_name()
+    key = (builder.name, fmt, compression, platform)
+
+    def build_and_push() -> PushedImage:
+        ref = f"{endpoints.registry}/ocimatrix/lifecycle/{builder.name}-{fmt}-{compression}:{run_id}"
+        # Under the services' state dir, so the build context goes when the run ends.
+        workdir = Path(tempfile.mkdtemp(prefix="build-", dir=endpoints.state_dir))
+        context = lifecycle_context(workdir, platform, build_id=ref)
+        builder.build(context, ref, format=fmt, platform=platform)
+        digest = builder.push(ref, format=fmt, compression=compression)
+        # Drop the builder's copy so that a runner sharing its store (docker after docker, podman
+        # after buildah) really pulls from the registry instead of finding the image at hand.
+        builder.remove_image(ref)
+        return PushedImage(ref, digest, builder.name)
+
+    return cached_step(_built, key, build_and_push)
+
+
+@pytest.fixture
+def pulled_image(runner: Engine, pushed_image: Outcome) -> PullStep:
+    return PullStep(runner, pushed_image)

@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import warnings
 from pathlib import Path
 
 import pytest
@@ -144,22 +143,9 @@ def test_cli_on_registry_reference(registry, client, tmp_path, capsys):
     assert cli_main(["validate", f"{registry.host}/corpus/missing:v1", "--plain-http"]) == 2
 
 
-def _crypt_available() -> bool:
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", DeprecationWarning)
-            import crypt
-
-        return crypt.METHOD_BLOWFISH in crypt.methods
-    except (ImportError, AttributeError):
-        return False
-
-
-@pytest.mark.skipif(not _crypt_available(), reason="no bcrypt via the crypt module to write an htpasswd file")
 def test_basic_auth_registry(tmp_path, monkeypatch, capsys):
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", DeprecationWarning)
-        reg = LocalRegistry(tmp_path / "reg", auth="htpasswd")
+    pytest.importorskip("bcrypt")
+    reg = LocalRegistry(tmp_path / "reg", auth="htpasswd")
     try:
         with RegistryClient(reg.host, plain_http=True, credentials=CREDS) as pusher:
             build_layout(tmp_path / "l")

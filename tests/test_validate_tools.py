@@ -19,8 +19,9 @@ pytestmark = pytest.mark.skipif(
     bool(TOOLS_MISSING) or not BUSYBOX.exists(),
     reason=f"needs umoci, skopeo and busybox-static (missing: {TOOLS_MISSING or 'busybox'})",
 )
-# Old umoci writes no mediaType into index.json and manifests: a SHOULD of v1.1, hence a warning.
-TOLERATED_WARNINGS = {"index.media-type-missing", "manifest.media-type-missing"}
+# Old umoci writes no mediaType (index.json, manifests) and no platform in index.json: SHOULDs of v1.1,
+# hence warnings.
+TOLERATED_WARNINGS = {"index.media-type-missing", "manifest.media-type-missing", "index.platform-missing"}
 
 
 def run(*cmd: str) -> None:
@@ -61,7 +62,13 @@ def test_umoci_layout_is_valid(busybox_layout):
 
 
 def test_skopeo_docker_archive_and_oci_archive_are_valid(busybox_layout, tmp_path):
-    run("skopeo", "copy", "--insecure-policy", f"oci:{busybox_layout}:latest", f"docker-archive:{tmp_path}/d.tar:ocimatrix/bb:1")
+    run(
+        "skopeo",
+        "copy",
+        "--insecure-policy",
+        f"oci:{busybox_layout}:latest",
+        f"docker-archive:{tmp_path}/d.tar:ocimatrix/bb:1",
+    )
     run("skopeo", "copy", "--insecure-policy", f"oci:{busybox_layout}:latest", f"oci-archive:{tmp_path}/o.tar")
     docker = validate_archive(tmp_path / "d.tar")
     assert docker.violations == [], [str(v) for v in docker.violations]
@@ -78,7 +85,10 @@ def test_skopeo_push_as_docker_v2s2_is_valid(busybox_layout, tmp_path):
             f"oci:{busybox_layout}:latest", f"docker://{ref}",
         )  # fmt: skip
         with RegistryClient(registry.host, plain_http=True) as client:
-            assert client.head_manifest("tools/busybox", "v2s2")[1] == "application/vnd.docker.distribution.manifest.v2+json"
+            assert (
+                client.head_manifest("tools/busybox", "v2s2")[1]
+                == "application/vnd.docker.distribution.manifest.v2+json"
+            )
         report = validate_registry(ref, plain_http=True)
         assert report.violations == [], [str(v) for v in report.violations]
     finally:

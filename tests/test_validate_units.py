@@ -86,8 +86,14 @@ def test_references():
 
 
 def test_challenge_parsing_and_credentials(tmp_path):
-    scheme, params = parse_challenge('Bearer realm="https://auth.example/token",service="reg",scope="repository:a/b:pull"')
-    assert scheme == "bearer" and params == {"realm": "https://auth.example/token", "service": "reg", "scope": "repository:a/b:pull"}
+    scheme, params = parse_challenge(
+        'Bearer realm="https://auth.example/token",service="reg",scope="repository:a/b:pull"'
+    )
+    assert scheme == "bearer" and params == {
+        "realm": "https://auth.example/token",
+        "service": "reg",
+        "scope": "repository:a/b:pull",
+    }
     assert parse_challenge('Basic realm="x"') == ("basic", {"realm": "x"})
     creds = Credentials("u", "topsecret")
     assert "topsecret" not in repr(creds) and "topsecret" not in str(creds)
@@ -151,6 +157,30 @@ def test_decompressors_bound_their_output_and_detect_cuts():
         g = GzipReader(io.BytesIO(gz[:-4]))
         while g.read(1 << 20):
             pass
+
+
+class _Trickle:
+    """A stream that never returns more than 7 bytes per read, as a slow socket might."""
+
+    def __init__(self, data: bytes):
+        self._f = io.BytesIO(data)
+
+    def read(self, n: int = -1) -> bytes:
+        return self._f.read(min(7, n) if n is not None and n >= 0 else 7)
+
+
+@pytest.mark.parametrize("compression", ["none", "gzip", "zstd"])
+def test_layers_survive_short_reads(compression):
+    from corpus.builders import compress, rootfs_layer
+
+    from ocimatrix.oci.layer import check_layer
+
+    tar = rootfs_layer("arm64")
+    result = check_layer(_Trickle(compress(tar, compression)), media_type=mt.OCI_LAYER_TAR)
+    assert result.compression == compression and result.entries == 4
+    assert str(result.diff_id) == "sha256:" + hashlib.sha256(tar).hexdigest()
+    assert [p for p in result.problems if p[0] != "layer.compression-mismatch"] == []
+    assert list(result.elf) == [elf.GOARCH_ELF["arm64"].key()]
 
 
 # -- schemas and rules -----------------------------------------------------------------------------

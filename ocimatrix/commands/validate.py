@@ -42,23 +42,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="read SOURCE as one JSON document of this kind (guessed from mediaType or shape when omitted)",
     )
     parser.add_argument("--plain-http", action="store_true", help="talk HTTP, not HTTPS, to the registry")
-    parser.add_argument(
-        "--platform", metavar="OS/ARCH[/VARIANT]", help="only check manifests for this platform"
-    )
+    parser.add_argument("--platform", metavar="OS/ARCH[/VARIANT]", help="only check manifests for this platform")
     parser.add_argument(
         "--credentials-file", metavar="FILE", help="registry credentials (user:password or config.json)"
     )
     parser.add_argument("--json", action="store_true", help="print the report as JSON")
     parser.add_argument("--strict", action="store_true", help="fail on warnings (SHOULD rules) too")
-    parser.add_argument(
-        "--no-layers", action="store_true", help="check descriptors and JSON only, not layer contents"
-    )
-    parser.add_argument(
-        "--no-elf", action="store_true", help="skip the ELF architecture check of layer files"
-    )
-    parser.add_argument(
-        "--list-rules", action="store_true", help="print every rule id with its level and spec link"
-    )
+    parser.add_argument("--no-layers", action="store_true", help="check descriptors and JSON only, not layer contents")
+    parser.add_argument("--no-elf", action="store_true", help="skip the ELF architecture check of layer files")
+    parser.add_argument("--list-rules", action="store_true", help="print every rule id with its level and spec link")
 
 
 def _list_rules(as_json: bool) -> int:
@@ -84,9 +76,7 @@ def _print_report(report: Report, failed: bool) -> None:
         out.write(f"{v.level.upper():7} {v.rule_id}  {v.where}\n        {v.message}\n        {v.spec_url}\n")
     checked = report.checked
     parts = [
-        f"{k} {checked[k]}"
-        for k in ("indexes", "manifests", "configs", "layers", "blobs", "documents")
-        if checked[k]
+        f"{k} {checked[k]}" for k in ("indexes", "manifests", "configs", "layers", "blobs", "documents") if checked[k]
     ]
     if checked["bytes"]:
         parts.append(f"{_human_size(checked['bytes'])} read")

@@ -39,7 +39,9 @@ REVERSE_DOMAIN = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Z
 
 # annotations.md: ref ::= component ("/" component)*; component ::= alphanum (separator alphanum)*;
 # separator ::= [-._:@+] | "--"
-REF_NAME = re.compile(r"^[A-Za-z0-9]+(?:(?:[-._:@+]|--)[A-Za-z0-9]+)*(?:/[A-Za-z0-9]+(?:(?:[-._:@+]|--)[A-Za-z0-9]+)*)*$")
+REF_NAME = re.compile(
+    r"^[A-Za-z0-9]+(?:(?:[-._:@+]|--)[A-Za-z0-9]+)*(?:/[A-Za-z0-9]+(?:(?:[-._:@+]|--)[A-Za-z0-9]+)*)*$"
+)
 
 RFC3339 = re.compile(
     r"^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])[Tt]([01][0-9]|2[0-3]):[0-5][0-9]:([0-5][0-9]|60)"
@@ -60,7 +62,11 @@ def annotation_problems(annotations: object) -> Iterator[tuple[str, str, str]]:
                 f"key {key!r} is in the reserved org.opencontainers.image namespace but not defined by the spec",
             )
         elif key.startswith(OCI_PREFIX) and not key.startswith(IMAGE_PREFIX):
-            yield "annotation.reserved-namespace", key, f"key {key!r} uses the org.opencontainers prefix reserved for OCI specs"
+            yield (
+                "annotation.reserved-namespace",
+                key,
+                f"key {key!r} uses the org.opencontainers prefix reserved for OCI specs",
+            )
         if not isinstance(value, str):
             continue
         if key == IMAGE_PREFIX + "created" and not RFC3339.match(value):

@@ -95,7 +95,7 @@ class TarArchive:
         self._members: dict[str, tarfile.TarInfo] = {}
         tar_path = self._uncompressed_path(path)
         try:
-            self._tar = tarfile.open(tar_path, mode="r:")
+            self._tar = tarfile.open(tar_path, mode="r:")  # noqa: SIM115 - lives as long as this object
         except tarfile.TarError as exc:
             self._tar = None
             self.problems.append(("archive.malformed", os.path.basename(path), f"not a readable tar archive: {exc}"))
@@ -123,7 +123,11 @@ class TarArchive:
                 info = self._tar.next()
             except tarfile.TarError as exc:
                 self.problems.append(
-                    ("archive.malformed", os.path.basename(self.path), f"tar archive broken after {len(self._members)} members: {exc}")
+                    (
+                        "archive.malformed",
+                        os.path.basename(self.path),
+                        f"tar archive broken after {len(self._members)} members: {exc}",
+                    )
                 )
                 break
             if info is None:
@@ -131,7 +135,9 @@ class TarArchive:
             raw = info.name
             name = _normalize(raw)
             if raw.startswith("/") or ".." in name.split("/"):
-                self.problems.append(("archive.unsafe-path", raw, f"member {raw!r} has an absolute or '..' path; ignored"))
+                self.problems.append(
+                    ("archive.unsafe-path", raw, f"member {raw!r} has an absolute or '..' path; ignored")
+                )
                 continue
             if name in self._members and not info.isdir():
                 self.problems.append(("archive.duplicate-member", raw, f"member {name!r} appears more than once"))

@@ -19,6 +19,7 @@ from ocimatrix.oci.platforms import platform_matches
 from ocimatrix.oci.walker import MAX_JSON, Walker
 
 MANIFEST = "manifest.json"
+_UNUSABLE = object()
 _HEX64 = re.compile(r"(?:^|/)(?:sha256[:/])?([a-f0-9]{64})(?:\.json)?$")
 
 
@@ -42,18 +43,19 @@ def _read(archive: TarArchive, name: str, walker: Walker, where: str) -> bytes |
 
 
 def _json(archive: TarArchive, name: str, walker: Walker, where: str) -> tuple[object, bytes | None]:
+    """(document, bytes); the document is _UNUSABLE when there is none (JSON null is a document)."""
     content = _read(archive, name, walker, where)
     if content is None:
-        return None, None
+        return _UNUSABLE, None
     parsed = parse_json(content)
     for rule_id, message in parsed.problems:
         walker.add(rule_id, name, message)
-    return (parsed.value if parsed.usable else None), content
+    return (parsed.value if parsed.usable else _UNUSABLE), content
 
 
 def check_docker_save(archive: TarArchive, walker: Walker) -> None:
     doc, _ = _json(archive, MANIFEST, walker, MANIFEST)
-    if doc is None:
+    if doc is _UNUSABLE:
         return
     walker.schema("docker-save-manifest", doc, MANIFEST)
     if not isinstance(doc, list):
@@ -78,7 +80,7 @@ def _check_entry(archive: TarArchive, walker: Walker, entry: dict, where: str) -
                 f"{config_name} is named after sha256 {named.group(1)[:12]}... but hashes to {actual}",
             )
         walker.seen_blobs.add(str(actual))
-    if config is not None:
+    if config is not _UNUSABLE:
         walker.check_config(config, config_name)
     config = config if isinstance(config, dict) else None
     if walker.options.platform and config is not None:

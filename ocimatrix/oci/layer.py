@@ -19,9 +19,16 @@ from dataclasses import dataclass, field
 from typing import BinaryIO
 
 from ocimatrix.oci import elf
-from ocimatrix.oci.digest import CHUNK, Digest, new_hasher
+from ocimatrix.oci.digest import Digest, new_hasher
 from ocimatrix.oci.mediatypes import layer_compression
-from ocimatrix.oci.streams import SNIFF_BYTES, CorruptStream, CountingReader, PrefixedReader, open_decompressed, sniff_compression
+from ocimatrix.oci.streams import (
+    SNIFF_BYTES,
+    CorruptStream,
+    CountingReader,
+    PrefixedReader,
+    open_decompressed,
+    sniff_compression,
+)
 
 # Enough to show a pattern without burying the report under one layer's thousand bad entries.
 MAX_PER_RULE = 5
@@ -40,6 +47,7 @@ class LayerResult:
     # (machine, bits, little_endian) -> (count, first path)
     elf: dict[tuple[int, int, bool], list] = field(default_factory=dict)
     problems: list[tuple[str, str, str]] = field(default_factory=list)  # (rule_id, entry path or "", message)
+    longer_than_declared: bool = False  # set by callers that cut the read at the declared size
 
 
 class _RecordingTarInfo(tarfile.TarInfo):
@@ -106,13 +114,17 @@ class _TarWalk:
             self.problems.add("layer.path-absolute", raw_name, f"entry {raw_name!r} has an absolute path")
             name = name.lstrip("/")
         if ".." in name.split("/"):
-            self.problems.add("layer.path-traversal", raw_name, f"entry {raw_name!r} contains '..' and would land outside the root")
+            self.problems.add(
+                "layer.path-traversal", raw_name, f"entry {raw_name!r} contains '..' and would land outside the root"
+            )
             return
         if not name:
             return  # the root directory itself ("./")
         self._through_symlink(name, raw_name)
         if name in self.paths and not info.isdir():
-            self.problems.add("layer.duplicate-entry", raw_name, f"entry {name!r} appears more than once; the last one wins")
+            self.problems.add(
+                "layer.duplicate-entry", raw_name, f"entry {name!r} appears more than once; the last one wins"
+            )
         self.paths.add(name)
         if info.issym():
             self.symlinks.add(name)
@@ -196,7 +208,9 @@ def check_layer(
     declared = layer_compression(media_type) if media_type else None
     if result.compression in ("bzip2", "xz", "lz4"):
         problems.add(
-            "layer.compression-unsupported", "", f"layer is {result.compression}-compressed; OCI layers use gzip, zstd or none"
+            "layer.compression-unsupported",
+            "",
+            f"layer is {result.compression}-compressed; OCI layers use gzip, zstd or none",
         )
     elif declared is not None and declared != result.compression:
         problems.add(
@@ -240,7 +254,9 @@ def check_layer(
 def _walk_tar(stream: CountingReader, result: LayerResult, problems: _Problems, inspect_elf: bool) -> None:
     walk = _TarWalk(result, problems, inspect_elf)
     try:
-        tar = tarfile.open(fileobj=stream, mode="r|", bufsize=CHUNK, tarinfo=_RecordingTarInfo)
+        # Seekable mode over a forward-only stream (see CountingReader.seek): same single pass as 'r|',
+        # fewer copies.
+        tar = tarfile.open(fileobj=stream, mode="r:", tarinfo=_RecordingTarInfo)  # noqa: SIM115 - stream is ours
     except tarfile.ReadError as exc:
         problems.add("layer.tar-malformed", "", f"not a tar archive: {exc}")
         return
@@ -261,6 +277,8 @@ def _walk_tar(stream: CountingReader, result: LayerResult, problems: _Problems, 
         problems.add("layer.tar-malformed", "", f"bytes after entry {result.entries} are not a tar header ({stop})")
     else:
         problems.add(
-            "layer.tar-malformed", "", f"tar archive ends without its end-of-archive blocks after {result.entries} entries (truncated?)"
+            "layer.tar-malformed",
+            "",
+            f"tar archive ends without its end-of-archive blocks after {result.entries} entries (truncated?)",
         )
     walk.finish()

@@ -70,13 +70,13 @@ MANIFEST_ACCEPT = (OCI_INDEX, OCI_MANIFEST, DOCKER_MANIFEST_LIST, DOCKER_MANIFES
 
 # RFC 6838 section 4.2: type "/" subtype, restricted-name characters; parameters are not allowed
 # in a descriptor's mediaType.
-RFC6838 = re.compile(
-    r"^[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,126}/[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,126}$"
-)
+RFC6838 = re.compile(r"^[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,126}/[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,126}$")
 
 
 def layer_compression(media_type: str) -> str | None:
     """The compression a layer media type announces: "gzip", "zstd", "none", or None if not a layer."""
+    if not isinstance(media_type, str):
+        return None
     if media_type in DOCKER_LAYER_TYPES:
         return "gzip"
     if media_type not in OCI_LAYER_TYPES:
@@ -90,6 +90,8 @@ def layer_compression(media_type: str) -> str | None:
 
 def kind_of(media_type: str | None) -> str | None:
     """Which kind of document a media type names: index, manifest, config, layer, empty, or None."""
+    if not isinstance(media_type, str):
+        return None
     if media_type in INDEX_TYPES:
         return "index"
     if media_type in MANIFEST_TYPES:

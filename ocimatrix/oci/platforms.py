@@ -103,7 +103,4 @@ def parse_platform(text: str) -> dict[str, str]:
 def platform_matches(wanted: Mapping, platform: Mapping | None) -> bool:
     if not platform:
         return False
-    for key in ("os", "architecture", "variant"):
-        if key in wanted and wanted[key] != platform.get(key):
-            return False
-    return True
+    return all(wanted[key] == platform.get(key) for key in ("os", "architecture", "variant") if key in wanted)

@@ -38,6 +38,8 @@ from ocimatrix.oci.digest import CHUNK, digest_bytes
 from ocimatrix.oci.mediatypes import MANIFEST_ACCEPT
 
 DEFAULT_TIMEOUT = 30.0
+# A manifest is a small JSON document; a registry streaming more is broken or hostile.
+MAX_MANIFEST = 32 << 20
 USER_ENV = "OCIMATRIX_REGISTRY_USER"
 PASSWORD_ENV = "OCIMATRIX_REGISTRY_PASSWORD"
 
@@ -105,7 +107,10 @@ _CHALLENGE_PARAM = re.compile(r'([A-Za-z][A-Za-z0-9_-]*)\s*=\s*(?:"((?:[^"\\]|\\
 def parse_challenge(header: str) -> tuple[str, dict[str, str]]:
     """``Bearer realm="...",service="...",scope="..."`` -> ("bearer", {...})."""
     scheme, _, rest = header.strip().partition(" ")
-    params = {m.group(1).lower(): (m.group(2) if m.group(2) is not None else m.group(3)) for m in _CHALLENGE_PARAM.finditer(rest)}
+    params = {
+        m.group(1).lower(): (m.group(2) if m.group(2) is not None else m.group(3))
+        for m in _CHALLENGE_PARAM.finditer(rest)
+    }
     return scheme.lower(), params
 
 
@@ -230,10 +235,16 @@ class RegistryClient:
         if response.status_code >= 400:
             detail = ""
             try:
-                errors = response.json().get("errors") or []
+                # Streamed or not, read at most 64 KiB of an error body: it only feeds one message.
+                body = b""
+                for chunk in response.iter_bytes():
+                    body += chunk
+                    if len(body) > 65536:
+                        break
+                errors = json.loads(body).get("errors") or []
                 if errors:
                     detail = f" ({errors[0].get('code')}: {errors[0].get('message')})"
-            except (ValueError, AttributeError):
+            except (ValueError, AttributeError, httpx.HTTPError):
                 pass
             finally:
                 response.close()
@@ -249,9 +260,20 @@ class RegistryClient:
     def get_manifest(self, repo: str, ref: str, accept: tuple[str, ...] = MANIFEST_ACCEPT) -> tuple[bytes, str, str]:
         """Body, Content-Type and digest (the Docker-Content-Digest header, else computed)."""
         url = self._url(f"/v2/{repo}/manifests/{ref}")
-        response = self._send("GET", url, self._scope(repo), headers={"Accept": ", ".join(accept)})
-        self._check(response, f"GET manifest {repo}:{ref}")
-        body = response.content
+        response = self._send("GET", url, self._scope(repo), stream=True, headers={"Accept": ", ".join(accept)})
+        try:
+            self._check(response, f"GET manifest {repo}:{ref}")
+            chunks, total = [], 0
+            for chunk in response.iter_bytes(CHUNK):
+                chunks.append(chunk)
+                total += len(chunk)
+                if total > MAX_MANIFEST:
+                    raise RegistryError(f"GET manifest {repo}:{ref}: larger than {MAX_MANIFEST >> 20} MiB; refused")
+        except httpx.HTTPError as exc:
+            raise RegistryError(f"GET manifest {repo}:{ref}: {exc}") from None
+        finally:
+            response.close()
+        body = b"".join(chunks)
         media_type = response.headers.get("Content-Type", "").split(";")[0].strip()
         digest = response.headers.get("Docker-Content-Digest") or str(digest_bytes(body))
         return body, media_type, digest

@@ -58,40 +58,35 @@ class LayoutDirStore(BlobStore):
         return self.root / "blobs" / digest.algorithm / digest.encoded
 
     def _checked_path(self, rel: str) -> Path:
+        """The path of ``rel`` if it is a regular file that really lives inside the layout.
+
+        Symlinks (of the blob or of a directory above it) that lead out of the layout are refused,
+        and so is anything but a regular file: a FIFO or device would block or never end.
+        """
         path = self.root / rel
+        if not os.path.lexists(path):
+            raise BlobMissing(rel)
+        real = path.resolve()
+        if not real.is_relative_to(self._real_root):
+            raise BlobUnreadable(f"{rel} leads to {real}, outside the layout, through a symlink; not followed")
         try:
-            st = os.lstat(path)
+            st = os.stat(real)
         except FileNotFoundError:
             raise BlobMissing(rel) from None
         except OSError as exc:
             raise BlobUnreadable(f"{rel}: {exc.strerror}") from None
-        if stat.S_ISLNK(st.st_mode):
-            real = path.resolve()
-            if not real.is_relative_to(self._real_root):
-                raise BlobUnreadable(f"{rel} is a symlink to {real}, outside the layout; not followed")
-            try:
-                st = os.stat(real)
-            except OSError:
-                raise BlobMissing(rel) from None
         if not stat.S_ISREG(st.st_mode):
             raise BlobUnreadable(f"{rel} is not a regular file")
-        return path
+        return real
 
-    @contextmanager
-    def open(self, digest: Digest, media_type: str | None = None) -> Iterator[BinaryIO]:
-        path = self._checked_path(_blob_rel(digest))
-        try:
-            f = open(path, "rb", buffering=0)
-        except OSError as exc:
-            raise BlobUnreadable(f"{_blob_rel(digest)}: {exc.strerror}") from None
-        with f:
-            yield f
+    def open(self, digest: Digest, media_type: str | None = None):
+        return self.open_file(_blob_rel(digest))
 
     @contextmanager
     def open_file(self, rel: str) -> Iterator[BinaryIO]:
         path = self._checked_path(rel)
         try:
-            f = open(path, "rb", buffering=0)
+            f = open(path, "rb", buffering=0)  # noqa: SIM115 - opened here, closed by the with below
         except OSError as exc:
             raise BlobUnreadable(f"{rel}: {exc.strerror}") from None
         with f:

@@ -64,28 +64,134 @@ class PrefixedReader:
             return data
         return self._raw.read(n if n is not None and n >= 0 else CHUNK)
 
+    def readinto(self, buffer) -> int:
+        if self._prefix:
+            data = self.read(len(buffer))
+            buffer[: len(data)] = data
+            return len(data)
+        readinto = getattr(self._raw, "readinto", None)
+        if readinto is not None:
+            return readinto(buffer) or 0
+        data = self._raw.read(len(buffer))
+        buffer[: len(data)] = data
+        return len(data)
+
+    def readable(self) -> bool:
+        return True
+
+
+class BoundedReader:
+    """Stops after ``limit`` bytes: a blob longer than its descriptor says is read one byte past
+    the declared size (enough to know it is longer), never to an end that may not come."""
+
+    def __init__(self, raw: BinaryIO, limit: int):
+        self._raw = raw
+        self._left = limit
+
+    def read(self, n: int = -1) -> bytes:
+        if self._left <= 0:
+            return b""
+        want = self._left if n is None or n < 0 else min(n, self._left)
+        data = self._raw.read(min(want, CHUNK) if n is None or n < 0 else want)
+        self._left -= len(data)
+        return data
+
+    def readinto(self, buffer) -> int:
+        if self._left <= 0:
+            return 0
+        view = memoryview(buffer)[: min(len(buffer), self._left)]
+        readinto = getattr(self._raw, "readinto", None)
+        if readinto is not None:
+            got = readinto(view) or 0
+        else:
+            data = self._raw.read(len(view))
+            got = len(data)
+            view[:got] = data
+        self._left -= got
+        return got
+
     def readable(self) -> bool:
         return True
 
 
 class CountingReader:
-    """Counts bytes read and keeps the stream API tarfile needs; the uncompressed side of a layer."""
+    """Counts (and optionally hashes) bytes read; the uncompressed side of a layer.
+
+    It also offers ``tell()`` and a forward-only ``seek()`` that reads through, hashing, into one
+    reusable buffer: tarfile's seekable mode can then skip file contents without the copies its
+    stream mode ('r|') makes, while the data is still read exactly once, front to back.
+    """
 
     def __init__(self, raw: BinaryIO, hasher=None):
         self._raw = raw
         self._hasher = hasher
+        self._scratch: bytearray | None = None
         self.size = 0
 
     def read(self, n: int = -1) -> bytes:
-        data = self._raw.read(n if n is not None and n >= 0 else CHUNK)
+        # File semantics: tarfile treats a short read as the end of the data, while decompressors
+        # return whatever one step produced. Fill the request unless the stream has ended.
+        want = n if n is not None and n >= 0 else CHUNK
+        data = self._raw.read(want)
+        if data and len(data) < want:
+            parts = [data]
+            got = len(data)
+            while got < want and (more := self._raw.read(want - got)):
+                parts.append(more)
+                got += len(more)
+            data = b"".join(parts)
         if data:
             self.size += len(data)
             if self._hasher is not None:
                 self._hasher.update(data)
         return data
 
+    def readinto(self, buffer) -> int:
+        readinto = getattr(self._raw, "readinto", None)
+        if readinto is None:
+            data = self.read(len(buffer))
+            buffer[: len(data)] = data
+            return len(data)
+        got = readinto(buffer)
+        if got:
+            self.size += got
+            if self._hasher is not None:
+                self._hasher.update(memoryview(buffer)[:got])
+        return got or 0
+
     def readable(self) -> bool:
         return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def tell(self) -> int:
+        return self.size
+
+    def seek(self, offset: int, whence: int = 0) -> int:
+        target = offset if whence == 0 else self.size + offset if whence == 1 else None
+        if target is None or target < self.size:
+            raise OSError("a layer stream only moves forward")
+        readinto = getattr(self._raw, "readinto", None)
+        if self._scratch is None:
+            self._scratch = bytearray(CHUNK)
+        view = memoryview(self._scratch)
+        while self.size < target:
+            want = min(CHUNK, target - self.size)
+            if readinto is not None:
+                got = readinto(view[:want])
+                if not got:
+                    break
+                chunk = view[:got]
+            else:
+                chunk = self._raw.read(want)
+                if not chunk:
+                    break
+                got = len(chunk)
+            self.size += got
+            if self._hasher is not None:
+                self._hasher.update(chunk)
+        return self.size
 
     def drain(self) -> None:
         while self.read(CHUNK):

@@ -33,7 +33,7 @@ from ocimatrix.oci.reference import looks_like_reference, parse_reference
 from ocimatrix.oci.registry import Credentials, RegistryClient, RegistryError, credentials_from_env
 from ocimatrix.oci.report import Report
 from ocimatrix.oci.stores import ArchiveStore, BlobMissing, BlobUnreadable, LayoutDirStore, RegistryStore
-from ocimatrix.oci.walker import MAX_JSON, WalkOptions, Walker
+from ocimatrix.oci.walker import MAX_JSON, Walker, WalkOptions
 
 DOCUMENT_KINDS = ("manifest", "index", "config", "descriptor", "layout")
 
@@ -79,9 +79,7 @@ def validate_source(
         raise UsageError(f"{source} is neither a directory nor a regular file")
     if looks_like_reference(source):
         return validate_registry(source, plain_http=plain_http, credentials=credentials, **common)
-    raise UsageError(
-        f"{source}: no such file or directory, and not a registry reference (host[:port]/repo[:tag])"
-    )
+    raise UsageError(f"{source}: no such file or directory, and not a registry reference (host[:port]/repo[:tag])")
 
 
 # -- OCI image layout (a directory, or the same inside an archive) -----------------------------------
@@ -117,27 +115,31 @@ def _read_small(walker: Walker, rel: str) -> bytes | None:
     return b"".join(chunks)
 
 
+_UNUSABLE = object()
+
+
 def _read_json_file(walker: Walker, rel: str, missing_rule: str) -> object:
+    """The parsed document (which may be any JSON value, null included), or _UNUSABLE."""
     content = _read_small(walker, rel)
     if content is None:
         if not walker.store.exists(rel):
             walker.add(missing_rule, rel, f"{rel} is missing from the layout")
-        return None
+        return _UNUSABLE
     parsed = parse_json(content)
     for rule_id, message in parsed.problems:
         walker.add(rule_id, rel, message)
-    return parsed.value if parsed.usable else None
+    return parsed.value if parsed.usable else _UNUSABLE
 
 
 def _walk_layout(walker: Walker) -> None:
     store = walker.store
     header = _read_json_file(walker, "oci-layout", "layout.oci-layout-missing")
-    if header is not None:
+    if header is not _UNUSABLE:
         walker.check_document("layout", header, "oci-layout")
     if not store.exists("blobs"):
         walker.add("layout.blobs-missing", "blobs", "the blobs directory MUST exist (it MAY be empty)")
     index = _read_json_file(walker, "index.json", "layout.index-missing")
-    if index is not None:
+    if index is not _UNUSABLE:
         walker.check_index(index, "index.json")
     _check_unreferenced_blobs(walker)
 
@@ -235,22 +237,27 @@ def validate_registry(
             algorithm = parse_digest(ref.digest).algorithm
         actual = digest_bytes(body, algorithm if algorithm in ("sha256", "sha512") else "sha256")
         where = f"{ref.repository}@{actual}"
-        if header_digest != str(actual) and not digest_problem(header_digest):
-            if parse_digest(header_digest).algorithm == actual.algorithm:
-                report.add(
-                    "registry.digest-header-mismatch",
-                    where,
-                    f"Docker-Content-Digest is {header_digest} but the manifest hashes to {actual}",
-                )
+        if (
+            header_digest != str(actual)
+            and not digest_problem(header_digest)
+            and parse_digest(header_digest).algorithm == actual.algorithm
+        ):
+            report.add(
+                "registry.digest-header-mismatch",
+                where,
+                f"Docker-Content-Digest is {header_digest} but the manifest hashes to {actual}",
+            )
         if ref.digest and ref.digest != str(actual):
-            report.add("descriptor.digest-mismatch", str(ref), f"asked for {ref.digest}, got content hashing to {actual}")
+            report.add(
+                "descriptor.digest-mismatch", str(ref), f"asked for {ref.digest}, got content hashing to {actual}"
+            )
         parsed = parse_json(body)
         for rule_id, message in parsed.problems:
             report.add(rule_id, where, message)
         if not parsed.usable:
             return report
         doc = parsed.value
-        own = doc.get("mediaType") if isinstance(doc, dict) else None
+        own = doc.get("mediaType") if isinstance(doc, dict) and isinstance(doc.get("mediaType"), str) else None
         if own and content_type and own != content_type:
             report.add(
                 "registry.content-type-mismatch",
@@ -266,7 +273,9 @@ def validate_registry(
         elif kind == "manifest":
             walker.check_manifest(doc, where, descriptor, None, where)
         else:
-            report.add("descriptor.media-type-unknown", where, f"{ref} is served as {media_type!r}, not a manifest or index")
+            report.add(
+                "descriptor.media-type-unknown", where, f"{ref} is served as {media_type!r}, not a manifest or index"
+            )
         walker.finish()
     return report
 

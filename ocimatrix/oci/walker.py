@@ -35,6 +35,7 @@ from ocimatrix.oci.platforms import format_platform, platform_matches, platform_
 from ocimatrix.oci.report import Report
 from ocimatrix.oci.schemas import schema_errors
 from ocimatrix.oci.stores import BlobMissing, BlobStore, BlobUnreadable
+from ocimatrix.oci.streams import BoundedReader
 
 MAX_JSON = 32 << 20
 MAX_DEPTH = 8
@@ -47,6 +48,11 @@ class WalkOptions:
     platform: dict | None = None  # only walk manifests for this platform (os/architecture[/variant])
     check_layers: bool = True  # stream and check layer contents (False: descriptors and JSON only)
     check_elf: bool = True  # compare ELF binaries with the config's architecture
+
+
+def _text(value: object) -> str | None:
+    """A JSON value used as a media type or name: only strings count (a list there must not crash)."""
+    return value if isinstance(value, str) else None
 
 
 def _where(base: str, pointer: str) -> str:
@@ -91,7 +97,7 @@ class Walker:
     def check_descriptor_fields(self, descriptor: dict, where: str) -> None:
         """Rules of a descriptor that need no blob: embedded data, the empty descriptor, urls, annotations."""
         self.annotations(descriptor.get("annotations"), where)
-        media_type = descriptor.get("mediaType")
+        media_type = _text(descriptor.get("mediaType"))
         if media_type == mt.OCI_EMPTY and (
             descriptor.get("digest") != mt.EMPTY_DIGEST or descriptor.get("size") != len(mt.EMPTY_JSON)
         ):
@@ -102,7 +108,8 @@ class Walker:
             )
         if media_type in mt.NONDISTRIBUTABLE_TYPES - mt.DOCKER_LAYER_TYPES:
             self.add("descriptor.media-type-deprecated", where, f"{media_type} is deprecated in image-spec v1.1")
-        for i, url in enumerate(descriptor.get("urls") or []):
+        urls = descriptor.get("urls")
+        for i, url in enumerate(urls if isinstance(urls, list) else []):
             if isinstance(url, str) and not url.lower().startswith(("http://", "https://")):
                 self.add("descriptor.url-scheme", _where(where, f"/urls/{i}"), f"url {url!r} SHOULD use http or https")
         data = descriptor.get("data")
@@ -113,7 +120,9 @@ class Walker:
         try:
             content = base64.b64decode(data, validate=True)
         except (binascii.Error, ValueError):
-            self.add("descriptor.data-encoding", _where(where, "/data"), "data is not valid base64 (RFC 4648 section 4)")
+            self.add(
+                "descriptor.data-encoding", _where(where, "/data"), "data is not valid base64 (RFC 4648 section 4)"
+            )
             return
         digest = self._digest_of(descriptor)
         if descriptor.get("size") != len(content):
@@ -124,6 +133,20 @@ class Walker:
             )
         elif digest and digest.registered and digest_bytes(content, digest.algorithm) != digest:
             self.add("descriptor.data-mismatch", _where(where, "/data"), f"data does not hash to {digest}")
+
+    @staticmethod
+    def _read_limit(descriptor: dict) -> int | None:
+        """One byte past the declared size: enough to prove a blob longer, never more."""
+        size = descriptor.get("size")
+        return size + 1 if isinstance(size, int) and not isinstance(size, bool) and size >= 0 else None
+
+    def _longer_than_declared(self, descriptor: dict, where: str, digest: Digest) -> None:
+        self.add(
+            "descriptor.size-mismatch",
+            where,
+            f"{self.blob_where(digest)} is longer than the {descriptor.get('size')} bytes the descriptor says;"
+            " content not checked further",
+        )
 
     def _verify(self, descriptor: dict, where: str, digest: Digest, actual: Digest | None, size: int) -> bool:
         ok = True
@@ -136,7 +159,11 @@ class Walker:
             )
             ok = False
         if actual is not None and actual != digest:
-            self.add("descriptor.digest-mismatch", where, f"{self.blob_where(digest)} hashes to {actual}, descriptor says {digest}")
+            self.add(
+                "descriptor.digest-mismatch",
+                where,
+                f"{self.blob_where(digest)} hashes to {actual}, descriptor says {digest}",
+            )
             ok = False
         return ok
 
@@ -160,7 +187,11 @@ class Walker:
         self.seen_blobs.add(str(digest))
         actual = digest_bytes(content, digest.algorithm) if digest.registered else None
         if not digest.registered:
-            self.add("descriptor.digest-unsupported", where, f"algorithm {digest.algorithm!r} is not registered; not verified")
+            self.add(
+                "descriptor.digest-unsupported",
+                where,
+                f"algorithm {digest.algorithm!r} is not registered; not verified",
+            )
         self._verify(descriptor, where, digest, actual, len(content))
         parsed = parse_json(content)
         blob = self.blob_where(digest)
@@ -169,13 +200,12 @@ class Walker:
         return parsed.value if parsed.usable else _MISSING
 
     def _read_bounded(self, descriptor: dict, digest: Digest, where: str) -> bytes | None:
+        limit = min(self._read_limit(descriptor) or MAX_JSON + 1, MAX_JSON + 1)
         try:
-            with self.store.open(digest, descriptor.get("mediaType")) as f:
+            with self.store.open(digest, _text(descriptor.get("mediaType"))) as f:
+                stream = BoundedReader(f, limit)
                 chunks, total = [], 0
-                while total <= MAX_JSON:
-                    chunk = f.read(CHUNK)
-                    if not chunk:
-                        break
+                while chunk := stream.read(CHUNK):
                     chunks.append(chunk)
                     total += len(chunk)
         except BlobMissing:
@@ -185,7 +215,12 @@ class Walker:
             self.add("blob.unreadable", where, str(exc))
             return None
         if total > MAX_JSON:
-            self.add("json.too-large", where, f"{self.blob_where(digest)} is over {MAX_JSON >> 20} MiB; not read as JSON")
+            self.add(
+                "json.too-large", where, f"{self.blob_where(digest)} is over {MAX_JSON >> 20} MiB; not read as JSON"
+            )
+            return None
+        if total == self._read_limit(descriptor):
+            self._longer_than_declared(descriptor, where, digest)
             return None
         return b"".join(chunks)
 
@@ -196,12 +231,17 @@ class Walker:
             return
         self.seen_blobs.add(str(digest))
         if not digest.registered:
-            self.add("descriptor.digest-unsupported", where, f"algorithm {digest.algorithm!r} is not registered; not verified")
+            self.add(
+                "descriptor.digest-unsupported",
+                where,
+                f"algorithm {digest.algorithm!r} is not registered; not verified",
+            )
             return
-        hasher, size = new_hasher(digest.algorithm), 0
+        hasher, size, limit = new_hasher(digest.algorithm), 0, self._read_limit(descriptor)
         try:
-            with self.store.open(digest, descriptor.get("mediaType")) as f:
-                while chunk := f.read(CHUNK):
+            with self.store.open(digest, _text(descriptor.get("mediaType"))) as f:
+                stream = BoundedReader(f, limit) if limit is not None else f
+                while chunk := stream.read(CHUNK):
                     hasher.update(chunk)
                     size += len(chunk)
         except BlobMissing:
@@ -213,12 +253,17 @@ class Walker:
             return
         self.report.checked["blobs"] += 1
         self.report.checked["bytes"] += size
+        if size == limit:
+            self._longer_than_declared(descriptor, where, digest)
+            return
         self._verify(descriptor, where, digest, Digest(digest.algorithm, hasher.hexdigest()), size)
 
     # -- the walk --------------------------------------------------------------------------------
 
-    def walk_descriptor(self, descriptor: dict, where: str, depth: int = 0, platform: dict | None = None) -> None:
-        media_type = descriptor.get("mediaType")
+    def walk_descriptor(
+        self, descriptor: dict, where: str, depth: int = 0, platform: dict | None = None, in_index: bool = False
+    ) -> None:
+        media_type = _text(descriptor.get("mediaType"))
         kind = mt.kind_of(media_type)
         if media_type in (mt.DOCKER_MANIFEST_V1, mt.DOCKER_MANIFEST_V1_SIGNED):
             self.add("manifest.schema1", where, f"{media_type} (Docker schema 1) is deprecated; use schema 2 or OCI")
@@ -238,18 +283,22 @@ class Walker:
         elif kind == "manifest":
             doc = self.read_json_blob(descriptor, where)
             if doc is not _MISSING:
-                self.check_manifest(doc, self.blob_where(self._digest_of(descriptor)), descriptor, platform, where)
+                self.check_manifest(
+                    doc, self.blob_where(self._digest_of(descriptor)), descriptor, platform, where, in_index=in_index
+                )
         else:
             if kind is None:
                 self.add(
-                    "descriptor.media-type-unknown", where, f"media type {media_type!r} is unknown; only digest and size checked"
+                    "descriptor.media-type-unknown",
+                    where,
+                    f"media type {media_type!r} is unknown; only digest and size checked",
                 )
             self.verify_blob(descriptor, where)
 
     def check_index(self, doc: object, where: str, depth: int = 0, descriptor: dict | None = None) -> None:
         self.report.checked["indexes"] += 1
-        claimed = descriptor.get("mediaType") if descriptor else None
-        own = doc.get("mediaType") if isinstance(doc, dict) else None
+        claimed = _text(descriptor.get("mediaType")) if descriptor else None
+        own = _text(doc.get("mediaType")) if isinstance(doc, dict) else None
         docker = mt.DOCKER_MANIFEST_LIST in (own, claimed)
         self.schema("docker-manifest-list" if docker else "index", doc, where)
         if not isinstance(doc, dict):
@@ -269,7 +318,7 @@ class Walker:
             if platform:
                 for rule_id, field, message in platform_problems(platform):
                     self.add(rule_id, _where(where, f"/manifests/{i}/platform/{field}"), message)
-            entry_type = entry.get("mediaType")
+            entry_type = _text(entry.get("mediaType"))
             if entry_type not in mt.MANIFEST_TYPES | mt.INDEX_TYPES:
                 self.add(
                     "index.manifest-media-type",
@@ -280,13 +329,13 @@ class Walker:
                 if not platform_matches(self.options.platform, platform):
                     continue
                 self.platform_matched = True
-            self.walk_descriptor(entry, entry_where, depth, platform)
+            self.walk_descriptor(entry, entry_where, depth, platform, in_index=True)
 
     def _check_own_media_type(
         self, doc: dict, where: str, descriptor: dict | None, oci_type: str, required: bool
     ) -> None:
-        own = doc.get("mediaType")
-        claimed = descriptor.get("mediaType") if descriptor else None
+        own = _text(doc.get("mediaType"))
+        claimed = _text(descriptor.get("mediaType")) if descriptor else None
         if own is None and not required:  # where it is required, the schema says so
             rule_id = "index.media-type-missing" if oci_type == mt.OCI_INDEX else "manifest.media-type-missing"
             self.add(rule_id, where, f"the document SHOULD carry mediaType {claimed or oci_type}")
@@ -302,7 +351,7 @@ class Walker:
         if not isinstance(subject, dict):
             return
         self.check_descriptor_fields(subject, _where(where, "/subject"))
-        if subject.get("mediaType") not in mt.MANIFEST_TYPES | mt.INDEX_TYPES:
+        if _text(subject.get("mediaType")) not in mt.MANIFEST_TYPES | mt.INDEX_TYPES:
             self.add(
                 "manifest.subject-media-type",
                 _where(where, "/subject"),
@@ -317,10 +366,11 @@ class Walker:
         descriptor: dict | None = None,
         platform: dict | None = None,
         descriptor_where: str | None = None,
+        in_index: bool = False,
     ) -> None:
         self.report.checked["manifests"] += 1
-        claimed = descriptor.get("mediaType") if descriptor else None
-        own = doc.get("mediaType") if isinstance(doc, dict) else None
+        claimed = _text(descriptor.get("mediaType")) if descriptor else None
+        own = _text(doc.get("mediaType")) if isinstance(doc, dict) else None
         docker = mt.DOCKER_MANIFEST in (own, claimed)
         self.schema("docker-manifest" if docker else "manifest", doc, where)
         if not isinstance(doc, dict):
@@ -336,14 +386,16 @@ class Walker:
         for i, layer in enumerate(layers):
             if isinstance(layer, dict):
                 self.check_descriptor_fields(layer, _where(where, f"/layers/{i}"))
-        config_type = config.get("mediaType")
+        config_type = _text(config.get("mediaType"))
         self._check_artifact_type(doc, where, descriptor, descriptor_where, config_type)
         if docker:
             self._check_docker_types(config_type, layers, where)
         if config_type in mt.MANIFEST_TYPES | mt.INDEX_TYPES | mt.LAYER_TYPES:
-            self.add("manifest.config-media-type", config_where, f"config descriptor points to {config_type}, not a config")
+            self.add(
+                "manifest.config-media-type", config_where, f"config descriptor points to {config_type}, not a config"
+            )
         if config_type in mt.CONFIG_TYPES:
-            self._check_image(doc, where, config, layers, platform, descriptor_where or where)
+            self._check_image(doc, where, config, layers, platform, descriptor_where or where, in_index)
         else:
             # An artifact: its config and layers are opaque blobs; only their bytes can be checked.
             self.verify_blob(config, config_where)
@@ -376,18 +428,21 @@ class Walker:
                 f"a Docker schema 2 manifest's config must be {mt.DOCKER_CONFIG}, got {config_type!r}",
             )
         for i, layer in enumerate(layers):
-            if isinstance(layer, dict) and layer.get("mediaType") not in mt.DOCKER_LAYER_TYPES:
+            if isinstance(layer, dict) and _text(layer.get("mediaType")) not in mt.DOCKER_LAYER_TYPES:
                 self.add(
                     "docker.layer-media-type",
                     _where(where, f"/layers/{i}/mediaType"),
-                    f"a Docker schema 2 manifest's layers must be {mt.DOCKER_LAYER_GZIP}, got {layer.get('mediaType')!r}",
+                    f"a Docker schema 2 manifest's layers must be {mt.DOCKER_LAYER_GZIP}, "
+                    f"got {layer.get('mediaType')!r}",
                 )
 
-    def _check_image(self, doc, where, config, layers, platform, descriptor_where) -> None:
+    def _check_image(self, doc, where, config, layers, platform, descriptor_where, in_index=False) -> None:
         if not layers:
-            self.add("manifest.layers-empty", _where(where, "/layers"), "an image manifest SHOULD have at least one layer")
+            self.add(
+                "manifest.layers-empty", _where(where, "/layers"), "an image manifest SHOULD have at least one layer"
+            )
         for i, layer in enumerate(layers):
-            if isinstance(layer, dict) and layer.get("mediaType") not in mt.LAYER_TYPES:
+            if isinstance(layer, dict) and _text(layer.get("mediaType")) not in mt.LAYER_TYPES:
                 self.add(
                     "manifest.layer-media-type",
                     _where(where, f"/layers/{i}/mediaType"),
@@ -403,6 +458,12 @@ class Walker:
         config_doc = config_doc if isinstance(config_doc, dict) else None
         if config_doc is not None:
             self._check_platform_against_config(platform, config_doc, descriptor_where)
+            if in_index and platform is None:
+                self.add(
+                    "index.platform-missing",
+                    descriptor_where,
+                    f"index entry for a {format_platform(config_doc)} image SHOULD carry a platform",
+                )
         diff_ids = self.diff_ids_of(config_doc)
         if diff_ids is not None and len(diff_ids) != len(layers):
             self.add(
@@ -419,7 +480,9 @@ class Walker:
             diff_id = diff_ids[i] if diff_ids is not None and i < len(diff_ids) else None
             result = self.check_layer_descriptor(layer, _where(where, f"/layers/{i}"))
             if result is not None:
-                self.compare_layer(result, diff_id, _where(config_base, f"/rootfs/diff_ids/{i}"), goos, arch, config_base)
+                self.compare_layer(
+                    result, diff_id, _where(config_base, f"/rootfs/diff_ids/{i}"), goos, arch, config_base
+                )
 
     def _check_platform_against_config(self, platform: dict | None, config: dict, descriptor_where: str) -> None:
         config_platform = {k: config.get(k) for k in ("os", "architecture", "variant", "os.version") if config.get(k)}
@@ -472,8 +535,14 @@ class Walker:
                 self.verify_blob(layer, where)
                 return None
             try:
-                with self.store.open(digest, layer.get("mediaType")) as raw:
-                    result = self.check_layer_blob(raw, self.blob_where(digest), layer.get("mediaType"), digest.algorithm)
+                with self.store.open(digest, _text(layer.get("mediaType"))) as raw:
+                    result = self.check_layer_blob(
+                        raw,
+                        self.blob_where(digest),
+                        _text(layer.get("mediaType")),
+                        digest.algorithm,
+                        self._read_limit(layer),
+                    )
             except BlobMissing:
                 if layer.get("urls"):
                     self.report.checked["layers_external"] += 1
@@ -486,21 +555,40 @@ class Walker:
             self.layer_cache[key] = result
             self.seen_blobs.add(key)
             if not digest.registered:
-                self.add("descriptor.digest-unsupported", where, f"algorithm {digest.algorithm!r} is not registered; not verified")
+                self.add(
+                    "descriptor.digest-unsupported",
+                    where,
+                    f"algorithm {digest.algorithm!r} is not registered; not verified",
+                )
+        if result.longer_than_declared:
+            self._longer_than_declared(layer, where, digest)
+            return None
         self._verify(layer, where, digest, result.digest, result.size)
         return result
 
     def check_layer_blob(
-        self, raw: BinaryIO, blob_where: str, media_type: str | None, algorithm: str = "sha256"
+        self,
+        raw: BinaryIO,
+        blob_where: str,
+        media_type: str | None,
+        algorithm: str = "sha256",
+        read_limit: int | None = None,
     ) -> LayerResult:
+        """Check one layer stream; with ``read_limit`` (declared size + 1) a longer blob is cut there."""
         result = check_layer(
-            raw,
+            BoundedReader(raw, read_limit) if read_limit is not None else raw,
             media_type=media_type,
             digest_algorithm=algorithm if algorithm in REGISTERED else None,
             inspect_elf=self.options.check_elf,
         )
         self.report.checked["layers"] += 1
         self.report.checked["bytes"] += result.size
+        if read_limit is not None and result.size >= read_limit:
+            # What was read is a prefix of the real blob: its tar and digest findings mean nothing.
+            result.longer_than_declared = True
+            result.problems.clear()
+            result.diff_id = None
+            return result
         for rule_id, path, message in result.problems:
             self.add(rule_id, _where(blob_where, path) if path else blob_where, message)
         return result
@@ -524,7 +612,7 @@ class Walker:
                     diff_id_where,
                     f"uncompressed layer hashes to {actual} but the config says {diff_id}",
                 )
-        if not self.options.check_elf or goos not in elf.ELF_OSES or not isinstance(arch, str):
+        if not self.options.check_elf or _text(goos) not in elf.ELF_OSES or not isinstance(arch, str):
             return
         for key, (count, example) in sorted(result.elf.items()):
             ident = elf.ElfIdent(*key)

@@ -48,7 +48,7 @@ Entry = tuple[str, str, object]
 
 def tar_bytes(entries: list[Entry], *, end_marker: bool = True) -> bytes:
     buf = io.BytesIO()
-    tar = tarfile.open(fileobj=buf, mode="w", format=tarfile.PAX_FORMAT)
+    tar = tarfile.open(fileobj=buf, mode="w", format=tarfile.PAX_FORMAT)  # noqa: SIM115 - may stay unclosed
     for name, kind, payload in entries:
         info = tarfile.TarInfo(name)
         info.mtime = MTIME
@@ -76,7 +76,9 @@ def tar_bytes(entries: list[Entry], *, end_marker: bool = True) -> bytes:
 
 
 def rootfs_layer(goarch: str = "amd64") -> bytes:
-    return tar_bytes([("bin", "d", None), ("bin/app", "f", fake_elf(goarch)), ("bin/sh", "s", "app"), ("etc", "d", None)])
+    return tar_bytes(
+        [("bin", "d", None), ("bin/app", "f", fake_elf(goarch)), ("bin/sh", "s", "app"), ("etc", "d", None)]
+    )
 
 
 def compress(data: bytes, compression: str) -> bytes:
@@ -185,13 +187,17 @@ def build_manifest(
     return manifest_desc, manifest, (config if isinstance(config, dict) else {}), layer_descs
 
 
-def build_layout(root: Path, *, index_edit: Edit | None = None, layout: dict | bytes | None = None, **kwargs) -> BuiltImage:
+def build_layout(
+    root: Path, *, index_edit: Edit | None = None, layout: dict | bytes | None = None, **kwargs
+) -> BuiltImage:
     writer = LayoutWriter(root)
     manifest_desc, manifest, config, layer_descs = build_manifest(writer, **kwargs)
     index = {"schemaVersion": 2, "mediaType": mt.OCI_INDEX, "manifests": [manifest_desc]}
     index = _apply(index_edit, index, writer)
     writer.finish(index, layout)
-    return BuiltImage(root, writer, config, manifest, manifest_desc, layer_descs, index if isinstance(index, dict) else {})
+    return BuiltImage(
+        root, writer, config, manifest, manifest_desc, layer_descs, index if isinstance(index, dict) else {}
+    )
 
 
 def tar_of_tree(root: Path, target: Path, *, extra: list[tarfile.TarInfo] | None = None) -> Path:

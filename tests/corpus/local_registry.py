@@ -46,7 +46,7 @@ class _TokenIssuer:
 
         self._key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
         name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "ocimatrix test token issuer")])
-        now = datetime.datetime.now(datetime.timezone.utc)
+        now = datetime.datetime.now(datetime.UTC)
         cert = (
             x509.CertificateBuilder()
             .subject_name(name)
@@ -74,7 +74,16 @@ class _TokenIssuer:
             access.append({"type": kind, "name": name, "actions": actions.split(",")})
         now = int(time.time())
         header = {"typ": "JWT", "alg": "RS256", "x5c": [self._x5c]}
-        claims = {"iss": ISSUER, "sub": USER, "aud": SERVICE, "exp": now + 600, "nbf": now - 30, "iat": now, "jti": str(now), "access": access}
+        claims = {
+            "iss": ISSUER,
+            "sub": USER,
+            "aud": SERVICE,
+            "exp": now + 600,
+            "nbf": now - 30,
+            "iat": now,
+            "jti": str(now),
+            "access": access,
+        }
         signing_input = f"{_b64url(json.dumps(header).encode())}.{_b64url(json.dumps(claims).encode())}"
         signature = self._key.sign(signing_input.encode(), padding.PKCS1v15(), hashes.SHA256())
         self.issued += 1
@@ -125,10 +134,12 @@ class LocalRegistry:
             f"  addr: {self.host}",
         ]
         if auth == "htpasswd":
-            import crypt  # noqa: deprecated in 3.11, but it is the stdlib's bcrypt; see the test's skip
+            import bcrypt
 
+            # Cost 4, the minimum: the registry checks the hash on every request and tests must be quick.
+            hashed = bcrypt.hashpw(PASSWORD.encode(), bcrypt.gensalt(rounds=4)).decode()
             htpasswd = self.state / "htpasswd"
-            htpasswd.write_text(f"{USER}:{crypt.crypt(PASSWORD, crypt.mksalt(crypt.METHOD_BLOWFISH, rounds=16))}\n")
+            htpasswd.write_text(f"{USER}:{hashed}\n")
             config += ["auth:", "  htpasswd:", "    realm: ocimatrix-test", f"    path: {htpasswd}"]
         elif auth == "token":
             self.issuer = _TokenIssuer(self.state)
@@ -144,7 +155,7 @@ class LocalRegistry:
                 f"    rootcertbundle: {self.issuer.cert_path}",
             ]
         (self.state / "config.yml").write_text("\n".join(config) + "\n")
-        self._log = open(self.state / "registry.log", "wb")
+        self._log = open(self.state / "registry.log", "wb")  # noqa: SIM115 - closed in close()
         self._proc = subprocess.Popen(
             [REGISTRY_BIN, "serve", str(self.state / "config.yml")], stdout=self._log, stderr=subprocess.STDOUT
         )

@@ -11,6 +11,7 @@ them all; vendors can write the corpus out and point their own validator at it:
 from __future__ import annotations
 
 import base64
+import io
 import json
 import os
 import sys
@@ -31,7 +32,6 @@ if __package__ in (None, ""):
         docker_save_archive,
         fake_elf,
         rootfs_layer,
-        sha256,
         tar_bytes,
         tar_of_tree,
     )
@@ -46,7 +46,6 @@ else:
         docker_save_archive,
         fake_elf,
         rootfs_layer,
-        sha256,
         tar_bytes,
         tar_of_tree,
     )
@@ -145,7 +144,13 @@ def _(d):
     root = d / "layout"
     writer = LayoutWriter(root)
     inner = {"schemaVersion": 2, "mediaType": mt.OCI_INDEX, "manifests": [build_manifest(writer)[0]]}
-    writer.finish({"schemaVersion": 2, "mediaType": mt.OCI_INDEX, "manifests": [writer.descriptor(mt.OCI_INDEX, canonical(inner))]})
+    writer.finish(
+        {
+            "schemaVersion": 2,
+            "mediaType": mt.OCI_INDEX,
+            "manifests": [writer.descriptor(mt.OCI_INDEX, canonical(inner))],
+        }
+    )
     return str(root), {}
 
 
@@ -182,6 +187,17 @@ def _(d):
     tar_path = tar_of_tree(d / "layout", d / "image.tar")
     (d / "image.tar.gz").write_bytes(compress(tar_path.read_bytes(), "gzip"))
     return str(d / "image.tar.gz"), {}
+
+
+@case("valid-oci-archive-with-docker-manifest", None, "Docker 25+ and podman write both views over shared blobs")
+def _(d):
+    built = build_layout(d / "layout", compression="none")
+    blob = lambda desc: "blobs/sha256/" + desc["digest"].split(":")[1]  # noqa: E731
+    save = [
+        {"Config": blob(built.manifest["config"]), "RepoTags": ["x:1"], "Layers": [blob(x) for x in built.layer_descs]}
+    ]
+    (d / "layout" / "manifest.json").write_bytes(canonical(save))
+    return str(tar_of_tree(d / "layout", d / "image.tar")), {}
 
 
 @case("valid-multilib-i386-in-amd64", None, "amd64 images may carry 32-bit x86 binaries")
@@ -246,6 +262,17 @@ def _(d):
     return str(d / "layout"), {}
 
 
+@case("layout-blobs-dir-symlinked-outside", "blob.unreadable")
+def _(d):
+    build_layout(d / "elsewhere")
+    root = d / "layout"
+    root.mkdir()
+    for name in ("index.json", "oci-layout"):
+        (root / name).write_bytes((d / "elsewhere" / name).read_bytes())
+    (root / "blobs").symlink_to(d / "elsewhere" / "blobs")
+    return str(root), {}
+
+
 # --- blobs and descriptors ------------------------------------------------------------------------
 
 
@@ -276,6 +303,14 @@ def _(d):
 @case("manifest-size-wrong", "descriptor.size-mismatch")
 def _(d):
     return _layout(d, index_edit=lambda index, _w: index["manifests"][0].update(size=index["manifests"][0]["size"] + 7))
+
+
+@case("layer-size-understated", "descriptor.size-mismatch", "read stops one byte past the declared size")
+def _(d):
+    def shrink(manifest, _w):
+        manifest["layers"][0]["size"] -= 100
+
+    return _layout(d, manifest_edit=shrink)
 
 
 @case("digest-uppercase-hex", "digest.format")
@@ -639,7 +674,9 @@ def _(d):
 
 @case("annotation-ref-name-invalid", "annotation.value-format")
 def _(d):
-    return _layout(d, index_edit=_set(["manifests", 0, "annotations"], {"org.opencontainers.image.ref.name": "bad tag!"}))
+    return _layout(
+        d, index_edit=_set(["manifests", 0, "annotations"], {"org.opencontainers.image.ref.name": "bad tag!"})
+    )
 
 
 @case("annotation-value-not-string", "annotation.schema")
@@ -696,7 +733,9 @@ def _(d):
 
 @case("docker-save-layer-missing", "blob.missing")
 def _(d):
-    return str(docker_save_archive(d / "save.tar", manifest_edit=lambda m: m[0]["Layers"].append("nope/layer.tar") or None)), {}
+    return str(
+        docker_save_archive(d / "save.tar", manifest_edit=lambda m: m[0]["Layers"].append("nope/layer.tar") or None)
+    ), {}
 
 
 # --- lone documents -------------------------------------------------------------------------------
@@ -712,6 +751,114 @@ def _(d):
     return _doc(d, {"architecture": "amd64", "os": "linux", "rootfs": {"type": "layers"}})
 
 
+# --- more schema and SHOULD rules -----------------------------------------------------------------
+
+
+@case("descriptor-without-size", "descriptor.schema")
+def _(d):
+    return _doc(d, {"mediaType": mt.OCI_MANIFEST, "digest": "sha256:" + A64}, "descriptor")
+
+
+@case("oci-layout-not-an-object", "layout.schema")
+def _(d):
+    return _layout(d, layout=b'["1.0.0"]')
+
+
+@case("platform-without-os", "platform.schema")
+def _(d):
+    def drop_os(index, _w):
+        del index["manifests"][0]["platform"]["os"]
+
+    return _layout(d, index_edit=drop_os)
+
+
+@case("platform-features-reserved", "platform.features-reserved")
+def _(d):
+    return _layout(d, index_edit=_set(["manifests", 0, "platform", "features"], ["sse4"]))
+
+
+@case("index-entry-without-platform", "index.platform-missing")
+def _(d):
+    def drop_platform(index, _w):
+        del index["manifests"][0]["platform"]
+
+    return _layout(d, index_edit=drop_platform)
+
+
+@case("index-schema-version-1", "index.schema-version")
+def _(d):
+    return _layout(d, index_edit=_set(["schemaVersion"], 1))
+
+
+@case("index-media-type-field-wrong", "index.media-type")
+def _(d):
+    return _layout(d, index_edit=_set(["mediaType"], mt.OCI_MANIFEST))
+
+
+@case("index-without-media-type", "index.media-type-missing")
+def _(d):
+    return _layout(d, index_edit=_drop("mediaType"))
+
+
+@case("manifest-without-media-type", "manifest.media-type-missing")
+def _(d):
+    return _layout(d, manifest_edit=_drop("mediaType"))
+
+
+@case("index-entry-is-a-layer", "index.manifest-media-type")
+def _(d):
+    def add(index, writer):
+        index["manifests"].append(writer.descriptor(mt.OCI_LAYER_TAR, rootfs_layer()))
+
+    return _layout(d, index_edit=add)
+
+
+@case("digest-algorithm-unregistered", "descriptor.digest-unsupported")
+def _(d):
+    def add(index, writer):
+        index["manifests"].append({"mediaType": "application/vnd.example.thing", "digest": "blake3:" + A64, "size": 1})
+
+    return _layout(d, index_edit=add)
+
+
+@case("manifest-config-is-a-layer", "manifest.config-media-type")
+def _(d):
+    return _layout(d, manifest_edit=_set(["config", "mediaType"], mt.OCI_LAYER_TAR))
+
+
+@case("docker-manifest-with-oci-config", "docker.config-media-type")
+def _(d):
+    return _layout(d, docker=True, compression="gzip", manifest_edit=_set(["config", "mediaType"], mt.OCI_CONFIG))
+
+
+@case("docker-manifest-without-layers", "docker-manifest.schema")
+def _(d):
+    return _layout(d, docker=True, compression="gzip", manifest_edit=_drop("layers"))
+
+
+@case("docker-manifest-list-entry-without-platform", "docker-manifest-list.schema")
+def _(d):
+    entry = {"mediaType": mt.DOCKER_MANIFEST, "digest": "sha256:" + A64, "size": 1}
+    return _doc(d, {"schemaVersion": 2, "mediaType": mt.DOCKER_MANIFEST_LIST, "manifests": [entry]}, "index")
+
+
+@case("annotation-other-oci-namespace", "annotation.reserved-namespace")
+def _(d):
+    return _layout(d, manifest_edit=_set(["annotations"], {"org.opencontainers.artifact.created": CREATED}))
+
+
+@case("archive-member-twice", "archive.duplicate-member")
+def _(d):
+    build_layout(d / "layout")
+    again = tarfile.TarInfo("oci-layout")
+    data = canonical({"imageLayoutVersion": "1.0.0"})
+    again.size = len(data)
+    archive = tar_of_tree(d / "layout", d / "image.tar")
+    with tarfile.open(archive, "a") as tar:
+        tar.addfile(again, io.BytesIO(data))
+    return str(archive), {}
+
+
 def write_corpus(outdir: Path) -> list[dict]:
     """Build every case under ``outdir/<name>/`` and write ``outdir/cases.json``."""
     outdir.mkdir(parents=True, exist_ok=True)
@@ -721,7 +868,13 @@ def write_corpus(outdir: Path) -> list[dict]:
         case_dir.mkdir()
         source, options = c.build(case_dir)
         listing.append(
-            {"name": c.name, "source": os.path.relpath(source, outdir), "options": options, "expect": c.expect, "note": c.note}
+            {
+                "name": c.name,
+                "source": os.path.relpath(source, outdir),
+                "options": options,
+                "expect": c.expect,
+                "note": c.note,
+            }
         )
     (outdir / "cases.json").write_text(json.dumps(listing, indent=2) + "\n")
     return listing

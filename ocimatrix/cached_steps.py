@@ -1,0 +1,89 @@
+"""Steps many tests share (build and push an image, pull it with a runner), done once and replayed.
+
+A step's outcome, including why it was skipped or failed and the commands it ran, is cached per
+worker; each test that needs it calls ``get()`` in its body, so the commands land in that test's
+repro and an engine that can't build or pull fails the cell rather than erroring it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pytest
+
+from ocimatrix import evidence
+from ocimatrix.engines.base import Engine, EngineError, Unsupported
+
+
+@dataclass
+class Outcome:
+    """What a cached step produced, or why it couldn't: replayed into every test that needs it.
+
+    Tests call ``get()`` in their body, so an engine that can't build or pull fails the cell
+    (an interoperability finding) rather than erroring it (a harness problem).
+    """
+
+    value: object = None
+    skip: str = ""
+    error: str = ""
+    commands: evidence.Recorder = field(default_factory=evidence.Recorder)
+
+    def get(self):
+        recorder = evidence.current()
+        recorder.extend(self.commands)
+        if self.skip:
+            pytest.skip(self.skip)
+        if self.error:
+            pytest.fail(self.error, pytrace=False)
+        return self.value
+
+
+def cached_step(cache: dict, key, action) -> Outcome:
+    if key not in cache:
+        with evidence.scoped() as step:
+            outcome = Outcome(commands=step)
+            try:
+                outcome.value = action()
+            except Unsupported as exc:
+                outcome.skip = str(exc)
+            except EngineError as exc:
+                outcome.error = str(exc)
+        cache[key] = outcome
+    return cache[key]
+
+
+@dataclass
+class PushedImage:
+    ref: str
+    digest: str
+    builder: str
+
+
+@dataclass
+class PulledImage:
+    ref: str
+    pushed_digest: str
+    digest: str  # what the runner recorded for the ref after pulling it
+
+
+_pulled: dict = {}  # (runner, ref) -> Outcome of the pull, per worker
+
+
+class PullStep:
+    """Build, push, then pull with the cell's runner: ``get()`` in the test body."""
+
+    def __init__(self, runner: Engine, pushed: Outcome) -> None:
+        self.runner = runner
+        self.pushed = pushed
+
+    def get(self) -> PulledImage:
+        pushed: PushedImage = self.pushed.get()
+
+        def pull() -> str:
+            self.runner.pull(pushed.ref)
+            return self.runner.image_digest(pushed.ref)
+
+        digest = cached_step(_pulled, (self.runner.name, pushed.ref), pull).get()
+        evidence.current().add("pushed_digest", pushed.digest)
+        evidence.current().add("pulled_digest", digest)
+        return PulledImage(pushed.ref, pushed.digest, digest)
