@@ -1,6 +1,8 @@
 """The ``ocimatrix`` command: each subcommand lives in ``ocimatrix/commands/<name>.py``.
 
 A command module exposes ``HELP`` (one line), ``add_arguments(parser)`` and ``main(args) -> int``.
+Only the command being run is imported (some pull in pytest, docker-py or grpc), so the help lines
+are repeated here; a self-test keeps the two in step.
 """
 
 from __future__ import annotations
@@ -12,16 +14,18 @@ import sys
 from ocimatrix import __version__
 from ocimatrix.errors import OcimatrixError
 
-COMMANDS = ["run", "provision", "validate", "report", "merge"]
+COMMANDS = {
+    "run": "run a matrix (default: the embedded default) and write results.json, JUnit and the HTML report",
+    "provision": "install the Debian packages and host fixes the matrix needs (idempotent; needs root)",
+    "validate": "validate an image layout, archive, registry image or JSON document against the OCI image-spec",
+    "report": "write the static HTML compatibility matrix from results.json files (and an Allure report)",
+    "merge": "merge results.json shards (one per host) into one file, reporting duplicates and conflicts",
+}
 
 
 def _load(name: str):
     try:
         return importlib.import_module(f"ocimatrix.commands.{name}")
-    except ModuleNotFoundError as exc:
-        if exc.name == f"ocimatrix.commands.{name}":
-            return None
-        return _Broken(name, exc)
     except Exception as exc:  # noqa: BLE001 - one broken command must not take the others down
         return _Broken(name, exc)
 
@@ -32,7 +36,6 @@ class _Broken:
     def __init__(self, name: str, exc: Exception) -> None:
         self.name = name
         self.error = f"{type(exc).__name__}: {exc}"
-        self.HELP = f"(unavailable: {self.error})"
 
     def add_arguments(self, parser: argparse.ArgumentParser) -> None:
         parser.add_argument("args", nargs=argparse.REMAINDER)
@@ -41,25 +44,26 @@ class _Broken:
         raise OcimatrixError(f"the '{self.name}' command is unavailable on this install: {self.error}")
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(selected: str | None = None) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="ocimatrix",
         description="Conformance and interoperability tests for OCI images, engines, runtimes and registries.",
     )
     parser.add_argument("--version", action="version", version=f"ocimatrix {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for name in COMMANDS:
-        module = _load(name)
-        if module is None:
-            continue
-        p = sub.add_parser(name, help=module.HELP, description=module.HELP)
-        module.add_arguments(p)
-        p.set_defaults(_main=module.main)
+    for name, help_line in COMMANDS.items():
+        p = sub.add_parser(name, help=help_line, description=help_line)
+        if name == selected:
+            module = _load(name)
+            module.add_arguments(p)
+            p.set_defaults(_main=module.main)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else argv
+    selected = next((a for a in argv if not a.startswith("-")), None)
+    parser = build_parser(selected if selected in COMMANDS else None)
     args = parser.parse_args(argv)
     if not getattr(args, "_main", None):
         parser.print_help()

@@ -34,3 +34,17 @@ def test_provision_check_reports_without_changing(tmp_path):
     result = ocimatrix("provision", "--check")
     assert result.returncode in (0, 1)
     assert "packages:" in result.stdout
+
+
+def test_help_lines_match_the_command_modules():
+    import importlib
+
+    from ocimatrix.cli import COMMANDS
+
+    for name, help_line in COMMANDS.items():
+        assert help_line == importlib.import_module(f"ocimatrix.commands.{name}").HELP, name
+
+
+def test_subcommand_help_shows_its_options():
+    result = ocimatrix("run", "--help")
+    assert result.returncode == 0 and "--matrix" in result.stdout and "--out" in result.stdout
