@@ -47,6 +47,19 @@ COMPAT = {"amd64": ("386", "CONFIG_IA32_EMULATION"), "arm64": ("arm", "CONFIG_CO
 
 NATIVE, COMPAT_MODE, EMULATED, UNSUPPORTED = "native", "compat", "emulated", "unsupported"
 
+# Where binfmt-support keeps the definitions packages ship (qemu-user-static's), by GOARCH.
+BINFMTS_DEFINITIONS = Path("/usr/share/binfmts")
+QEMU_HANDLERS = {
+    "amd64": "qemu-x86_64",
+    "386": "qemu-i386",
+    "arm64": "qemu-aarch64",
+    "arm": "qemu-arm",
+    "s390x": "qemu-s390x",
+    "ppc64le": "qemu-ppc64le",
+    "riscv64": "qemu-riscv64",
+    "mips64le": "qemu-mips64el",
+}
+
 Log = Callable[[str], None]
 
 
@@ -301,6 +314,13 @@ def ensure_handlers(platforms: Iterable[str], log: Log = print, binfmt_dir: Path
         support = detect(platform)
         arch = platform.split("/")[1] if "/" in platform else ""
         found = _handler_for(arch, read_handlers(binfmt_dir)) if not support.runnable else None
+        name = QEMU_HANDLERS.get(arch, "")
+        importable = name and (BINFMTS_DEFINITIONS / name).is_file() and shutil.which("update-binfmts")
+        if not support.runnable and found is None and importable:
+            # qemu-user-static is installed but its handler was never imported into the kernel.
+            result = subprocess.run(["update-binfmts", "--import", name], capture_output=True, text=True)
+            log(f"update-binfmts --import {name}: exit {result.returncode} {result.stderr.strip()}")
+            found = _handler_for(arch, read_handlers(binfmt_dir))
         if found is not None and not found.enabled and shutil.which("update-binfmts"):
             result = subprocess.run(["update-binfmts", "--enable", found.name], capture_output=True, text=True)
             log(f"update-binfmts --enable {found.name}: exit {result.returncode} {result.stderr.strip()}")

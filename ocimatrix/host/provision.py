@@ -1,22 +1,12 @@
-"""Provision the host: Debian packages, host fixes, foreign-architecture busybox. Says what it did."""
+"""Provision the host: Debian packages, host fixes, QEMU handlers and foreign busybox. Says what it did."""
 
 from __future__ import annotations
 
-import importlib
 from dataclasses import dataclass, field
 
-from ocimatrix.host import fixes, packages
-
-# Platforms whose busybox the default matrix needs besides the host's (provisioned when the
-# platforms support is present; see ocimatrix/host/foreign_busybox.py).
-DEFAULT_FOREIGN_PLATFORMS = [
-    "linux/arm64",
-    "linux/arm/v7",
-    "linux/s390x",
-    "linux/ppc64le",
-    "linux/riscv64",
-    "linux/386",
-]
+from ocimatrix.host import fixes, foreign_busybox, packages, platforms
+from ocimatrix.images.busybox import host_platform_name
+from ocimatrix.matrix import DEFAULT_MATRIX, load_matrix
 
 
 @dataclass
@@ -24,7 +14,14 @@ class ProvisionReport:
     installed: list[str] = field(default_factory=list)
     missing: list[str] = field(default_factory=list)
     fixes: list[fixes.FixResult] = field(default_factory=list)
-    platforms: dict[str, str] = field(default_factory=dict)
+    handlers: dict[str, str] = field(default_factory=dict)
+    busybox: dict[str, str] = field(default_factory=dict)
+
+
+def default_foreign_platforms() -> list[str]:
+    """The platforms the default matrix runs, other than this host's own."""
+    cells = load_matrix(DEFAULT_MATRIX).cells_for(("platform",), "platforms")
+    return [c["platform"] for c in cells if c["platform"] != host_platform_name()]
 
 
 def provision(check_only: bool = False, log=print) -> ProvisionReport:
@@ -33,6 +30,8 @@ def provision(check_only: bool = False, log=print) -> ProvisionReport:
     if check_only:
         report.missing = missing
         log(f"packages: missing {' '.join(missing)}" if missing else "packages: all present")
+        for platform, support in platforms.detect_all(default_foreign_platforms()).items():
+            log(f"{platform}: {'runnable' if support.runnable else 'not runnable'}")
         return report
     if missing:
         packages.install(missing, log=log)
@@ -41,21 +40,22 @@ def provision(check_only: bool = False, log=print) -> ProvisionReport:
     for result in fixes.apply_all():
         report.fixes.append(result)
         log(f"{result.name}: {result.detail}")
-    foreign = _optional("ocimatrix.host.foreign_busybox")
-    if foreign is not None:
-        report.platforms = foreign.ensure_foreign_busybox(DEFAULT_FOREIGN_PLATFORMS, log=log)
+    foreign = default_foreign_platforms()
+    report.handlers = platforms.ensure_handlers(foreign, log=log)
+    report.busybox = foreign_busybox.ensure_foreign_busybox(foreign, log=log)
+    for platform in foreign:
+        log(f"{platform}: {report.handlers.get(platform, '?')}; busybox {report.busybox.get(platform, '?')}")
     return report
 
 
 def needs_provisioning() -> bool:
-    """Cheap check `ocimatrix run` makes before deciding to provision."""
+    """The cheap check `ocimatrix run` makes before deciding to provision."""
     if packages.missing_packages():
         return True
-    return fixes.cgroup_is_hybrid() and not fixes.hugetlb_on_v1() or not (fixes.BINFMT_DIR / "register").exists()
-
-
-def _optional(module: str):
-    try:
-        return importlib.import_module(module)
-    except ModuleNotFoundError:
-        return None
+    if fixes.cgroup_is_hybrid() and not fixes.hugetlb_on_v1():
+        return True
+    if not (fixes.BINFMT_DIR / "register").exists():
+        return True
+    # A kept machine with an emptied cache would otherwise skip the foreign cells silently.
+    foreign = default_foreign_platforms()
+    return any(foreign_busybox.cached_busybox(p) is None or not platforms.detect(p).runnable for p in foreign)
