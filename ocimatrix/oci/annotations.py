@@ -67,7 +67,9 @@ def annotation_problems(annotations: object) -> Iterator[tuple[str, str, str]]:
                 key,
                 f"key {key!r} uses the org.opencontainers prefix reserved for OCI specs",
             )
-        if not isinstance(value, str):
+        # annotations.md: "While the value MUST be present, it MAY be an empty string" - for every key,
+        # so an empty pre-defined value (buildah's base.digest of a FROM scratch image) is no violation.
+        if not isinstance(value, str) or value == "":
             continue
         if key == IMAGE_PREFIX + "created" and not RFC3339.match(value):
             yield "annotation.value-format", key, f"{key} must be an RFC 3339 date-time, got {value!r}"
