@@ -163,9 +163,7 @@ class CriClient:
         return response.image if response.HasField("image") else None
 
     def list_images(self, ref: str | None = None) -> list[api.Image]:
-        request = api.ListImagesRequest(
-            filter=api.ImageFilter(image=messages.image_spec(ref)) if ref else None
-        )
+        request = api.ListImagesRequest(filter=api.ImageFilter(image=messages.image_spec(ref)) if ref else None)
         return list(self._call("ListImages", self._images.ListImages, request, ref or "").images)
 
     def remove_image(self, ref: str) -> None:
@@ -321,9 +319,7 @@ class CriClient:
         request = api.StopContainerRequest(container_id=container_id, timeout=timeout)
         # The RPC lasts as long as the grace period; don't let the client deadline cut it short.
         with _tolerate_not_found(missing_ok):
-            self._call(
-                "StopContainer", self._runtime.StopContainer, request, container_id, self.timeout + timeout
-            )
+            self._call("StopContainer", self._runtime.StopContainer, request, container_id, self.timeout + timeout)
 
     def remove_container(self, container_id: str) -> None:
         request = api.RemoveContainerRequest(container_id=container_id)
@@ -357,9 +353,7 @@ class CriClient:
         request = api.ListContainersRequest(filter=filter_)
         return list(self._call("ListContainers", self._runtime.ListContainers, request).containers)
 
-    def wait_for_exit(
-        self, container_id: str, timeout: float = 30.0, poll: float = 0.1
-    ) -> api.ContainerStatus:
+    def wait_for_exit(self, container_id: str, timeout: float = 30.0, poll: float = 0.1) -> api.ContainerStatus:
         """Poll until the container has exited; CRI has no wait call (the kubelet polls too)."""
         deadline = time.monotonic() + timeout
         while True:
@@ -393,9 +387,7 @@ class CriClient:
         return logs.read_log(status.log_path)
 
     @contextmanager
-    def pod(
-        self, name: str, namespace: str, uid: str, runtime_handler: str = "", **kwargs: Any
-    ) -> Iterator[str]:
+    def pod(self, name: str, namespace: str, uid: str, runtime_handler: str = "", **kwargs: Any) -> Iterator[str]:
         """Run a pod for the block, then stop and remove it (and its containers) whatever happened."""
         pod_id = self.run_pod(name, namespace, uid, runtime_handler, **kwargs)
         try:

@@ -78,9 +78,7 @@ def _toml_string(value: str | Path) -> str:
 
 def _check_registry_host(host: str) -> None:
     if not _REGISTRY_HOST.fullmatch(host):
-        raise UsageError(
-            f"registry host {host!r}: expected host[:port] such as 127.0.0.1:5000, without scheme or path"
-        )
+        raise UsageError(f"registry host {host!r}: expected host[:port] such as 127.0.0.1:5000, without scheme or path")
 
 
 def render_containerd_config(

@@ -45,9 +45,7 @@ class ContainerLog:
         """The container's output on one stream, partial pieces joined, one newline per full line."""
         if stream not in STREAMS:
             raise ValueError(f"unknown stream {stream!r}, expected one of {STREAMS}")
-        return "".join(
-            line.content + ("" if line.partial else "\n") for line in self.lines if line.stream == stream
-        )
+        return "".join(line.content + ("" if line.partial else "\n") for line in self.lines if line.stream == stream)
 
     @property
     def stdout(self) -> str:

@@ -113,9 +113,7 @@ def container_config(
         tty=tty,
         stdin=stdin,
         linux=api.LinuxContainerConfig(
-            security_context=api.LinuxContainerSecurityContext(
-                namespace_options=namespaces, **_user_fields(user)
-            ),
+            security_context=api.LinuxContainerSecurityContext(namespace_options=namespaces, **_user_fields(user)),
         ),
     )
 
