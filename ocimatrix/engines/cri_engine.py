@@ -31,7 +31,7 @@ from ocimatrix import evidence
 from ocimatrix.cri import messages
 from ocimatrix.cri.client import CriClient, CriError
 from ocimatrix.cri.gen import api_pb2 as api
-from ocimatrix.engines.base import Engine, EngineError, RunResult, RunSpec, Unsupported
+from ocimatrix.engines.base import Engine, EngineError, ResolvedImage, RunResult, RunSpec, Unsupported
 from ocimatrix.errors import OcimatrixError, UsageError
 from ocimatrix.images.busybox import host_platform_name
 from ocimatrix.oci import mediatypes
@@ -456,6 +456,26 @@ class CriEngine(Engine):
     def image_digest(self, ref: str) -> str:
         image = self._image(ref)
         return repo_digest_for(ref, image.repo_digests) if image is not None else ""
+
+    def resolved_image(self, ref: str, *, platform: str | None = None) -> ResolvedImage:
+        """What ImageStatus says the reference resolved to: the image id is the config digest (what the
+        runtime runs), repo_digests the manifests it ties to the repository (index and/or platform)."""
+        self._check_platform(platform)
+        image = self._image(ref)
+        if image is None:
+            raise EngineError(f"{self.name} has no {ref}: ImageStatus found no image")
+        parsed = parse_reference(ref)
+        repository = f"{parsed.registry}/{parsed.repository}"
+        digests = tuple(d.partition("@")[2] for d in image.repo_digests if d.partition("@")[0] == repository)
+        config = self.image_config(ref)
+        return ResolvedImage(
+            config_digest=image.id,
+            architecture=config.get("architecture", ""),
+            os=config.get("os", ""),
+            variant=config.get("variant", ""),
+            digests=digests,
+            how="CRI ImageStatus (id, repo_digests) and its verbose image config",
+        )
 
     def image_config(self, ref: str) -> dict:
         config = config_from_info(self._cri(self.client.image_info, ref))

@@ -56,7 +56,7 @@ def _validator(part: str = "") -> Draft202012Validator:
 
 
 @cache
-def _fast_check(part: str = "") -> Callable[[Any], Any] | None:
+def _fast_check(part: str = "") -> Callable[[Any], bool] | None:
     """A compiled validator: jsonschema needs ~0.5 ms a record, 25 s for a 50,000-record nightly.
 
     The schema uses only keywords that mean the same in draft-07 (which fastjsonschema compiles) and
@@ -70,7 +70,20 @@ def _fast_check(part: str = "") -> Callable[[Any], Any] | None:
     if part:
         schema = {"$id": schema["$id"], "$defs": schema["$defs"], "$ref": f"#/$defs/{part}"}
     # Every $ref is local; one that is not must fail here rather than become a download.
-    return fastjsonschema.compile(schema, handlers={"http": _refuse_remote, "https": _refuse_remote})
+    compiled = fastjsonschema.compile(schema, handlers={"http": _refuse_remote, "https": _refuse_remote})
+    # The exception class of the very module that compiled the check: if fastjsonschema is imported
+    # again later (pytester restores sys.modules after an in-process run), a fresh import would bring
+    # a different class that the compiled code never raises.
+    invalid = fastjsonschema.JsonSchemaValueException
+
+    def check(data: Any) -> bool:
+        try:
+            compiled(data)
+        except invalid:
+            return False
+        return True
+
+    return check
 
 
 def _refuse_remote(uri: str) -> Any:
@@ -78,14 +91,8 @@ def _refuse_remote(uri: str) -> Any:
     raise NoSuchResource(ref=uri)
 
 
-def _passes_fast(check: Callable[[Any], Any], data: Any) -> bool:
-    import fastjsonschema
-
-    try:
-        check(data)
-    except fastjsonschema.JsonSchemaValueException:
-        return False
-    return True
+def _passes_fast(check: Callable[[Any], bool], data: Any) -> bool:
+    return check(data)
 
 
 def results_problems(data: Any, limit: int = SHOWN_PROBLEMS) -> list[str]:
