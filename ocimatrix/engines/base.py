@@ -107,6 +107,23 @@ def run_command(
     return result
 
 
+def docker_style_run_args(spec: RunSpec, runtime: str, entrypoint: list[str]) -> list[str]:
+    """``run`` arguments up to and including the image, for CLIs that follow docker's (docker, podman):
+    never pull, never network. ``entrypoint`` is the ``--entrypoint`` value(s) the CLI wants, or []."""
+    args = ["run", "--rm", "--network", "none", "--pull", "never", "--runtime", runtime]
+    if spec.platform:
+        args += ["--platform", spec.platform]
+    for key, value in spec.env.items():
+        args += ["--env", f"{key}={value}"]
+    if spec.user is not None:
+        args += ["--user", spec.user]
+    if spec.workdir is not None:
+        args += ["--workdir", spec.workdir]
+    args += entrypoint
+    args.append(spec.image)
+    return args
+
+
 def first_line_version(argv: Sequence[str]) -> str:
     """Read 'tool version X.Y.Z ...' style output; '' if the tool is missing."""
     try:

@@ -20,6 +20,7 @@ from ocimatrix.engines.base import (
     RunResult,
     RunSpec,
     Unsupported,
+    docker_style_run_args,
     run_command,
 )
 
@@ -213,19 +214,9 @@ class DockerEngine(Engine):
 
 def docker_run_args(spec: RunSpec) -> list[str]:
     """The ``docker run`` command line equivalent to ``spec`` (used for repro and tested on its own)."""
-    args = ["run", "--rm", "--network", "none", "--pull", "never", "--runtime", spec.runtime]
-    if spec.platform:
-        args += ["--platform", spec.platform]
-    for key, value in spec.env.items():
-        args += ["--env", f"{key}={value}"]
-    if spec.user is not None:
-        args += ["--user", spec.user]
-    if spec.workdir is not None:
-        args += ["--workdir", spec.workdir]
-    if spec.entrypoint is not None:
-        # The CLI takes one entrypoint word; the rest of the list goes before the args.
-        args += ["--entrypoint", spec.entrypoint[0] if spec.entrypoint else ""]
-    args.append(spec.image)
+    # The CLI takes one entrypoint word; the rest of the list goes before the args.
+    entrypoint = [] if spec.entrypoint is None else ["--entrypoint", spec.entrypoint[0] if spec.entrypoint else ""]
+    args = docker_style_run_args(spec, spec.runtime, entrypoint)
     if spec.entrypoint:
         args += spec.entrypoint[1:]
     args += spec.args or []

@@ -17,6 +17,7 @@ from ocimatrix.engines.base import (
     RunResult,
     RunSpec,
     Unsupported,
+    docker_style_run_args,
     first_line_version,
     run_command,
 )
@@ -183,27 +184,8 @@ class PodmanEngine(ContainersStorageTool):
 
     def run(self, spec: RunSpec) -> RunResult:
         self.check_runtime(spec.runtime)
-        args = [
-            "run",
-            "--rm",
-            "--network",
-            "none",
-            "--pull",
-            "never",
-            "--runtime",
-            RUNTIME_BINARIES[spec.runtime],
-        ]
-        if spec.platform:
-            args += ["--platform", spec.platform]
-        for key, value in spec.env.items():
-            args += ["--env", f"{key}={value}"]
-        if spec.user is not None:
-            args += ["--user", spec.user]
-        if spec.workdir is not None:
-            args += ["--workdir", spec.workdir]
-        if spec.entrypoint is not None:
-            args += ["--entrypoint", json.dumps(spec.entrypoint)]
-        args.append(spec.image)
+        entrypoint = [] if spec.entrypoint is None else ["--entrypoint", json.dumps(spec.entrypoint)]
+        args = docker_style_run_args(spec, RUNTIME_BINARIES[spec.runtime], entrypoint)
         args += spec.args or []
         result = self.sh(*args, timeout=spec.timeout, check=False)
         if result.returncode in (125, 126, 127) and "Error:" in result.stderr:

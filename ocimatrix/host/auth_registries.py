@@ -34,31 +34,11 @@ import httpx
 from ocimatrix.errors import OcimatrixError
 from ocimatrix.host.certs import make_ca, make_signing_cert
 from ocimatrix.host.process import Daemon, free_port
+from ocimatrix.host.registry_service import registry_config
 
 SERVICE = "ocimatrix-registry"
 ISSUER = "ocimatrix-token-server"
 USERNAME = "ocimatrix"
-
-REGISTRY_CONFIG = """\
-version: 0.1
-log:
-  level: warn
-  accesslog:
-    disabled: true
-storage:
-  filesystem:
-    rootdirectory: {root}
-  delete:
-    enabled: true
-  maintenance:
-    uploadpurging:
-      enabled: false
-http:
-  addr: 127.0.0.1:{port}
-  secret: {http_secret}
-  headers:
-    X-Content-Type-Options: [nosniff]
-{tls}{auth}"""
 
 
 def registry_version(binary: str = "docker-registry") -> str:
@@ -122,12 +102,11 @@ class _AuthRegistry:
     def _start_registry(self, binary: Path, tls: str, auth: str, verify: Any = False) -> None:
         config = self.state_dir / "config.yml"
         config.write_text(
-            REGISTRY_CONFIG.format(
-                root=self.state_dir / "data",
-                port=self.port,
+            registry_config(
+                self.state_dir / "data",
+                f"127.0.0.1:{self.port}",
                 http_secret=secrets.token_hex(16),
-                tls=tls,
-                auth=auth,
+                extra=tls + auth,
             )
         )
         daemon = Daemon(

@@ -27,24 +27,13 @@ import httpx
 
 from ocimatrix.errors import OcimatrixError
 from ocimatrix.host.process import free_port
+from ocimatrix.host.registry_service import registry_config
 
 BUILTIN_TAG = "ocimatrix.local/docker-registry"  # fully qualified, never pulled: built here
 DEFAULT_ENV = {"REGISTRY_HTTP_ADDR": "127.0.0.1:{port}"}
 READY_TIMEOUT = 60.0
-CONTAINER_CONFIG = b"""\
-version: 0.1
-log:
-  level: warn
-  accesslog:
-    disabled: true
-storage:
-  filesystem:
-    rootdirectory: /var/lib/registry
-  delete:
-    enabled: true
-http:
-  addr: 127.0.0.1:5000
-"""
+# Inside the container: the address is overridden through REGISTRY_HTTP_ADDR at start.
+CONTAINER_CONFIG = registry_config("/var/lib/registry", "127.0.0.1:5000").encode()
 
 
 def shared_libraries(binary: Path) -> list[Path]:

@@ -25,17 +25,26 @@ storage:
     uploadpurging:
       enabled: false
 http:
-  addr: 127.0.0.1:{port}
-  headers:
+  addr: {addr}
+{secret}  headers:
     X-Content-Type-Options: [nosniff]
 """
 
 
+def registry_config(root: str | Path, addr: str, *, http_secret: str = "", extra: str = "") -> str:
+    """distribution's config.yml: filesystem storage that allows deletes, quiet logs, listening on ``addr``.
+
+    ``extra`` is YAML appended after the ``http`` section: indented lines extend it (``  tls:``),
+    unindented ones add top-level sections (``auth:``).
+    """
+    secret = f"  secret: {http_secret}\n" if http_secret else ""
+    return CONFIG.format(root=root, addr=addr, secret=secret) + extra
+
+
 class RegistryService:
-    def __init__(self, state_dir: Path, binary: str = "docker-registry", extra_config: str = "") -> None:
+    def __init__(self, state_dir: Path, binary: str = "docker-registry") -> None:
         self.dir = state_dir
         self.binary = binary
-        self.extra_config = extra_config
         self.port = 0
         self.daemon: Daemon | None = None
 
@@ -54,7 +63,7 @@ class RegistryService:
         self.dir.mkdir(parents=True, exist_ok=True)
         self.port = free_port()
         config = self.dir / "config.yml"
-        config.write_text(CONFIG.format(root=self.dir / "data", port=self.port) + self.extra_config)
+        config.write_text(registry_config(self.dir / "data", self.host))
         self.daemon = Daemon("docker-registry", [path, "serve", str(config)], self.dir / "registry.log")
         self.daemon.start(lambda: httpx.get(f"{self.url}/v2/", timeout=2).status_code in (200, 401))
 
