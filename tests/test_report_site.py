@@ -242,3 +242,9 @@ def test_history_chart_breaks_a_line_where_an_engine_did_not_run():
     assert docker_path.count("M") == 2 and "L" not in docker_path
     assert svg.count("docker, 2026-11-") == 2 and "90.0% (9/10 passed)" in svg
     assert 'role="img"' in svg and '<title id="history-title">' in svg
+
+
+def test_known_incompatibilities_count_against_the_pass_rate():
+    # An xfailed cell doesn't fail the run, but it doesn't work either: people choose stacks by this rate.
+    assert pass_rate({"passed": 9, "xfailed": 1, "skipped": 5}) == pytest.approx(0.9)
+    assert pass_rate({"skipped": 3}) is None

@@ -1,7 +1,7 @@
 """Pass rates per engine across runs, kept in ``history.json`` next to the site (or where told).
 
 Each report adds one entry for the run it draws; drawing the same run again replaces its entry, so
-re-rendering a site never doubles a point. Pass rate = (passed + xfailed) / cases that ran
+re-rendering a site never doubles a point. Pass rate = passed / cases that ran (xfailed counts as not passing)
 (skips do not count either way: a skipped cell is neither evidence of support nor of breakage).
 """
 
@@ -35,10 +35,12 @@ def run_id(results: Results) -> str:
 
 
 def pass_rate(counts: dict[str, int]) -> float | None:
+    """Passed over the cases that ran. A known incompatibility (xfailed) doesn't fail the run, but it is
+    still a cell that doesn't work, so it counts against the rate people choose a stack by."""
     ran = sum(counts.get(k, 0) for k in ("passed", "xfailed", "failed", "error"))
     if not ran:
         return None
-    return (counts.get("passed", 0) + counts.get("xfailed", 0)) / ran
+    return counts.get("passed", 0) / ran
 
 
 def summarize(results: Results) -> dict[str, Any]:

@@ -398,10 +398,11 @@
     );
   }
 
-  // Colour buckets of the pass rate (passed + xfailed over what ran); see the legend in index.html.
+  // Colour buckets of the pass rate (passed over what ran; a known incompatibility, xfailed, counts
+  // as not passing); see the legend in index.html.
   function statusOf(c) {
-    var pass = c[0] + c[4],
-      bad = c[1] + c[3];
+    var pass = c[0],
+      bad = c[1] + c[3] + c[4];
     if (!pass && !bad) return c[2] ? "skip" : "none";
     var rate = pass / (pass + bad);
     if (rate === 1) return "pass";
@@ -411,8 +412,8 @@
   }
 
   function rateText(c) {
-    var pass = c[0] + c[4],
-      bad = c[1] + c[3];
+    var pass = c[0],
+      bad = c[1] + c[3] + c[4];
     if (!pass && !bad) return "skipped";
     var pct = (100 * pass) / (pass + bad);
     // Never round a failing cell up to 100%, nor a passing one down to 0%.
@@ -426,12 +427,14 @@
     outcomes.forEach(function (o, k) {
       if (c[k]) names.push(fmtInt(c[k]) + " " + LABEL[o]);
     });
-    var pass = c[0] + c[4],
-      bad = c[1] + c[3];
+    var pass = c[0],
+      bad = c[1] + c[3],
+      known = c[4];
     parts.push(el("span", { class: "rate", text: rateText(c) }));
     var line = el("span", { class: "tally" });
     if (pass) line.appendChild(el("span", { class: "n-pass" }, [el("span", { "aria-hidden": "true", text: SYMBOL.passed }), fmtInt(pass)]));
     if (bad) line.appendChild(el("span", { class: "n-fail" }, [el("span", { "aria-hidden": "true", text: SYMBOL.failed }), fmtInt(bad)]));
+    if (known) line.appendChild(el("span", { class: "n-known" }, [el("span", { "aria-hidden": "true", text: SYMBOL.xfailed }), fmtInt(known)]));
     if (c[2]) line.appendChild(el("span", { class: "n-skip" }, [el("span", { "aria-hidden": "true", text: SYMBOL.skipped }), fmtInt(c[2])]));
     parts.push(line);
     return { nodes: parts, words: names.join(", ") };
