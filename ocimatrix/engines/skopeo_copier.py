@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+from pathlib import Path
 
 from ocimatrix.engines.base import first_line_version, run_command
 
@@ -25,14 +26,28 @@ class SkopeoCopier:
     def version(self) -> str:
         return first_line_version([self.binary, "--version"])
 
-    def copy(self, src: str, dest: str, *, format: str | None = None, all_platforms: bool = False) -> None:
-        """Copy between transports (docker://, oci:, oci-archive:, docker-archive:); registries are plain HTTP."""
+    def copy(
+        self,
+        src: str,
+        dest: str,
+        *,
+        format: str | None = None,
+        all_platforms: bool = False,
+        digest_file: Path | None = None,
+    ) -> str:
+        """Copy between transports (docker://, oci:, oci-archive:, docker-archive:); registries are plain HTTP.
+
+        Returns the digest of the manifest written when ``digest_file`` (a scratch path) is given.
+        """
         args = [self.binary, "--insecure-policy", "copy", "--src-tls-verify=false", "--dest-tls-verify=false"]
         if format:
             args += ["--format", FORMATS[format]]
         if all_platforms:
             args.append("--all")
+        if digest_file is not None:
+            args += ["--digestfile", str(digest_file)]
         run_command([*args, src, dest], env=self.env, what="skopeo copy")
+        return digest_file.read_text().strip() if digest_file is not None else ""
 
     def inspect_raw(self, ref: str) -> dict:
         out = run_command(

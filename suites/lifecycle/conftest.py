@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import tempfile
+from pathlib import Path
+
 import pytest
 
-from ocimatrix.cached_steps import PullStep
+from ocimatrix.cached_steps import Outcome, PullStep, PushedImage, cached_step
 from ocimatrix.engines.base import Engine, EngineError, RunResult, RunSpec, Unsupported
+from ocimatrix.engines.skopeo_copier import SkopeoCopier
 from ocimatrix.images.contexts import parse_report
 
 
@@ -14,9 +18,9 @@ def run_probe(cell, runner: Engine, pulled_image: PullStep, recorder):
     """Pull if needed, then run the probe with the cell's runtime and optional overrides;
     returns (result, report)."""
 
-    def run(**overrides) -> tuple[RunResult, dict[str, str]]:
-        image = pulled_image.get()
-        spec = RunSpec(image=image.ref, runtime=cell["runtime"], **overrides)
+    def run(image: str | None = None, **overrides) -> tuple[RunResult, dict[str, str]]:
+        # ``image``: an already pulled reference to run instead of the cell's own pulled probe.
+        spec = RunSpec(image=image or pulled_image.get().ref, runtime=cell["runtime"], **overrides)
         try:
             result = runner.run(spec)
         except Unsupported as exc:
@@ -30,3 +34,32 @@ def run_probe(cell, runner: Engine, pulled_image: PullStep, recorder):
         return result, parse_report(result.stdout)
 
     return run
+
+
+_copied: dict = {}
+
+
+@pytest.fixture
+def copied_by_skopeo(pushed_image: Outcome, endpoints, recorder) -> Outcome:
+    """The builder's pushed image, copied by skopeo (a third tool) to another repository of the registry."""
+    skopeo = SkopeoCopier(endpoints)
+    reason = skopeo.unavailable()
+    if reason:
+        pytest.skip(reason)
+    recorder.versions["skopeo"] = skopeo.version()
+
+    def copy() -> PushedImage:
+        source: PushedImage = pushed_image.get()
+        repository, _, tag = source.ref.rpartition(":")
+        target = f"{repository}-skopeo-copy:{tag}"
+        scratch = Path(tempfile.mkdtemp(prefix="skopeo-", dir=endpoints.state_dir))
+        digest = skopeo.copy(f"docker://{source.ref}", f"docker://{target}", digest_file=scratch / "digest")
+        return PushedImage(target, digest, f"{source.builder}+skopeo")
+
+    # The cache key is the Outcome itself: one copy per pushed image and worker.
+    return cached_step(_copied, id(pushed_image), copy)
+
+
+@pytest.fixture
+def copied_then_pulled(runner: Engine, copied_by_skopeo: Outcome) -> PullStep:
+    return PullStep(runner, copied_by_skopeo)

@@ -135,3 +135,28 @@ def test_labels_visible_after_pull(cell, runner, pulled_image, recorder):
     recorder.add("labels", labels)
     missing = {k: v for k, v in probe.LABELS.items() if labels.get(k) != v}
     assert not missing, f"{cell['engine']} shows labels {labels}; missing or different: {missing}"
+
+
+@pytest.mark.axes("builder", "format", "engine", "runtime")
+@pytest.mark.spec(
+    "image-spec §content addressing (a copy keeps the manifest digest); distribution-spec §pushing manifests",
+    "https://github.com/opencontainers/image-spec/blob/v1.1.0/descriptor.md#digests",
+)
+def test_built_copied_and_run_by_three_tools(cell, pushed_image, copied_by_skopeo, copied_then_pulled, run_probe):
+    """Built and pushed by one tool, copied between repositories by skopeo, pulled and run by a third."""
+    original = pushed_image.get()
+    image = copied_then_pulled.get()
+    assert image.pushed_digest == original.digest, (
+        f"skopeo copied {original.ref} ({original.digest}) to {image.ref} but wrote manifest "
+        f"{image.pushed_digest}: a copy in the same format must keep the manifest bytes, so the digest"
+    )
+    assert image.digest == image.pushed_digest, (
+        f"{cell['engine']} recorded manifest {image.digest or '(none)'} for {image.ref}, "
+        f"skopeo wrote {image.pushed_digest}"
+    )
+    result, report = run_probe(image=image.ref)
+    assert result.exit_code == 0, f"the copied probe exited {result.exit_code}: {result.stderr.strip()[-500:]}"
+    assert report.get("argv") == " ".join(probe.CMD) and report.get("greeting") == probe.GREETING, (
+        f"{cell['engine']} ran the copy with arguments {report.get('argv')!r} and greeting "
+        f"{report.get('greeting')!r}; the config says {' '.join(probe.CMD)!r} and {probe.GREETING!r}"
+    )
