@@ -93,15 +93,16 @@ def _env() -> dict[str, str]:
     return dict(os.environ)
 
 
-def replayable(repro: list[str], build_context: Path, work: Path) -> list[str]:
-    """Temp paths of the harness run are gone: point the build at a fresh context, files into ``work``."""
+def replayable(repro: list[str], build_context: Path) -> list[str]:
+    """The same commands, but building from a fresh context: its build id makes new layers, so the
+    shell pushes and pulls as much as the harness did (the registry would skip layers it has)."""
     lines = []
     for line in repro:
-        words = line.split(" ")
-        for i, word in enumerate(words):
-            if word.startswith("/tmp/"):
-                words[i] = str(build_context) if " build " in f" {line} " else str(work / Path(word).name)
-        lines.append(" ".join(words))
+        if " build " in f" {line} ":
+            words = line.split(" ")
+            words[-1] = str(build_context)
+            line = " ".join(words)
+        lines.append(line)
     return lines
 
 
@@ -125,7 +126,7 @@ def main() -> int:
                 seconds, repro = harness_once(endpoints_file, args.cell, work / "results.json", f"bench{round_no}")
                 harness.append(seconds)
                 context = lifecycle_context(work / f"ctx{round_no}", "linux/amd64", build_id=f"bench-shell-{round_no}")
-                shell.append(shell_once(replayable(repro, context, work), work))
+                shell.append(shell_once(replayable(repro, context), work))
             h, s = statistics.median(harness), statistics.median(shell)
             overhead = h / s - 1
             print(f"cell {args.cell}: every lifecycle test of the cell (build, push, rmi, pull, inspect, runs)")

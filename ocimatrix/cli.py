@@ -20,6 +20,7 @@ COMMANDS = {
     "validate": "validate an image layout, archive, registry image or JSON document against the OCI image-spec",
     "report": "write the static HTML compatibility matrix from results.json files (and an Allure report)",
     "merge": "merge results.json shards (one per host) into one file, reporting duplicates and conflicts",
+    "services": "start the embedded registry, containerd, dockerd and podman storage and keep them up until Ctrl-C",
 }
 
 

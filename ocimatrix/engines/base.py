@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import os
 import subprocess
+import tempfile
 from abc import ABC, abstractmethod
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import ClassVar
@@ -161,6 +163,15 @@ class Engine(ABC):
 
     def versions(self) -> dict[str, str]:
         return {self.name: self.version()}
+
+    @contextmanager
+    def scratch(self, prefix: str) -> Iterator[str]:
+        """A directory for files a command writes (a digest file, a CLI config) that outlives the command
+        as long as the services do, so the recorded repro line can be replayed against them; the
+        state directory's cleanup removes it."""
+        parent = Path(self.endpoints.state_dir or tempfile.gettempdir()) / "scratch"
+        parent.mkdir(parents=True, exist_ok=True)
+        yield tempfile.mkdtemp(prefix=prefix, dir=parent)
 
     def build(self, context: Path, ref: str, *, format: str, platform: str) -> None:
         raise Unsupported(f"{self.name} does not build images")

@@ -6,7 +6,6 @@ docker-py has no shell form, so each call records the equivalent ``docker`` CLI 
 from __future__ import annotations
 
 import contextlib
-import tempfile
 from pathlib import Path
 
 import docker
@@ -91,7 +90,7 @@ class DockerEngine(Engine):
         # one from pushed images, talking to the registry itself (no daemon involved).
         if format != "docker":
             raise Unsupported("docker manifest (20.10) writes Docker manifest lists only, not OCI image indexes")
-        with tempfile.TemporaryDirectory(prefix="ocimatrix-docker-cli-") as config_dir:
+        with self.scratch("docker-cli-") as config_dir:
             # A private config dir: the CLI keeps its draft lists there, not in ~/.docker.
             env = {"DOCKER_CLI_EXPERIMENTAL": "enabled", "DOCKER_CONFIG": config_dir}
             run_command(

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import tempfile
 import uuid
 from pathlib import Path
 
@@ -76,7 +75,7 @@ class ContainersStorageTool(Engine):
     def push(self, ref: str, *, format: str, compression: str) -> str:
         if format not in PUSH_FORMATS:
             raise Unsupported(f"{self.name} cannot push format {format}")
-        with tempfile.TemporaryDirectory(prefix="ocimatrix-digest-") as tmp:
+        with self.scratch("digest-") as tmp:
             digest_file = Path(tmp) / "digest"
             args = [
                 "push",
@@ -109,7 +108,7 @@ class ContainersStorageTool(Engine):
                     f"docker://{image}",
                     what=f"{self.name} manifest add",
                 )
-            with tempfile.TemporaryDirectory(prefix="ocimatrix-digest-") as tmp:
+            with self.scratch("digest-") as tmp:
                 digest_file = Path(tmp) / "digest"
                 self.sh(
                     "manifest",
