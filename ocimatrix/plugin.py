@@ -14,6 +14,7 @@ import os
 import secrets
 import sys
 import time
+import zlib
 from pathlib import Path
 from typing import Any
 
@@ -41,6 +42,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="endpoints.json of services already running (default: start the embedded services)",
     )
     group.addoption("--ocimatrix-progress", action="store_true", help="print one line per finished cell")
+    group.addoption(
+        "--shard",
+        default=None,
+        metavar="K/N",
+        help="run only the K-th of N deterministic slices of the cells (hosts of a nightly each take one)",
+    )
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -118,14 +125,32 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     metafunc.parametrize("cell", cells, ids=[cell_id(c) for c in cells])
 
 
+def parse_shard(text: str | None) -> tuple[int, int] | None:
+    if not text:
+        return None
+    k, sep, n = text.partition("/")
+    if not (sep and k.isdigit() and n.isdigit() and 1 <= int(k) <= int(n)):
+        raise pytest.UsageError(f"--shard {text}: expected K/N with 1 <= K <= N, e.g. --shard 2/4")
+    return int(k), int(n)
+
+
+def in_shard(nodeid: str, shard: tuple[int, int] | None) -> bool:
+    """Stable across hosts and Python runs (unlike hash()), so N hosts together cover every cell once."""
+    if shard is None:
+        return True
+    k, n = shard
+    return zlib.crc32(nodeid.encode()) % n == k - 1
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     matrix = config.stash.get(MATRIX_KEY, None)
     if matrix is None:
         return
+    shard = parse_shard(config.getoption("shard"))
     keep, drop = [], []
     for item in items:
         suite = suite_of(item.path)
-        if suite and not matrix.runs_suite(suite):
+        if (suite and not matrix.runs_suite(suite)) or not in_shard(item.nodeid, shard):
             drop.append(item)
             continue
         keep.append(item)

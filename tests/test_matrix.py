@@ -145,3 +145,11 @@ def test_parse_matrix_accepts_python_data(tmp_path):
             "compression": "gzip",
         }
     ]
+
+
+@pytest.mark.parametrize(
+    "path", sorted(DEFAULT_MATRIX.parent.rglob("*.yaml")), ids=lambda p: str(p.relative_to(DEFAULT_MATRIX.parent))
+)
+def test_every_shipped_matrix_loads(path):
+    matrix = load_matrix(path)
+    assert matrix.cells(), f"{path} expands to no cells"

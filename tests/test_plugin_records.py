@@ -151,3 +151,24 @@ def test_final_outcome(phases, expected):
 
 def test_cell_id_is_path_safe():
     assert cell_id({"engine": "podman", "platform": "linux/arm/v7"}) == "podman-linux_arm_v7"
+
+
+def test_shards_split_the_cells_without_overlap_or_gap(run_suite):
+    seen = []
+    for k in (1, 2, 3):
+        _, data = run_suite("--shard", f"{k}/3")
+        seen += [r["test"] for r in data["results"]]
+    _, everything = run_suite()
+    assert sorted(seen) == sorted(r["test"] for r in everything["results"])
+
+
+def test_bad_shard_is_a_usage_error(pytester, tmp_path):
+    pytester.makepyfile(test_suite=SUITE)
+    (tmp_path / "m.yaml").write_text(MATRIX)
+    endpoints = tmp_path / "endpoints.json"
+    endpoints.write_text(json.dumps({"state_dir": str(tmp_path)}))
+    outcome = pytester.runpytest(
+        "--shard", "4/3", "--matrix", str(tmp_path / "m.yaml"), "--endpoints", str(endpoints), "-p", "no:cacheprovider"
+    )
+    assert outcome.ret == pytest.ExitCode.USAGE_ERROR
+    outcome.stderr.fnmatch_lines(["*--shard 4/3: expected K/N with 1 <= K <= N*"])

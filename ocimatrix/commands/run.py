@@ -29,6 +29,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("-n", "--workers", default="auto", help="parallel pytest-xdist workers (default: auto)")
     parser.add_argument("--suite", action="append", choices=SUITES, help="run only this suite (repeatable)")
     parser.add_argument("-k", dest="keyword", help="only tests matching this pytest -k expression")
+    parser.add_argument("--shard", metavar="K/N", help="run the K-th of N slices (one per host; merge the results)")
     parser.add_argument("--endpoints", type=Path, help="use services already running (their endpoints.json)")
     parser.add_argument("--no-provision", action="store_true", help="don't install packages or apply host fixes")
     parser.add_argument("--baseline", type=Path, help="an earlier results.json: mark regressions and fixes")
@@ -107,6 +108,8 @@ def _run_pytest(args: argparse.Namespace, matrix: Path, results_path: Path) -> i
         argv += ["-n", str(args.workers)]
     if args.keyword:
         argv += ["-k", args.keyword]
+    if args.shard:
+        argv += ["--shard", args.shard]
     if args.endpoints:
         argv += ["--endpoints", str(args.endpoints)]
     if args.allure and importlib.util.find_spec("allure_pytest") is not None:
