@@ -66,15 +66,26 @@ class ContainersStorageTool(Engine):
             "--network",
             "none",
             "--pull-never",
+            # Every build here is unique (a build id in its layer), so a layer cache buys nothing, and
+            # podman's cache lookup races with a concurrent `rmi` on the shared store ("layer not known").
+            "--layers=false",
             "-t",
             ref,
             str(context),
             what=f"{self.name} build",
         )
 
+    # podman 4.3 push has no way to leave layers uncompressed for a registry (buildah push has -D).
+    can_push_uncompressed = False
+
     def push(self, ref: str, *, format: str, compression: str) -> str:
         if format not in PUSH_FORMATS:
             raise Unsupported(f"{self.name} cannot push format {format}")
+        if compression == "none" and not self.can_push_uncompressed:
+            raise Unsupported(
+                f"{self.name} {self.version()} push has no option to leave layers uncompressed "
+                "(--disable-compression is buildah's)"
+            )
         with self.scratch("digest-") as tmp:
             digest_file = Path(tmp) / "digest"
             args = [
@@ -201,6 +212,7 @@ class BuildahEngine(ContainersStorageTool):
     """buildah builds and pushes; it runs nothing in the matrix (its ``run`` is for build steps)."""
 
     name = "buildah"
+    can_push_uncompressed = True
 
     def version(self) -> str:
         return first_line_version([self.binary, "--version"])
