@@ -70,10 +70,3 @@ def shell_line(argv: Sequence[str], env: Mapping[str, str] | None = None) -> str
 
 def record_command(argv: Sequence[str], env: Mapping[str, str] | None = None) -> str:
     return _current.command(argv, env)
-
-
-def collect(recorders: Sequence[Recorder]) -> Recorder:
-    merged = Recorder()
-    for recorder in recorders:
-        merged.extend(recorder)
-    return merged

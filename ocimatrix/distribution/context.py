@@ -114,7 +114,12 @@ class DistContext:
         self.cleanup.blobs.append((repo, blob.digest))
 
     def push_manifest(
-        self, repo: str, reference: str, manifest: Manifest, what: str = "setup: pushing a manifest"
+        self,
+        repo: str,
+        reference: str,
+        manifest: Manifest,
+        what: str = "setup: pushing a manifest",
+        requirement: str = "a stored manifest answers 201 Created",
     ) -> httpx.Response:
         response = self.request(
             "PUT",
@@ -123,7 +128,7 @@ class DistContext:
             headers={"Content-Type": manifest.media_type},
             content=manifest.body,
         )
-        expect.status(response, 201, what, "a stored manifest answers 201 Created")
+        expect.status(response, 201, what, requirement)
         self.cleanup.manifests.append((repo, manifest.digest))
         return response
 

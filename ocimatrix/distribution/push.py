@@ -217,15 +217,7 @@ def push_manifest(ctx: DistContext, by: str) -> None:
         ctx.push_blob(repo, blob)
     reference = "v1" if by == "tag" else image.digest
     what = f"push manifest by {by}"
-    response = ctx.request(
-        "PUT",
-        f"/v2/{repo}/manifests/{reference}",
-        what=what,
-        headers={"Content-Type": image.media_type},
-        content=image.body,
-    )
-    expect.status(response, 201, what, "a stored manifest MUST answer 201 Created")
-    ctx.cleanup.manifests.append((repo, image.digest))
+    response = ctx.push_manifest(repo, reference, image, what, "a stored manifest MUST answer 201 Created")
     expect.header(response, "Location", what, "201 MUST carry the manifest's Location")
     expect.digest_header(response, image.digest, what)
     response = ctx.get_manifest(repo, reference, f"{what} (reading it back)")
@@ -330,13 +322,7 @@ def push_manifest_subject_missing(ctx: DistContext) -> None:
     for blob in artifact.blobs:
         ctx.push_blob(repo, blob)
     what = "push of an artifact whose subject was not pushed yet"
-    response = ctx.request(
-        "PUT",
-        f"/v2/{repo}/manifests/{artifact.digest}",
-        what=what,
-        headers={"Content-Type": artifact.media_type},
-        content=artifact.body,
+    response = ctx.push_manifest(
+        repo, artifact.digest, artifact, what, "a registry MUST accept a manifest whose subject doesn't exist"
     )
-    expect.status(response, 201, what, "a registry MUST accept a manifest whose subject doesn't exist")
-    ctx.cleanup.manifests.append((repo, artifact.digest))
     expect.note("oci_subject_header", response.headers.get("OCI-Subject", "(absent)"))

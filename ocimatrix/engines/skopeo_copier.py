@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 from pathlib import Path
@@ -48,9 +47,3 @@ class SkopeoCopier:
             args += ["--digestfile", str(digest_file)]
         run_command([*args, src, dest], env=self.env, what="skopeo copy")
         return digest_file.read_text().strip() if digest_file is not None else ""
-
-    def inspect_raw(self, ref: str) -> dict:
-        out = run_command(
-            [self.binary, "inspect", "--raw", "--tls-verify=false", ref], env=self.env, what="skopeo inspect"
-        ).stdout
-        return json.loads(out)

@@ -13,9 +13,10 @@ from __future__ import annotations
 import re
 
 from ocimatrix.oci.archive import MemberMissing, MemberUnreadable, TarArchive
-from ocimatrix.oci.digest import CHUNK, digest_bytes
+from ocimatrix.oci.digest import digest_bytes
 from ocimatrix.oci.jsondoc import parse_json
 from ocimatrix.oci.platforms import platform_matches
+from ocimatrix.oci.streams import read_capped
 from ocimatrix.oci.walker import MAX_JSON, Walker
 
 MANIFEST = "manifest.json"
@@ -26,20 +27,17 @@ _HEX64 = re.compile(r"(?:^|/)(?:sha256[:/])?([a-f0-9]{64})(?:\.json)?$")
 def _read(archive: TarArchive, name: str, walker: Walker, where: str) -> bytes | None:
     try:
         with archive.open(name) as f:
-            chunks, total = [], 0
-            while total <= MAX_JSON and (chunk := f.read(CHUNK)):
-                chunks.append(chunk)
-                total += len(chunk)
+            data = read_capped(f, MAX_JSON)
     except MemberMissing:
         walker.add("blob.missing", where, f"{name} is not in the archive")
         return None
     except MemberUnreadable as exc:
         walker.add("blob.unreadable", where, str(exc))
         return None
-    if total > MAX_JSON:
+    if len(data) > MAX_JSON:
         walker.add("json.too-large", where, f"{name} is over {MAX_JSON >> 20} MiB; not read as JSON")
         return None
-    return b"".join(chunks)
+    return data
 
 
 def _json(archive: TarArchive, name: str, walker: Walker, where: str) -> tuple[object, bytes | None]:

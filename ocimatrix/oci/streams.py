@@ -80,6 +80,16 @@ class PrefixedReader:
         return True
 
 
+def read_capped(f: BinaryIO, cap: int) -> bytes:
+    """All of ``f``, or, when it is longer than ``cap``, its first bytes past ``cap``: the caller tells a
+    too-large document by ``len(data) > cap`` without ever holding an unbounded one in memory."""
+    chunks, total = [], 0
+    while total <= cap and (chunk := f.read(CHUNK)):
+        chunks.append(chunk)
+        total += len(chunk)
+    return b"".join(chunks)
+
+
 class BoundedReader:
     """Stops after ``limit`` bytes: a blob longer than its descriptor says is read one byte past
     the declared size (enough to know it is longer), never to an end that may not come."""

@@ -33,6 +33,7 @@ from ocimatrix.oci.reference import looks_like_reference, parse_reference
 from ocimatrix.oci.registry import Credentials, RegistryClient, RegistryError, credentials_from_env
 from ocimatrix.oci.report import Report
 from ocimatrix.oci.stores import ArchiveStore, BlobMissing, BlobUnreadable, LayoutDirStore, RegistryStore
+from ocimatrix.oci.streams import read_capped
 from ocimatrix.oci.walker import MAX_JSON, Walker, WalkOptions
 
 DOCUMENT_KINDS = ("manifest", "index", "config", "descriptor", "layout")
@@ -100,19 +101,16 @@ def _read_small(walker: Walker, rel: str) -> bytes | None:
     store = walker.store
     try:
         with store.open_file(rel) as f:
-            chunks, total = [], 0
-            while total <= MAX_JSON and (chunk := f.read(CHUNK)):
-                chunks.append(chunk)
-                total += len(chunk)
+            data = read_capped(f, MAX_JSON)
     except BlobMissing:
         return None
     except BlobUnreadable as exc:
         walker.add("blob.unreadable", rel, str(exc))
         return None
-    if total > MAX_JSON:
+    if len(data) > MAX_JSON:
         walker.add("json.too-large", rel, f"{rel} is over {MAX_JSON >> 20} MiB")
         return None
-    return b"".join(chunks)
+    return data
 
 
 _UNUSABLE = object()

@@ -35,7 +35,7 @@ from ocimatrix.oci.platforms import format_platform, platform_matches, platform_
 from ocimatrix.oci.report import Report
 from ocimatrix.oci.schemas import schema_errors
 from ocimatrix.oci.stores import BlobMissing, BlobStore, BlobUnreadable
-from ocimatrix.oci.streams import BoundedReader
+from ocimatrix.oci.streams import BoundedReader, read_capped
 
 MAX_JSON = 32 << 20
 MAX_DEPTH = 8
@@ -203,26 +203,22 @@ class Walker:
         limit = min(self._read_limit(descriptor) or MAX_JSON + 1, MAX_JSON + 1)
         try:
             with self.store.open(digest, _text(descriptor.get("mediaType"))) as f:
-                stream = BoundedReader(f, limit)
-                chunks, total = [], 0
-                while chunk := stream.read(CHUNK):
-                    chunks.append(chunk)
-                    total += len(chunk)
+                data = read_capped(BoundedReader(f, limit), MAX_JSON)
         except BlobMissing:
             self.add("blob.missing", where, f"{self.blob_where(digest)} is not in the image")
             return None
         except BlobUnreadable as exc:
             self.add("blob.unreadable", where, str(exc))
             return None
-        if total > MAX_JSON:
+        if len(data) > MAX_JSON:
             self.add(
                 "json.too-large", where, f"{self.blob_where(digest)} is over {MAX_JSON >> 20} MiB; not read as JSON"
             )
             return None
-        if total == self._read_limit(descriptor):
+        if len(data) == self._read_limit(descriptor):
             self._longer_than_declared(descriptor, where, digest)
             return None
-        return b"".join(chunks)
+        return data
 
     def verify_blob(self, descriptor: dict, where: str) -> None:
         """Stream a blob only to check its digest and size (artifact layers, unknown types)."""
