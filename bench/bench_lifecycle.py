@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import subprocess
 import sys
@@ -55,7 +56,7 @@ def harness_once(endpoints_file: Path, cell: str, results: Path, round_id: str) 
         text=True,
         # Only ocimatrix's plugin: other pytest plugins a dev box has installed
         # (hypothesis alone adds ~3 s) are not the harness's cost.
-        env={**_env(), "OCIMATRIX_RUN_ID": round_id, "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"},
+        env={**os.environ, "OCIMATRIX_RUN_ID": round_id, "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"},
     )
     elapsed = time.perf_counter() - start
     records = json.loads(results.read_text())["results"]
@@ -78,19 +79,13 @@ def shell_once(repro: list[str], workdir: Path) -> float:
     script = workdir / "cell.sh"
     script.write_text("\n".join(repro) + "\n")
     start = time.perf_counter()
-    proc = subprocess.run(["bash", str(script)], capture_output=True, text=True, env=_env())
+    proc = subprocess.run(["bash", str(script)], capture_output=True, text=True)
     elapsed = time.perf_counter() - start
     # Every run of the probe prints its report; fewer reports means a broken replay.
     runs = sum(1 for line in repro if " run " in f" {line} ")
     if proc.stdout.count("argv=") < runs - 1:  # the entrypoint-override run prints no report
         sys.exit(f"the shell replay broke: {proc.stdout.count('argv=')} of {runs} runs reported\n{proc.stderr[-2000:]}")
     return elapsed
-
-
-def _env() -> dict[str, str]:
-    import os
-
-    return dict(os.environ)
 
 
 def replayable(repro: list[str], build_context: Path) -> list[str]:
