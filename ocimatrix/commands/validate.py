@@ -1,7 +1,7 @@
 """``ocimatrix validate SOURCE``: check an image or one document against the OCI image-spec v1.1.
 
 Exit status: 0 valid, 1 violations found (errors; warnings too with --strict), 2 unusable input
-or arguments.
+(no such source; a file that is neither JSON, an archive nor a layout) or arguments.
 """
 
 from __future__ import annotations
@@ -27,7 +27,8 @@ SOURCE is one of:
 
 Registry credentials come from OCIMATRIX_REGISTRY_USER / OCIMATRIX_REGISTRY_PASSWORD or
 --credentials-file (user:password on the first line, or a Docker config.json); they are never printed.
-Exit status: 0 valid, 1 violations found, 2 unusable input or arguments.
+Exit status: 0 valid, 1 violations found, 2 unusable input (no such source, or a file that is
+neither JSON, an archive nor a layout; --as KIND reads it as a broken document instead) or arguments.
 """
 
 

@@ -1,7 +1,8 @@
 """JSON Schema checks of OCI and Docker documents against the schemas in ``schemas/``.
 
 The schemas are JSON Schema draft 2020-12 (see schemas/README.md). Each failure maps to a rule
-id: the ``x-ocimatrix-rule`` of the failing subschema, else the document kind's ``*.schema`` rule.
+id: the ``x-ocimatrix-rule`` of the failing subschema, else the document kind's ``*.schema`` rule;
+an ``x-ocimatrix-message`` on that subschema replaces the validator's own wording.
 
 Public API: ``SCHEMA_KINDS``, ``schema_dir()``, ``schema_errors(kind, document)`` yielding
 ``(rule_id, json_pointer, message)``.
@@ -87,8 +88,11 @@ def schema_errors(kind: str, document: object) -> Iterator[tuple[str, str, str]]
     for error in sorted(validator.iter_errors(document), key=lambda e: list(map(str, e.absolute_path))):
         subschema = error.schema if isinstance(error.schema, dict) else {}
         rule_id = subschema.get("x-ocimatrix-rule", fallback)
-        message = error.message
-        if error.validator == "pattern" and subschema.get("description"):
+        message = _short(error.message)
+        if subschema.get("x-ocimatrix-message"):
+            # Set where the verdict needs explaining (e.g. where image-spec's schema and prose differ).
+            message = subschema["x-ocimatrix-message"]
+        elif error.validator == "pattern" and subschema.get("description"):
             # A regex says little to a vendor; the schema's description says what was expected.
             message = f"{_short(repr(error.instance), 100)} is not {subschema['description']}"
-        yield rule_id, _pointer(error.absolute_path), _short(message)
+        yield rule_id, _pointer(error.absolute_path), message

@@ -13,8 +13,8 @@ Public API (stable; the image suites and ``ocimatrix validate`` call these):
 
 A ``Report`` lists ``Violation``s (rule_id, where, message, spec_url, level) and what was
 ``checked``. Input that cannot be validated at all (no such path, unreachable registry, a
-document of unknown kind) raises ``UsageError``; everything wrong *inside* the input is a
-violation, never an exception.
+document of unknown kind, a file that is neither JSON, an archive nor a layout) raises
+``UsageError``; everything wrong *inside* the input is a violation, never an exception.
 """
 
 from __future__ import annotations
@@ -301,8 +301,18 @@ def guess_kind(doc: object) -> str | None:
     return None
 
 
+_NOT_A_SOURCE = (
+    "{path}: neither a JSON document, a tar archive nor an OCI layout directory ({why});"
+    " pass --as KIND to check it as a document anyway"
+)
+
+
 def validate_document(path: str | Path, *, as_kind: str | None = None, content: bytes | None = None) -> Report:
-    """Check one JSON document (manifest, index, config, descriptor or oci-layout) on its own."""
+    """Check one JSON document (manifest, index, config, descriptor or oci-layout) on its own.
+
+    Without ``as_kind``, bytes that are not JSON at all raise ``UsageError`` (unusable input); with it,
+    the caller has said what the file is meant to be, so the same bytes are a ``json.invalid`` violation.
+    """
     if as_kind is not None and as_kind not in DOCUMENT_KINDS:
         raise UsageError(f"--as must be one of {', '.join(DOCUMENT_KINDS)}, not {as_kind!r}")
     name = os.path.basename(str(path)) or str(path)
@@ -314,9 +324,14 @@ def validate_document(path: str | Path, *, as_kind: str | None = None, content: 
             raise UsageError(f"cannot read {path}: {exc.strerror or exc}") from None
     report = Report(source=str(path))
     if len(content) > MAX_JSON:
+        if as_kind is None and content.lstrip()[:1] not in (b"{", b"["):
+            raise UsageError(_NOT_A_SOURCE.format(path=path, why=f"over {MAX_JSON >> 20} MiB and not JSON"))
         report.add("json.too-large", name, f"{name} is over {MAX_JSON >> 20} MiB")
         return report
     parsed = parse_json(content)
+    if not parsed.usable and as_kind is None:
+        # Without --as nothing says this file was meant to be a document: it is no input we can read.
+        raise UsageError(_NOT_A_SOURCE.format(path=path, why=parsed.problems[0][1] if parsed.problems else "not JSON"))
     for rule_id, message in parsed.problems:
         report.add(rule_id, name, message)
     if not parsed.usable:

@@ -430,7 +430,7 @@ def _(d):
     return _layout(d, manifest_edit=_set(["mediaType"], "application/vnd.oci.image.manifest.v2+json"))
 
 
-@case("manifest-no-layers-warning", "manifest.layers-empty")
+@case("manifest-no-layers", "manifest.layers-empty")
 def _(d):
     return _layout(d, layers=[])
 
