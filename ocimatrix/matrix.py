@@ -28,14 +28,14 @@ DEFAULT_MATRIX = Path(__file__).resolve().parent.parent / "matrix" / "default.ya
 KNOWN_VALUES: dict[str, tuple[str, ...] | None] = {
     "engine": ("docker", "podman", "containerd", "containerd-cri", "cri-o"),
     "builder": ("docker", "podman", "buildah"),
-    "runtime": ("runc", "crun"),
+    "runtime": ("runc", "crun", "runsc"),
     "platform": None,
     "registry": None,
     "format": ("oci", "docker"),
     "compression": ("gzip", "zstd", "none"),
 }
 AXES = tuple(KNOWN_VALUES)
-SUITES = ("lifecycle", "image", "platforms", "distribution", "cri")
+SUITES = ("lifecycle", "image", "platforms", "distribution", "cri", "runtime")
 
 # GOOS/GOARCH pairs the image-spec points to, with the variants we know how to provide.
 KNOWN_PLATFORMS = (
@@ -348,22 +348,37 @@ def _parse_expectations(check: _Checker, raw: Any, registries) -> tuple[dict[str
     if raw is None:
         return ()
     if not isinstance(raw, list):
-        raise check.fail(("expectations",), "expected a list of {test, cell, reason}")
+        raise check.fail(("expectations",), "expected a list of {test, cell, match, reason}")
     parsed = []
     for index, entry in enumerate(raw):
         where = ("expectations", index)
         if not isinstance(entry, dict):
-            raise check.fail(where, "expected a mapping with 'test', 'reason' and optionally 'cell'")
+            raise check.fail(where, "expected a mapping with 'test', 'match', 'reason' and optionally 'cell'")
         for key in entry:
-            if key not in ("test", "cell", "reason"):
-                raise check.fail((*where, key), "unknown key; expected test, cell, reason")
+            if key not in ("test", "cell", "match", "reason"):
+                raise check.fail((*where, key), "unknown key; expected test, cell, match, reason")
         if not isinstance(entry.get("test"), str) or not entry["test"]:
             raise check.fail((*where, "test"), "expected the test function name (glob patterns allowed)")
         if not isinstance(entry.get("reason"), str) or not entry["reason"].strip():
             raise check.fail((*where, "reason"), "say why this cell is expected to fail")
+        match = _parse_match(check, entry.get("match"), (*where, "match"))
         cell = entry.get("cell") or {}
         if not isinstance(cell, dict):
             raise check.fail((*where, "cell"), "expected a mapping of axis to value(s)")
         values = {axis: check.axis_values(axis, v, (*where, "cell", axis), registries) for axis, v in cell.items()}
-        parsed.append({"test": entry["test"], "cell": values, "reason": entry["reason"].strip()})
+        parsed.append({"test": entry["test"], "cell": values, "match": match, "reason": entry["reason"].strip()})
     return tuple(parsed)
+
+
+def _parse_match(check: _Checker, raw: Any, where: tuple) -> str:
+    """The pattern a cell's failure must match to count as this known incompatibility.
+
+    Without it any failure, a refused connection included, would "confirm" the expectation.
+    """
+    if not isinstance(raw, str) or not raw.strip():
+        raise check.fail(where, "expected a regular expression the failure message must match (re.search)")
+    try:
+        re.compile(raw)
+    except re.error as exc:
+        raise check.fail(where, f"not a valid regular expression: {exc}") from None
+    return raw

@@ -21,10 +21,12 @@ from typing import Any
 import pytest
 
 from ocimatrix import evidence
-from ocimatrix.errors import OcimatrixError
+from ocimatrix.cell_watch import Watch, services_of_cell
+from ocimatrix.errors import HarnessError, OcimatrixError
 from ocimatrix.matrix import DEFAULT_MATRIX, Matrix, load_matrix
 from ocimatrix.registries import redact
 from ocimatrix.results import Record, Results, Run, Spec, now_iso, write_results
+from ocimatrix.verdicts import is_harness_fault, matches_expectation
 
 SUITES_DIR = Path(__file__).resolve().parent.parent / "suites"
 RUN_ID_ENV = "OCIMATRIX_RUN_ID"
@@ -61,6 +63,7 @@ def pytest_configure(config: pytest.Config) -> None:
     except OcimatrixError as exc:
         raise pytest.UsageError(str(exc)) from None
     config.stash[MATRIX_KEY] = matrix
+    parse_shard(config.getoption("shard"))  # a bad --shard is refused before any service starts
     from ocimatrix.allure_labels import register as register_allure_labels
 
     register_allure_labels(config)  # suite, spec section and cell axes as Allure labels, when --alluredir
@@ -81,6 +84,7 @@ def pytest_unconfigure(config: pytest.Config) -> None:
 
 MATRIX_KEY = pytest.StashKey[Matrix]()
 STATE_KEY = pytest.StashKey[dict]()
+EXPECTATION_KEY = pytest.StashKey[dict]()
 
 
 def _matrix_path(config: pytest.Config) -> str | None:
@@ -162,14 +166,14 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 def _apply_expectations(item: pytest.Item, matrix: Matrix) -> None:
     """Known incompatibilities from the matrix file become strict xfails, so a fix shows up as XPASS."""
-    callspec = getattr(item, "callspec", None)
-    cell = callspec.params.get("cell") if callspec else None
+    cell = _cell_of(item)
     for expected in matrix.expectations:
         if not fnmatch.fnmatchcase(item.originalname if hasattr(item, "originalname") else item.name, expected["test"]):
             continue
         if not all((cell or {}).get(axis) in values for axis, values in expected["cell"].items()):
             continue
         item.add_marker(pytest.mark.xfail(reason=f"known: {expected['reason']}", strict=True))
+        item.stash[EXPECTATION_KEY] = expected
         return
 
 
@@ -209,8 +213,23 @@ def recorder() -> evidence.Recorder:
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_runtest_setup(item: pytest.Item) -> None:
-    item.stash[STATE_KEY] = {"reports": {}, "reason": "", "start": time.monotonic()}
+    state = item.stash[STATE_KEY] = {"reports": {}, "reason": "", "start": time.monotonic()}
     evidence.begin()
+    matrix = item.config.stash.get(MATRIX_KEY, None)
+    if matrix is None or not suite_of(item.path):
+        return
+    watch = state["watch"] = Watch.begin(item.nodeid, services_of_cell(_cell_of(item), matrix))
+    found = watch.dead_on_arrival()
+    if found:
+        reason, logs = found
+        evidence.current().evidence.update(logs)
+        state["fault"] = True
+        raise HarnessError(reason)
+
+
+def _cell_of(item: pytest.Item) -> dict | None:
+    callspec = getattr(item, "callspec", None)
+    return callspec.params.get("cell") if callspec else None
 
 
 @pytest.hookimpl(wrapper=True)
@@ -219,6 +238,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
     state = item.stash.get(STATE_KEY, None)
     if state is None or item.config.stash.get(MATRIX_KEY, None) is None:
         return report
+    _judge(item, call, report, state)
     state["reports"][call.when] = (report.outcome, hasattr(report, "wasxfail"))
     if call.excinfo is not None and not state["reason"]:
         state["reason"] = _reason(call, report)
@@ -231,6 +251,42 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
     return report
 
 
+def _judge(item: pytest.Item, call: pytest.CallInfo, report: pytest.TestReport, state: dict) -> None:
+    """Keep harness faults out of ``failed``, ``skipped`` and ``xfailed``; confirm a known
+    incompatibility only by the failure its listing names.
+
+    pytest's own report is corrected too, so its exit code and summary agree with results.json.
+    """
+    if call.excinfo is None or isinstance(call.excinfo.value, pytest.skip.Exception):
+        return
+    exc = call.excinfo.value
+    watch: Watch | None = state.get("watch")
+    broke = None if state.get("fault") or watch is None else watch.broke_during()
+    if broke:
+        reason, logs = broke
+        evidence.current().evidence.update(logs)
+        state["reason"] = f"{reason}; the cell's own error: {call.excinfo.exconly()[:2000]}"
+        state["fault"] = True
+    if is_harness_fault(exc) or state.get("fault"):
+        state["fault"] = True
+        if hasattr(report, "wasxfail"):
+            del report.wasxfail
+            report.outcome = "failed"
+        return
+    expected = item.stash.get(EXPECTATION_KEY, None)
+    if expected is None or not hasattr(report, "wasxfail"):
+        return
+    failure = call.excinfo.exconly()
+    if matches_expectation(expected["match"], failure):
+        return
+    del report.wasxfail
+    report.outcome = "failed"
+    state["reason"] = (
+        f"failed, but not as the known incompatibility listed for this cell ({expected['reason']}): "
+        f"its failure must match /{expected['match']}/, and was: {failure[:3000]}"
+    )
+
+
 def _reason(call: pytest.CallInfo, report: pytest.TestReport) -> str:
     exc = call.excinfo.value
     if isinstance(exc, pytest.skip.Exception):
@@ -241,8 +297,10 @@ def _reason(call: pytest.CallInfo, report: pytest.TestReport) -> str:
     return text if len(text) < 4000 else text[:4000] + " ..."
 
 
-def final_outcome(reports: dict[str, tuple[str, bool]]) -> str:
-    """One outcome for a test from its setup/call/teardown phase reports."""
+def final_outcome(reports: dict[str, tuple[str, bool]], fault: bool = False) -> str:
+    """One outcome for a test from its setup/call/teardown phase reports; ``fault``: a harness fault was seen."""
+    if fault:
+        return "error"
     setup, setup_xfail = reports.get("setup", ("passed", False))
     if setup == "skipped":
         return "xfailed" if setup_xfail else "skipped"
@@ -259,13 +317,12 @@ def final_outcome(reports: dict[str, tuple[str, bool]]) -> str:
 
 def build_record(item: pytest.Item, state: dict, report: pytest.TestReport) -> Record:
     recorder = evidence.current()
-    callspec = getattr(item, "callspec", None)
-    cell = dict((callspec.params.get("cell") if callspec else None) or {})
+    cell = dict(_cell_of(item) or {})
     if recorder.versions:
         cell["versions"] = dict(recorder.versions)
     marker = item.get_closest_marker("spec")
     spec = Spec(*marker.args) if marker else None
-    outcome = final_outcome(state["reports"])
+    outcome = final_outcome(state["reports"], state.get("fault", False))
     reason = state["reason"] if outcome != "passed" else ""
     # Registry credentials are loaded in this process: scrub them from everything the record carries.
     return Record(
@@ -380,6 +437,8 @@ class Controller:
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
         self.results.run.finished = now_iso()
         self.results.run.tools = collect_tool_versions(self.results.results)
+        if self.services is not None:
+            self.results.run.restarts = self.services.restarts()
         self.results.results.sort(key=lambda r: r.test)
         write_results(self.results, self.results_path)
         counts = self.results.counts()

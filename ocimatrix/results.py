@@ -83,6 +83,8 @@ class Run:
     arch: str = ""
     # Filled by `ocimatrix merge`: the shards that went in, duplicates and conflicts (see results_merge.py).
     merge: dict[str, Any] = field(default_factory=dict)
+    # Embedded services restarted mid-run: service -> [{at, cell, why, outcome}] (see host/supervision.py).
+    restarts: dict[str, list[dict[str, str]]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         for key, value in describe_host().items():

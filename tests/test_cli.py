@@ -48,3 +48,19 @@ def test_help_lines_match_the_command_modules():
 def test_subcommand_help_shows_its_options():
     result = ocimatrix("run", "--help")
     assert result.returncode == 0 and "--matrix" in result.stdout and "--out" in result.stdout
+
+
+def test_shard_out_of_range_is_a_usage_error_before_anything_starts(tmp_path):
+    env = dict(__import__("os").environ, OCIMATRIX_STATE_PARENT=str(tmp_path))
+    for shard in ("4/3", "0/2", "x/y"):
+        result = subprocess.run(
+            [sys.executable, "-m", "ocimatrix.cli", "run", "--shard", shard, "--out", str(tmp_path / "out")],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            env=env,
+        )
+        assert result.returncode == 2, result.stderr
+        assert f"--shard {shard}: expected K/N with 1 <= K <= N" in result.stderr
+        assert "Traceback" not in result.stderr
+    assert not list(tmp_path.glob("ocimatrix-*")), "a service state directory was created for a refused run"

@@ -109,6 +109,11 @@ def test_invalid_yaml_names_file_and_line():
         ),
         ("axes: {builder: [docker], engine: [docker]}\nsuites: [lifecycle, fuzz]", "unknown suite"),
         ("axes: {builder: [docker], engine: [docker]}\nexpectations: [{test: t}]", "say why"),
+        ("axes: {builder: [docker], engine: [docker]}\nexpectations: [{test: t, reason: r}]", "'expectations.0.match'"),
+        (
+            "axes: {builder: [docker], engine: [docker]}\nexpectations: [{test: t, reason: r, match: '(['}]",
+            "not a valid regular expression",
+        ),
         (
             "axes: {builder: [docker], engine: [docker]}\nendpoints: {docker: /var/run/docker.sock}",
             "endpoint like",
@@ -126,10 +131,12 @@ def test_bad_matrix_messages(tmp_path, text, expected):
 def test_expectations_parsed(tmp_path):
     matrix = matrix_from(
         "axes: {builder: [docker], engine: [docker]}\n"
-        "expectations: [{test: test_x*, cell: {engine: docker}, reason: ' known bug '}]",
+        "expectations: [{test: test_x*, cell: {engine: docker}, match: 'NOT_FOUND', reason: ' known bug '}]",
         tmp_path,
     )
-    assert matrix.expectations == ({"test": "test_x*", "cell": {"engine": ("docker",)}, "reason": "known bug"},)
+    assert matrix.expectations == (
+        {"test": "test_x*", "cell": {"engine": ("docker",)}, "match": "NOT_FOUND", "reason": "known bug"},
+    )
 
 
 def test_parse_matrix_accepts_python_data(tmp_path):

@@ -38,12 +38,32 @@ def broken():
 @pytest.mark.axes("engine")
 def test_setup_error(cell, broken):
     pass
+
+@pytest.mark.axes("engine")
+def test_service_gone(cell):
+    from ocimatrix.errors import ServiceUnavailable
+    if cell["engine"] == "docker":
+        raise ServiceUnavailable("dockerd at unix:///x.sock", "Connection refused")
+    raise ConnectionRefusedError(111, "Connection refused")
+
+@pytest.mark.axes("engine")
+def test_known_but_refused(cell):
+    raise ConnectionRefusedError(111, "Connection refused")
+
+@pytest.mark.axes("engine")
+def test_known_but_other(cell):
+    assert False, "something else broke"
+
+@pytest.mark.axes("engine")
+def test_harness_bug(cell):
+    {}["missing"]
 """
 
 MATRIX = """
 axes: {builder: [docker], engine: [docker, podman], runtime: [runc, crun]}
 expectations:
-  - {test: test_known_bug, cell: {engine: podman}, reason: podman bug 123}
+  - {test: test_known_bug, cell: {engine: podman}, match: 'the known bug', reason: podman bug 123}
+  - {test: test_known_but_*, cell: {engine: podman}, match: 'the known bug', reason: podman bug 456}
 """
 
 
@@ -103,8 +123,19 @@ def check_records(data):
     assert records["test_known_bug[docker]"]["outcome"] == "passed"
     assert records["test_setup_error[docker]"]["outcome"] == "error"
     assert "fixture exploded" in records["test_setup_error[docker]"]["reason"]
+    # A harness or service fault is an error: never failed, never skipped, never a known incompatibility.
+    for engine in ("docker", "podman"):
+        gone = records[f"test_service_gone[{engine}]"]
+        assert gone["outcome"] == "error", gone
+        assert "Connection refused" in gone["reason"]
+        assert records[f"test_harness_bug[{engine}]"]["outcome"] == "error"
+    refused = records["test_known_but_refused[podman]"]
+    assert refused["outcome"] == "error" and "Connection refused" in refused["reason"]
+    other = records["test_known_but_other[podman]"]
+    assert other["outcome"] == "failed", other
+    assert "not as the known incompatibility" in other["reason"] and "something else broke" in other["reason"]
     assert data["run"]["tools"] == {"docker": "1.0", "podman": "1.0"}
-    assert len(data["results"]) == 4 + 2 + 2
+    assert len(data["results"]) == 4 + 2 + 2 + 2 + 2 + 2 + 2
 
 
 def test_records_in_process(run_suite):
@@ -112,12 +143,12 @@ def test_records_in_process(run_suite):
     check_records(data)
     outcome.stdout.fnmatch_lines(
         [
-            "*[[]*/8] FAILED  *test_suite.py::test_cells[[]podman-crun[]]*",
+            "*[[]*/16] FAILED  *test_suite.py::test_cells[[]podman-crun[]]*",
             "*reason: AssertionError: podman with crun broke*",
             "*repro:  tool run podman*",
         ]
     )
-    outcome.stdout.fnmatch_lines(["*ocimatrix: 3 passed, 1 failed, 1 skipped, 2 error, 1 xfailed*"])
+    outcome.stdout.fnmatch_lines(["*ocimatrix: 3 passed, 3 failed, 1 skipped, 8 error, 1 xfailed*"])
 
 
 def test_records_through_xdist_workers(run_suite):
@@ -147,6 +178,7 @@ def test_fixed_known_bug_turns_into_a_failure(pytester, tmp_path, run_suite):
 )
 def test_final_outcome(phases, expected):
     assert final_outcome(phases) == expected
+    assert final_outcome(phases, fault=True) == "error"
 
 
 def test_cell_id_is_path_safe():

@@ -47,6 +47,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def main(args: argparse.Namespace) -> int:
     matrix = load_matrix(args.matrix)  # bad input stops here with file:line: field: message (exit 2)
+    _check_shard(args.shard)
     if args.baseline and not args.baseline.exists():
         raise UsageError(f"{args.baseline}: no such baseline results file")
     if not SUITES_DIR.is_dir():
@@ -64,10 +65,25 @@ def main(args: argparse.Namespace) -> int:
             raise UsageError("pytest rejected the run before any cell ran (see above)")
         raise OcimatrixError("the run ended before writing results.json (see above)")
     results = read_results(results_path)
+    counts = results.counts()
+    if counts.get("failed") or counts.get("error"):
+        code = max(code, 1)  # whatever pytest said, a failed or errored cell fails the run
     site = _write_site(results_path, out / "site", args.baseline, args.history)
     write_table(results, out / "index.html", site_link="site/index.html")
     print(f"ocimatrix: results {results_path}; report {site}; JUnit {out / 'junit.xml'}")
     return code
+
+
+def _check_shard(text: str | None) -> None:
+    """Refused before provisioning or any service starts: a typo in a nightly must cost nothing."""
+    import pytest
+
+    from ocimatrix.plugin import parse_shard
+
+    try:
+        parse_shard(text)
+    except pytest.UsageError as exc:
+        raise UsageError(str(exc)) from None
 
 
 def _provision_if_needed() -> None:

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import ClassVar
 
 from ocimatrix import evidence
-from ocimatrix.errors import OcimatrixError
+from ocimatrix.errors import OcimatrixError, ServiceUnavailable
 from ocimatrix.host.services import Endpoints
 
 RUNTIME_BINARIES = {"runc": "/usr/bin/runc", "crun": "/usr/bin/crun"}
@@ -26,6 +26,10 @@ RUNTIME_BINARIES = {"runc": "/usr/bin/runc", "crun": "/usr/bin/crun"}
 
 class EngineError(OcimatrixError):
     """The engine refused or failed an action; the message carries its own words."""
+
+
+class TimedOut(EngineError):
+    """A command, or the container it ran, outlived its timeout: the tool's fault, once it was killed."""
 
 
 class Unsupported(OcimatrixError):
@@ -101,7 +105,7 @@ def run_command(
     except FileNotFoundError:
         raise EngineError(f"{argv[0]}: not found") from None
     except subprocess.TimeoutExpired:
-        raise EngineError(f"{what or argv[0]} timed out after {timeout:.0f}s: {evidence.shell_line(argv)}") from None
+        raise TimedOut(f"{what or argv[0]} timed out after {timeout:.0f} s: {evidence.shell_line(argv)}") from None
     result = CommandResult(proc.returncode, proc.stdout, proc.stderr)
     if check and proc.returncode != 0:
         detail = (proc.stderr.strip() or proc.stdout.strip())[-1500:]
@@ -109,10 +113,28 @@ def run_command(
     return result
 
 
-def docker_style_run_args(spec: RunSpec, runtime: str, entrypoint: list[str]) -> list[str]:
+def service_missing(endpoints: Endpoints, service: str, what: str) -> str:
+    """The skip reason when ``service`` is not installed here; raises when it is but did not start.
+
+    Not installed is true of the host, decided before the cell; installed but not started is a
+    harness fault, and a fault is never a skip.
+    """
+    found = endpoints.unavailable(service)
+    if found is None:
+        raise ServiceUnavailable(what, "the harness did not record an endpoint for it")
+    why, true_of_host = found
+    if true_of_host:
+        return f"no {what}: {why}"
+    raise ServiceUnavailable(what, f"it did not start: {why}")
+
+
+def docker_style_run_args(spec: RunSpec, runtime: str, entrypoint: list[str], name: str = "") -> list[str]:
     """``run`` arguments up to and including the image, for CLIs that follow docker's (docker, podman):
-    never pull, never network. ``entrypoint`` is the ``--entrypoint`` value(s) the CLI wants, or []."""
+    never pull, never network. ``entrypoint`` is the ``--entrypoint`` value(s) the CLI wants, or [];
+    ``name`` lets a container that outlives its timeout be found and removed."""
     args = ["run", "--rm", "--network", "none", "--pull", "never", "--runtime", runtime]
+    if name:
+        args += ["--name", name]
     if spec.platform:
         args += ["--platform", spec.platform]
     for key, value in spec.env.items():
@@ -150,6 +172,9 @@ class Engine(ABC):
     can_build: ClassVar[bool] = False
     formats: ClassVar[tuple[str, ...]] = ("oci", "docker")  # manifest formats it can push
     compressions: ClassVar[tuple[str, ...]] = ("gzip",)
+    # The harness's own daemons this driver works through (see host/supervision.py); a cell using it
+    # is an error, not a failure, when one of them stops answering.
+    embedded_services: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, endpoints: Endpoints) -> None:
         self.endpoints = endpoints

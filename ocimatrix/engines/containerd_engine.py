@@ -19,8 +19,10 @@ from ocimatrix.engines.base import (
     ResolvedImage,
     RunResult,
     RunSpec,
+    TimedOut,
     Unsupported,
     run_command,
+    service_missing,
 )
 
 NAMESPACE = "ocimatrix"
@@ -29,6 +31,7 @@ FETCHED_BLOB = re.compile(r"\b(index|manifest|config)-(sha256:[0-9a-f]{64})")
 
 class ContainerdEngine(Engine):
     name = "containerd"
+    embedded_services = ("containerd",)
 
     def __init__(self, endpoints, endpoint: str | None = None, binary: str | None = None) -> None:
         super().__init__(endpoints)
@@ -40,7 +43,7 @@ class ContainerdEngine(Engine):
         if not os.path.exists(self.binary):
             return f"ctr is not installed ({self.binary} missing)"
         if not self.address:
-            return "no containerd: " + self.endpoints.errors.get("containerd", "not started")
+            return service_missing(self.endpoints, "containerd", "containerd")
         return None
 
     def cmd(self, *args: str) -> list[str]:
@@ -121,10 +124,18 @@ class ContainerdEngine(Engine):
             args += ["--env", f"{key}={value}"]
         if spec.workdir is not None:
             args += ["--cwd", spec.workdir]
-        args += [spec.image, f"ocimatrix-{uuid.uuid4().hex[:12]}"]
+        container = f"ocimatrix-{uuid.uuid4().hex[:12]}"
+        args += [spec.image, container]
         if spec.entrypoint is not None:
             args += [*spec.entrypoint, *(spec.args or [])]
-        result = self.sh(*args, timeout=spec.timeout, check=False)
+        try:
+            result = self.sh(*args, timeout=spec.timeout, check=False)
+        except TimedOut:
+            # Killing ctr leaves the task running: kill it, then remove the task and the container.
+            self.sh("tasks", "kill", "--signal", "SIGKILL", container, check=False, timeout=30)
+            self.sh("tasks", "delete", "--force", container, check=False, timeout=30)
+            self.sh("containers", "delete", container, check=False, timeout=30)
+            raise TimedOut(f"the container timed out after {spec.timeout:.0f} s; it was killed and removed") from None
         return RunResult(result.returncode, result.stdout, result.stderr)
 
     def save(self, ref: str, dest: Path, *, format: str) -> Path:

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import docker
 import docker.errors
+import requests
 
 from ocimatrix import evidence
 from ocimatrix.engines.base import (
@@ -18,10 +19,13 @@ from ocimatrix.engines.base import (
     ResolvedImage,
     RunResult,
     RunSpec,
+    TimedOut,
     Unsupported,
     docker_style_run_args,
     run_command,
+    service_missing,
 )
+from ocimatrix.errors import ServiceUnavailable
 
 CLI = "/usr/bin/docker"
 
@@ -31,6 +35,7 @@ class DockerEngine(Engine):
     can_build = True
     formats = ("docker",)  # the 20.10 legacy builder and push emit Docker v2 schema 2 only
     compressions = ("gzip",)
+    embedded_services = ("dockerd", "containerd")
 
     def __init__(self, endpoints, endpoint: str | None = None) -> None:
         super().__init__(endpoints)
@@ -48,11 +53,11 @@ class DockerEngine(Engine):
 
     def unavailable(self) -> str | None:
         if not self.endpoint:
-            return "no dockerd: " + self.endpoints.errors.get("docker", "not started")
+            return service_missing(self.endpoints, "docker", "dockerd")
         try:
             self.client.ping()
-        except Exception as exc:  # noqa: BLE001
-            return f"dockerd at {self.endpoint} does not answer: {exc}"
+        except Exception as exc:  # noqa: BLE001 - whatever the transport says, nobody answered
+            raise ServiceUnavailable(f"dockerd at {self.endpoint}", str(exc)) from None
         return None
 
     def version(self) -> str:
@@ -181,7 +186,7 @@ class DockerEngine(Engine):
             raise EngineError(f"docker create: {exc.explanation or exc}") from None
         try:
             container.start()
-            status = container.wait(timeout=spec.timeout)
+            status = self._wait(container, spec.timeout)
             stdout = container.logs(stdout=True, stderr=False).decode(errors="replace")
             stderr = container.logs(stdout=False, stderr=True).decode(errors="replace")
             if status.get("Error"):
@@ -190,7 +195,24 @@ class DockerEngine(Engine):
         except docker.errors.APIError as exc:
             raise EngineError(f"docker start: {exc.explanation or exc}") from None
         finally:
-            container.remove(force=True)
+            # Kills a container that outlived its timeout; a dead dockerd is reported by the wait instead.
+            with contextlib.suppress(docker.errors.APIError, requests.exceptions.RequestException):
+                container.remove(force=True)
+
+    def _wait(self, container, timeout: float) -> dict:
+        try:
+            return container.wait(timeout=timeout)
+        except requests.exceptions.ConnectionError as exc:
+            if "timed out" not in str(exc).lower():
+                raise ServiceUnavailable(f"dockerd at {self.endpoint}", str(exc)) from None
+            error: Exception = exc
+        except requests.exceptions.Timeout as exc:
+            error = exc
+        try:
+            self.client.ping()
+        except requests.exceptions.RequestException as exc:
+            raise ServiceUnavailable(f"dockerd at {self.endpoint}", f"{exc} (after {error})") from None
+        raise TimedOut(f"the container timed out after {timeout:.0f} s; it was killed and removed") from None
 
     def save(self, ref: str, dest: Path, *, format: str) -> Path:
         if format != "docker":

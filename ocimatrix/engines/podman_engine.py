@@ -15,6 +15,7 @@ from ocimatrix.engines.base import (
     ResolvedImage,
     RunResult,
     RunSpec,
+    TimedOut,
     Unsupported,
     docker_style_run_args,
     first_line_version,
@@ -195,9 +196,15 @@ class PodmanEngine(ContainersStorageTool):
     def run(self, spec: RunSpec) -> RunResult:
         self.check_runtime(spec.runtime)
         entrypoint = [] if spec.entrypoint is None else ["--entrypoint", json.dumps(spec.entrypoint)]
-        args = docker_style_run_args(spec, RUNTIME_BINARIES[spec.runtime], entrypoint)
+        name = f"ocimatrix-{uuid.uuid4().hex[:12]}"
+        args = docker_style_run_args(spec, RUNTIME_BINARIES[spec.runtime], entrypoint, name)
         args += spec.args or []
-        result = self.sh(*args, timeout=spec.timeout, check=False)
+        try:
+            result = self.sh(*args, timeout=spec.timeout, check=False)
+        except TimedOut:
+            # Killing the CLI leaves conmon and the container running: remove them by name.
+            self.sh("rm", "--force", "--time", "0", name, check=False, timeout=60)
+            raise TimedOut(f"the container timed out after {spec.timeout:.0f} s; it was killed and removed") from None
         if result.returncode in (125, 126, 127) and "Error:" in result.stderr:
             # podman's own failures (not the container's) use these codes and say "Error:".
             raise EngineError(f"podman run failed (exit {result.returncode}): {result.stderr.strip()[-1500:]}")

@@ -31,10 +31,11 @@ from typing import Any
 import bcrypt
 import httpx
 
-from ocimatrix.errors import OcimatrixError
 from ocimatrix.host.certs import make_ca, make_signing_cert
 from ocimatrix.host.process import Daemon, free_port
 from ocimatrix.host.registry_service import registry_config
+from ocimatrix.host.supervision import Probe
+from ocimatrix.host.tools import ToolMissing, require
 
 SERVICE = "ocimatrix-registry"
 ISSUER = "ocimatrix-token-server"
@@ -90,9 +91,7 @@ class _AuthRegistry:
         return self.state_dir / "credentials.json"
 
     def _prepare(self) -> Path:
-        path = shutil.which(self.binary)
-        if not path:
-            raise OcimatrixError(f"{self.binary} not found: install Debian's docker-registry (ocimatrix provision)")
+        path = require(self.binary, "Debian's docker-registry")
         self.state_dir.mkdir(parents=True, exist_ok=True)
         _write_private(self.state_dir / "htpasswd", htpasswd_line(self.username, self.password))
         _write_private(self.credentials_file, json.dumps({"username": self.username, "password": self.password}))
@@ -120,6 +119,12 @@ class _AuthRegistry:
 
     def settings(self) -> dict[str, Any]:
         raise NotImplementedError
+
+    def supervised(self) -> list[tuple[str, Daemon, Probe]]:
+        """The daemons to watch, by service name; the registry is always the last one started."""
+        registry = self.daemons[-1]
+        # Any HTTP answer shows it serves; the certificate is not what a liveness probe checks.
+        return [(f"registry-{self.kind}", registry, Probe("http", f"{self.url}/v2/"))]
 
     def stop(self) -> None:
         for daemon in reversed(self.daemons):
@@ -169,6 +174,10 @@ class TokenAuthRegistry(_AuthRegistry):
         )
         self._start_registry(binary, "", auth)
 
+    def supervised(self) -> list[tuple[str, Daemon, Probe]]:
+        token_server = Probe("http", f"http://127.0.0.1:{self.token_port}/healthz")
+        return [("token-server", self.daemons[0], token_server), *super().supervised()]
+
     def settings(self) -> dict[str, Any]:
         return {
             "url": self.url,
@@ -206,7 +215,8 @@ class AuthRegistries:
 
     registries: list[_AuthRegistry] = field(default_factory=list)
     settings: dict[str, dict[str, Any]] = field(default_factory=dict)  # kind -> matrix-style entry
-    errors: dict[str, str] = field(default_factory=dict)  # "registry-<kind>" -> why it isn't there
+    errors: dict[str, str] = field(default_factory=dict)  # "registry-<kind>" -> why it didn't start
+    absent: dict[str, str] = field(default_factory=dict)  # "registry-<kind>" -> the tool that isn't installed
 
     @classmethod
     def start(cls, state_dir: Path, kinds: tuple[str, ...] = ("token", "basic"), log=print) -> AuthRegistries:
@@ -216,14 +226,17 @@ class AuthRegistries:
             registry = classes[kind](state_dir / f"registry-{kind}")
             try:
                 registry.start()
-            except Exception as exc:  # noqa: BLE001 - a registry that can't start skips its cells
+            except Exception as exc:  # noqa: BLE001 - recorded: its cells skip (not installed) or error
                 registry.stop()
-                started.errors[f"registry-{kind}"] = str(exc)
+                (started.absent if isinstance(exc, ToolMissing) else started.errors)[f"registry-{kind}"] = str(exc)
                 continue
             started.registries.append(registry)
             started.settings[kind] = registry.settings()
             log(f"registry   {registry.url} ({kind} auth)")
         return started
+
+    def supervised(self) -> list[tuple[str, Daemon, Probe]]:
+        return [entry for registry in self.registries for entry in registry.supervised()]
 
     def stop(self) -> None:
         for registry in self.registries:

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 from pathlib import Path
 
 from ocimatrix.cri.containerd_config import write_containerd_config
-from ocimatrix.errors import OcimatrixError
 from ocimatrix.host.process import Daemon
+from ocimatrix.host.tools import require
 
 
 class ContainerdService:
@@ -20,9 +19,7 @@ class ContainerdService:
         self.daemon: Daemon | None = None
 
     def start(self) -> None:
-        binary = shutil.which("containerd")
-        if not binary:
-            raise OcimatrixError("containerd not found: install Debian's containerd (ocimatrix provision)")
+        binary = require("containerd", "Debian's containerd")
         self.dir.mkdir(parents=True, exist_ok=True)
         layout = write_containerd_config(self.dir, self.socket, self.sandbox_image, self.registry_hosts)
         config = layout.config

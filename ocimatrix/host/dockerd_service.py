@@ -7,8 +7,8 @@ import shutil
 import subprocess
 from pathlib import Path
 
-from ocimatrix.errors import OcimatrixError
 from ocimatrix.host.process import Daemon
+from ocimatrix.host.tools import require
 
 DOCKER_CLI = "/usr/bin/docker"  # Debian's client; /usr/local/bin/docker may be another version without buildx
 
@@ -26,9 +26,7 @@ class DockerdService:
         return f"unix://{self.socket}"
 
     def start(self) -> None:
-        binary = shutil.which("dockerd")
-        if not binary:
-            raise OcimatrixError("dockerd not found: install Debian's docker.io (ocimatrix provision)")
+        binary = require("dockerd", "Debian's docker.io")
         self.dir.mkdir(parents=True, exist_ok=True)
         config = self.dir / "daemon.json"
         config.write_text(

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import httpx
 
-from ocimatrix.errors import OcimatrixError
 from ocimatrix.host.process import Daemon, free_port
+from ocimatrix.host.tools import require
 
 CONFIG = """\
 version: 0.1
@@ -57,9 +56,7 @@ class RegistryService:
         return f"http://{self.host}"
 
     def start(self) -> None:
-        path = shutil.which(self.binary)
-        if not path:
-            raise OcimatrixError(f"{self.binary} not found: install Debian's docker-registry (ocimatrix provision)")
+        path = require(self.binary, "Debian's docker-registry")
         self.dir.mkdir(parents=True, exist_ok=True)
         self.port = free_port()
         config = self.dir / "config.yml"

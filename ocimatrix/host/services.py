@@ -20,6 +20,8 @@ from ocimatrix.host.dockerd_service import DockerdService
 from ocimatrix.host.podman_setup import write_podman_config
 from ocimatrix.host.process import kill_processes_mentioning, unmount_all_under
 from ocimatrix.host.registry_service import RegistryService
+from ocimatrix.host.supervision import Probe, ServiceBook
+from ocimatrix.host.tools import ToolMissing
 from ocimatrix.images.pause import publish_sandbox_image
 
 STATE_PARENT = Path(os.environ.get("OCIMATRIX_STATE_PARENT", "/var/tmp"))
@@ -40,7 +42,18 @@ class Endpoints:
     podman_env: dict[str, str] = field(default_factory=dict)
     sandbox_image: str = ""
     registries: dict[str, dict] = field(default_factory=dict)  # auth kind -> matrix-style registry settings
-    errors: dict[str, str] = field(default_factory=dict)  # service -> why it isn't available
+    # service -> why it isn't available. ``absent``: its tool isn't installed, true of the host (cells skip);
+    # ``errors``: it is installed but the harness could not start it (cells are errors, never skips).
+    absent: dict[str, str] = field(default_factory=dict)
+    errors: dict[str, str] = field(default_factory=dict)
+
+    def unavailable(self, service: str) -> tuple[str, bool] | None:
+        """``(why, true_of_host)`` when ``service`` did not start; None when it did."""
+        if service in self.absent:
+            return self.absent[service], True
+        if service in self.errors:
+            return self.errors[service], False
+        return None
 
     def save(self, path: Path) -> None:
         path.write_text(json.dumps(asdict(self), indent=1))
@@ -48,6 +61,11 @@ class Endpoints:
     @classmethod
     def load(cls, path: str | Path) -> Endpoints:
         return cls(**json.loads(Path(path).read_text()))
+
+
+def _note_failure(endpoints: Endpoints, service: str, exc: Exception) -> None:
+    target = endpoints.absent if isinstance(exc, ToolMissing) else endpoints.errors
+    target[service] = str(exc)
 
 
 def sweep_stale_state(log=print) -> None:
@@ -91,13 +109,14 @@ class EmbeddedServices:
             self.registry.start()
             endpoints.registry = self.registry.host
             self.log(f"registry   {self.registry.url}")
-        except Exception as exc:  # noqa: BLE001 - a missing service turns its cells into skips
-            endpoints.errors["registry"] = str(exc)
+        except Exception as exc:  # noqa: BLE001 - recorded: its cells skip (not installed) or error
+            _note_failure(endpoints, "registry", exc)
         # The same registry software behind token (bearer) and basic auth, so the distribution suite
         # compares registry setups side by side.
         self.auth_registries = AuthRegistries.start(self.state, kinds=("token", "basic"), log=self.log)
         endpoints.registries = self.auth_registries.settings
         endpoints.errors.update(self.auth_registries.errors)
+        endpoints.absent.update(self.auth_registries.absent)
         hosts = [endpoints.registry] if endpoints.registry else []
         publish_sandbox_image(endpoints)  # the pause image containerd's CRI starts every pod with
         try:
@@ -107,7 +126,7 @@ class EmbeddedServices:
             endpoints.cri = f"unix://{self.containerd.socket}"
             self.log(f"containerd {endpoints.cri}")
         except Exception as exc:  # noqa: BLE001
-            endpoints.errors["containerd"] = str(exc)
+            _note_failure(endpoints, "containerd", exc)
         if endpoints.containerd:
             try:
                 self.dockerd = DockerdService(self.state / "docker", Path(endpoints.containerd), hosts)
@@ -115,13 +134,33 @@ class EmbeddedServices:
                 endpoints.docker = self.dockerd.endpoint
                 self.log(f"dockerd    {endpoints.docker}")
             except Exception as exc:  # noqa: BLE001
-                endpoints.errors["docker"] = str(exc)
+                _note_failure(endpoints, "docker", exc)
+        elif "containerd" in endpoints.absent:
+            endpoints.absent["docker"] = "dockerd needs containerd, which is not installed"
         else:
             endpoints.errors["docker"] = "dockerd needs the harness's containerd, which did not start"
         endpoints.podman_root = str(self.state / "podman")
         endpoints.podman_env = write_podman_config(self.state / "podman", hosts)
+        self._supervise()
         endpoints.save(self.state / "endpoints.json")
         return endpoints
+
+    def _supervise(self) -> None:
+        """Write down how to check and restart each daemon, for every worker's cells to use."""
+        book = ServiceBook(self.state)
+        if self.registry and self.registry.daemon:
+            book.add("registry", self.registry.daemon, Probe("http", f"{self.registry.url}/v2/"))
+        if self.containerd and self.containerd.daemon:
+            book.add("containerd", self.containerd.daemon, Probe("unix", str(self.containerd.socket)))
+        if self.dockerd and self.dockerd.daemon:
+            # dockerd refuses to start while its pidfile names a pid that /proc still lists (a zombie).
+            pidfile = str(self.dockerd.dir / "docker.pid")
+            book.add("dockerd", self.dockerd.daemon, Probe("docker", str(self.dockerd.socket)), [pidfile])
+        for name, daemon, probe in self.auth_registries.supervised() if self.auth_registries else ():
+            book.add(name, daemon, probe)
+
+    def restarts(self) -> dict[str, list[dict]]:
+        return ServiceBook(self.state).restarts() if self.state else {}
 
     def stop(self) -> None:
         if self.state is None:

@@ -1,0 +1,97 @@
+"""The embedded services a cell relies on: checked before it runs and again when it does not pass.
+
+A service found dead makes the cell that found it ``error`` (with the service's last log lines as
+evidence), never ``failed`` or ``skipped``; the service is restarted (at most twice per run, see
+``host/supervision.py``) so the cells after it run against a live one. Only the cell's own services
+count: a podman cell is not touched by a dockerd that died beside it.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from functools import cache
+
+from ocimatrix.host.supervision import ServiceBook
+from ocimatrix.matrix import Matrix
+
+# What the cell's tools need from the embedded services, by the tools' declared needs.
+_REGISTRY_SERVICES = {True: ("registry",), "token": ("token-server", "registry-token"), "basic": ("registry-basic",)}
+
+
+def services_of_cell(cell: dict | None, matrix: Matrix) -> list[str]:
+    from ocimatrix.engines import BUILDERS, ENGINES
+
+    cell = cell or {}
+    names: list[str] = []
+    for axis, table in (("builder", BUILDERS), ("engine", ENGINES)):
+        tool = cell.get(axis)
+        if not tool or tool in matrix.endpoints:  # a user's daemon: never the harness's to restart
+            continue
+        driver = table.get(tool)
+        names += getattr(driver, "embedded_services", ())
+    if "builder" in cell or "engine" in cell:
+        names.append("registry")  # every image a cell runs passes through the embedded registry
+    registry = matrix.registries.get(cell.get("registry", "")) if cell.get("registry") else None
+    if registry:
+        embedded = registry.get("embedded")
+        names += _REGISTRY_SERVICES.get(True if embedded in (True, "true") else embedded, ())
+    return list(dict.fromkeys(names))
+
+
+@cache
+def _book() -> ServiceBook | None:
+    from ocimatrix.host.services import ENDPOINTS_ENV, Endpoints
+
+    path = os.environ.get(ENDPOINTS_ENV)
+    if not path:
+        return None
+    try:
+        return ServiceBook(Endpoints.load(path).state_dir)
+    except (OSError, ValueError, TypeError):
+        return None
+
+
+@dataclass
+class Watch:
+    """One cell's view of its services: restart counts when it started, and what it found."""
+
+    cell: str
+    services: list[str]
+    restarts_at_start: dict[str, int] = field(default_factory=dict)
+
+    @classmethod
+    def begin(cls, nodeid: str, services: list[str]) -> Watch:
+        book = _book()
+        watch = cls(nodeid, [s for s in services if book and s in book.names()])
+        if book:
+            watch.restarts_at_start = {s: book.restart_count(s) for s in watch.services}
+        return watch
+
+    def dead_on_arrival(self) -> tuple[str, dict[str, str]] | None:
+        """Before the cell: a service it needs that no longer answers (then restarted)."""
+        return self._findings("before this cell started")
+
+    def broke_during(self) -> tuple[str, dict[str, str]] | None:
+        """After a cell that did not pass: a service that died, or was restarted, while it ran."""
+        found = self._findings("while this cell ran")
+        if found:
+            return found
+        book = _book()
+        for name in self.services:
+            if book and book.restart_count(name) > self.restarts_at_start.get(name, 0):
+                return f"{name} stopped answering while this cell ran (another worker restarted it)", {}
+        return None
+
+    def _findings(self, when: str) -> tuple[str, dict[str, str]] | None:
+        book = _book()
+        if book is None:
+            return None
+        reasons, logs = [], {}
+        for name in self.services:
+            health = book.health(name)
+            if health.problem is None:
+                continue
+            logs[f"{name}_log"] = health.log_tail
+            reasons.append(f"{name} stopped answering {when} ({health.problem}); {book.revive(name, self.cell)}")
+        return ("; ".join(reasons), logs) if reasons else None
