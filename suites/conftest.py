@@ -12,6 +12,7 @@ from ocimatrix.engines import BUILDERS, ENGINES
 from ocimatrix.engines.base import Engine, runtime_versions
 from ocimatrix.images.busybox import host_platform_name
 from ocimatrix.images.contexts import lifecycle_context
+from ocimatrix.verdicts import skip_unless_started
 
 _instances: dict[tuple[str, bool], Engine] = {}
 _versions: dict[tuple[str, bool], dict[str, str]] = {}
@@ -43,6 +44,11 @@ def engine_or_skip(name: str, endpoints, *, builder: bool = False, named: dict[s
 def note_versions(recorder, engine: Engine, runtime: str | None = None) -> None:
     recorder.versions.update(_versions.get((engine.name, False)) or _versions.get((engine.name, True)) or {})
     if runtime:
+        # A CRI engine's handler may run binaries other than the host's: record only what it vouches for.
+        vouched = getattr(engine, "runtime_version_of", None)
+        if vouched is not None:
+            recorder.versions[runtime] = vouched(runtime)
+            return
         if not _runtime_versions:
             _runtime_versions.update(runtime_versions())
         recorder.versions[runtime] = _runtime_versions.get(runtime, "")
@@ -72,8 +78,7 @@ _built: dict = {}
 @pytest.fixture
 def pushed_image(cell, builder: Engine, endpoints, run_id) -> Outcome:
     """The probe built by the cell's builder and pushed to the embedded registry (``.get()`` it)."""
-    if not endpoints.registry:
-        pytest.skip("no embedded registry: " + endpoints.errors.get("registry", "not started"))
+    skip_unless_started(endpoints, "registry", "embedded registry")
     fmt = cell.get("format", "oci")
     compression = cell.get("compression", "gzip")
     platform = host_platform_name()

@@ -18,7 +18,7 @@ import pytest
 from ocimatrix.cri.client import CriClient, CriError, grpc_target
 from ocimatrix.cri.gen import api_pb2 as api
 from ocimatrix.cri.gen import api_pb2_grpc as api_grpc
-from ocimatrix.errors import UsageError
+from ocimatrix.errors import HarnessError, ServiceUnavailable, UsageError
 
 REF = "127.0.0.1:5000/ocimatrix/busybox:1"
 IMAGE_ID = "sha256:" + "cd" * 32
@@ -188,9 +188,13 @@ def test_list_pods_filter(recorder):
     assert not unfiltered.filter.HasField("state")
 
 
-def test_unreachable_runtime_is_a_cri_error():
-    with CriClient("unix:///nonexistent/ocimatrix-cri.sock", timeout=0.5) as client:
-        with pytest.raises(CriError, match=r"^Version: UNAVAILABLE"):
+def test_unreachable_runtime_is_a_service_fault_not_a_runtime_answer():
+    endpoint = "unix:///nonexistent/ocimatrix-cri.sock"
+    with CriClient(endpoint, timeout=0.5) as client:
+        with pytest.raises(
+            ServiceUnavailable, match=r"^CRI endpoint .* does not answer: Version: UNAVAILABLE"
+        ) as caught:
             client.version()
-        with pytest.raises(CriError, match=r"runtime not ready after 0.5s"):
+        assert isinstance(caught.value, HarnessError) and not isinstance(caught.value, CriError)
+        with pytest.raises(ServiceUnavailable, match=r"not ready after 0.5s"):
             client.wait_ready(0.5)

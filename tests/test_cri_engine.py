@@ -20,6 +20,7 @@ from ocimatrix.engines.cri_engine import (
     repo_digest_for,
     resolve_endpoint,
 )
+from ocimatrix.errors import ServiceUnavailable
 from ocimatrix.host.services import Endpoints
 
 EMBEDDED = "unix:///var/tmp/ocimatrix-x/containerd/containerd.sock"
@@ -85,12 +86,22 @@ def _endpoints(tmp_path: Path, **fields) -> Endpoints:
     return Endpoints(state_dir=str(tmp_path), **fields)
 
 
-def test_embedded_sandbox_image_failure_makes_the_engine_unavailable(tmp_path, monkeypatch):
+def test_embedded_sandbox_image_failure_is_a_service_fault_not_a_skip(tmp_path, monkeypatch):
     monkeypatch.delenv("OCIMATRIX_MATRIX", raising=False)
     endpoints = _endpoints(tmp_path, cri=EMBEDDED, errors={"cri": "could not push the CRI sandbox image"})
     engine = CriEngine(endpoints)
     assert engine.embedded
-    assert engine.unavailable() == "containerd's CRI cannot run pods: could not push the CRI sandbox image"
+    with pytest.raises(ServiceUnavailable, match="cannot run pods: could not push the CRI sandbox image"):
+        engine.unavailable()
+
+
+def test_embedded_containerd_not_installed_skips_but_not_started_is_an_error(tmp_path, monkeypatch):
+    monkeypatch.delenv("OCIMATRIX_MATRIX", raising=False)
+    absent = CriEngine(_endpoints(tmp_path, absent={"containerd": "containerd is not installed"}))
+    assert absent.unavailable() == "no embedded containerd (for its CRI): containerd is not installed"
+    broken = CriEngine(_endpoints(tmp_path, errors={"containerd": "exited 1 at start"}))
+    with pytest.raises(ServiceUnavailable, match="did not start: exited 1 at start"):
+        broken.unavailable()
 
 
 def test_a_named_endpoint_ignores_the_embedded_sandbox_error(tmp_path, monkeypatch):
@@ -117,7 +128,13 @@ def test_pod_logs_live_under_the_state_dir(tmp_path, monkeypatch):
     log_dir = Path(first.log_directory)
     assert log_dir.parent == tmp_path / "cri" / "pods"
     assert log_dir.name == f"ocimatrix_{first.metadata.name}_{first.metadata.uid}"
-    assert dict(first.labels) == {"io.ocimatrix.owner": "ocimatrix", "io.ocimatrix.run": "run42-gw1"}
+    assert dict(first.labels) == {
+        "io.ocimatrix.owner": "ocimatrix",
+        "io.ocimatrix.run": "run42-gw1",
+        "io.kubernetes.pod.name": first.metadata.name,
+        "io.kubernetes.pod.namespace": "ocimatrix",
+        "io.kubernetes.pod.uid": first.metadata.uid,
+    }
     assert first.linux.security_context.namespace_options.network == api.NODE
 
 

@@ -36,7 +36,7 @@ def test_message_json_is_what_crictl_decodes():
 def test_message_json_handles_repeated_int64_and_maps():
     context = api.LinuxContainerSecurityContext(supplemental_groups=[1, 2])
     assert json.loads(message_json(context))["supplemental_groups"] == [1, 2]
-    assert json.loads(message_json(_pod_config()))["labels"] == {"a": "b"}
+    assert json.loads(message_json(_pod_config()))["labels"]["a"] == "b"
 
 
 def _run_pod(script: CrictlScript, pod_id: str = "p" * 64, handler: str = "crun") -> list[str]:

@@ -20,7 +20,12 @@ def test_pod_uses_node_network_without_hostname(pod):
     assert pod.metadata == api.PodSandboxMetadata(name="web", namespace="team", uid="uid-1", attempt=0)
     assert pod.hostname == ""
     assert pod.log_directory == "/logs/team_web_uid-1"
-    assert dict(pod.labels) == {"a": "b"}
+    assert dict(pod.labels) == {
+        "a": "b",
+        "io.kubernetes.pod.name": "web",
+        "io.kubernetes.pod.namespace": "team",
+        "io.kubernetes.pod.uid": "uid-1",
+    }, "the kubelet labels every pod with its name, namespace and uid"
     options = pod.linux.security_context.namespace_options
     assert (options.network, options.pid, options.ipc) == (api.NODE, api.CONTAINER, api.POD)
 
@@ -98,3 +103,22 @@ def test_group_name_is_refused(pod):
 def test_basic_auth():
     auth = messages.basic_auth("u", "p", "127.0.0.1:5000")
     assert (auth.username, auth.password, auth.server_address) == ("u", "p", "127.0.0.1:5000")
+
+
+def test_container_labels_and_annotations_like_kubelet(pod):
+    config = messages.container_config(pod, "app", REF, attempt=2, labels={"x": "y"}, annotations={"n": "1"})
+    assert dict(config.labels) == {
+        "x": "y",
+        "io.kubernetes.pod.name": "web",
+        "io.kubernetes.pod.namespace": "team",
+        "io.kubernetes.pod.uid": "uid-1",
+        "io.kubernetes.container.name": "app",
+    }
+    assert dict(config.annotations) == {"n": "1", "io.kubernetes.container.restartCount": "2"}
+    assert config.log_path == "app/2.log"
+    assert config.metadata == api.ContainerMetadata(name="app", attempt=2)
+
+
+def test_a_pod_label_cannot_override_the_kubelet_ones():
+    config = messages.pod_sandbox_config("web", "team", "uid-1", "/logs", labels={"io.kubernetes.pod.name": "other"})
+    assert config.labels["io.kubernetes.pod.name"] == "web"

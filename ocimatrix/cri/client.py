@@ -1,7 +1,11 @@
 """A CRI runtime.v1 client that behaves like the kubelet.
 
 Every RPC error surfaces as a CriError naming the call and its subject (an image reference,
-a pod or container id), so a failing cell says which step the runtime refused and why.
+a pod or container id), so a failing cell says which step the runtime refused and why. Deadlines
+are the kubelet's: each is derived from its ``--runtime-request-timeout`` (2 minutes by default),
+and a call cut off by one says so. A transport failure (UNAVAILABLE: the socket refused or
+dropped the connection) is not the runtime's answer to a request: it raises ServiceUnavailable,
+which makes the cell an ``error``, not a ``failed``.
 """
 
 from __future__ import annotations
@@ -20,7 +24,7 @@ import grpc
 from ocimatrix.cri import logs, messages
 from ocimatrix.cri.gen import api_pb2 as api
 from ocimatrix.cri.gen import api_pb2_grpc as api_grpc
-from ocimatrix.errors import OcimatrixError, UsageError
+from ocimatrix.errors import OcimatrixError, ServiceUnavailable, UsageError
 
 # The version string the kubelet sends in VersionRequest.
 KUBELET_API_VERSION = "0.1.0"
@@ -28,17 +32,35 @@ KUBELET_API_VERSION = "0.1.0"
 # on each of stdout and stderr, so room for both plus framing.
 MAX_MESSAGE_BYTES = 16 * 1024 * 1024 * 2 + 64 * 1024
 
+# The kubelet's --runtime-request-timeout default; its CRI client derives every deadline from it.
+KUBELET_RUNTIME_REQUEST_TIMEOUT = 120.0
+REQUEST_TIMEOUT_BASIS = "kubelet's runtime-request-timeout"
+# The kubelet sets no deadline on PullImage (a pull lasts as long as the image takes); a harness
+# must end, so a pull is bounded here, generously.
+PULL_TIMEOUT = 600.0
+# Readiness polling: short tries until the socket serves.
+READY_POLL = 2.0
+
 _Response = TypeVar("_Response")
+
+
+@dataclass(frozen=True)
+class Deadline:
+    """How long one call may take, and why that long (named when the call is cut off)."""
+
+    seconds: float | None  # None: no deadline, as the kubelet's ExecSync without a timeout
+    basis: str
 
 
 class CriError(OcimatrixError):
     """A CRI call the runtime answered with an error, or one that timed out."""
 
-    def __init__(self, call: str, subject: str, code: grpc.StatusCode | None, details: str):
+    def __init__(self, call: str, subject: str, code: grpc.StatusCode | None, details: str, *, timed_out: bool = False):
         self.call = call
         self.subject = subject
         self.code = code
         self.details = details
+        self.timed_out = timed_out  # the client's deadline passed (not the runtime's own DEADLINE_EXCEEDED)
         where = f"{call} {subject}" if subject else call
         code_name = code.name if code is not None else "ERROR"
         super().__init__(f"{where}: {code_name}: {details}")
@@ -71,9 +93,9 @@ class CriClient:
     directories and reads container log files itself.
     """
 
-    def __init__(self, endpoint: str, timeout: float = 60.0):
+    def __init__(self, endpoint: str, timeout: float = KUBELET_RUNTIME_REQUEST_TIMEOUT):
         self.endpoint = endpoint
-        self.timeout = timeout
+        self.timeout = timeout  # the runtime request timeout every deadline derives from
         self._channel = grpc.insecure_channel(
             grpc_target(endpoint),
             options=[
@@ -95,20 +117,36 @@ class CriClient:
     def __exit__(self, *exc_info: object) -> None:
         self.close()
 
+    def request_deadline(self, extra: float = 0.0, why_extra: str = "", factor: int = 1) -> Deadline:
+        """The kubelet's deadline for a call: ``factor`` x the request timeout, plus ``extra`` seconds."""
+        basis = REQUEST_TIMEOUT_BASIS if factor == 1 else f"{factor} x the {REQUEST_TIMEOUT_BASIS}"
+        if extra:
+            basis += f" + {why_extra}"
+        return Deadline(self.timeout * factor + extra, basis)
+
     def _call(
         self,
         name: str,
         method: Callable[..., _Response],
         request: Any,
         subject: str = "",
-        timeout: float | None = None,
+        deadline: Deadline | None = None,
     ) -> _Response:
+        deadline = deadline or self.request_deadline()
+        started = time.monotonic()
         try:
-            return method(request, timeout=self.timeout if timeout is None else timeout)
+            return method(request, timeout=deadline.seconds)
         except grpc.RpcError as exc:
             code = exc.code() if hasattr(exc, "code") else None
-            details = exc.details() if hasattr(exc, "details") else str(exc)
-            raise CriError(name, subject, code, details or "") from None
+            details = (exc.details() if hasattr(exc, "details") else str(exc)) or ""
+            elapsed = time.monotonic() - started
+            where = f"{name} {subject}" if subject else name
+            if code == grpc.StatusCode.UNAVAILABLE:
+                raise ServiceUnavailable(f"CRI endpoint {self.endpoint}", f"{where}: UNAVAILABLE: {details}") from None
+            if _cut_off(code, deadline, elapsed):
+                details = f"timed out after {deadline.seconds:g} s ({deadline.basis})"
+                raise CriError(name, subject, code, details, timed_out=True) from None
+            raise CriError(name, subject, code, details) from None
 
     # ------------------------------------------------------------------ runtime
 
@@ -116,7 +154,10 @@ class CriClient:
         return self._call("Version", self._runtime.Version, api.VersionRequest(version=KUBELET_API_VERSION))
 
     def wait_ready(self, timeout: float = 30.0) -> api.VersionResponse:
-        """Poll Version until the runtime answers: its socket can exist before it serves."""
+        """Poll Version until the runtime answers: its socket can exist before it serves.
+
+        Raises ServiceUnavailable if it never accepts the connection, CriError if it answers only
+        with errors."""
         deadline = time.monotonic() + timeout
         while True:
             try:
@@ -124,8 +165,11 @@ class CriClient:
                     "Version",
                     self._runtime.Version,
                     api.VersionRequest(version=KUBELET_API_VERSION),
-                    timeout=min(2.0, max(0.1, deadline - time.monotonic())),
+                    deadline=Deadline(min(READY_POLL, max(0.1, deadline - time.monotonic())), "readiness poll"),
                 )
+            except ServiceUnavailable as exc:
+                if time.monotonic() >= deadline:
+                    raise ServiceUnavailable(exc.service, f"not ready after {timeout:g}s: {exc.detail}") from None
             except CriError as exc:
                 if time.monotonic() >= deadline:
                     raise CriError(
@@ -134,7 +178,7 @@ class CriClient:
                         exc.code,
                         f"runtime not ready after {timeout:g}s: {exc.details}",
                     ) from None
-                time.sleep(0.2)
+            time.sleep(0.2)
 
     def status(self, verbose: bool = False) -> api.StatusResponse:
         return self._call("Status", self._runtime.Status, api.StatusRequest(verbose=verbose))
@@ -154,7 +198,14 @@ class CriClient:
     ) -> str:
         """Pull ``ref``; returns the image_ref the runtime reports (containerd: the image id)."""
         request = api.PullImageRequest(image=messages.image_spec(ref), auth=auth, sandbox_config=pod_config)
-        return self._call("PullImage", self._images.PullImage, request, ref, timeout).image_ref
+        deadline = Deadline(timeout or PULL_TIMEOUT, "the harness's bound on a pull; the kubelet sets none")
+        try:
+            return self._call("PullImage", self._images.PullImage, request, ref, deadline).image_ref
+        except CriError as exc:
+            hint = plain_http_hint(ref, exc.details)
+            if hint:
+                raise CriError(exc.call, exc.subject, exc.code, f"{exc.details}; {hint}") from None
+            raise
 
     def image_status(self, ref: str, verbose: bool = False) -> api.Image | None:
         """The image, or None when the runtime does not have it (CRI answers that without an error)."""
@@ -213,7 +264,9 @@ class CriClient:
         subject = f"{config.metadata.namespace}/{config.metadata.name}"
         if runtime_handler:
             subject += f" (runtime handler {runtime_handler})"
-        pod_id = self._call("RunPodSandbox", self._runtime.RunPodSandbox, request, subject).pod_sandbox_id
+        # The kubelet gives a sandbox twice the request timeout (its image may need pulling).
+        deadline = self.request_deadline(factor=2)
+        pod_id = self._call("RunPodSandbox", self._runtime.RunPodSandbox, request, subject, deadline).pod_sandbox_id
         self.pod_configs[pod_id] = config
         return pod_id
 
@@ -317,9 +370,10 @@ class CriClient:
         """Stop with ``timeout`` seconds of grace before the runtime kills the container;
         ``missing_ok`` accepts a container already removed (containerd 1.6: NOT_FOUND)."""
         request = api.StopContainerRequest(container_id=container_id, timeout=timeout)
-        # The RPC lasts as long as the grace period; don't let the client deadline cut it short.
+        # The RPC lasts as long as the grace period; like the kubelet, add it to the deadline.
+        deadline = self.request_deadline(timeout, f"the {timeout} s grace period")
         with _tolerate_not_found(missing_ok):
-            self._call("StopContainer", self._runtime.StopContainer, request, container_id, self.timeout + timeout)
+            self._call("StopContainer", self._runtime.StopContainer, request, container_id, deadline)
 
     def remove_container(self, container_id: str) -> None:
         request = api.RemoveContainerRequest(container_id=container_id)
@@ -373,8 +427,12 @@ class CriClient:
     def exec_sync(self, container_id: str, cmd: Sequence[str], timeout: int = 10) -> ExecResult:
         """Run ``cmd`` in a running container; ``timeout`` seconds bounds the command (0: none)."""
         request = api.ExecSyncRequest(container_id=container_id, cmd=list(cmd), timeout=timeout)
-        # Leave the runtime time to report its own timeout before the client gives up.
-        deadline = None if timeout == 0 else timeout + self.timeout
+        # Leave the runtime time to report its own timeout before the client gives up (the kubelet:
+        # request timeout + the command's; no deadline for a command without one).
+        if timeout == 0:
+            deadline = Deadline(None, "no deadline: the command has no timeout")
+        else:
+            deadline = self.request_deadline(timeout, f"the command's {timeout} s timeout")
         subject = f"{container_id} {list(cmd)!r}"
         response = self._call("ExecSync", self._runtime.ExecSync, request, subject, deadline)
         return ExecResult(response.exit_code, response.stdout, response.stderr)
@@ -397,6 +455,35 @@ class CriClient:
                 self.stop_pod(pod_id, missing_ok=True)
             finally:
                 self.remove_pod(pod_id)
+
+
+def _cut_off(code: grpc.StatusCode | None, deadline: Deadline, elapsed: float) -> bool:
+    """The client's own deadline ended the call (a runtime may answer DEADLINE_EXCEEDED itself,
+    e.g. containerd for an ExecSync whose command ran past its timeout)."""
+    if code != grpc.StatusCode.DEADLINE_EXCEEDED or deadline.seconds is None:
+        return False
+    return elapsed >= deadline.seconds * 0.95
+
+
+# What Go's net/http says when a client speaks TLS to a plain-HTTP server.
+_HTTPS_TO_HTTP = ("server gave http response to https client", "http response to https client")
+
+
+def plain_http_hint(ref: str, details: str) -> str:
+    """What to configure when the runtime tried HTTPS against a plain-HTTP registry ("" otherwise).
+
+    containerd 1.6 falls back to plain HTTP for a loopback registry by itself; CRI-O does only for
+    a registry its registries.conf marks insecure.
+    """
+    if not any(text in details.lower() for text in _HTTPS_TO_HTTP):
+        return ""
+    host = ref.split("/", 1)[0]
+    return (
+        f"the runtime spoke HTTPS to the plain-HTTP registry {host}: let it use plain HTTP there "
+        f'(CRI-O: add `[[registry]] location = "{host}" insecure = true` to /etc/containers/registries.conf '
+        f"or a file in /etc/containers/registries.conf.d/, then restart CRI-O; "
+        f'containerd: a hosts.toml with `server = "http://{host}"` under its certs.d/{host}/)'
+    )
 
 
 @contextmanager

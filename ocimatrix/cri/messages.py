@@ -4,6 +4,15 @@ Runtimes are tested against what the kubelet does, and some check it: CRI-O refu
 container whose ImageSpec lacks ``user_specified_image`` when a signature policy is set, and
 expects each container to repeat its pod's namespace options. Pods here use the node's network
 (there is no CNI network on a test host), which also means they must not set a hostname.
+
+Like the kubelet's (kuberuntime's labels.go), pod labels carry the pod's name, namespace and uid,
+container labels those and the container's name, container annotations the restart count. The
+log layout is the kubelet's: ``<log_directory>/<container>/<attempt>.log``.
+
+``linux.cgroup_parent`` is left empty (the runtime's default parent) on purpose: the kubelet puts
+each pod under a cgroup it creates and removes itself (``kubepods/<qos>/pod<uid>`` with the cgroupfs
+driver, ``kubepods-<qos>-pod<uid>.slice`` with systemd), and which spelling a runtime accepts
+depends on its cgroup driver; a harness that named a parent would have to own that cgroup too.
 """
 
 from __future__ import annotations
@@ -12,6 +21,21 @@ from collections.abc import Mapping, Sequence
 
 from ocimatrix.cri.gen import api_pb2 as api
 from ocimatrix.errors import UsageError
+
+# The kubelet's label and annotation keys (k8s.io/kubelet/pkg/types, kuberuntime/labels.go).
+POD_NAME_LABEL = "io.kubernetes.pod.name"
+POD_NAMESPACE_LABEL = "io.kubernetes.pod.namespace"
+POD_UID_LABEL = "io.kubernetes.pod.uid"
+CONTAINER_NAME_LABEL = "io.kubernetes.container.name"
+RESTART_COUNT_ANNOTATION = "io.kubernetes.container.restartCount"
+
+
+def kubelet_pod_labels(metadata: api.PodSandboxMetadata) -> dict[str, str]:
+    return {
+        POD_NAME_LABEL: metadata.name,
+        POD_NAMESPACE_LABEL: metadata.namespace,
+        POD_UID_LABEL: metadata.uid,
+    }
 
 
 def pod_namespace_options() -> api.NamespaceOption:
@@ -31,11 +55,12 @@ def pod_sandbox_config(
     annotations: Mapping[str, str] | None = None,
     cgroup_parent: str = "",
 ) -> api.PodSandboxConfig:
+    metadata = api.PodSandboxMetadata(name=name, uid=uid, namespace=namespace, attempt=attempt)
     return api.PodSandboxConfig(
-        metadata=api.PodSandboxMetadata(name=name, uid=uid, namespace=namespace, attempt=attempt),
+        metadata=metadata,
         # hostname stays empty: with the node's network namespace the pod has the node's name.
         log_directory=log_directory,
-        labels=dict(labels or {}),
+        labels={**(labels or {}), **kubelet_pod_labels(metadata)},
         annotations=dict(annotations or {}),
         linux=api.LinuxPodSandboxConfig(
             cgroup_parent=cgroup_parent,
@@ -106,8 +131,12 @@ def container_config(
         working_dir=working_dir,
         envs=[api.KeyValue(key=key, value=value) for key, value in (env or {}).items()],
         mounts=list(mounts),
-        labels=dict(labels or {}),
-        annotations=dict(annotations or {}),
+        labels={
+            **(labels or {}),
+            **kubelet_pod_labels(pod_config.metadata),
+            CONTAINER_NAME_LABEL: name,
+        },
+        annotations={**(annotations or {}), RESTART_COUNT_ANNOTATION: str(attempt)},
         # Relative to the pod's log_directory, named like the kubelet's <container>/<attempt>.log.
         log_path=container_log_path(name, attempt),
         tty=tty,

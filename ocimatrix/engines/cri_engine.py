@@ -31,8 +31,18 @@ from ocimatrix import evidence
 from ocimatrix.cri import messages
 from ocimatrix.cri.client import CriClient, CriError
 from ocimatrix.cri.gen import api_pb2 as api
-from ocimatrix.engines.base import Engine, EngineError, ResolvedImage, RunResult, RunSpec, Unsupported
-from ocimatrix.errors import OcimatrixError, UsageError
+from ocimatrix.cri.image_ids import digest_or_none, repo_digests_of
+from ocimatrix.engines.base import (
+    Engine,
+    EngineError,
+    ResolvedImage,
+    RunResult,
+    RunSpec,
+    Unsupported,
+    first_line_version,
+    service_missing,
+)
+from ocimatrix.errors import HarnessError, OcimatrixError, ServiceUnavailable, UsageError
 from ocimatrix.images.busybox import host_platform_name
 from ocimatrix.oci import mediatypes
 from ocimatrix.oci.reference import parse_reference
@@ -46,21 +56,24 @@ CRIO_DEFAULT_SOCKET = "/var/run/crio/crio.sock"
 RUNTIME_SERVICE = "runtime.v1.RuntimeService"
 IMAGE_SERVICE = "runtime.v1.ImageService"
 READY_TIMEOUT = 10.0
+# What a cell records as its runtime's version when the CRI endpoint does not say which binary,
+# of which version, its handler ran: never the host's binary of the same name.
+UNKNOWN_RUNTIME_VERSION = "reported by the CRI endpoint: unknown"
 
 
 class KubeletCri(CriClient):
     """The kubelet-like CRI client, recording each call as crictl would make it (the repro), plus
     the two calls a conformance test needs beyond the kubelet's own."""
 
-    def __init__(self, endpoint: str, timeout: float = 60.0) -> None:
-        super().__init__(endpoint, timeout)
+    def __init__(self, endpoint: str, **kwargs: Any) -> None:
+        super().__init__(endpoint, **kwargs)
         self.repro = CrictlRepro(endpoint)
 
-    def _call(self, name, method, request, subject="", timeout=None):
+    def _call(self, name, method, request, subject="", deadline=None):
         script = self.repro.for_test(evidence.current())
         for line in script.lines(name, request):
             note(line)
-        response = super()._call(name, method, request, subject, timeout)
+        response = super()._call(name, method, request, subject, deadline)
         script.created(name, response)
         return response
 
@@ -73,14 +86,11 @@ class KubeletCri(CriClient):
     def image_info(self, ref: str) -> dict[str, Any]:
         """ImageStatus(verbose): the runtime's free-form details (containerd: the OCI image config)."""
         request = api.ImageStatusRequest(image=messages.image_spec(ref), verbose=True)
-        response = self._call("ImageStatus", self._images.ImageStatus, request, ref)
-        decoded: dict[str, Any] = {}
-        for key, value in response.info.items():
-            try:
-                decoded[key] = json.loads(value)
-            except ValueError:
-                decoded[key] = value
-        return decoded
+        return decode_info(self._call("ImageStatus", self._images.ImageStatus, request, ref).info)
+
+    def runtime_info(self) -> dict[str, Any]:
+        """Status(verbose): the runtime's free-form details (containerd: its CRI config)."""
+        return decode_info(self.status(verbose=True).info)
 
     def create_container_config(
         self, pod_id: str, config: api.ContainerConfig, pod_config: api.PodSandboxConfig
@@ -156,17 +166,67 @@ def container_overrides(spec: RunSpec) -> dict[str, Any]:
     return overrides
 
 
+def decode_info(info: Mapping[str, str]) -> dict[str, Any]:
+    """A verbose answer's ``info`` map: JSON values decoded, anything else kept as text."""
+    decoded: dict[str, Any] = {}
+    for key, value in info.items():
+        try:
+            decoded[key] = json.loads(value)
+        except ValueError:
+            decoded[key] = value
+    return decoded
+
+
 def repo_digest_for(ref: str, repo_digests: Sequence[str]) -> str:
     """The manifest digest the runtime recorded for ``ref``'s repository ("" if none)."""
     try:
         parsed = parse_reference(ref)
     except ValueError:
         return ""
-    repository = f"{parsed.registry}/{parsed.repository}"
-    digests = [d.partition("@")[2] for d in repo_digests if d.partition("@")[0] == repository]
+    digests = repo_digests_of(f"{parsed.registry}/{parsed.repository}", repo_digests)
     if parsed.digest and parsed.digest in digests:
         return parsed.digest
     return digests[0] if digests else ""
+
+
+def handler_binaries(info: Mapping[str, Any]) -> dict[str, str]:
+    """Runtime handler -> the OCI runtime binary the endpoint's Status(verbose) names for it.
+
+    containerd 1.6 answers ``{"config": {"containerd": {"runtimes": {NAME: {"runtimeType": ...,
+    "options": {"BinaryName": PATH}}}}}}`` (no BinaryName: the runc shim's default, ``runc`` on its PATH). CRI-O 1.33
+    names no handler there (``{"config": {"sandboxImage": ...}}``): nothing to read.
+    """
+    config = info.get("config")
+    containerd = config.get("containerd") if isinstance(config, dict) else None
+    runtimes = containerd.get("runtimes") if isinstance(containerd, dict) else None
+    if not isinstance(runtimes, dict):
+        return {}
+    binaries = {}
+    for name, runtime in runtimes.items():
+        options = runtime.get("options") if isinstance(runtime, dict) else None
+        binary = options.get("BinaryName") if isinstance(options, dict) else None
+        if isinstance(binary, str) and binary:
+            binaries[str(name)] = binary
+        elif isinstance(runtime, dict) and str(runtime.get("runtimeType", "")).startswith("io.containerd.runc."):
+            binaries[str(name)] = "runc"
+    return binaries
+
+
+def handler_version(handler: str, binaries: Mapping[str, str], *, local: bool) -> str:
+    """The version a cell records for ``handler``'s runtime.
+
+    Only the harness's own containerd (``local``) shares this host's filesystem for sure, so only
+    there the binary its config names is the one read with ``--version``; for any other endpoint
+    the binary it names is reported, but its version stays unknown.
+    """
+    binary = binaries.get(handler, "")
+    if not binary:
+        return UNKNOWN_RUNTIME_VERSION
+    if not local:
+        return f"{UNKNOWN_RUNTIME_VERSION} (its config names {binary} for handler {handler})"
+    path = shutil.which(binary) if "/" not in binary else binary
+    version = first_line_version([path, "--version"]) if path else ""
+    return version or f"{UNKNOWN_RUNTIME_VERSION} ({binary} gave no version)"
 
 
 def config_from_info(info: Mapping[str, Any]) -> dict[str, Any] | None:
@@ -391,16 +451,18 @@ class CriEngine(Engine):
             embedded_error = endpoints.errors.get("cri") or endpoints.errors.get("containerd", "")
         named = {self.name: endpoint} if endpoint else named_endpoints()
         self.endpoint, self.missing = resolve_endpoint(self.name, endpoints.cri, embedded_error, named)
+        self.named = bool(named.get(self.name))
         # The harness's own containerd: its sandbox image is the one EmbeddedServices pushed.
-        self.embedded = not named.get(self.name) and self.endpoint == endpoints.cri
+        self.embedded = not self.named and bool(self.endpoint) and self.endpoint == endpoints.cri
         self.log_root = Path(endpoints.state_dir) / "cri" / "pods"
         self._client: KubeletCri | None = None
         self._version: api.VersionResponse | None = None
+        self._handler_versions: dict[str, str] = {}
 
     @property
     def client(self) -> KubeletCri:
         if self._client is None:
-            self._client = KubeletCri(self.endpoint, timeout=60.0)
+            self._client = KubeletCri(self.endpoint)
         return self._client
 
     def close(self) -> None:
@@ -409,13 +471,18 @@ class CriEngine(Engine):
             self._client = None
 
     def unavailable(self) -> str | None:
+        """The skip reason (a fact of the host), or None; raises ServiceUnavailable for a service that
+        is there but broken (the harness's containerd did not start, a socket refuses connections)."""
         if not self.endpoint:
+            if self.name == "containerd-cri" and not self.named:
+                return service_missing(self.endpoints, "containerd", "embedded containerd (for its CRI)")
             return self.missing
         if self.embedded and self.endpoints.errors.get("cri"):
-            return f"containerd's CRI cannot run pods: {self.endpoints.errors['cri']}"
+            raise ServiceUnavailable("containerd's CRI", f"it cannot run pods: {self.endpoints.errors['cri']}")
         socket = self.endpoint.removeprefix("unix://")
         if socket.startswith("/") and not os.path.exists(socket):
             return f"CRI endpoint {self.endpoint}: no such socket"
+        # A socket that refuses the connection raises ServiceUnavailable from here: a broken service.
         try:
             self._version = self.client.wait_ready(READY_TIMEOUT)
         except (CriError, UsageError) as exc:
@@ -429,6 +496,36 @@ class CriEngine(Engine):
 
     def version(self) -> str:
         return self.runtime_version().runtime_version.removeprefix("v")
+
+    def versions(self) -> dict[str, str]:
+        """What the endpoint's Version says: the runtime's version under the engine's name, and
+        which runtime answered (runtime_name, runtime_version, the CRI API version)."""
+        reported = self.runtime_version()
+        return {
+            self.name: self.version(),
+            f"{self.name} endpoint": (
+                f"{reported.runtime_name} {reported.runtime_version} (CRI {reported.runtime_api_version})"
+            ),
+        }
+
+    def runtime_version_of(self, handler: str) -> str:
+        """The version of the OCI runtime behind ``handler``, as far as the endpoint vouches for it
+        (see handler_version); never the version of a host binary the endpoint may not use."""
+        if handler not in self._handler_versions:
+            try:
+                binaries = handler_binaries(self.client.runtime_info())
+            except CriError as exc:
+                self._handler_versions[handler] = f"{UNKNOWN_RUNTIME_VERSION} (Status failed: {exc})"
+            else:
+                self._handler_versions[handler] = handler_version(handler, binaries, local=self.embedded)
+        return self._handler_versions[handler]
+
+    def check_runtime(self, runtime: str) -> None:
+        # The handler is the endpoint's: a CRI-O or a user's containerd may run binaries this host
+        # lacks (an unknown handler is refused by RunPodSandbox, and the cell skipped then). Only
+        # the harness's own containerd uses this host's runc and crun.
+        if self.embedded:
+            super().check_runtime(runtime)
 
     def _cri(self, call, *args, **kwargs):
         try:
@@ -465,11 +562,14 @@ class CriEngine(Engine):
         if image is None:
             raise EngineError(f"{self.name} has no {ref}: ImageStatus found no image")
         parsed = parse_reference(ref)
-        repository = f"{parsed.registry}/{parsed.repository}"
-        digests = tuple(d.partition("@")[2] for d in image.repo_digests if d.partition("@")[0] == repository)
+        digests = repo_digests_of(f"{parsed.registry}/{parsed.repository}", image.repo_digests)
+        config_digest = digest_or_none(image.id)
+        if config_digest is None:
+            # Not a digest in either spelling: the manifest digests above still say what was chosen.
+            evidence.current().add("cri_image_id_not_a_digest", image.id)
         config = self.image_config(ref)
         return ResolvedImage(
-            config_digest=image.id,
+            config_digest=config_digest or image.id,
             architecture=config.get("architecture", ""),
             os=config.get("os", ""),
             variant=config.get("variant", ""),
@@ -567,7 +667,8 @@ class CriEngine(Engine):
             log = self._cri(self.client.container_log, container_id)
             return RunResult(status.exit_code, log.stdout, log.stderr)
         except OcimatrixError as exc:
-            if not isinstance(exc, Unsupported | EngineError):
+            # A broken service (HarnessError) stays what it is: the cell is an error, not a failure.
+            if not isinstance(exc, Unsupported | EngineError | HarnessError):
                 raise EngineError(f"{self.name}: {exc}") from None
             raise
         finally:

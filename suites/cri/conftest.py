@@ -20,7 +20,7 @@ from ocimatrix.cri import messages
 from ocimatrix.cri.client import CriError
 from ocimatrix.cri.gen import api_pb2 as api
 from ocimatrix.engines.cri_engine import CriEngine, KubeletCri, run_label
-from ocimatrix.errors import OcimatrixError
+from ocimatrix.errors import HarnessError, OcimatrixError, ServiceUnavailable
 from ocimatrix.images.pause import ImageFile, PushedImage, build_busybox_image, push_image
 
 
@@ -74,6 +74,8 @@ def probe_images(endpoints, run_id) -> ProbeImages:
                 removable=push_image(endpoints.registry, "ocimatrix/cri/removable", run_id, removable),
                 missing_ref=f"{endpoints.registry}/ocimatrix/cri/probe:never-pushed-{run_id}",
             )
+        except HarnessError:
+            raise
         except OcimatrixError as exc:
             pytest.fail(f"could not build and push the CRI probe image: {exc}", pytrace=False)
     return _images[endpoints.registry]
@@ -90,7 +92,8 @@ def _sweep_cri_runtimes() -> Iterator[None]:
     yield
     for engine in _used.values():
         # A recorder of its own: this runs inside the last test's teardown, which is not about it.
-        with evidence.scoped(), contextlib.suppress(CriError):
+        # Best effort: an endpoint gone by now has nothing left to sweep that the harness could reach.
+        with evidence.scoped(), contextlib.suppress(CriError, ServiceUnavailable):
             engine.sweep(run_label())
             for images in _images.values():
                 for ref in (images.probe.tag_ref, images.removable.tag_ref):
@@ -170,6 +173,8 @@ def new_pod(cell, cri_runtime: CriEngine, recorder) -> Iterator[Callable[[str], 
         config = cri_runtime.pod_config(label)
         try:
             pod_id = cri_runtime.run_pod(config, cell["runtime"])
+        except HarnessError:
+            raise  # the endpoint stopped answering: the cell is an error, not the runtime's failure
         except OcimatrixError as exc:
             pytest.fail(f"RunPodSandbox with runtime handler {cell['runtime']} failed: {exc}", pytrace=False)
         pod = Pod(cri_runtime, pod_id, config, cell["runtime"])

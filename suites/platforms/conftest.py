@@ -24,6 +24,7 @@ import pytest
 
 from ocimatrix import evidence
 from ocimatrix.cached_steps import Outcome, cached_step
+from ocimatrix.cri.image_ids import digest_or_none
 from ocimatrix.engines.base import Engine, EngineError, ResolvedImage, Unsupported
 from ocimatrix.errors import OcimatrixError
 from ocimatrix.host import platforms as host_platforms
@@ -77,10 +78,21 @@ class PlatformIndex:
         return next((e for e in self.entries if host_platforms.platform_matches_request(platform, e.platform)), None)
 
     def entry_by_config(self, config_digest: str) -> IndexEntry | None:
-        return next((e for e in self.entries if e.config_digest == config_digest), None)
+        """The entry whose config is ``config_digest``, in either spelling a runtime uses
+        (``sha256:<hex>``, or CRI-O's image id: the bare hex)."""
+        wanted = digest_or_none(config_digest) or config_digest
+        return next((e for e in self.entries if e.config_digest == wanted), None)
 
     def entry_by_manifest(self, digests) -> IndexEntry | None:
-        return next((e for e in self.entries if e.digest in digests), None)
+        wanted = {digest_or_none(d) or d for d in digests if d}
+        return next((e for e in self.entries if e.digest in wanted), None)
+
+    def chosen_entry(self, resolved: ResolvedImage) -> IndexEntry | None:
+        """The entry an engine holds: by its config digest, else by a platform manifest digest it
+        reports (a CRI runtime's repo_digests). When both name an entry, the config decides: it is
+        what the engine runs."""
+        by_config = self.entry_by_config(resolved.config_digest)
+        return by_config or self.entry_by_manifest((resolved.manifest_digest, *resolved.digests))
 
     @classmethod
     def from_json(cls, data: dict) -> PlatformIndex:
@@ -294,7 +306,7 @@ def note_selection(cell: dict, recorder, index: PlatformIndex, pulled: Pulled) -
     if resolved is None:
         recorder.add("selected", {"asked": pulled.platform or "(none)", "unknown": pulled.unresolved})
         return None
-    entry = index.entry_by_config(resolved.config_digest)
+    entry = index.chosen_entry(resolved)
     by_manifest = index.entry_by_manifest((resolved.manifest_digest, *resolved.digests))
     recorder.add(
         "selected",
@@ -303,6 +315,7 @@ def note_selection(cell: dict, recorder, index: PlatformIndex, pulled: Pulled) -
             "platform": entry.name if entry else "",
             "manifest": entry.digest if entry else "",
             "config": resolved.config_digest,
+            "matched_by": _matched_by(index, resolved, entry),
             "engine_reports": {
                 "architecture": resolved.architecture,
                 "os": resolved.os,
@@ -317,6 +330,14 @@ def note_selection(cell: dict, recorder, index: PlatformIndex, pulled: Pulled) -
     if entry is not None:
         cell["selected_platform"] = entry.name
     return entry
+
+
+def _matched_by(index: PlatformIndex, resolved: ResolvedImage, entry: IndexEntry | None) -> str:
+    if entry is None:
+        return "nothing: neither the config digest nor a reported manifest digest is in the index"
+    if index.entry_by_config(resolved.config_digest) is entry:
+        return "config digest"
+    return "manifest digest (the engine's config digest is none of the index's configs)"
 
 
 # --- the helpers above, as fixtures (test modules can't import a conftest) ---------------------

@@ -1,0 +1,370 @@
+"""CRI-O 1.33's answers, recorded, fed to the code that judges them: so verdicts stay right without a
+CRI-O in CI (none is packaged for this host; containerd's CRI is the live peer of the suites).
+
+Each answer below is built as CRI-O 1.33.13 gave it to a user's run: image ids as bare hex, the
+chosen platform manifest in repo_digests, its own io.kubernetes.* labels on a pod, an empty
+runtime_handler, a Status(verbose) that names no handler binary, a plain-HTTP registry refused.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib.util
+import json
+import shutil
+import socket
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from concurrent import futures
+from pathlib import Path
+
+import grpc
+import pytest
+
+from ocimatrix import evidence
+from ocimatrix.cri.client import KUBELET_RUNTIME_REQUEST_TIMEOUT, CriClient, CriError
+from ocimatrix.cri.gen import api_pb2 as api
+from ocimatrix.cri.gen import api_pb2_grpc as api_grpc
+from ocimatrix.cri.image_ids import digest_or_none, normalize_digest, repo_digests_of
+from ocimatrix.cri.verdicts import judge_map, runtime_handler_problem
+from ocimatrix.engines import cri_engine
+from ocimatrix.engines.base import ResolvedImage
+from ocimatrix.engines.cri_engine import (
+    UNKNOWN_RUNTIME_VERSION,
+    CriEngine,
+    CrioEngine,
+    handler_binaries,
+    handler_version,
+)
+from ocimatrix.errors import ServiceUnavailable
+from ocimatrix.host.services import Endpoints
+from ocimatrix.oci.digest import DigestError
+
+REGISTRY = "127.0.0.1:41234"
+REPO = f"{REGISTRY}/ocimatrix/platforms/buildah-oci"
+REF = f"{REPO}:run1-gw0-cri-o-linux-amd64"
+INDEX = "sha256:" + "1d" * 32
+AMD64_MANIFEST = "sha256:" + "a1" * 32
+AMD64_CONFIG_HEX = "8b83" + "0f" * 30
+ARM64_MANIFEST = "sha256:" + "b2" * 32
+ARM64_CONFIG = "sha256:" + "c3" * 32
+
+# ImageStatus as CRI-O 1.33 answers it after pulling REF (an index) on an amd64 node: the id is the
+# config digest without "sha256:", repo_digests names the platform manifest it chose.
+CRIO_IMAGE = api.Image(
+    id=AMD64_CONFIG_HEX,
+    repo_tags=[REF],
+    repo_digests=[f"{REPO}@{AMD64_MANIFEST}"],
+    size=1_234_567,
+)
+CRIO_VERBOSE_IMAGE_INFO = {"info": json.dumps({"labels": None, "imageSpec": None})}  # no OCI config in there
+CONFIG = {"architecture": "amd64", "os": "linux", "variant": ""}
+# Status(verbose) of CRI-O 1.33: its info map names the sandbox image, no runtime handler or binary.
+CRIO_STATUS_INFO = {"config": json.dumps({"sandboxImage": f"{REGISTRY}/pause:3.10"})}
+
+
+# ------------------------------------------------------------------ digests
+
+
+def test_bare_hex_image_id_is_the_sha256_digest():
+    assert normalize_digest(AMD64_CONFIG_HEX) == f"sha256:{AMD64_CONFIG_HEX}"
+    assert normalize_digest(f"sha256:{AMD64_CONFIG_HEX}") == f"sha256:{AMD64_CONFIG_HEX}"
+
+
+@pytest.mark.parametrize("bad", ["8b83", AMD64_CONFIG_HEX.upper(), "sha256:" + "0f" * 31, "sha256:", ""])
+def test_a_malformed_digest_is_refused_not_compared(bad):
+    with pytest.raises(DigestError):
+        normalize_digest(bad)
+    assert digest_or_none(bad) is None
+
+
+def test_repo_digests_of_keeps_the_repository_s_own_and_normalises():
+    digests = [f"{REPO}@{AMD64_MANIFEST}", f"{REGISTRY}/other@{ARM64_MANIFEST}", f"{REPO}@{'b2' * 32}", "junk"]
+    assert repo_digests_of(REPO, digests) == (AMD64_MANIFEST, ARM64_MANIFEST)
+
+
+class RecordedCrio:
+    """The two answers resolved_image asks for, as CRI-O gave them (not a runtime: no RPC is made)."""
+
+    def __init__(self, image: api.Image | None = CRIO_IMAGE) -> None:
+        self.image = image
+
+    def image_status(self, ref: str, verbose: bool = False) -> api.Image | None:
+        return self.image
+
+    def image_info(self, ref: str) -> dict:
+        return {k: json.loads(v) for k, v in CRIO_VERBOSE_IMAGE_INFO.items()}
+
+
+@pytest.fixture
+def crio(tmp_path, monkeypatch) -> CrioEngine:
+    monkeypatch.delenv("OCIMATRIX_MATRIX", raising=False)
+    engine = CrioEngine(Endpoints(state_dir=str(tmp_path)), endpoint="unix:///run/crio/crio.sock")
+    engine._client = RecordedCrio()  # type: ignore[assignment]
+    # CRI-O's verbose ImageStatus has no OCI config: the driver reads it from the registry.
+    monkeypatch.setattr(engine, "_registry_config", lambda ref, digest: dict(CONFIG))
+    return engine
+
+
+def test_crio_image_status_resolves_to_prefixed_digests(crio):
+    resolved = crio.resolved_image(REF)
+    assert resolved.config_digest == f"sha256:{AMD64_CONFIG_HEX}"
+    assert resolved.digests == (AMD64_MANIFEST,)
+    assert resolved.architecture == "amd64"
+    assert crio.image_digest(REF) == AMD64_MANIFEST
+
+
+# ------------------------------------------------------------------ the platforms suite's matching
+
+
+@functools.cache
+def _platforms_conftest():
+    """suites/platforms/conftest.py, loaded by path (a conftest is not importable by name)."""
+    name = "ocimatrix_platforms_conftest"
+    path = Path(__file__).parents[1] / "suites" / "platforms" / "conftest.py"
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module  # its dataclasses look their module up while being defined
+    spec.loader.exec_module(module)
+    return module
+
+
+def _index(platforms):
+    entries = [
+        platforms.IndexEntry(
+            platform={"os": "linux", "architecture": "amd64"},
+            digest=AMD64_MANIFEST,
+            media_type="application/vnd.oci.image.manifest.v1+json",
+            config_digest=f"sha256:{AMD64_CONFIG_HEX}",
+            config_platform={"os": "linux", "architecture": "amd64", "variant": ""},
+        ),
+        platforms.IndexEntry(
+            platform={"os": "linux", "architecture": "arm64"},
+            digest=ARM64_MANIFEST,
+            media_type="application/vnd.oci.image.manifest.v1+json",
+            config_digest=ARM64_CONFIG,
+            config_platform={"os": "linux", "architecture": "arm64", "variant": ""},
+        ),
+    ]
+    return platforms.PlatformIndex(
+        repo="ocimatrix/platforms/buildah-oci", tag="run1", registry=REGISTRY, digest=INDEX, entries=entries
+    )
+
+
+def test_crio_s_choice_is_matched_to_its_index_entry(crio):
+    platforms = _platforms_conftest()
+    index = _index(platforms)
+    pulled = platforms.Pulled(REF, "linux/amd64", crio.resolved_image(REF), 0.5)
+    cell: dict = {}
+    with evidence.scoped() as recorder:
+        chosen = platforms.note_selection(cell, recorder, index, pulled)
+    assert chosen is not None and chosen.digest == AMD64_MANIFEST
+    assert cell["selected_platform"] == "linux/amd64"
+    assert recorder.evidence["selected"]["matched_by"] == "config digest"
+
+
+def test_a_bare_hex_id_matches_even_unnormalised():
+    platforms = _platforms_conftest()
+    index = _index(platforms)
+    assert index.entry_by_config(AMD64_CONFIG_HEX).digest == AMD64_MANIFEST
+    assert index.entry_by_manifest(["a1" * 32]).digest == AMD64_MANIFEST
+
+
+def test_a_runtime_id_that_is_no_digest_is_matched_through_repo_digests(crio):
+    crio._client = RecordedCrio(api.Image(id="not-a-digest", repo_digests=[f"{REPO}@{AMD64_MANIFEST}"]))
+    platforms = _platforms_conftest()
+    with evidence.scoped() as recorder:
+        resolved = crio.resolved_image(REF)
+        chosen = platforms.note_selection({}, recorder, _index(platforms), platforms.Pulled(REF, None, resolved, 0.1))
+    assert chosen is not None and chosen.digest == AMD64_MANIFEST
+    assert recorder.evidence["cri_image_id_not_a_digest"] == "not-a-digest"
+    assert recorder.evidence["selected"]["matched_by"].startswith("manifest digest")
+
+
+def test_config_and_manifest_disagreeing_is_decided_by_the_config():
+    platforms = _platforms_conftest()
+    index = _index(platforms)
+    resolved = ResolvedImage(config_digest=ARM64_CONFIG, digests=(AMD64_MANIFEST,))
+    assert index.chosen_entry(resolved).digest == ARM64_MANIFEST
+
+
+# ------------------------------------------------------------------ labels and handler
+
+
+def test_crio_s_own_pod_labels_are_evidence_not_a_failure():
+    sent = {"io.ocimatrix.owner": "ocimatrix", "io.kubernetes.pod.name": "web", "io.kubernetes.pod.uid": "u1"}
+    reported = {**sent, "io.kubernetes.container.name": "POD"}  # CRI-O names the infra container
+    verdict = judge_map("PodSandboxStatus.labels", sent, reported)
+    assert verdict.problem == ""
+    assert verdict.evidence()["added"] == {"io.kubernetes.container.name": "POD"}
+
+
+def test_a_lost_or_altered_label_is_a_failure_naming_it():
+    verdict = judge_map("PodSandboxStatus.labels", {"a": "1", "b": "2"}, {"b": "3", "c": "4"})
+    assert "lacks {'a': '1'}" in verdict.problem and "b: sent '2', got '3'" in verdict.problem
+    assert verdict.added == {"c": "4"}
+
+
+def test_crio_s_empty_runtime_handler_stays_flagged():
+    problem = runtime_handler_problem("crun", "", "PodSandboxStatus")
+    assert "run with runtime handler 'crun'" in problem and "reports ''" in problem
+    assert runtime_handler_problem("crun", "crun", "PodSandboxStatus") == ""
+
+
+# ------------------------------------------------------------------ versions
+
+
+def test_crio_vouches_for_no_runtime_binary():
+    assert handler_binaries({k: json.loads(v) for k, v in CRIO_STATUS_INFO.items()}) == {}
+    assert handler_version("crun", {}, local=False) == UNKNOWN_RUNTIME_VERSION
+
+
+class RecordedStatus:
+    def __init__(self, info: dict[str, str]) -> None:
+        self.info = info
+        self.calls = 0
+
+    def runtime_info(self) -> dict:
+        self.calls += 1
+        return {k: json.loads(v) for k, v in self.info.items()}
+
+
+def test_a_crio_cell_records_unknown_not_the_host_s_crun(crio):
+    crio._client = RecordedStatus(CRIO_STATUS_INFO)  # type: ignore[assignment]
+    assert crio.runtime_version_of("crun") == UNKNOWN_RUNTIME_VERSION
+    assert crio.runtime_version_of("crun") == UNKNOWN_RUNTIME_VERSION
+    assert crio._client.calls == 1, "one Status per engine and handler, not one per cell"
+
+
+def test_containerd_s_config_names_each_handler_s_binary():
+    info = {
+        "config": {
+            "containerd": {
+                "runtimes": {
+                    "runc": {"runtimeType": "io.containerd.runc.v2", "options": {"Root": "/x"}},
+                    "crun": {"runtimeType": "io.containerd.runc.v2", "options": {"BinaryName": "/opt/crun-1.21"}},
+                    "other": {"runtimeType": "io.containerd.kata.v2"},
+                }
+            }
+        }
+    }
+    assert handler_binaries(info) == {"runc": "runc", "crun": "/opt/crun-1.21"}
+    named = handler_version("crun", handler_binaries(info), local=False)
+    assert named == f"{UNKNOWN_RUNTIME_VERSION} (its config names /opt/crun-1.21 for handler crun)"
+
+
+def test_the_embedded_containerd_s_binary_is_read_from_this_host():
+    crun = shutil.which("crun") or shutil.which("runc")
+    if crun is None:
+        pytest.skip("no crun or runc on this host to read a version from")
+    version = handler_version("h", {"h": crun}, local=True)
+    assert version[:1].isdigit(), version
+
+
+def test_a_named_endpoint_s_handler_is_not_checked_against_host_binaries(crio, monkeypatch):
+    monkeypatch.setattr(cri_engine.os.path, "exists", lambda path: False)  # no runc, no crun here
+    crio.check_runtime("crun")  # CRI-O's crun is its own: RunPodSandbox says if it lacks one
+
+
+# ------------------------------------------------------------------ deadlines, transport, registries
+
+
+class Slow(api_grpc.RuntimeServiceServicer, api_grpc.ImageServiceServicer):
+    """Answers as CRI-O did in the user's run: a StopPodSandbox that outlasts the deadline; and an
+    ExecSync whose own timeout the runtime reports (containerd's way); a pull refused over HTTPS."""
+
+    def StopPodSandbox(self, request, context):
+        time.sleep(1.0)
+        return api.StopPodSandboxResponse()
+
+    def ExecSync(self, request, context):
+        context.abort(grpc.StatusCode.DEADLINE_EXCEEDED, f"timeout {request.timeout}s exceeded: context deadline")
+
+    def PullImage(self, request, context):
+        host = request.image.image.split("/", 1)[0]
+        context.abort(
+            grpc.StatusCode.UNKNOWN,
+            f'pinging container registry {host}: Get "https://{host}/v2/": http: server gave HTTP response to '
+            "HTTPS client",
+        )
+
+
+@pytest.fixture
+def slow() -> Iterator[CriClient]:
+    directory = tempfile.mkdtemp(prefix="ocm-crio-", dir="/tmp")
+    server = grpc.server(futures.ThreadPoolExecutor(max_workers=2))
+    api_grpc.add_RuntimeServiceServicer_to_server(Slow(), server)
+    api_grpc.add_ImageServiceServicer_to_server(Slow(), server)
+    server.add_insecure_port(f"unix://{directory}/cri.sock")
+    server.start()
+    client = CriClient(f"unix://{directory}/cri.sock", timeout=0.3)
+    try:
+        yield client
+    finally:
+        client.close()
+        server.stop(None)
+        shutil.rmtree(directory, ignore_errors=True)
+
+
+def test_deadlines_are_the_kubelet_s():
+    client = CriClient("unix:///nonexistent.sock")
+    assert KUBELET_RUNTIME_REQUEST_TIMEOUT == 120.0 and client.timeout == 120.0
+    assert client.request_deadline(factor=2).seconds == 240.0
+    assert client.request_deadline(10, "the 10 s grace period").seconds == 130.0
+    client.close()
+
+
+def test_a_deadline_is_reported_with_its_basis(slow):
+    with pytest.raises(CriError) as caught:
+        slow.stop_pod("pod-1")
+    assert caught.value.timed_out and caught.value.code == grpc.StatusCode.DEADLINE_EXCEEDED
+    assert str(caught.value) == (
+        "StopPodSandbox pod-1: DEADLINE_EXCEEDED: timed out after 0.3 s (kubelet's runtime-request-timeout)"
+    )
+
+
+def test_the_runtime_s_own_deadline_answer_is_kept_as_it_said_it(slow):
+    with pytest.raises(CriError) as caught:
+        slow.exec_sync("ctr-1", ["sleep", "30"], timeout=1)
+    assert not caught.value.timed_out
+    assert caught.value.details == "timeout 1s exceeded: context deadline"
+
+
+def test_a_plain_http_registry_refused_over_https_says_what_to_configure(slow):
+    ref = f"{REGISTRY}/ocimatrix/cri/probe:run1"
+    with pytest.raises(CriError) as caught:
+        slow.pull_image(ref)
+    message = str(caught.value)
+    assert "server gave HTTP response to HTTPS client" in message
+    assert f'`[[registry]] location = "{REGISTRY}" insecure = true`' in message
+    assert "registries.conf" in message
+
+
+def test_a_refusing_socket_is_a_service_fault(tmp_path, monkeypatch):
+    monkeypatch.delenv("OCIMATRIX_MATRIX", raising=False)
+    monkeypatch.setattr(cri_engine, "READY_TIMEOUT", 0.5)
+    directory = tempfile.mkdtemp(prefix="ocm-crio-", dir="/tmp")
+    path = f"{directory}/crio.sock"
+    bound = socket.socket(socket.AF_UNIX)
+    bound.bind(path)  # bound, never listening: connections are refused, as from a dead CRI-O
+    try:
+        engine = CriEngine(Endpoints(state_dir=str(tmp_path)), endpoint=f"unix://{path}")
+        with pytest.raises(ServiceUnavailable, match=r"CRI endpoint unix://.* does not answer: not ready"):
+            engine.unavailable()
+        engine.close()
+    finally:
+        bound.close()
+        shutil.rmtree(directory, ignore_errors=True)
+
+
+def test_a_service_fault_in_a_run_stays_an_error(crio, monkeypatch):
+    def gone(*args, **kwargs):
+        raise ServiceUnavailable("CRI endpoint unix:///run/crio/crio.sock", "RunPodSandbox: UNAVAILABLE: refused")
+
+    monkeypatch.setattr(crio, "ensure_image", lambda ref: AMD64_CONFIG_HEX)
+    monkeypatch.setattr(crio, "run_pod", gone)
+    monkeypatch.setattr(crio, "tear_down", lambda *args, **kwargs: None)
+    with evidence.scoped(), pytest.raises(ServiceUnavailable):
+        crio.run(cri_engine.RunSpec(image=REF, runtime="crun"))
