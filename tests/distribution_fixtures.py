@@ -77,6 +77,7 @@ class ProxyExchange:
         self.headers: dict[str, str] = {}
         self.body = b""
         self.delay = 0.0
+        self.truncate = False  # send the headers as they are, then close the connection mid-body
         self.upstream_length: dict[str, str] = {}
 
 
@@ -139,6 +140,14 @@ class FaultyProxy:
                 if exchange.delay:
                     time.sleep(exchange.delay)
                 self.send_response(exchange.status)
+                if exchange.truncate:
+                    for name, value in exchange.headers.items():
+                        self.send_header(name, value)
+                    self.send_header("Connection", "close")
+                    self.end_headers()
+                    self.wfile.write(exchange.body)
+                    self.close_connection = True
+                    return
                 for name, value in exchange.headers.items():
                     self.send_header(name, value)
                 if self.command != "HEAD":  # a HEAD keeps upstream's Content-Length: it describes the GET

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from ocimatrix.distribution import spec_ref
+from ocimatrix.distribution import shapes, spec_ref
 from ocimatrix.distribution.client import path_of, with_query
 from ocimatrix.distribution.content import (
     make_artifact,
@@ -84,3 +84,41 @@ def test_spec_refs_point_at_the_v1_1_0_text():
     section, url = spec_ref("pulling-blobs", "Pulling blobs")
     assert section == "distribution-spec v1.1.0 §Pulling blobs"
     assert url == "https://github.com/opencontainers/distribution-spec/blob/v1.1.0/spec.md#pulling-blobs"
+
+
+@pytest.mark.parametrize("shape", sorted(shapes.SHAPES))
+def test_every_shape_is_valid_per_the_image_spec(shape):
+    data = shapes.build(shape)
+    assert data.manifests, shape
+    for manifest, _ in data.manifests:
+        kind = "index" if manifest.media_type == "application/vnd.oci.image.index.v1+json" else "manifest"
+        problems = [rule for rule, _, _ in schema_errors(kind, json.loads(manifest.body))]
+        # The image-spec's own schema wants a layer; the official suite pushes "no layers" on purpose.
+        allowed = ["manifest.layers-empty"] if shape == "no-layers" else []
+        assert problems == allowed, (shape, manifest.document)
+        assert manifest.digest.startswith(f"{data.algorithm}:")
+    for digest, blob in data.blobs.items():
+        assert digest == blob.digest and digest.startswith(f"{data.algorithm}:")
+
+
+def test_shapes_carry_what_they_are_named_for():
+    assert (
+        shapes.build("index-of-index").manifests[-1][0].document["manifests"][0]["mediaType"].endswith("index.v1+json")
+    )
+    assert shapes.build("empty-index").manifests[-1][0].document["manifests"] == []
+    assert shapes.build("no-layers").manifests[-1][0].document["layers"] == []
+    data_field = shapes.build("data-field").manifests[-1][0].document
+    assert all("data" in d for d in [data_field["config"], *data_field["layers"]])
+    custom = shapes.build("custom-fields").manifests[-1][0].document
+    assert shapes.CUSTOM_FIELD in custom
+    nondist = shapes.build("non-distributable-layers")
+    foreign = [d for d in nondist.manifests[-1][0].document["layers"] if "urls" in d]
+    assert len(foreign) == 2 and not any(d["digest"] in nondist.blobs for d in foreign)
+    with_subject = shapes.build("artifacts-with-subject")
+    (listed,) = with_subject.referrers.values()
+    assert {d.get("artifactType") for d in listed} == {
+        "application/vnd.oci.image.config.v1+json",  # no artifactType: the config's media type stands in
+        shapes.EXAMPLE_TYPE_1,
+        shapes.EXAMPLE_TYPE_2,
+    }
+    assert shapes.build("sha512").algorithm == "sha512"

@@ -20,6 +20,7 @@ from ocimatrix import evidence
 from ocimatrix.distribution import discovery, management, pull, push
 from ocimatrix.distribution.client import CheckFailed
 from ocimatrix.distribution.context import DistContext
+from ocimatrix.errors import ServiceUnavailable
 from ocimatrix.registries import register_secret, resolve_target
 
 
@@ -134,15 +135,56 @@ def test_a_hanging_registry_times_out(plain_registry):
 
     with FaultyProxy(plain_registry.url, hang) as proxy:
         started = time.monotonic()
-        message = _fails(pull.api_version_check, proxy.url, timeout=0.5)
+        ctx = _ctx(proxy.url, 0.5)
+        try:
+            with pytest.raises(ServiceUnavailable) as info:
+                pull.api_version_check(ctx)
+        finally:
+            ctx.close()
         elapsed = time.monotonic() - started
-    assert message == "API version check: GET /v2/ got no complete answer within 0.5s (timeout)"
+    assert str(info.value) == (
+        f"registry {proxy.url} does not answer: API version check: GET /v2/: no complete answer within 0.5s (timeout)"
+    )
+    assert not isinstance(info.value, CheckFailed)  # an error of the harness's world, never a failed cell
     assert elapsed < 2.5
 
 
-def test_an_unreachable_registry_fails_with_a_sentence():
-    message = _fails(pull.api_version_check, "http://127.0.0.1:9", timeout=2)
-    assert message.startswith("API version check: GET /v2/ failed at the HTTP level: ")
+def test_an_unreachable_registry_is_unavailable_not_failed():
+    ctx = _ctx("http://127.0.0.1:9", 2)
+    try:
+        with pytest.raises(ServiceUnavailable) as info:
+            pull.api_version_check(ctx)
+    finally:
+        ctx.close()
+    assert info.value.service == "registry http://127.0.0.1:9"
+    assert "API version check: GET /v2/: ConnectError" in info.value.detail
+
+
+def test_a_broken_answer_from_a_live_registry_fails_the_check(plain_registry):
+    """A registry that answers, but with a truncated message, did the wrong thing: failed, not error."""
+
+    def truncate(exchange: ProxyExchange) -> None:
+        if _is("GET", "/blobs/sha256:", exchange) and exchange.status == 200:
+            exchange.headers["Content-Length"] = str(len(exchange.body) + 100)
+            exchange.truncate = True
+
+    with FaultyProxy(plain_registry.url, truncate) as proxy:
+        message = _fails(pull.pull_blob, proxy.url)
+    assert "got a broken HTTP answer (RemoteProtocolError" in message
+    assert "while the registry answers other requests" in message
+
+
+def test_a_tag_delete_refused_without_unsupported_fails(plain_registry):
+    """distribution 2.8.2's answer to DELETE /manifests/<tag>: 400 DIGEST_INVALID, which is not a lawful refusal."""
+    message = _fails(management.delete_tag, plain_registry.url)
+    assert "refused tag deletion with 400 and error code(s) DIGEST_INVALID" in message
+    assert "MUST answer 405, or 400 with the code UNSUPPORTED" in message
+
+
+def test_a_server_error_disclosing_paths_says_so(plain_registry):
+    message = _fails(pull.pull_manifest_malformed_digest, plain_registry.url)
+    assert "answered 500 Internal Server Error (a server error)" in message
+    assert "The body also discloses server file paths: /docker/registry/v2/repositories/" in message
 
 
 def test_a_missing_range_header_fails_the_chunked_upload(plain_registry):

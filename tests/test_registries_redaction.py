@@ -37,7 +37,8 @@ def test_passwords_and_tokens_never_appear_in_results_or_logs(auth_registries, t
     outcomes = {r["test"].split("::")[1]: r["outcome"] for r in records}
     assert len(records) == 2 * len(SELECTION), process.stdout[-3000:] + process.stderr[-3000:]
     assert outcomes["test_out_of_order_chunk_is_416[basic]"] == "failed"
-    assert outcomes["test_delete_tag[token]"] == "skipped"
+    # distribution 2.8.2 refuses tag deletion with 400 DIGEST_INVALID, not UNSUPPORTED: a failure now.
+    assert outcomes["test_delete_tag[token]"] == "failed"
     assert outcomes["test_monolithic_upload[token]"] == "passed"
 
     produced = {

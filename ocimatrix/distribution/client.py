@@ -5,6 +5,11 @@ not a convenient client but a recording one: every request becomes an equivalent
 in the test's repro (credentials left as ``$OCIMATRIX_REGISTRY_USER``/``...PASSWORD``), and a
 registry that hangs, resets the connection or can't be reached fails the check with a sentence
 saying so instead of a traceback.
+
+A registry that does not answer at all (connection refused or reset, a broken HTTP exchange, no
+answer before the deadline) is not a spec violation but a service that is gone: that raises
+``ServiceUnavailable`` naming the registry, so the cell is an ``error`` and never a ``failed``, a
+skip, or a known incompatibility "confirmed" by silence.
 """
 
 from __future__ import annotations
@@ -18,7 +23,7 @@ from urllib.parse import urlencode, urljoin, urlsplit, urlunsplit
 import httpx
 
 from ocimatrix import evidence
-from ocimatrix.errors import OcimatrixError
+from ocimatrix.errors import HarnessError, OcimatrixError, ServiceUnavailable
 from ocimatrix.registries import RegistryTarget, http_client, redact
 
 INLINE_TEXT_LIMIT = 4096  # bodies up to this size go into the curl line as text
@@ -89,19 +94,38 @@ class DistributionClient:
             response = self.http.request(method, url, headers=sent_headers, content=content)
         except httpx.TimeoutException:
             self.exchanges.append(f"{method} {path_of(url)} -> timeout")
-            raise CheckFailed(
-                f"{what}: {method} {path_of(url)} got no complete answer within {self.timeout:g}s (timeout)"
+            raise self._unavailable(
+                what, method, url, f"no complete answer within {self.timeout:g}s (timeout)"
             ) from None
         except httpx.TransportError as exc:
             self.exchanges.append(f"{method} {path_of(url)} -> {type(exc).__name__}")
-            raise CheckFailed(
-                f"{what}: {method} {path_of(url)} failed at the HTTP level: {redact(str(exc)) or type(exc).__name__}"
-            ) from None
+            detail = f"{type(exc).__name__}: {redact(str(exc)) or type(exc).__name__}"
+            if isinstance(exc, httpx.RemoteProtocolError) and self.alive():
+                # It answers a fresh connection: the broken message was this request's answer, not an outage.
+                raise CheckFailed(
+                    f"{what}: {method} {path_of(url)} got a broken HTTP answer ({detail}), while the registry "
+                    "answers other requests: the registry sent an invalid HTTP message for this request"
+                ) from None
+            raise self._unavailable(what, method, url, detail) from None
+        except HarnessError:
+            raise
         except OcimatrixError as exc:  # the auth flow could not get a token or answer a challenge
             self.exchanges.append(f"{method} {path_of(url)} -> auth failed")
             raise CheckFailed(f"{what}: {method} {path_of(url)}: {redact(str(exc))}") from None
         self.exchanges.append(f"{method} {path_of(url)} -> {response.status_code}")
         return response
+
+    def alive(self) -> bool:
+        """Whether the registry answers GET /v2/ on a fresh connection (any status counts)."""
+        try:
+            with httpx.Client(verify=self.target.ssl_verify(), timeout=5) as probe:
+                probe.get(self.target.base_url + "/v2/")
+        except httpx.HTTPError:
+            return False
+        return True
+
+    def _unavailable(self, what: str, method: str, url: str, detail: str) -> ServiceUnavailable:
+        return ServiceUnavailable(f"registry {self.target.base_url}", f"{what}: {method} {path_of(url)}: {detail}")
 
     # --- repro ---------------------------------------------------------------------------------
 

@@ -39,10 +39,11 @@ _TAG_UNSAFE = re.compile(r"[^a-zA-Z0-9._-]")
 class Blob:
     data: bytes
     media_type: str = OCTET_STREAM
+    algorithm: str = "sha256"
 
     @cached_property
     def digest(self) -> str:
-        return str(digest_bytes(self.data))
+        return str(digest_bytes(self.data, self.algorithm))
 
     @property
     def size(self) -> int:
@@ -60,10 +61,11 @@ class Manifest:
     media_type: str
     blobs: tuple[Blob, ...] = ()
     document: dict[str, Any] = field(default_factory=dict, compare=False)
+    algorithm: str = "sha256"
 
     @cached_property
     def digest(self) -> str:
-        return str(digest_bytes(self.body))
+        return str(digest_bytes(self.body, self.algorithm))
 
     @property
     def size(self) -> int:

@@ -13,6 +13,7 @@ from ocimatrix.distribution import expect
 from ocimatrix.distribution.client import CheckFailed, NotApplicable
 from ocimatrix.distribution.content import (
     Manifest,
+    absent_digest,
     make_artifact,
     make_index,
     referrer_descriptor,
@@ -306,3 +307,22 @@ def referrers_tag_schema(ctx: DistContext) -> None:
         expect.note("referrers", "referrers API absent; fallback tag schema works")
     else:
         expect.note("referrers", f"referrers API {api_state}; the fallback tag schema works too")
+
+
+def referrers_of_unknown_subject(ctx: DistContext) -> None:
+    """GET /v2/<name>/referrers/<digest nobody pushed>: 200 and an empty image index."""
+    repo = ctx.new_repo("referrers-empty")
+    ctx.push_image(repo, "v1")
+    what = "referrers of a digest nobody pushed"
+    response = ctx.request("GET", f"/v2/{repo}/referrers/{absent_digest()}", what=what, headers={"Accept": OCI_INDEX})
+    if response.status_code == 404:
+        raise NotApplicable(
+            "registry has no referrers API (GET /v2/<name>/referrers/<digest> answered 404); "
+            "with the API, an unknown subject MUST list no referrers with 200"
+        )
+    expect.status(response, 200, what, "the referrers API MUST answer 200 even when nothing refers to the digest")
+    if expect.media_type(response) != OCI_INDEX:
+        raise CheckFailed(f"{what}: Content-Type is {expect.media_type(response)!r}; the list MUST be {OCI_INDEX}")
+    manifests = expect.json_body(response, what).get("manifests")
+    if manifests != []:
+        raise CheckFailed(f"{what}: 'manifests' is {manifests!r}; nothing refers to this digest, so it MUST be []")

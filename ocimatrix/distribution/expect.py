@@ -2,7 +2,10 @@
 
 Every message names the step, the request (``PUT /v2/<name>/manifests/<ref>``), what the spec
 requires and what came back, with the start of the body when it helps; 5xx answers are called out
-as server errors; error bodies are checked against ``schemas/distribution/error.schema.json``.
+as server errors, their body kept as evidence; every 4XX answer to a request with a body to read
+MUST carry the spec's JSON error object (``schemas/distribution/error.schema.json``) with a code of
+the spec's table; a 400 refusing an optional feature MUST say ``UNSUPPORTED``; an error body that
+discloses server file paths fails the check on its own (``disclosure``).
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from jsonschema import Draft202012Validator
 
 from ocimatrix import evidence
 from ocimatrix.distribution.client import CheckFailed, path_of
+from ocimatrix.distribution.disclosure import body_text, disclosed_paths
 from ocimatrix.oci.digest import digest_bytes
 from ocimatrix.oci.schemas import schema_dir
 from ocimatrix.registries import redact
@@ -73,15 +77,40 @@ def status(response: httpx.Response, expected: int | Collection[int], what: str,
         want = " or ".join(str(c) for c in sorted(allowed))
     because = f" ({rule})" if rule else ""
     if code >= 500:
+        note("server_error", {"request": request_line(response), "status": code, "body": excerpt(response)})
         raise CheckFailed(
             f"{what}: {request_line(response)} answered {code} {response.reason_phrase} (a server error); "
-            f"expected {want}{because}. Body: {excerpt(response)}"
+            f"expected {want}{because}. Body: {excerpt(response)}{_disclosure_sentence(response)}"
         )
     raise CheckFailed(
         f"{what}: {request_line(response)} answered {code} {response.reason_phrase}; "
         f"expected {want}{because}. "
         f"Body: {excerpt(response)}"
     )
+
+
+def _disclosure_sentence(response: httpx.Response) -> str:
+    paths = disclosed_paths(body_text(_content(response)))
+    return f". The body also discloses server file paths: {', '.join(paths)}" if paths else ""
+
+
+def _content(response: httpx.Response) -> bytes:
+    try:
+        return response.content
+    except httpx.ResponseNotRead:
+        return b""
+
+
+def no_disclosure(response: httpx.Response, what: str) -> None:
+    """An answer's body MUST NOT tell clients where the server keeps its files or its source."""
+    paths = disclosed_paths(body_text(_content(response)))
+    if paths:
+        note("disclosed_paths", {"request": request_line(response), "paths": paths})
+        raise CheckFailed(
+            f"{what}: {request_line(response)} answered {response.status_code} with a body that discloses server "
+            f"file paths ({', '.join(paths)}); error messages must not reveal the server's layout. "
+            f"Body: {excerpt(response)}"
+        )
 
 
 def header(response: httpx.Response, name: str, what: str, rule: str = "") -> str:
@@ -145,24 +174,28 @@ def content_length(response: httpx.Response, expected: int, what: str) -> None:
 
 
 def error_body(response: httpx.Response, what: str, codes: Collection[str] = ()) -> list[str] | None:
-    """Check a 4XX body: any format is allowed, but JSON MUST be the spec's error object.
+    """Check a 4XX body: the spec's JSON error object, codes from its table, no server paths.
 
-    Returns the error codes, or None when the body is empty or not JSON (allowed; noted as evidence).
-    When ``codes`` is given, at least one returned code must be among them.
+    Returns the error codes (None for a HEAD, whose answer has no body). When ``codes`` is given, at
+    least one returned code must be among them.
     """
     if response.request.method == "HEAD":
         return None  # a HEAD answer has no body to check
+    no_disclosure(response, what)
     body = response.content
-    claims_json = "json" in media_type(response)
-    stripped = body.strip()
-    if not stripped or (not claims_json and not stripped.startswith((b"{", b"["))):
-        note(
-            "error_body",
-            f"{request_line(response)} -> {response.status_code} with a non-JSON body "
-            f"{excerpt(response)} (allowed: the spec only constrains JSON error bodies)",
+    if not body.strip():
+        raise CheckFailed(
+            f"{what}: {request_line(response)} answered {response.status_code} with an empty body; a 4XX answer "
+            "must carry a JSON error object with a code from the spec's table (distribution-spec §Error Codes)"
         )
-        return None
-    document = json_body(response, what)
+    try:
+        document = json.loads(body)
+    except (ValueError, UnicodeDecodeError):
+        raise CheckFailed(
+            f"{what}: {request_line(response)} answered {response.status_code} with a body that is not JSON "
+            f"({media_type(response) or 'no Content-Type'}): {excerpt(response)}; a 4XX answer must carry the "
+            "spec's JSON error object (distribution-spec §Error Codes)"
+        ) from None
     problems = schema_problems("error", document)
     if problems:
         raise CheckFailed(
@@ -178,3 +211,16 @@ def error_body(response: httpx.Response, what: str, codes: Collection[str] = ())
             f"{', '.join(found)}; expected {' or '.join(sorted(codes))}"
         )
     return found
+
+
+def refusal_of_optional_feature(response: httpx.Response, what: str, feature: str) -> str:
+    """A 400 or 405 refusing ``feature``: a 400 MUST say UNSUPPORTED; returns the answer for the skip reason."""
+    codes = error_body(response, what) or []
+    answer = f"{response.status_code}" + (f" {', '.join(codes)}" if codes else "")
+    if response.status_code == 400 and "UNSUPPORTED" not in codes:
+        raise CheckFailed(
+            f"{what}: {request_line(response)} refused {feature} with 400 and error code(s) {', '.join(codes)}; "
+            "a registry that does not support it MUST answer 405, or 400 with the code UNSUPPORTED "
+            "(distribution-spec §Content Management). Body: " + excerpt(response)
+        )
+    return answer

@@ -9,7 +9,7 @@ from __future__ import annotations
 import httpx
 
 from ocimatrix.distribution import expect
-from ocimatrix.distribution.client import CheckFailed, DistributionClient, path_of
+from ocimatrix.distribution.client import CheckFailed, DistributionClient, NotApplicable, path_of
 from ocimatrix.distribution.content import absent_digest, text_blob
 from ocimatrix.distribution.context import DistContext
 from ocimatrix.oci.registry import parse_challenge
@@ -149,3 +149,71 @@ def pull_unknown_repository(ctx: DistContext) -> None:
     response = ctx.request("GET", f"/v2/{repo}/blobs/{absent_digest()}", what=what)
     expect.status(response, 404, what, "content not found MUST answer 404 Not Found")
     expect.error_body(response, what, {"NAME_UNKNOWN", "BLOB_UNKNOWN"})
+
+
+def pull_manifest_malformed_digest(ctx: DistContext, method: str = "GET") -> None:
+    """GET /manifests/sha256:totallywrong: 400 or 404, with the spec's JSON error body."""
+    repo = ctx.new_repo("malformed-digest-get")
+    ctx.push_image(repo, "exists")
+    what = f"{method} manifest by the malformed digest sha256:totallywrong"
+    response = ctx.get_manifest(repo, "sha256:totallywrong", what, method=method)
+    expect.status(response, (400, 404), what, "a malformed digest is refused (400) or not found (404)")
+    expect.error_body(response, what)
+
+
+def pull_manifest_invalid_tag(ctx: DistContext, method: str = "GET") -> None:
+    """A reference that is no valid tag (``.INVALID_MANIFEST_NAME``) names nothing: 404."""
+    repo = ctx.new_repo("invalid-tag")
+    ctx.push_image(repo, "exists")
+    what = f"{method} manifest by the invalid tag .INVALID_MANIFEST_NAME"
+    response = ctx.get_manifest(repo, ".INVALID_MANIFEST_NAME", what, method=method)
+    expect.status(response, 404, what, "a manifest not found MUST answer 404 (the official suite's check)")
+    expect.error_body(response, what)
+
+
+def pull_invalid_repository_name(ctx: DistContext) -> None:
+    """A repository name breaking the name grammar (upper case): 400 NAME_INVALID, or 404."""
+    repo = ctx.new_repo("invalid-name").replace("invalid-name", "Invalid_NAME")
+    what = "GET manifest of a repository whose name breaks the grammar"
+    response = ctx.get_manifest(repo, "latest", what)
+    expect.status(response, (400, 404), what, "an invalid name is refused (400 NAME_INVALID) or unknown (404)")
+    codes = expect.error_body(response, what) or []
+    if response.status_code == 400 and "NAME_INVALID" not in codes:
+        raise CheckFailed(f"{what}: 400 with code(s) {', '.join(codes)}; an invalid name is NAME_INVALID")
+
+
+# (Range header, expected slice or None for 416) over a 2048-byte blob, as the official suite asks.
+BLOB_RANGES: dict[str, tuple[str, slice | None]] = {
+    "500-1499": ("bytes=500-1499", slice(500, 1500)),
+    "500-": ("bytes=500-", slice(500, None)),
+    "-500": ("bytes=-500", slice(-500, None)),
+    "2000-5000": ("bytes=2000-5000", slice(2000, None)),
+    "500-0": ("bytes=500-0", None),
+    "5000-10000": ("bytes=5000-10000", None),
+}
+
+
+def pull_blob_range(ctx: DistContext, case: str) -> None:
+    """GET a blob with Range: 206 and exactly those bytes, or 416 for a range outside the blob."""
+    header, wanted = BLOB_RANGES[case]
+    repo = ctx.new_repo("blob-range")
+    blob = text_blob("range", size=2048)
+    ctx.push_blob(repo, blob)
+    what = f"GET blob with Range: {header}"
+    response = ctx.request("GET", f"/v2/{repo}/blobs/{blob.digest}", what=what, headers={"Range": header})
+    if response.status_code == 200:
+        expect.body_digest(response, blob.digest, what, blob.size)
+        raise NotApplicable(f"the registry ignores Range on blobs (answered 200 with the whole blob to {header})")
+    if wanted is None:
+        expect.status(response, 416, what, "a range outside the blob answers 416 Range Not Satisfiable")
+        return
+    expect.status(response, 206, what, "a satisfiable range answers 206 Partial Content")
+    part = blob.data[wanted]
+    if response.content != part:
+        raise CheckFailed(f"{what}: served {len(response.content)} bytes that are not bytes {case} of the blob")
+    start = blob.size - len(part) if wanted.start is not None and wanted.start < 0 else wanted.start
+    content_range = response.headers.get("Content-Range", "")
+    allowed = {f"bytes {start}-{start + len(part) - 1}/{blob.size}", f"bytes {start}-{start + len(part) - 1}/*"}
+    if content_range not in allowed:
+        raise CheckFailed(f"{what}: Content-Range is {content_range!r}; expected {' or '.join(sorted(allowed))}")
+    expect.content_length(response, len(part), what)

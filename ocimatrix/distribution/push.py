@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 
 from ocimatrix.distribution import expect
-from ocimatrix.distribution.client import CheckFailed
+from ocimatrix.distribution.client import CheckFailed, NotApplicable
 from ocimatrix.distribution.content import (
     OCTET_STREAM,
     Blob,
@@ -326,3 +326,169 @@ def push_manifest_subject_missing(ctx: DistContext) -> None:
         repo, artifact.digest, artifact, what, "a registry MUST accept a manifest whose subject doesn't exist"
     )
     expect.note("oci_subject_header", response.headers.get("OCI-Subject", "(absent)"))
+
+
+def _patch(ctx: DistContext, location: str, chunk: bytes, start: int | None, what: str):
+    headers = {"Content-Type": OCTET_STREAM}
+    if start is not None:
+        headers["Content-Range"] = f"{start}-{start + len(chunk) - 1}"
+    return ctx.request("PATCH", location, what=what, content=chunk, headers=headers)
+
+
+def push_chunk_resent(ctx: DistContext) -> None:
+    """A chunk sent again to the session URL it was first sent to MUST be refused with 416."""
+    repo = ctx.new_repo("chunk-resent")
+    blob = text_blob("resent", size=64)
+    first = blob.data[:33]
+    what = "chunked upload, first chunk"
+    stale = ctx.upload_location(ctx.start_upload(repo, what), what)
+    ctx.upload_location(_patch(ctx, stale, first, 0, what), what)
+    what = f"chunked upload, the first chunk (bytes 0-{len(first) - 1}) sent again to its first URL"
+    response = _patch(ctx, stale, first, 0, what)
+    if response.status_code == 202:
+        raise CheckFailed(
+            f"{what}: the registry accepted the same bytes twice (202, Range {response.headers.get('Range')!r}); "
+            "a chunk that does not start where the upload ends MUST be refused with 416"
+        )
+    expect.status(response, 416, what, "a re-sent chunk MUST answer 416 Requested Range Not Satisfiable")
+    expect.error_body(response, what)
+
+
+def upload_status_of_stale_url(ctx: DistContext) -> None:
+    """GET on an upload's first URL after a chunk landed: 204, the current Location and Range."""
+    repo = ctx.new_repo("stale-status")
+    chunk = b"stale-session-probe-0123456789"
+    what = "upload status from a stale URL: first chunk"
+    stale = ctx.upload_location(ctx.start_upload(repo, what), what)
+    ctx.upload_location(_patch(ctx, stale, chunk, 0, what), what)
+    what = "upload status from the session's first URL (before the chunk was sent)"
+    response = ctx.request("GET", stale, what=what)
+    expect.status(response, 204, what, "the status of an active upload MUST answer 204, from any of its URLs")
+    expect.header(response, "Location", what, "the upload status MUST carry the session's current Location")
+    end = _range_end(expect.header(response, "Range", what, "the upload status MUST carry Range"), what)
+    if end != len(chunk) - 1:
+        raise CheckFailed(f"{what}: Range ends at byte {end}; {len(chunk)} bytes were uploaded (0-{len(chunk) - 1})")
+
+
+def push_blob_streamed(ctx: DistContext) -> None:
+    """PATCH the whole blob without Content-Range (streamed), then PUT ?digest= closes it (201)."""
+    repo = ctx.new_repo("streamed")
+    blob = text_blob("streamed", size=200)
+    what = "streamed upload (PATCH without Content-Range)"
+    location = ctx.upload_location(ctx.start_upload(repo, what), what)
+    location = ctx.upload_location(_patch(ctx, location, blob.data, None, what), what)
+    _complete(ctx, location, None, blob.digest, f"{what}, closing PUT")
+    ctx.cleanup.blobs.append((repo, blob.digest))
+    _assert_blob_stored(ctx, repo, blob, what)
+
+
+def cancel_upload(ctx: DistContext) -> None:
+    """DELETE <location> cancels an upload (204); the session then answers 404 BLOB_UPLOAD_UNKNOWN."""
+    repo = ctx.new_repo("cancel")
+    what = "cancelling an upload"
+    location = ctx.upload_location(ctx.start_upload(repo, what), what)
+    response = ctx.request("DELETE", location, what=what)
+    if response.status_code in (400, 405):
+        answer = expect.refusal_of_optional_feature(response, what, "upload cancellation")
+        raise NotApplicable(f"the registry does not cancel uploads ({answer})")
+    expect.status(response, 204, what, "a cancelled upload MUST answer 204 No Content")
+    what = "status of the cancelled upload"
+    response = ctx.request("GET", location, what=what)
+    expect.status(response, 404, what, "a cancelled upload MUST be gone (404)")
+    expect.error_body(response, what, {"BLOB_UPLOAD_UNKNOWN"})
+
+
+def mount_without_from(ctx: DistContext) -> None:
+    """POST ?mount=<digest> without from: 201 when the registry finds the blob itself, else 202 (both lawful)."""
+    source = ctx.new_repo("mount-anonymous-from")
+    target = ctx.new_repo("mount-anonymous-to")
+    blob = text_blob("mount-anonymous")
+    ctx.push_blob(source, blob)
+    what = "mount without from"
+    response = ctx.start_upload(target, what, query={"mount": blob.digest})
+    expect.status(response, (201, 202), what, "201 when mounted, 202 and an upload session otherwise")
+    ctx.cleanup.blobs.append((target, blob.digest))
+    if response.status_code == 201:
+        expect.note("mount_without_from", "mounted (201)")
+    else:
+        expect.note("mount_without_from", "not mounted: 202, finished as a regular upload")
+        _complete(ctx, ctx.upload_location(response, what), blob, blob.digest, f"{what}: the 202 fallback upload")
+    _assert_blob_stored(ctx, target, blob, what)
+
+
+WELL_KNOWN_BLOBS = {"empty": b"", "empty-json": b"{}"}
+
+
+def push_well_known_blob(ctx: DistContext, name: str) -> None:
+    """The empty blob and the empty JSON blob push, read back and HEAD like any other."""
+    repo = ctx.new_repo(f"blob-{name}")
+    blob = Blob(WELL_KNOWN_BLOBS[name])
+    what = f"push of the {name} blob ({blob.digest[:19]}...)"
+    location = ctx.upload_location(ctx.start_upload(repo, what), what)
+    _complete(ctx, location, blob, blob.digest, what)
+    ctx.cleanup.blobs.append((repo, blob.digest))
+    _assert_blob_stored(ctx, repo, blob, what)
+    check = ctx.request("HEAD", f"/v2/{repo}/blobs/{blob.digest}", what=f"{what}: HEAD")
+    expect.status(check, 200, f"{what}: HEAD", "a pushed blob MUST answer HEAD with 200")
+    expect.content_length(check, blob.size, f"{what}: HEAD")
+
+
+def push_blob_bad_digest(ctx: DistContext, method: str) -> None:
+    """Bytes that don't hash to the digest the client names are refused with 400, however they came."""
+    repo = ctx.new_repo(f"bad-digest-{method}")
+    blob = text_blob("bad-digest", size=120)
+    claimed = Blob(blob.data + b"oh no").digest  # what the client claims; the bytes sent hash elsewhere
+    what = f"upload ({method}) whose bytes don't hash to the digest given"
+    if method == "post-only":
+        response = ctx.start_upload(repo, what, query={"digest": claimed}, content=blob.data)
+        if response.status_code == 202:
+            expect.note("single_post", "not supported (202): the bad digest goes to the closing PUT")
+            location = ctx.upload_location(response, what)
+            response = ctx.request(
+                "PUT",
+                location,
+                what=what,
+                query={"digest": claimed},
+                headers={"Content-Type": OCTET_STREAM},
+                content=blob.data,
+            )
+    else:
+        location = ctx.upload_location(ctx.start_upload(repo, what), what)
+        chunks = [blob.data] if method == "stream" else [blob.data[:60], blob.data[60:]]
+        start: int | None = None if method == "stream" else 0
+        for chunk in chunks[:-1] if method == "chunked-put-last" else chunks:
+            location = ctx.upload_location(_patch(ctx, location, chunk, start, what), what)
+            start = None if start is None else start + len(chunk)
+        last = chunks[-1] if method == "chunked-put-last" else b""
+        headers = {"Content-Type": OCTET_STREAM}
+        if last:
+            headers["Content-Range"] = f"{start}-{start + len(last) - 1}"
+        response = ctx.request("PUT", location, what=what, query={"digest": claimed}, headers=headers, content=last)
+    if response.status_code < 400:
+        ctx.cleanup.blobs.append((repo, claimed))
+        raise CheckFailed(f"{what}: answered {response.status_code}; the bytes hash to {blob.digest}, not {claimed}")
+    expect.status(response, 400, what, "a digest that doesn't match the content MUST be refused with 400")
+    expect.error_body(response, what, {"DIGEST_INVALID", "BLOB_UPLOAD_INVALID"})
+    check = ctx.request("HEAD", f"/v2/{repo}/blobs/{claimed}", what=f"{what} (checking nothing was stored)")
+    expect.status(check, 404, f"{what} (checking nothing was stored)", "refused content MUST NOT be stored")
+
+
+def push_manifest_malformed_digest(ctx: DistContext) -> None:
+    """PUT /manifests/sha256:baddigeststring: a reference that is no digest is refused with 400."""
+    repo = ctx.new_repo("malformed-digest-put")
+    image = make_image(repo)
+    for blob in image.blobs:
+        ctx.push_blob(repo, blob)
+    what = "push of a manifest under the malformed digest sha256:baddigeststring"
+    response = ctx.request(
+        "PUT",
+        f"/v2/{repo}/manifests/sha256:baddigeststring",
+        what=what,
+        headers={"Content-Type": image.media_type},
+        content=image.body,
+    )
+    if response.status_code < 400:
+        ctx.cleanup.manifests.append((repo, image.digest))
+        raise CheckFailed(f"{what}: answered {response.status_code}; a malformed digest MUST be refused")
+    expect.status(response, 400, what, "a malformed digest reference is refused with 400")
+    expect.error_body(response, what, {"DIGEST_INVALID", "MANIFEST_INVALID", "NAME_INVALID", "UNSUPPORTED"})

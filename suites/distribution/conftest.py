@@ -1,8 +1,10 @@
 """Fixtures of the distribution suite: the cell's registry as a target, a client, and a check runner.
 
 - ``registry_pool`` (session): the matrix's registries for this worker (``registries.RegistryPool``).
-- ``registry_target``: the cell's registry resolved (URL, namespace, auth, TLS), or the cell skipped
-  with the reason it can't be reached here.
+- ``registry_target``: the cell's registry resolved (URL, namespace, auth, TLS) and answering. A
+  registry the harness starts itself that is not up, or any registry that refuses, resets or ignores
+  the first request, makes the cell an ``error`` (``ServiceUnavailable``): never a skip, never a
+  failure. Only what is true of the host (a secret not set, no dockerd for an image) skips.
 - ``registry_http``: an ``httpx.Client`` for it (its TLS settings, its auth, timeouts).
 - ``dist``: runs one check of ``ocimatrix.distribution`` against it in a fresh ``DistContext``;
   a spec violation fails the test with the check's message, a lawfully absent optional feature
@@ -23,6 +25,7 @@ import pytest
 from ocimatrix import evidence
 from ocimatrix.distribution.client import CheckFailed, NotApplicable
 from ocimatrix.distribution.context import DistContext
+from ocimatrix.errors import ServiceUnavailable
 from ocimatrix.registries import RegistryPool, RegistryTarget, TargetUnavailable, http_client, redact
 
 WORKFLOWS = ("pull", "push", "discovery", "management")
@@ -43,12 +46,36 @@ def registry_pool(request: pytest.FixtureRequest, matrix) -> Iterator[RegistryPo
     pool.close()
 
 
+def _harness_service_missing(settings: dict, message: str) -> bool:
+    """A registry the harness was to start (embedded, or its container) is not up: the harness broke."""
+    if settings.get("embedded"):
+        return True
+    return bool(settings.get("image")) and "no dockerd" not in message
+
+
+def _probe(target: RegistryTarget) -> None:
+    """One GET /v2/ before the checks: a registry down from the start is an error, named as such."""
+    client = http_client(target, target.timeout, auth=False)
+    try:
+        client.get(target.base_url + "/v2/")
+    except httpx.TransportError as exc:
+        raise ServiceUnavailable(
+            f"registry {target.base_url}", f"down before the checks started ({type(exc).__name__}: {redact(str(exc))})"
+        ) from None
+    finally:
+        client.close()
+
+
 @pytest.fixture
 def registry_target(cell, registry_pool: RegistryPool) -> RegistryTarget:
+    name = cell["registry"]
     try:
-        target = registry_pool.target(cell["registry"])
+        target = registry_pool.target(name)
     except TargetUnavailable as exc:
+        if _harness_service_missing(dict(registry_pool.registries.get(name) or {}), str(exc)):
+            raise ServiceUnavailable(f"registry '{name}'", str(exc)) from None
         pytest.skip(str(exc))
+    _probe(target)
     recorder = evidence.current()
     recorder.add("registry", target.describe())
     if target.version:

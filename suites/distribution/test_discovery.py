@@ -45,3 +45,8 @@ def test_referrers_api_artifact_type_filter(dist):
 @pytest.mark.spec(*spec_ref("referrers-tag-schema", "Referrers Tag Schema (fallback when the API is absent)"))
 def test_referrers_tag_schema_fallback(dist):
     dist(discovery.referrers_tag_schema)
+
+
+@pytest.mark.spec(*spec_ref("listing-referrers", "Listing Referrers (unknown subject: empty index)"))
+def test_referrers_of_unknown_subject_is_empty(dist):
+    dist(discovery.referrers_of_unknown_subject)

@@ -30,3 +30,8 @@ def test_delete_blob(dist):
 @pytest.mark.spec(*spec_ref("deleting-blobs", "Deleting Blobs (not found: 404)"))
 def test_delete_unknown_blob_is_404(dist):
     dist(management.delete_unknown_blob)
+
+
+@pytest.mark.spec(*spec_ref("deleting-manifests", "Deleting Manifests (the tag list follows)"))
+def test_tag_list_reflects_manifest_delete(dist):
+    dist(management.tags_list_after_manifest_delete)

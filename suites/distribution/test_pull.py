@@ -55,3 +55,36 @@ def test_unknown_blob_is_404(dist, method):
 @pytest.mark.spec(*spec_ref("error-codes", "Error Codes (NAME_UNKNOWN)"))
 def test_unknown_repository_is_404(dist):
     dist(pull.pull_unknown_repository)
+
+
+@pytest.mark.spec(*spec_ref("error-codes", "Error Codes (malformed digest: 400 or 404 with a JSON body)"))
+@pytest.mark.parametrize("method", ["GET", "HEAD"])
+def test_malformed_digest_is_refused(dist, method):
+    dist(pull.pull_manifest_malformed_digest, method=method)
+
+
+@pytest.mark.spec(*spec_ref("pulling-manifests", "Pulling manifests (invalid tag .INVALID_MANIFEST_NAME: 404)"))
+def test_invalid_tag_is_404(dist):
+    dist(pull.pull_manifest_invalid_tag, method="GET")
+
+
+@pytest.mark.spec(*spec_ref("pulling-manifests", "Pulling manifests (HEAD of invalid tag .INVALID_MANIFEST_NAME: 404)"))
+def test_invalid_tag_head_is_404(dist):
+    dist(pull.pull_manifest_invalid_tag, method="HEAD")
+
+
+@pytest.mark.spec(*spec_ref("error-codes", "Error Codes (NAME_INVALID)"))
+def test_invalid_repository_name_is_refused(dist):
+    dist(pull.pull_invalid_repository_name)
+
+
+@pytest.mark.spec(*spec_ref("pulling-blobs", "Pulling blobs (Range requests: 206)"))
+@pytest.mark.parametrize("case", [c for c, (_, part) in pull.BLOB_RANGES.items() if part is not None])
+def test_blob_range_request(dist, case):
+    dist(pull.pull_blob_range, case=case)
+
+
+@pytest.mark.spec(*spec_ref("pulling-blobs", "Pulling blobs (Range outside the blob: 416)"))
+@pytest.mark.parametrize("case", [c for c, (_, part) in pull.BLOB_RANGES.items() if part is None])
+def test_unsatisfiable_blob_range_is_416(dist, case):
+    dist(pull.pull_blob_range, case=case)

@@ -72,3 +72,45 @@ def test_blob_digest_mismatch_is_refused(dist):
 @pytest.mark.spec(*spec_ref("pushing-manifests-with-subject", "Pushing Manifests with Subject"))
 def test_manifest_with_missing_subject_is_accepted(dist):
     dist(push.push_manifest_subject_missing)
+
+
+@pytest.mark.spec(*spec_ref("pushing-a-blob-in-chunks", "Pushing a blob in chunks (re-sent chunk: 416)"))
+def test_resent_chunk_is_416(dist):
+    dist(push.push_chunk_resent)
+
+
+@pytest.mark.spec(*spec_ref("pushing-a-blob-in-chunks", "Pushing a blob in chunks (status from a stale URL: 204)"))
+def test_upload_status_from_a_stale_url(dist):
+    dist(push.upload_status_of_stale_url)
+
+
+@pytest.mark.spec(*spec_ref("pushing-a-blob-in-chunks", "Pushing a blob in chunks (streamed, no Content-Range)"))
+def test_streamed_upload(dist):
+    dist(push.push_blob_streamed)
+
+
+@pytest.mark.spec(*spec_ref("pushing-blobs", "Pushing blobs (cancelling an upload: 204)"))
+def test_cancel_upload(dist):
+    dist(push.cancel_upload)
+
+
+@pytest.mark.spec(*spec_ref("mounting-a-blob-from-another-repository", "Mounting a blob (without from)"))
+def test_mount_without_from(dist):
+    dist(push.mount_without_from)
+
+
+@pytest.mark.spec(*spec_ref("pushing-blobs", "Pushing blobs (the empty blob, the empty JSON blob)"))
+@pytest.mark.parametrize("name", sorted(push.WELL_KNOWN_BLOBS))
+def test_well_known_blob(dist, name):
+    dist(push.push_well_known_blob, name=name)
+
+
+@pytest.mark.spec(*spec_ref("error-codes", "Error Codes (DIGEST_INVALID: every upload method)"))
+@pytest.mark.parametrize("method", ["post-only", "chunked", "chunked-put-last", "stream"])
+def test_blob_bad_digest_is_400(dist, method):
+    dist(push.push_blob_bad_digest, method=method)
+
+
+@pytest.mark.spec(*spec_ref("pushing-manifests", "Pushing Manifests (malformed digest reference: 400)"))
+def test_manifest_put_by_malformed_digest_is_400(dist):
+    dist(push.push_manifest_malformed_digest)
