@@ -21,8 +21,9 @@ import yaml
 
 from ocimatrix.errors import UsageError
 from ocimatrix.registries import registry_settings_problems
+from ocimatrix.resources import MATRIX_DIR
 
-DEFAULT_MATRIX = Path(__file__).resolve().parent.parent / "matrix" / "default.yaml"
+DEFAULT_MATRIX = MATRIX_DIR / "default.yaml"
 
 # The axes and their known values; ``None`` means "checked by a pattern or by another section".
 KNOWN_VALUES: dict[str, tuple[str, ...] | None] = {

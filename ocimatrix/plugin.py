@@ -25,10 +25,10 @@ from ocimatrix.cell_watch import Watch, services_of_cell
 from ocimatrix.errors import HarnessError, OcimatrixError
 from ocimatrix.matrix import DEFAULT_MATRIX, Matrix, load_matrix
 from ocimatrix.registries import redact
+from ocimatrix.resources import SUITES_DIR
 from ocimatrix.results import Record, Results, Run, Spec, now_iso, write_results
 from ocimatrix.verdicts import is_harness_fault, matches_expectation
 
-SUITES_DIR = Path(__file__).resolve().parent.parent / "suites"
 RUN_ID_ENV = "OCIMATRIX_RUN_ID"
 MATRIX_ENV = "OCIMATRIX_MATRIX"
 RECORD_KEY = "ocimatrix_record"

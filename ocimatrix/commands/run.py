@@ -13,8 +13,8 @@ from pathlib import Path
 
 from ocimatrix.errors import OcimatrixError, UsageError
 from ocimatrix.matrix import DEFAULT_MATRIX, SUITES, load_matrix
-from ocimatrix.plugin import SUITES_DIR
 from ocimatrix.report.table import write_table
+from ocimatrix.resources import SUITES_DIR
 from ocimatrix.results import read_results
 
 HELP = "run a matrix (default: the embedded default) and write results.json, JUnit and the HTML report"
@@ -51,7 +51,7 @@ def main(args: argparse.Namespace) -> int:
     if args.baseline and not args.baseline.exists():
         raise UsageError(f"{args.baseline}: no such baseline results file")
     if not SUITES_DIR.is_dir():
-        raise UsageError(f"suites not found at {SUITES_DIR}: run ocimatrix from its source checkout")
+        raise UsageError(f"suites not found at {SUITES_DIR}: reinstall ocimatrix (its wheel carries them)")
     if not args.no_provision and not args.endpoints:
         _provision_if_needed()
     out: Path = args.out
@@ -119,6 +119,9 @@ def _run_pytest(args: argparse.Namespace, matrix: Path, results_path: Path) -> i
         "junit_family=xunit2",
         "-o",
         "console_output_style=classic",
+        # The CLI has imported ocimatrix before pytest loads it as a plugin: nothing to rewrite there.
+        "-W",
+        "ignore::pytest.PytestAssertRewriteWarning",
     ]
     if args.workers not in ("0", "1"):
         argv += ["-n", str(args.workers)]

@@ -11,7 +11,6 @@ Public API: ``SCHEMA_KINDS``, ``schema_dir()``, ``schema_errors(kind, document)`
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Iterator
 from functools import cache
 from pathlib import Path
@@ -21,6 +20,7 @@ from referencing import Registry, Resource
 from referencing.exceptions import NoSuchResource
 
 from ocimatrix.errors import UsageError
+from ocimatrix.resources import schemas_dir
 
 # kind -> (schema file under schemas/, fallback rule id)
 SCHEMA_KINDS: dict[str, tuple[str, str]] = {
@@ -36,9 +36,8 @@ SCHEMA_KINDS: dict[str, tuple[str, str]] = {
 
 
 def schema_dir() -> Path:
-    """schemas/ of the source tree; OCIMATRIX_SCHEMA_DIR overrides it for relocated installs."""
-    override = os.environ.get("OCIMATRIX_SCHEMA_DIR")
-    path = Path(override) if override else Path(__file__).resolve().parents[2] / "schemas"
+    """The schemas folder (the checkout's, or the wheel's copy); OCIMATRIX_SCHEMA_DIR overrides it."""
+    path = schemas_dir()
     if not (path / "oci" / "defs.schema.json").is_file():
         raise UsageError(f"OCI schemas not found under {path} (set OCIMATRIX_SCHEMA_DIR to the schemas/ folder)")
     return path

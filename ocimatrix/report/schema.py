@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import itertools
 import json
-import os
 from collections.abc import Callable, Iterable
 from functools import cache
 from pathlib import Path
@@ -21,6 +20,7 @@ from referencing import Registry, Resource
 from referencing.exceptions import NoSuchResource
 
 from ocimatrix.errors import UsageError
+from ocimatrix.resources import schemas_dir
 from ocimatrix.results import SCHEMA_ID, Record, Results, Run
 
 SCHEMA_FILE = "results.schema.json"
@@ -28,10 +28,8 @@ SHOWN_PROBLEMS = 5
 
 
 def results_schema_path() -> Path:
-    """schemas/results.schema.json of the source tree; OCIMATRIX_SCHEMA_DIR overrides the folder."""
-    override = os.environ.get("OCIMATRIX_SCHEMA_DIR")
-    folder = Path(override) if override else Path(__file__).resolve().parents[2] / "schemas"
-    path = folder / SCHEMA_FILE
+    """schemas/results.schema.json (the checkout's, or the wheel's copy); OCIMATRIX_SCHEMA_DIR overrides the folder."""
+    path = schemas_dir() / SCHEMA_FILE
     if not path.is_file():
         hint = "set OCIMATRIX_SCHEMA_DIR to the schemas/ folder"
         raise UsageError(f"results schema not found at {path} ({hint})")
