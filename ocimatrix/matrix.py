@@ -67,7 +67,18 @@ TOP_LEVEL_KEYS = {
     "suites",
     "expectations",
 }
-REGISTRY_KEYS = {"embedded", "url", "plain_http", "tls_verify", "auth", "namespace", "image", "description", "version"}
+REGISTRY_KEYS = {
+    "port",
+    "embedded",
+    "url",
+    "plain_http",
+    "tls_verify",
+    "auth",
+    "namespace",
+    "image",
+    "description",
+    "version",
+}
 ENDPOINT_KEYS = {"docker", "containerd", "containerd-cri", "cri-o"}
 
 
@@ -83,6 +94,12 @@ class Matrix:
     suites: dict[str, dict[str, tuple[str, ...]]] = field(default_factory=dict)
     # Known incompatibilities: {test: glob of the test function name, cell: {axis: values}, reason}.
     expectations: tuple[dict[str, Any], ...] = ()
+
+    @property
+    def embedded_registry_port(self) -> int:
+        """A fixed port for the embedded registry (so a user's daemon can be told to trust it), or 0."""
+        ports = [s.get("port") for s in self.registries.values() if s.get("embedded") is True and s.get("port")]
+        return int(ports[0]) if ports else 0
 
     def runs_suite(self, suite: str) -> bool:
         return not self.suites or suite in self.suites

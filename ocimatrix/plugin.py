@@ -374,7 +374,9 @@ class Controller:
         if given:
             os.environ[ENDPOINTS_ENV] = str(Path(given).resolve())
             return
-        self.services = EmbeddedServices(log=lambda m: print(f"ocimatrix: {m}", file=sys.stderr))
+        self.services = EmbeddedServices(
+            log=lambda m: print(f"ocimatrix: {m}", file=sys.stderr), registry_port=self.matrix.embedded_registry_port
+        )
         try:
             endpoints = self.services.start()
         except BaseException:

@@ -327,6 +327,12 @@ def registry_settings_problems(settings: Mapping[str, Any]) -> list[tuple[tuple[
     embedded = settings.get("embedded")
     if embedded is not None and embedded is not True and embedded is not False and embedded not in EMBEDDED_KINDS:
         problems.append((("embedded",), f"expected true or one of: {', '.join(EMBEDDED_KINDS)}"))
+    port = settings.get("port")
+    if port is not None:
+        if embedded is not True:
+            problems.append((("port",), "only the plain embedded registry (embedded: true) takes a fixed port"))
+        elif isinstance(port, bool) or not isinstance(port, int) or not 1024 <= port <= 65535:
+            problems.append((("port",), "expected a port number from 1024 to 65535"))
     namespace = settings.get("namespace")
     if namespace is not None and (not isinstance(namespace, str) or not _NAMESPACE_RE.match(namespace)):
         problems.append((("namespace",), "expected repository path components like 'myorg/ci' (lowercase)"))

@@ -160,3 +160,25 @@ def test_parse_matrix_accepts_python_data(tmp_path):
 def test_every_shipped_matrix_loads(path):
     matrix = load_matrix(path)
     assert matrix.cells(), f"{path} expands to no cells"
+
+
+@pytest.mark.parametrize(
+    ("entry", "message"),
+    [
+        ("{embedded: token, port: 5000}", "only the plain embedded registry"),
+        ("{embedded: true, port: 80}", "from 1024 to 65535"),
+        ("{embedded: true, port: '5000'}", "from 1024 to 65535"),
+    ],
+)
+def test_embedded_registry_port_is_checked(tmp_path, entry, message):
+    with pytest.raises(UsageError) as err:
+        matrix_from(f"axes: {{builder: [docker], engine: [docker]}}\nregistries: {{embedded: {entry}}}", tmp_path)
+    assert message in str(err.value) and "registries.embedded.port" in str(err.value)
+
+
+def test_embedded_registry_port_is_read(tmp_path):
+    matrix = matrix_from(
+        "axes: {builder: [docker], engine: [docker]}\nregistries: {embedded: {embedded: true, port: 5123}}", tmp_path
+    )
+    assert matrix.embedded_registry_port == 5123
+    assert matrix_from("axes: {builder: [docker], engine: [docker]}", tmp_path).embedded_registry_port == 0

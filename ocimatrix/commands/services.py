@@ -19,6 +19,12 @@ HELP = "start the embedded registry, containerd, dockerd and podman storage and 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--for", dest="seconds", type=float, help="stop by itself after this many seconds")
+    parser.add_argument(
+        "--registry-port",
+        type=int,
+        default=0,
+        help="serve the embedded registry on this 127.0.0.1 port, so a daemon of yours can be told to trust it",
+    )
 
 
 def main(args: argparse.Namespace) -> int:
@@ -29,7 +35,11 @@ def main(args: argparse.Namespace) -> int:
     stop = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stop.set())
-    services = EmbeddedServices(log=lambda m: print(f"ocimatrix services: {m}", flush=True))
+    if args.registry_port and not 1024 <= args.registry_port <= 65535:
+        raise UsageError(f"--registry-port {args.registry_port}: expected a port number from 1024 to 65535")
+    services = EmbeddedServices(
+        log=lambda m: print(f"ocimatrix services: {m}", flush=True), registry_port=args.registry_port
+    )
     try:
         endpoints = services.start()
         for service, error in endpoints.errors.items():
@@ -39,6 +49,12 @@ def main(args: argparse.Namespace) -> int:
         print(f"  rerun a cell:  ocimatrix run --endpoints {state}/endpoints.json -k 'CELL'", flush=True)
         print(f"  docker:        /usr/bin/docker --host {endpoints.docker} ...", flush=True)
         print(f"  ctr:           ctr --address {endpoints.containerd} --namespace ocimatrix ...", flush=True)
+        if endpoints.registry:
+            print(
+                f"  your daemon must trust the plain-HTTP registry {endpoints.registry}: for CRI-O, add to\n"
+                f'  /etc/containers/registries.conf: [[registry]] location = "{endpoints.registry}" insecure = true',
+                flush=True,
+            )
         print("  Ctrl-C stops everything and removes the state directory.", flush=True)
         stop.wait(args.seconds)
     finally:

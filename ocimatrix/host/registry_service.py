@@ -6,7 +6,8 @@ from pathlib import Path
 
 import httpx
 
-from ocimatrix.host.process import Daemon, free_port
+from ocimatrix.errors import OcimatrixError
+from ocimatrix.host.process import Daemon, free_port, port_is_free
 from ocimatrix.host.tools import require
 
 CONFIG = """\
@@ -41,9 +42,10 @@ def registry_config(root: str | Path, addr: str, *, http_secret: str = "", extra
 
 
 class RegistryService:
-    def __init__(self, state_dir: Path, binary: str = "docker-registry") -> None:
+    def __init__(self, state_dir: Path, binary: str = "docker-registry", port: int = 0) -> None:
         self.dir = state_dir
         self.binary = binary
+        self.fixed_port = port  # 0: any free port
         self.port = 0
         self.daemon: Daemon | None = None
 
@@ -58,7 +60,9 @@ class RegistryService:
     def start(self) -> None:
         path = require(self.binary, "Debian's docker-registry")
         self.dir.mkdir(parents=True, exist_ok=True)
-        self.port = free_port()
+        self.port = self.fixed_port or free_port()
+        if self.fixed_port and not port_is_free(self.fixed_port):
+            raise OcimatrixError(f"127.0.0.1:{self.fixed_port} (the matrix's fixed registry port) is in use")
         config = self.dir / "config.yml"
         config.write_text(registry_config(self.dir / "data", self.host))
         self.daemon = Daemon("docker-registry", [path, "serve", str(config)], self.dir / "registry.log")

@@ -88,8 +88,9 @@ def cleanup_state_dir(state: Path) -> None:
 
 
 class EmbeddedServices:
-    def __init__(self, log=print) -> None:
+    def __init__(self, log=print, registry_port: int = 0) -> None:
         self.log = log
+        self.registry_port = registry_port  # 0: any free port
         self.state: Path | None = None
         self.registry: RegistryService | None = None
         self.containerd: ContainerdService | None = None
@@ -105,7 +106,7 @@ class EmbeddedServices:
         endpoints = Endpoints(state_dir=str(self.state))
         self.endpoints = endpoints
         try:
-            self.registry = RegistryService(self.state / "registry")
+            self.registry = RegistryService(self.state / "registry", port=self.registry_port)
             self.registry.start()
             endpoints.registry = self.registry.host
             self.log(f"registry   {self.registry.url}")
