@@ -426,7 +426,12 @@ class Controller:
     def _progress(self, record: Record) -> None:
         total = max(self.total, self.done)
         width = len(str(total))
+        # The clock starts when the first cell began, so service start-up doesn't count as cell time.
+        if getattr(self, "_progress_started", None) is None:
+            self._progress_started = time.monotonic() - record.duration_s
+        eta = eta_text(time.monotonic() - self._progress_started, self.done, total)
         line = f"[{self.done:>{width}}/{total}] {record.outcome.upper():<7} {record.test} ({record.duration_s:.1f}s)"
+        line += eta
         if record.outcome in ("failed", "error"):
             line += f"\n    reason: {record.reason.splitlines()[0] if record.reason else '?'}"
             if record.repro:
@@ -446,6 +451,27 @@ class Controller:
         counts = self.results.counts()
         summary = ", ".join(f"{n} {outcome}" for outcome, n in counts.items())
         self.log(f"ocimatrix: {summary} -> {self.results_path}")
+
+
+def eta_text(elapsed_s: float, done: int, total: int) -> str:
+    """`` · ETA 4m10s``: the mean wall-clock time per finished cell times the cells left; "" when unknown.
+
+    Wall-clock rather than each cell's own duration, so parallel workers and the time between
+    cells count: with two workers, cells finish twice as fast as each one takes.
+    """
+    remaining = total - done
+    if done <= 0 or remaining <= 0 or elapsed_s <= 0:
+        return ""
+    seconds = round(elapsed_s / done * remaining)
+    hours, rest = divmod(seconds, 3600)
+    minutes, secs = divmod(rest, 60)
+    if hours:
+        text = f"{hours}h{minutes:02d}m"
+    elif minutes:
+        text = f"{minutes}m{secs:02d}s"
+    else:
+        text = f"{secs}s"
+    return f" · ETA {text}"
 
 
 def collect_tool_versions(records: list[Record]) -> dict[str, str]:

@@ -23,7 +23,7 @@ import re
 import shutil
 import subprocess
 import tempfile
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -237,9 +237,13 @@ def _install_into_cache(binary: Path, platform: str, provenance: dict) -> Path:
     return dest
 
 
-def ensure_foreign_busybox(platforms: Iterable[str], log: Log = print) -> dict[str, str]:
+def ensure_foreign_busybox(
+    platforms: Iterable[str], log: Log = print, mirrors: Mapping[str, str] | None = None
+) -> dict[str, str]:
     """Make a static busybox available for each platform; idempotent, safe to run concurrently.
 
+    ``mirrors`` maps a Debian architecture to the mirror URI to fetch it from instead of the host's
+    own (Ubuntu's primary archive and ports archive each carry only some architectures).
     Returns platform -> the binary's absolute path, or a reason (never starting with "/") why
     there is none, which the platform's cells show as their skip reason.
     """
@@ -268,24 +272,35 @@ def ensure_foreign_busybox(platforms: Iterable[str], log: Log = print) -> dict[s
         for platform in missing.keys() - still_missing.keys():
             results[platform] = str(cached_busybox(platform))
         if still_missing:
-            results.update(_fetch(still_missing, cache_dir, log))
+            # Only asked for when given: the host's own mirror is the usual case.
+            extra = {"mirrors": dict(mirrors)} if mirrors else {}
+            results.update(_fetch(still_missing, cache_dir, log, **extra))
     return {p: results[p] for p in wanted}
 
 
-def _fetch(missing: dict[str, str], cache_dir: Path, log: Log) -> dict[str, str]:
+def _fetch(missing: dict[str, str], cache_dir: Path, log: Log, mirrors: dict[str, str] | None = None) -> dict[str, str]:
+    mirrors = mirrors or {}
     if shutil.which("apt-get") is None or shutil.which("dpkg-deb") is None:
         return dict.fromkeys(missing, "apt-get/dpkg-deb not found: foreign busybox comes from Debian packages")
     codename = host_codename()
     if not codename:
         return dict.fromkeys(missing, f"no VERSION_CODENAME in {OS_RELEASE}: not a Debian host?")
     mirror = debian_mirror(configured_sources(), codename)
-    if mirror is None:
+    if mirror is None and not set(missing.values()) <= mirrors.keys():
         reason = f"no apt source for '{codename} main' in {APT_ETC}/sources.list(.d): can't locate a Debian mirror"
         return dict.fromkeys(missing, reason)
-    entries = {arch: (mirror, suite_for(arch, codename)) for arch in missing.values()}
+    signed_by = mirror.signed_by if mirror else ""  # a mirror of the same archive is signed by the same key
+    entries = {
+        arch: (
+            AptSource(mirrors[arch], (codename,), ("main",), signed_by) if arch in mirrors else mirror,
+            suite_for(arch, codename),
+        )
+        for arch in missing.values()
+    }
     with tempfile.TemporaryDirectory(prefix="apt-", dir=cache_dir) as tmp:
         apt = _PrivateApt(Path(tmp) / "apt", entries)
-        log(f"fetching busybox-static for {', '.join(sorted(entries))} from {mirror.uri}")
+        by_uri = sorted({source.uri for source, _suite in entries.values()})
+        log(f"fetching busybox-static for {', '.join(sorted(entries))} from {', '.join(by_uri)}")
         update = apt.run("update")
         if update.returncode != 0:
             return dict.fromkeys(missing, f"apt-get update (private lists) failed: {_tail(update)}")

@@ -50,6 +50,10 @@ def host_platform_name() -> str:
     return next((p for p, m in UNAME_MACHINE.items() if m == machine), f"linux/{machine}")
 
 
+# Beside a missing binary: why provisioning has none for this platform, the cells' skip reason.
+UNAVAILABLE_NOTE = "unavailable.txt"
+
+
 def busybox_cache_path(platform: str) -> Path:
     """Where ocimatrix.host.foreign_busybox puts the binary for a foreign ``platform``."""
     return CACHE / "busybox" / DEBIAN_ARCH.get(platform, platform.replace("/", "_")) / "busybox"
@@ -64,4 +68,7 @@ def busybox_for(platform: str) -> Path:
     cached = busybox_cache_path(platform)
     if cached.exists():
         return cached
+    note = cached.parent / UNAVAILABLE_NOTE
+    if note.is_file():  # provisioning decided why there is none (e.g. no mirror carries the architecture)
+        raise OcimatrixError(note.read_text(errors="replace").strip())
     raise OcimatrixError(f"no busybox for {platform} in {cached.parent} (ocimatrix provision fetches it)")
