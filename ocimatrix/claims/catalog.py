@@ -1,0 +1,236 @@
+"""What each registry and CRI claim means in tests of the existing suites.
+
+A registry workflow claim (``pull``, ``push``, ``discovery``, ``management``) is the workflow's
+core: the requests a client of that workflow makes and the answers the distribution-spec requires
+of them (including the 404s clients rely on). The stricter error-path checks of the same suite are
+claimable one by one under ``requirements`` (as Gateway API separates core from extended support),
+so a vendor states exactly what it stands behind and nothing passes unseen. Optional features
+(``referrers``, ``tag-deletion``, ``cross-mount``) are separate claims: a registry that lawfully
+lacks one passes its workflow, and contradicts a claim that it has it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+DIST = "suites/distribution"
+CRI = "suites/cri"
+DIST_SPEC = "https://github.com/opencontainers/distribution-spec/blob/v1.1.0/spec.md"
+CRI_SPEC = "https://github.com/kubernetes/cri-api/blob/master/pkg/apis/runtime/v1/api.proto"
+
+
+@dataclass(frozen=True)
+class Selection:
+    """The suite tests that back one claim: function names in one suite file (all of the file when empty)."""
+
+    path: str
+    tests: tuple[str, ...] = ()
+    exclude: tuple[str, ...] = ()
+
+    def selects(self, nodeid: str) -> bool:
+        path, _, rest = nodeid.partition("::")
+        if path != self.path:
+            return False
+        name = rest.split("[", 1)[0]
+        if name in self.exclude:
+            return False
+        return not self.tests or name in self.tests
+
+
+@dataclass(frozen=True)
+class Entry:
+    title: str
+    selections: tuple[Selection, ...]
+    spec: str = ""
+    # A check that found the feature lawfully absent skips its cell; for a claim that the feature
+    # exists, that skip is the registry's own answer against the claim.
+    absence_contradicts: bool = False
+
+
+def _dist(file: str, *tests: str) -> Selection:
+    return Selection(f"{DIST}/{file}", tests)
+
+
+WORKFLOWS: dict[str, Entry] = {
+    "pull": Entry(
+        "distribution-spec v1.1 pull workflow (core)",
+        (
+            _dist(
+                "test_pull.py",
+                "test_api_version_check",
+                "test_api_version_check_without_credentials",
+                "test_pull_manifest",
+                "test_head_manifest",
+                "test_pull_blob",
+                "test_head_blob",
+                "test_unknown_manifest_is_404",
+                "test_unknown_blob_is_404",
+                "test_unknown_repository_is_404",
+            ),
+        ),
+        f"{DIST_SPEC}#pull",
+    ),
+    "push": Entry(
+        "distribution-spec v1.1 push workflow (core)",
+        (
+            _dist(
+                "test_push.py",
+                "test_monolithic_upload",
+                "test_single_post_upload",
+                "test_chunked_upload",
+                "test_streamed_upload",
+                "test_upload_status",
+                "test_cancel_upload",
+                "test_mount_of_unknown_blob_falls_back_to_upload",
+                "test_push_manifest",
+                "test_invalid_manifest_is_refused",
+                "test_manifest_with_unknown_blobs",
+                "test_manifest_digest_mismatch_is_refused",
+                "test_blob_digest_mismatch_is_refused",
+                "test_blob_bad_digest_is_400",
+                "test_manifest_with_missing_subject_is_accepted",
+                "test_well_known_blob",
+            ),
+        ),
+        f"{DIST_SPEC}#push",
+    ),
+    "discovery": Entry(
+        "distribution-spec v1.1 content discovery (core: the tag list, its order and pagination)",
+        (
+            _dist(
+                "test_discovery.py",
+                "test_tags_list",
+                "test_tags_list_is_in_lexical_order",
+                "test_tags_list_pagination_with_n",
+                "test_tags_list_pagination_with_last",
+                "test_tags_list_of_unknown_repository_is_404",
+                "test_referrers_tag_schema_fallback",
+            ),
+        ),
+        f"{DIST_SPEC}#content-discovery",
+    ),
+    "management": Entry(
+        "distribution-spec v1.1 content management (core: deleting manifests and blobs)",
+        (
+            _dist(
+                "test_management.py",
+                "test_delete_manifest",
+                "test_delete_unknown_manifest_is_404",
+                "test_delete_blob",
+                "test_delete_unknown_blob_is_404",
+                "test_tag_list_reflects_manifest_delete",
+            ),
+        ),
+        f"{DIST_SPEC}#content-management",
+    ),
+}
+
+FEATURES: dict[str, Entry] = {
+    "referrers": Entry(
+        "the referrers API (GET /v2/<name>/referrers/<digest>, artifactType filter)",
+        (
+            _dist(
+                "test_discovery.py",
+                "test_referrers_api",
+                "test_referrers_api_artifact_type_filter",
+                "test_referrers_of_unknown_subject_is_empty",
+            ),
+        ),
+        f"{DIST_SPEC}#listing-referrers",
+        absence_contradicts=True,
+    ),
+    "tag-deletion": Entry(
+        "deleting a tag (DELETE /v2/<name>/manifests/<tag>)",
+        (_dist("test_management.py", "test_delete_tag"),),
+        f"{DIST_SPEC}#deleting-tags",
+        absence_contradicts=True,
+    ),
+    "cross-mount": Entry(
+        "mounting a blob from another repository (POST ?mount=&from=)",
+        (_dist("test_push.py", "test_cross_repository_mount"),),
+        f"{DIST_SPEC}#mounting-a-blob-from-another-repository",
+        absence_contradicts=True,
+    ),
+}
+
+REQUIREMENTS: dict[str, Entry] = {
+    "tags-lexical-order": Entry(
+        "the registry lists tags in lexical order",
+        (_dist("test_discovery.py", "test_tags_list_is_in_lexical_order"),),
+        f"{DIST_SPEC}#listing-tags",
+    ),
+    "tags-pagination": Entry(
+        "the tag list honours n and last (pagination with Link)",
+        (_dist("test_discovery.py", "test_tags_list_pagination_with_n", "test_tags_list_pagination_with_last"),),
+        f"{DIST_SPEC}#listing-tags",
+    ),
+    "chunk-order": Entry(
+        "out-of-order and re-sent upload chunks are refused with 416",
+        (_dist("test_push.py", "test_out_of_order_chunk_is_416", "test_resent_chunk_is_416"),),
+        f"{DIST_SPEC}#pushing-a-blob-in-chunks",
+    ),
+    "stale-upload-url": Entry(
+        "an upload's status is served from an earlier session URL",
+        (_dist("test_push.py", "test_upload_status_from_a_stale_url"),),
+        f"{DIST_SPEC}#pushing-a-blob-in-chunks",
+    ),
+    "range-requests": Entry(
+        "blob Range requests answer 206, and 416 outside the blob",
+        (_dist("test_pull.py", "test_blob_range_request", "test_unsatisfiable_blob_range_is_416"),),
+        f"{DIST_SPEC}#pulling-blobs",
+    ),
+    "error-bodies": Entry(
+        "malformed names, tags and digests are refused with the spec's status and a JSON error body",
+        (
+            _dist(
+                "test_pull.py",
+                "test_malformed_digest_is_refused",
+                "test_invalid_tag_is_404",
+                "test_invalid_tag_head_is_404",
+                "test_invalid_repository_name_is_refused",
+            ),
+            _dist("test_push.py", "test_manifest_put_by_malformed_digest_is_400"),
+        ),
+        f"{DIST_SPEC}#error-codes",
+    ),
+    "content-shapes": Entry(
+        "every content shape of the spec (indexes, artifacts, subjects, data, sha512 ...) is stored and served",
+        (Selection(f"{DIST}/test_shapes.py"),),
+        f"{DIST_SPEC}#pushing-manifests",
+    ),
+}
+
+CRI_AREAS: dict[str, Entry] = {
+    "runtime-info": Entry(
+        "CRI Version and Status",
+        (
+            Selection(
+                f"{CRI}/test_cri_images.py", ("test_version_speaks_v1", "test_status_reports_required_conditions")
+            ),
+        ),
+        CRI_SPEC,
+    ),
+    "images": Entry(
+        "CRI image service: pull by tag and digest, status, list, remove",
+        (
+            Selection(
+                f"{CRI}/test_cri_images.py",
+                exclude=("test_version_speaks_v1", "test_status_reports_required_conditions"),
+            ),
+        ),
+        CRI_SPEC,
+    ),
+    "pods": Entry(
+        "CRI pod sandboxes: run, status, stop, remove, list", (Selection(f"{CRI}/test_cri_pods.py"),), CRI_SPEC
+    ),
+    "containers": Entry(
+        "CRI containers: create, start, status, exec, logs, stop, remove, list",
+        (Selection(f"{CRI}/test_cri_containers.py"),),
+        CRI_SPEC,
+    ),
+    "image-config": Entry(
+        "CRI containers honour the image config (command, args, env, working dir, user)",
+        (Selection(f"{CRI}/test_cri_image_config.py"),),
+        CRI_SPEC,
+    ),
+}

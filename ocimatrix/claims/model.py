@@ -1,0 +1,78 @@
+"""The claims a vendor makes, as read from a claims file (see ``load.py`` and docs/claims.md)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ocimatrix.claims.versions import VersionRange
+
+
+@dataclass(frozen=True)
+class ImageSource:
+    kind: str  # reference | layout | archive | probe
+    value: str  # the reference or the absolute path; "" for probe
+    tag: str = ""
+    probe: dict[str, Any] = field(default_factory=dict)
+
+    def describe(self) -> str:
+        if self.kind == "probe":
+            return f"the harness's probe image ({self.probe.get('compression', 'gzip')} layers)"
+        return f"{self.kind} {self.value}" + (f" (tag {self.tag})" if self.tag else "")
+
+    def to_json(self) -> dict[str, Any]:
+        return {"kind": self.kind, "value": self.value, "tag": self.tag, "probe": dict(self.probe)}
+
+
+@dataclass(frozen=True)
+class EngineClaim:
+    engine: str
+    versions: VersionRange
+
+    def describe(self) -> str:
+        return self.engine if not self.versions.clauses else f"{self.engine} {self.versions}"
+
+
+@dataclass(frozen=True)
+class ImageClaims:
+    source: ImageSource
+    platforms: tuple[str, ...]
+    runs_on: tuple[EngineClaim, ...] = ()
+    runtimes: tuple[str, ...] = ("runc",)
+    checks: dict[str, Any] = field(default_factory=dict)
+    kernel_hosts: VersionRange | None = None
+
+
+@dataclass(frozen=True)
+class RegistryClaims:
+    settings: dict[str, Any]  # matrix-style registry settings (embedded / url, auth, namespace ...)
+    workflows: tuple[str, ...] = ()
+    features: tuple[str, ...] = ()
+    requirements: tuple[str, ...] = ()
+
+    def describe(self) -> str:
+        if self.settings.get("embedded"):
+            return "the embedded registry" + (" (token auth)" if self.settings["embedded"] == "token" else "")
+        return str(self.settings.get("url"))
+
+
+@dataclass(frozen=True)
+class CriClaims:
+    endpoint: str  # "embedded" or unix://...
+    engine: str
+    areas: tuple[str, ...]
+    runtimes: tuple[str, ...] = ("runc",)
+
+
+@dataclass(frozen=True)
+class ClaimsFile:
+    path: Path
+    digest: str  # sha256 of the file's bytes, for the fingerprint
+    vendor: str
+    product: str
+    version: str = ""
+    description: str = ""
+    image: ImageClaims | None = None
+    registry: RegistryClaims | None = None
+    cri: CriClaims | None = None

@@ -1,0 +1,282 @@
+"""Claims -> the cells that test them: one ``Claim`` per statement, each naming the suite tests and
+cell values it rests on, plus the matrix file and plan that make ``ocimatrix run``'s code path run
+exactly those cells.
+
+Whatever can be decided before anything runs is decided here and said: an engine whose claimed
+versions no installed engine has makes its claims "unverifiable here" with the versions found.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from ocimatrix.claims import catalog
+from ocimatrix.claims.catalog import Entry, Selection
+from ocimatrix.claims.model import ClaimsFile, EngineClaim, ImageClaims
+
+CLAIMS_SUITE = "suites/claims/test_image_claims.py"
+IMAGE_SPEC = "https://github.com/opencontainers/image-spec/blob/v1.1.0/"
+VENDOR_REGISTRY = "vendor"
+
+
+@dataclass
+class Claim:
+    id: str
+    subject: str  # image | registry | cri
+    title: str
+    selections: tuple[Selection, ...]
+    cell: dict[str, tuple[str, ...]] = field(default_factory=dict)  # the cells it rests on: axis -> values
+    spec: str = ""
+    platform: str = ""  # judged only on cells whose evidence shows they examined or ran this platform
+    platform_evidence: str = ""  # the evidence key that says which platform the cell examined or ran
+    engine: EngineClaim | None = None  # judged only on cells whose recorded engine version is in range
+    absence_contradicts: bool = False
+    unverifiable: str = ""  # decided before the run: why no cell here can test it
+
+    def selects(self, nodeid: str, cell: dict[str, Any]) -> bool:
+        if not any(s.selects(nodeid) for s in self.selections):
+            return False
+        return all(str(cell.get(axis)) in values for axis, values in self.cell.items())
+
+    def selection_json(self) -> list[dict[str, Any]]:
+        return [
+            {
+                "path": s.path,
+                "tests": list(s.tests),
+                "exclude": list(s.exclude),
+                "cell": {k: list(v) for k, v in self.cell.items()},
+            }
+            for s in self.selections
+        ]
+
+
+def slug(*parts: str) -> str:
+    return ".".join(re.sub(r"[^a-z0-9]+", "-", p.lower()).strip("-") for p in parts if p)
+
+
+def _static(test: str, *more: str) -> tuple[Selection, ...]:
+    return (Selection(CLAIMS_SUITE, (test, *more)),)
+
+
+def image_claims(image: ImageClaims, installed: dict[str, str]) -> list[Claim]:
+    """``installed``: engine -> the version this host has ("" when it has none)."""
+    claims: list[Claim] = []
+    checks = image.checks
+    metadata = checks.get("metadata") or {}
+    for platform in image.platforms:
+        cell = {"platform": (platform,)}
+
+        def static(key: str, title: str, test: str, spec: str, _cell=cell, _platform=platform) -> None:
+            claims.append(
+                Claim(
+                    slug("image", key, _platform),
+                    "image",
+                    f"{_platform}: {title}",
+                    _static(test),
+                    dict(_cell),
+                    spec,
+                    platform=_platform,
+                    platform_evidence="platform_examined",
+                )
+            )
+
+        static("platform", "the image provides this platform", "test_platform_provided", IMAGE_SPEC + "image-index.md")
+        if checks.get("files"):
+            static("files", _files_title(checks["files"]), "test_files", IMAGE_SPEC + "layer.md")
+        if metadata.get("non_root"):
+            static(
+                "non-root", "runs as a non-root user (config.User)", "test_runs_as_non_root", IMAGE_SPEC + "config.md"
+            )
+        if any(k in metadata for k in ("labels", "entrypoint", "cmd", "exposed_ports")):
+            static("metadata", _metadata_title(metadata), "test_metadata", IMAGE_SPEC + "config.md")
+        if checks.get("layers"):
+            static("layers", _layers_title(checks["layers"]), "test_layers", IMAGE_SPEC + "manifest.md")
+        if checks.get("binaries_match_platform"):
+            static(
+                "binaries",
+                "every ELF binary is built for this platform",
+                "test_binaries_match_platform",
+                IMAGE_SPEC + "config.md",
+            )
+        if checks.get("kernel"):
+            hosts = image.kernel_hosts
+            title = (
+                f"its binaries start on the claimed hosts' kernels ({hosts})"
+                if hosts
+                else "its binaries start on this host's kernel"
+            )
+            static(
+                "kernel",
+                title,
+                "test_minimum_kernel",
+                "https://refspecs.linuxfoundation.org/LSB_5.0.0/LSB-Core-generic/LSB-Core-generic/noteabitag.html",
+            )
+        for engine in image.runs_on:
+            for runtime in image.runtimes:
+                claims.append(_run_claim(engine, runtime, platform, installed))
+    return claims
+
+
+def _run_claim(engine: EngineClaim, runtime: str, platform: str, installed: dict[str, str]) -> Claim:
+    claim = Claim(
+        slug("image", "runs", platform, engine.engine, runtime),
+        "image",
+        f"{platform}: runs on {engine.describe()} with {runtime} (the smoke command)",
+        _static("test_image_runs"),
+        {"engine": (engine.engine,), "runtime": (runtime,), "platform": (platform,)},
+        "https://github.com/opencontainers/runtime-spec/blob/v1.1.0/runtime.md#lifecycle",
+        platform=platform,
+        platform_evidence="ran_platform",
+        engine=engine,
+    )
+    have = installed.get(engine.engine, "")
+    if not have:
+        claim.unverifiable = f"{engine.engine} is not installed on this host"
+    elif not engine.versions.admits(have):
+        claim.unverifiable = f"this host has {engine.engine} {have}, outside the claimed range {engine.versions}"
+    return claim
+
+
+def _files_title(files: dict) -> str:
+    parts = []
+    if files.get("present"):
+        parts.append("holds " + ", ".join(files["present"]))
+    if files.get("absent"):
+        parts.append("has no " + ", ".join(files["absent"]))
+    if files.get("contents"):
+        parts.append("with the claimed contents of " + ", ".join(files["contents"]))
+    return "; ".join(parts) or "files"
+
+
+def _metadata_title(metadata: dict) -> str:
+    parts = []
+    if metadata.get("labels"):
+        parts.append("labels " + ", ".join(metadata["labels"]))
+    if "entrypoint" in metadata:
+        parts.append(f"entrypoint {metadata['entrypoint']}")
+    if "cmd" in metadata:
+        parts.append(f"cmd {metadata['cmd']}")
+    if metadata.get("exposed_ports"):
+        parts.append("exposes " + ", ".join(metadata["exposed_ports"]))
+    return "config: " + "; ".join(parts)
+
+
+def _layers_title(layers: dict) -> str:
+    parts = []
+    if "max_count" in layers:
+        parts.append(f"at most {layers['max_count']} layers")
+    if "max_size" in layers:
+        parts.append(f"at most {layers['max_size']} in all")
+    if "compression" in layers:
+        parts.append(f"{layers['compression']} layers")
+    return ", ".join(parts)
+
+
+def _entry_claim(subject: str, kind: str, name: str, entry: Entry, cell: dict[str, tuple[str, ...]]) -> Claim:
+    return Claim(
+        slug(subject, kind, name),
+        subject,
+        entry.title,
+        entry.selections,
+        dict(cell),
+        entry.spec,
+        absence_contradicts=entry.absence_contradicts,
+    )
+
+
+def registry_claims(claims_file: ClaimsFile) -> list[Claim]:
+    registry = claims_file.registry
+    if registry is None:
+        return []
+    cell = {"registry": (VENDOR_REGISTRY,)}
+    found = [_entry_claim("registry", "workflow", n, catalog.WORKFLOWS[n], cell) for n in registry.workflows]
+    found += [_entry_claim("registry", "feature", n, catalog.FEATURES[n], cell) for n in registry.features]
+    found += [_entry_claim("registry", "requirement", n, catalog.REQUIREMENTS[n], cell) for n in registry.requirements]
+    return found
+
+
+def cri_claims(claims_file: ClaimsFile) -> list[Claim]:
+    cri = claims_file.cri
+    if cri is None:
+        return []
+    cell = {"engine": (cri.engine,)}
+    return [_entry_claim("cri", "area", area, catalog.CRI_AREAS[area], cell) for area in cri.areas]
+
+
+def all_claims(claims_file: ClaimsFile, installed: dict[str, str]) -> list[Claim]:
+    image = image_claims(claims_file.image, installed) if claims_file.image else []
+    claims = image + registry_claims(claims_file) + cri_claims(claims_file)
+    # One engine claimed twice (two version ranges) gives two claims: number the later ones.
+    seen: dict[str, int] = {}
+    for claim in claims:
+        seen[claim.id] = seen.get(claim.id, 0) + 1
+        if seen[claim.id] > 1:
+            claim.id = f"{claim.id}.{seen[claim.id]}"
+    return claims
+
+
+# ---------------------------------------------------------------- what the run needs
+
+
+def suite_paths(claims: list[Claim]) -> list[str]:
+    """The suite files to collect: those a claim still to be tested rests on."""
+    return sorted({s.path for c in claims if not c.unverifiable for s in c.selections})
+
+
+def matrix_document(claims_file: ClaimsFile, claims: list[Claim], host_platform: str) -> dict[str, Any]:
+    """A matrix file (as ``ocimatrix run`` reads them) whose axes hold every cell a claim rests on."""
+    live = [c for c in claims if not c.unverifiable]
+    axes: dict[str, list[str]] = {"builder": ["podman"]}
+    for axis in ("engine", "runtime", "platform", "registry"):
+        values = list(dict.fromkeys(v for c in live for v in c.cell.get(axis, ())))
+        if values:
+            axes[axis] = values
+    axes.setdefault("engine", ["podman"])
+    axes.setdefault("platform", [host_platform])
+    if claims_file.cri is not None:
+        axes["runtime"] = list(dict.fromkeys([*axes.get("runtime", []), *claims_file.cri.runtimes]))
+    document: dict[str, Any] = {
+        "name": f"claims-{slug(claims_file.product) or 'product'}",
+        "description": f"generated by ocimatrix verify from {claims_file.path}",
+        "axes": axes,
+    }
+    if claims_file.registry is not None:
+        document["registries"] = {VENDOR_REGISTRY: dict(claims_file.registry.settings)}
+        axes["registry"] = [VENDOR_REGISTRY]
+    if claims_file.cri is not None and claims_file.cri.endpoint != "embedded":
+        document["endpoints"] = {claims_file.cri.engine: claims_file.cri.endpoint}
+    return document
+
+
+def plan_document(claims_file: ClaimsFile, claims: list[Claim]) -> dict[str, Any]:
+    """What suites/claims reads (``OCIMATRIX_CLAIMS_PLAN``): the image claims and the cells to keep."""
+    image = None
+    if claims_file.image is not None:
+        image = {
+            "source": claims_file.image.source.to_json(),
+            "platforms": list(claims_file.image.platforms),
+            "checks": claims_file.image.checks,
+        }
+    return {
+        "claims_file": str(claims_file.path),
+        "image": image,
+        "select": [s for c in claims if not c.unverifiable for s in c.selection_json()],
+    }
+
+
+def write_run_inputs(out: Path, claims_file: ClaimsFile, claims: list[Claim], host_platform: str) -> tuple[Path, Path]:
+    out.mkdir(parents=True, exist_ok=True)
+    matrix_path = out / "matrix.yaml"
+    matrix_path.write_text(
+        "# Generated by `ocimatrix verify`: the cells the claims rest on.\n"
+        + yaml.safe_dump(matrix_document(claims_file, claims, host_platform), sort_keys=False)
+    )
+    plan_path = out / "plan.json"
+    plan_path.write_text(json.dumps(plan_document(claims_file, claims), indent=1))
+    return matrix_path, plan_path

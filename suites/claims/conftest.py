@@ -1,0 +1,147 @@
+"""The claims suite: a vendor's image, checked against what its claims file says.
+
+``ocimatrix verify`` writes the plan (the claims, normalised) and names it in ``OCIMATRIX_CLAIMS_PLAN``;
+without it this suite collects nothing, so ``ocimatrix run`` on a matrix without ``suites:`` never
+sees it. The vendor's image is untrusted: skopeo copies it into the embedded registry and back out
+to an OCI layout for the static checks; the engines pull it from the registry and run it only
+through their drivers (no network, no privileges, no host mounts, never through the CRI here).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from ocimatrix.cached_steps import Outcome, cached_step
+from ocimatrix.claims.imagefs import ImageUnreadable, PlatformImage, PlatformMissing, load_platform
+from ocimatrix.engines.skopeo_copier import SkopeoCopier
+from ocimatrix.verdicts import skip_unless_started
+
+PLAN_ENV = "OCIMATRIX_CLAIMS_PLAN"
+
+if not os.environ.get(PLAN_ENV) or not json.loads(Path(os.environ[PLAN_ENV]).read_text()).get("image"):
+    collect_ignore_glob = ["test_*.py"]
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "claim_check(name): the claims-file check (checks.NAME) a claims test needs")
+
+
+def load_plan() -> dict:
+    return json.loads(Path(os.environ[PLAN_ENV]).read_text())
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """The plan's selection, over every suite of the run: only the tests and cells some claim rests on
+    run (a check the claims don't state, or an engine whose claimed versions no installed engine has,
+    is not a cell at all)."""
+    if not os.environ.get(PLAN_ENV):
+        return
+    selections = load_plan().get("select") or []
+    keep, drop = [], []
+    for item in items:
+        cell = getattr(getattr(item, "callspec", None), "params", {}).get("cell") or {}
+        nodeid = item.nodeid.replace(os.sep, "/")
+        (keep if any(selected(s, nodeid, cell) for s in selections) else drop).append(item)
+    if drop:
+        config.hook.pytest_deselected(items=drop)
+        items[:] = keep
+
+
+def selected(selection: dict, nodeid: str, cell: dict) -> bool:
+    path, _, rest = nodeid.partition("::")
+    name = rest.split("[", 1)[0]
+    if path != selection["path"] or name in selection.get("exclude", ()):
+        return False
+    if selection.get("tests") and name not in selection["tests"]:
+        return False
+    return all(cell.get(axis) in values for axis, values in (selection.get("cell") or {}).items() if axis in cell)
+
+
+@pytest.fixture(scope="session")
+def plan() -> dict:
+    return load_plan()
+
+
+@pytest.fixture
+def image_claims(plan) -> dict:
+    return plan["image"]
+
+
+@dataclass
+class VendorImage:
+    ref: str  # in the embedded registry
+    digest: str  # what skopeo wrote there: the index (or manifest) digest
+    layout: Path  # the same image copied back out, for the static checks
+
+
+_copied: dict = {}
+
+
+def source_transport(source: dict) -> str:
+    if source["kind"] == "reference":
+        return f"docker://{source['value']}"
+    if source["kind"] == "archive":
+        return f"docker-archive:{source['value']}"
+    return f"oci:{source['value']}" + (f":{source['tag']}" if source.get("tag") else "")
+
+
+@pytest.fixture
+def vendor_image(image_claims, endpoints, run_id, recorder) -> Outcome:
+    """The vendor's image, copied by skopeo into the embedded registry (``.get()`` it in the test body)."""
+    skip_unless_started(endpoints, "registry", "embedded registry")
+    skopeo = SkopeoCopier(endpoints)
+    reason = skopeo.unavailable()
+    if reason:
+        pytest.skip(reason)
+    recorder.versions["skopeo"] = skopeo.version()
+
+    def copy() -> VendorImage:
+        ref = f"{endpoints.registry}/ocimatrix/claims/vendor:{run_id}"
+        scratch = Path(tempfile.mkdtemp(prefix="claims-", dir=endpoints.state_dir))
+        digest = skopeo.copy(
+            source_transport(image_claims["source"]), f"docker://{ref}", all_platforms=True, digest_file=scratch / "d"
+        )
+        layout = scratch / "layout"
+        skopeo.copy(f"docker://{ref}", f"oci:{layout}:claims", all_platforms=True)
+        return VendorImage(ref, digest, layout)
+
+    return cached_step(_copied, run_id, copy)
+
+
+_platforms: dict = {}
+
+
+class StaticImage:
+    """One platform's image as the layout holds it; ``get()`` in the test body fails the cell when the
+    image lacks the platform or can't be read (the vendor's image is at fault, not the harness)."""
+
+    def __init__(self, vendor: Outcome, platform: str, contents: list[str], recorder) -> None:
+        self.vendor, self.platform, self.contents, self.recorder = vendor, platform, contents, recorder
+
+    def get(self) -> PlatformImage:
+        image: VendorImage = self.vendor.get()
+        self.recorder.add("image_digest", image.digest)
+        key = (image.ref, self.platform)
+        if key not in _platforms:
+            try:
+                _platforms[key] = load_platform(image.layout, self.platform, self.contents)
+            except (PlatformMissing, ImageUnreadable) as exc:
+                _platforms[key] = str(exc)
+        found = _platforms[key]
+        if isinstance(found, str):
+            pytest.fail(f"{image.ref} ({image.digest}): {found}", pytrace=False)
+        self.recorder.add("platform_examined", found.platform)
+        self.recorder.add("manifest_digest", found.manifest_digest)
+        return found
+
+
+@pytest.fixture
+def static_image(cell, vendor_image, image_claims, recorder) -> StaticImage:
+    contents = list(((image_claims.get("checks") or {}).get("files") or {}).get("contents") or {})
+    return StaticImage(vendor_image, cell["platform"], contents, recorder)
