@@ -1,0 +1,209 @@
+"""Drive an OCI runtime through its command line: the runtime-spec operations and ``features``.
+
+runtime.md names the operations (state, create, start, kill, delete) without a command line; runc's
+(``create --bundle B ID``, ``state ID``, ``kill ID SIG``, ``delete [--force] ID``) is the one crun
+and runsc share, so one driver serves all three. Every call is recorded as a repro line, with the
+runtime's state directory (``--root``) under the run's temp dir, never the system's.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shlex
+import shutil
+import subprocess
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ocimatrix import evidence
+from ocimatrix.errors import HarnessError, OcimatrixError
+
+KNOWN_RUNTIMES = ("runc", "crun", "runsc")
+# gVisor would otherwise give the sandbox a network stack of its own with the host's interfaces.
+EXTRA_GLOBAL_ARGS = {"runsc": ("--network=none",)}
+
+
+_features_seen: dict[str, tuple[CallResult, dict[str, Any] | None]] = {}
+
+
+class RuntimeHang(OcimatrixError):
+    """A runtime command did not return in time: the runtime's doing, reported as a failure."""
+
+
+@dataclass
+class CallResult:
+    argv: list[str]
+    returncode: int
+    stdout: str
+    stderr: str
+
+    @property
+    def ok(self) -> bool:
+        return self.returncode == 0
+
+    @property
+    def words(self) -> str:
+        """What the runtime said, for a skip or failure reason."""
+        text = (self.stderr.strip() or self.stdout.strip()) or f"exit {self.returncode}, no output"
+        # The message opens a usage dump (runsc) and closes a log (runc): keep both ends.
+        return text if len(text) <= 1200 else f"{text[:600]} [...] {text[-600:]}"
+
+
+@dataclass
+class Container:
+    id: str
+    bundle: Path
+    stdout_path: Path
+    stderr_path: Path
+
+    def output(self) -> str:
+        return self.stdout_path.read_text(errors="replace") if self.stdout_path.exists() else ""
+
+    def errors(self) -> str:
+        return self.stderr_path.read_text(errors="replace") if self.stderr_path.exists() else ""
+
+
+def runtime_binary(name: str) -> str | None:
+    """The binary the tool catalog binds ``name`` to, else the one on PATH; None when there is none."""
+    from ocimatrix.engines import catalog
+
+    try:
+        bound = catalog.lookup(name, "runtime").binary
+    except OcimatrixError:
+        bound = ""
+    if bound and os.access(bound, os.X_OK):
+        return bound
+    return shutil.which(name)
+
+
+class OciRuntime:
+    def __init__(self, name: str, binary: str, state_root: Path) -> None:
+        self.name = name
+        self.binary = binary
+        self.state_root = state_root
+
+    def argv(self, *args: str) -> list[str]:
+        return [self.binary, "--root", str(self.state_root), *EXTRA_GLOBAL_ARGS.get(self.name, ()), *args]
+
+    def call(self, *args: str, timeout: float = 30.0, record: bool = True) -> CallResult:
+        argv = self.argv(*args)
+        if record:
+            evidence.record_command(argv)
+        try:
+            proc = subprocess.run(argv, capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL)
+        except subprocess.TimeoutExpired:
+            raise RuntimeHang(f"{self.name} {args[0]} did not return within {timeout:.0f}s") from None
+        except OSError as exc:
+            raise HarnessError(f"cannot execute {self.binary}: {exc}") from exc
+        return CallResult(argv, proc.returncode, proc.stdout, proc.stderr)
+
+    def version_text(self) -> str:
+        """All of ``--version``: runc, crun and runsc each add a ``spec: X`` line (the spec they implement)."""
+        try:
+            return subprocess.run([self.binary, "--version"], capture_output=True, text=True, timeout=20).stdout.strip()
+        except (OSError, subprocess.SubprocessError):
+            return ""
+
+    # --- the operations ---------------------------------------------------------------------
+
+    def create(self, container_id: str, bundle: Path, timeout: float = 60.0) -> tuple[Container, CallResult]:
+        """``create``; the container's stdio (no terminal) goes to files in the bundle."""
+        container = Container(container_id, bundle, bundle / "stdout", bundle / "stderr")
+        argv = self.argv("create", "--bundle", str(bundle), container_id)
+        _record_with_stdio(argv, container)
+        try:
+            with open(container.stdout_path, "wb") as out, open(container.stderr_path, "wb") as err:
+                proc = subprocess.run(argv, stdin=subprocess.DEVNULL, stdout=out, stderr=err, timeout=timeout)
+        except subprocess.TimeoutExpired:
+            raise RuntimeHang(f"{self.name} create did not return within {timeout:.0f}s") from None
+        except OSError as exc:
+            raise HarnessError(f"cannot execute {self.binary} create: {exc}") from exc
+        # Before start, whatever the files hold is the runtime's own output.
+        return container, CallResult(argv, proc.returncode, container.output(), container.errors())
+
+    def run_attached(self, container_id: str, bundle: Path, timeout: float = 60.0) -> tuple[Container, CallResult]:
+        """``run`` in the foreground: create, start and wait, returning the container's exit status."""
+        container = Container(container_id, bundle, bundle / "stdout", bundle / "stderr")
+        argv = self.argv("run", "--bundle", str(bundle), container_id)
+        _record_with_stdio(argv, container)
+        try:
+            with open(container.stdout_path, "wb") as out, open(container.stderr_path, "wb") as err:
+                proc = subprocess.run(argv, stdin=subprocess.DEVNULL, stdout=out, stderr=err, timeout=timeout)
+        except subprocess.TimeoutExpired:
+            raise RuntimeHang(f"{self.name} run did not return within {timeout:.0f}s") from None
+        return container, CallResult(argv, proc.returncode, container.output(), container.errors())
+
+    def start(self, container_id: str) -> CallResult:
+        return self.call("start", container_id)
+
+    def state(self, container_id: str) -> CallResult:
+        return self.call("state", container_id)
+
+    def state_document(self, container_id: str) -> dict[str, Any] | None:
+        """The parsed state, or None when the runtime refused or printed something that is not JSON."""
+        result = self.state(container_id)
+        if not result.ok:
+            return None
+        try:
+            return json.loads(result.stdout)
+        except ValueError:
+            return None
+
+    def kill(self, container_id: str, signal: str = "KILL") -> CallResult:
+        return self.call("kill", container_id, signal)
+
+    def delete(self, container_id: str, *, force: bool = False) -> CallResult:
+        return self.call("delete", *(["--force"] if force else []), container_id)
+
+    def features(self) -> CallResult:
+        return self.call("features")
+
+    def features_document(self) -> tuple[CallResult, dict[str, Any] | None]:
+        """``features`` once per binary and process: (the call, the parsed document or None)."""
+        if self.binary not in _features_seen:
+            result = self.call("features", record=False)
+            document = None
+            if result.ok:
+                try:
+                    document = json.loads(result.stdout)
+                except ValueError:
+                    document = None
+            _features_seen[self.binary] = (result, document if isinstance(document, dict) else None)
+        return _features_seen[self.binary]
+
+    def wait_for_status(
+        self, container_id: str, wanted: Sequence[str], timeout: float = 20.0
+    ) -> tuple[str | None, dict[str, Any] | None]:
+        """Poll ``state`` until its status is one of ``wanted``: (status, last state), unrecorded polls."""
+        deadline = time.monotonic() + timeout
+        document: dict[str, Any] | None = None
+        while True:
+            result = self.call("state", container_id, record=False)
+            if result.ok:
+                try:
+                    document = json.loads(result.stdout)
+                except ValueError:
+                    document = None
+            status = (document or {}).get("status")
+            if status in wanted or time.monotonic() > deadline:
+                return status, document
+            time.sleep(0.05)
+
+
+def _record_with_stdio(argv: list[str], container: Container) -> None:
+    line = evidence.shell_line(argv)
+    line += f" </dev/null >{shlex.quote(str(container.stdout_path))} 2>{shlex.quote(str(container.stderr_path))}"
+    recorder = evidence.current()
+    if line not in recorder.repro:
+        recorder.repro.append(line)
+
+
+def make_state_root(base: Path, name: str) -> Path:
+    root = base / f"state-{name}"
+    root.mkdir(parents=True, exist_ok=True)
+    os.chmod(root, 0o700)
+    return root

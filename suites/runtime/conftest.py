@@ -1,0 +1,319 @@
+"""Fixtures of the runtime suite: the cell's OCI runtime, one shared busybox rootfs, and a lab that
+writes bundles, drives containers through the runtime's command line and always deletes them.
+
+Verdicts:
+- an operation the spec makes a MUST (create, start, state, kill, delete) refused or wrong: failed;
+- a configuration the runtime refuses at create or start, with an error (``refused="skip"``):
+  skipped with its own words, since a runtime unable to create the environment asked for MUST
+  generate an error (runtime.md, Lifecycle step 2), and it did;
+- a configuration the runtime accepts and then ignores: failed, unless the property is newer than
+  the spec version the runtime declares and had no effect at all (``Lab.since``): config.md's
+  Extensibility makes it ignore properties it does not know;
+- a bundle the harness could not write: HarnessError (error);
+- processes that outlive ``delete --force``: killed by pid, and the test fails in teardown.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+import json
+import os
+import re
+import secrets
+import shlex
+import shutil
+import tempfile
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import pytest
+
+from ocimatrix.images.busybox import HOST_BUSYBOX
+from ocimatrix.runtime.bundle import GROUP, MOUNT_POINTS, PASSWD, Bundle, Rootfs, write_bundle, write_rootfs
+from ocimatrix.runtime.cli import CallResult, Container, OciRuntime, RuntimeHang, make_state_root, runtime_binary
+from ocimatrix.runtime.config import Process, RuntimeConfig
+from ocimatrix.runtime.documents import semver_key
+from ocimatrix.runtime.leftovers import (
+    ProcessMark,
+    describe,
+    kill_all,
+    mark,
+    processes_mentioning,
+    remove_cgroups,
+)
+
+Refusal = Literal["fail", "skip"]
+_versions: dict[str, str] = {}
+
+
+@pytest.fixture(scope="session")
+def runtime_workdir() -> Iterator[Path]:
+    """The run's scratch dir: rootfs, bundles and every runtime's --root; removed at the end."""
+    path = Path(tempfile.mkdtemp(prefix="ocimatrix-runtime-", dir="/var/tmp"))
+    yield path
+    # Whatever a runtime left running from this run names the run's directory: stop it before removing it.
+    kill_all(processes_mentioning(str(path)))
+    shutil.rmtree(path, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def rootfs(runtime_workdir: Path) -> Rootfs:
+    if not HOST_BUSYBOX.exists():
+        pytest.skip("no /bin/busybox on this host: install busybox-static (ocimatrix provision)")
+    return write_rootfs(runtime_workdir / "rootfs", HOST_BUSYBOX)
+
+
+def rootfs_repro(rootfs: Rootfs) -> str:
+    """The shared rootfs, as one shell line (the masking tests' files included)."""
+    root = shlex.quote(str(rootfs.path))
+    dirs = " ".join(f"{root}/{d}" for d in (*MOUNT_POINTS, "bin", "etc", "srv/secret"))
+    return (
+        f"mkdir -p {dirs} && cp /bin/busybox {root}/bin/"
+        f" && for a in $(/bin/busybox --list); do ln -sf busybox {root}/bin/$a; done"
+        f" && printf %s {shlex.quote(PASSWD)} > {root}/etc/passwd && printf %s {shlex.quote(GROUP)} > {root}/etc/group"
+        f" && echo s3cret > {root}/etc/secret && echo s3cret > {root}/srv/secret/key"
+        f" && chmod 1777 {root}/tmp && chmod 777 {root}/home/probe"
+    )
+
+
+@pytest.fixture
+def oci_runtime(cell, runtime_workdir: Path, recorder) -> OciRuntime:
+    name = cell["runtime"]
+    binary = runtime_binary(name)
+    if binary is None:
+        pytest.skip(f"{name} is not installed on this host (Debian package {name}; `ocimatrix provision` installs it)")
+    runtime = OciRuntime(name, binary, make_state_root(runtime_workdir, name))
+    if name not in _versions:
+        _versions[name] = runtime.version_text()
+    recorder.versions[name] = _version_number(_versions[name].splitlines()[0] if _versions[name] else "")
+    recorder.add("runtime_version", _versions[name])
+    return runtime
+
+
+def _version_number(line: str) -> str:
+    for word in line.split():
+        if word[:1].isdigit() and "." in word:
+            return word
+    return line
+
+
+@dataclass
+class Ran:
+    """A container run to its end: what it wrote, and the last state the runtime reported."""
+
+    container: Container
+    stdout: str
+    stderr: str
+    state: dict[str, Any] | None
+
+    def lines(self) -> list[str]:
+        return self.stdout.splitlines()
+
+    def value(self, key: str) -> str:
+        """The value of a ``key=value`` line the probe printed (the last one wins)."""
+        found = [line.partition("=")[2] for line in self.lines() if line.startswith(f"{key}=")]
+        if not found:
+            pytest.fail(
+                f"the container printed no {key}= line; stdout: {self.stdout[-800:]!r}, stderr: {self.stderr[-800:]!r}"
+            )
+        return found[-1]
+
+
+class Lab:
+    def __init__(self, runtime: OciRuntime, rootfs: Rootfs, workdir: Path, recorder, test_name: str) -> None:
+        self.runtime = runtime
+        self.rootfs = rootfs
+        self.workdir = workdir
+        self.recorder = recorder
+        self.created: list[str] = []
+        self.marks: dict[str, ProcessMark] = {}
+        stem = re.sub(r"[^a-z0-9]+", "-", test_name.lower().removeprefix("test_"))[:24].strip("-")
+        self._ids = (f"om-{stem}-{secrets.token_hex(3)}-{n}" for n in itertools.count())
+
+    @property
+    def name(self) -> str:
+        return self.runtime.name
+
+    def config(self, script: str, **overrides: Any) -> RuntimeConfig:
+        """A container that runs ``sh -c script`` in the shared rootfs (read-only unless overridden)."""
+        return RuntimeConfig(Process(["sh", "-c", script]), root_path=str(self.rootfs.path), **overrides)
+
+    def scratch(self, label: str) -> Path:
+        path = Path(tempfile.mkdtemp(prefix=f"{label}-", dir=self.workdir))
+        os.chmod(path, 0o777)
+        return path
+
+    def bundle(self, config: RuntimeConfig) -> tuple[str, Bundle]:
+        container_id = next(self._ids)
+        bundle = write_bundle(self.workdir / "bundles" / container_id, config)
+        self.recorder.add("config", bundle.config)
+        document = json.dumps(bundle.config, separators=(",", ":"))
+        self.recorder.repro.append(f"mkdir -p {shlex.quote(str(bundle.path))}")
+        self.recorder.repro.append(f"printf '%s\\n' {shlex.quote(document)} > {shlex.quote(str(bundle.config_path))}")
+        return container_id, bundle
+
+    def create(self, config: RuntimeConfig, *, refused: Refusal = "fail") -> Container:
+        container_id, bundle = self.bundle(config)
+        container, result = self.create_bundle(container_id, bundle)
+        if not result.ok:
+            self.refused("create", result, refused)
+        return container
+
+    def create_bundle(self, container_id: str, bundle: Bundle) -> tuple[Container, CallResult]:
+        self.created.append(container_id)
+        try:
+            container, result = self.runtime.create(container_id, bundle.path)
+        except RuntimeHang as exc:
+            pytest.fail(str(exc), pytrace=False)
+        if result.ok:
+            # Remember the container's process, to find it again should the runtime lose track of it.
+            state = self.runtime.call("state", container_id, record=False)
+            with contextlib.suppress(ValueError, TypeError):
+                seen = mark(int(json.loads(state.stdout)["pid"])) if state.ok else None
+                if seen is not None:
+                    self.marks[container_id] = seen
+        return container, result
+
+    def refused(self, operation: str, result: CallResult, refused: Refusal) -> None:
+        words = f"{self.name} {operation} refused (exit {result.returncode}): {result.words}"
+        self.recorder.add(f"{operation}_refused", result.words)
+        if refused == "skip":
+            pytest.skip(words)
+        pytest.fail(words, pytrace=False)
+
+    def start(self, container: Container, *, refused: Refusal = "fail") -> None:
+        result = self.runtime.start(container.id)
+        if not result.ok:
+            self.refused("start", result, refused)
+
+    def state(self, container: Container) -> dict[str, Any]:
+        result = self.runtime.state(container.id)
+        if not result.ok:
+            pytest.fail(f"{self.name} state {container.id} failed (exit {result.returncode}): {result.words}")
+        try:
+            return json.loads(result.stdout)
+        except ValueError:
+            pytest.fail(f"{self.name} state printed something that is not JSON: {result.stdout[:500]!r}")
+
+    def wait_stopped(self, container: Container, timeout: float = 20.0) -> dict[str, Any] | None:
+        status, document = self.runtime.wait_for_status(container.id, ["stopped"], timeout)
+        if status != "stopped":
+            pytest.fail(f"{container.id} still reports status {status!r} {timeout:.0f}s after its process should end")
+        return document
+
+    def wait_for_output(self, container: Container, text: str, timeout: float = 15.0) -> None:
+        deadline = time.monotonic() + timeout
+        while text not in container.output():
+            if time.monotonic() > deadline:
+                pytest.fail(f"the container never printed {text!r}; stdout {container.output()[-500:]!r}")
+            time.sleep(0.05)
+
+    def run(self, config: RuntimeConfig, *, refused: Refusal = "fail", timeout: float = 20.0) -> Ran:
+        """Create, start, wait for ``stopped``; the output is recorded as evidence."""
+        container = self.create(config, refused=refused)
+        self.start(container, refused=refused)
+        state = self.wait_stopped(container, timeout)
+        ran = Ran(container, container.output(), container.errors(), state)
+        self.recorder.add("stdout", ran.stdout[-4000:])
+        if ran.stderr:
+            self.recorder.add("stderr", ran.stderr[-4000:])
+        return ran
+
+    def run_probe(self, script: str, *, refused: Refusal = "fail", **overrides: Any) -> Ran:
+        return self.run(self.config(script, **overrides), refused=refused)
+
+    def feature(self, *path: str) -> Any:
+        """A value of the runtime's features document; None when it has none or doesn't say."""
+        _, document = self.runtime.features_document()
+        value: Any = document
+        for key in path:
+            value = value.get(key) if isinstance(value, dict) else None
+        return value
+
+    def needs_feature(self, path: tuple[str, ...], wanted: str | None = None) -> None:
+        """Skip, with the runtime's own answer, when its features document says it lacks something."""
+        value = self.feature(*path)
+        where = ".".join(path)
+        if value is None:
+            return  # no features document, or silent on it: the container run decides
+        if wanted is None and value is False:
+            pytest.skip(f"`{self.name} features` says {where} = false")
+        if wanted is not None and isinstance(value, list) and wanted not in value:
+            pytest.skip(f"`{self.name} features` does not list {wanted!r} in {where}: {value}")
+
+    def declared_spec_version(self) -> tuple[str, str]:
+        """(version, where it was read): ``features``' ociVersionMax, else the ``--version`` spec line."""
+        high = self.feature("ociVersionMax")
+        if isinstance(high, str):
+            return high, f"`{self.name} features`: ociVersionMax {high}"
+        line = next((x for x in _versions.get(self.name, "").splitlines() if x.startswith("spec:")), "")
+        return line.removeprefix("spec:").strip(), f"`{self.name} --version`: {line.strip()}"
+
+    @contextlib.contextmanager
+    def since(self, version: str, what: str, *, ignored: bool) -> Iterator[None]:
+        """A check of a property added in runtime-spec ``version``.
+
+        config.md's Extensibility makes a runtime ignore properties it does not know. When the check
+        fails, the runtime left the property without any effect (``ignored``) and it declares an
+        older spec version, it is skipped with its own declaration. A property it acted on, wrongly,
+        still fails; a pass stays a pass, whatever the runtime declares.
+        """
+        try:
+            yield
+        except (AssertionError, pytest.fail.Exception) as failure:
+            declared, source = self.declared_spec_version()
+            have, need = semver_key(declared), semver_key(version)
+            if ignored and have is not None and need is not None and have < need:
+                pytest.skip(
+                    f"{source}; {what} came in runtime-spec {version} and {self.name} ignores it, as the spec "
+                    f"asks of a runtime that does not know a property (observed: {str(failure).splitlines()[0][:300]})"
+                )
+            raise
+
+    def _sweep(self, container_id: str) -> list[str]:
+        """Kill what survived ``delete --force``: the container's process, or any naming its bundle."""
+        first = self.marks.get(container_id)
+        deadline = time.monotonic() + 2
+        while first is not None and first.alive() and time.monotonic() < deadline:
+            time.sleep(0.05)  # a process killed by delete --force may take a moment to go
+        survivors = set(processes_mentioning(str(self.workdir / "bundles" / container_id)))
+        if first is not None and first.alive():
+            survivors.add(first.pid)
+        if not survivors:
+            return []
+        described = [describe(pid) for pid in sorted(survivors)]
+        kill_all(sorted(survivors))
+        deadline = time.monotonic() + 5
+        while any(mark(pid) for pid in survivors) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        self.recorder.add("leftover_processes", described)
+        self.recorder.add("leftover_cgroups_removed", remove_cgroups(container_id))
+        return [f"{container_id}: processes survived delete --force and were killed: {described}"]
+
+    def cleanup(self) -> None:
+        leftovers = []
+        for container_id in self.created:
+            try:
+                self.runtime.delete(container_id, force=True)
+                still = self.runtime.call("state", container_id, record=False)
+            except RuntimeHang as exc:
+                leftovers.append(f"{container_id}: {exc}")
+                continue
+            if still.ok:
+                leftovers.append(f"{container_id}: still known after delete --force: {still.stdout[:200]}")
+            leftovers += self._sweep(container_id)
+        if leftovers:
+            # The runtime's doing, not the harness's: a test that passed becomes an error, one that failed stays so.
+            pytest.fail(f"{self.name} left containers behind: {'; '.join(leftovers)}", pytrace=False)
+
+
+@pytest.fixture
+def lab(request, oci_runtime: OciRuntime, rootfs: Rootfs, runtime_workdir: Path, recorder) -> Iterator[Lab]:
+    made = Lab(oci_runtime, rootfs, runtime_workdir, recorder, request.node.originalname)
+    recorder.repro.append(rootfs_repro(rootfs))
+    yield made
+    made.cleanup()

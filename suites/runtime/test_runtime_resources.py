@@ -1,0 +1,86 @@
+"""config-linux.md: control groups (memory, pids, cpu) and seccomp.
+
+Cgroup limits are read where the kernel enforces them: the host's cgroup v1 hierarchy of the
+container's process (state ``pid``). That is the same place for a runtime whose container sees its
+own cgroup files (runc, crun) and for one whose sandbox does not show them (gVisor).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from runtime_spec import RUNTIME_AXES, spec
+
+pytestmark = pytest.mark.axes(*RUNTIME_AXES)
+
+CGROUP_ROOT = Path("/sys/fs/cgroup")
+MKDIR_PROBE = "mkdir /tmp/probe-dir 2>&1 && echo mkdir=ok || echo mkdir=denied"
+
+
+def host_cgroup_files(lab, resources: dict, files: dict[str, str]) -> dict[str, str]:
+    """Start a container with ``resources``; read {controller/file: value} in its host cgroup."""
+    config = lab.config("echo started; while true; do sleep 0.2; done", resources=resources)
+    container = lab.create(config, refused="skip")
+    lab.start(container, refused="skip")
+    lab.wait_for_output(container, "started")
+    pid = lab.state(container)["pid"]
+    paths = {}
+    for line in Path(f"/proc/{pid}/cgroup").read_text().splitlines():
+        _, controllers, path = line.split(":", 2)
+        for controller in controllers.split(","):
+            paths[controller] = path
+    values = {}
+    for key, controller in files.items():
+        if controller not in paths:
+            pytest.fail(f"the container's process {pid} is in no {controller} cgroup: /proc/{pid}/cgroup {paths}")
+        target = CGROUP_ROOT / controller / paths[controller].lstrip("/") / key
+        values[key] = target.read_text().strip() if target.exists() else f"<no {target}>"
+    lab.recorder.add("cgroup", {"pid": pid, "paths": paths, "values": values})
+    return values
+
+
+@spec("config-linux.md", "memory", "Control groups: memory.limit")
+def test_memory_limit(lab):
+    seen = host_cgroup_files(lab, {"memory": {"limit": 64 * 1024 * 1024}}, {"memory.limit_in_bytes": "memory"})
+    assert seen["memory.limit_in_bytes"] == str(64 * 1024 * 1024), f"memory.limit 64 MiB; the cgroup has {seen}"
+
+
+@spec("config-linux.md", "pids", "Control groups: pids.limit")
+def test_pids_limit(lab):
+    seen = host_cgroup_files(lab, {"pids": {"limit": 64}}, {"pids.max": "pids"})
+    assert seen["pids.max"] == "64", f"pids.limit 64; the cgroup has {seen}"
+
+
+@spec("config-linux.md", "cpu", "Control groups: cpu shares, quota, period")
+def test_cpu_shares_and_quota(lab):
+    files = {"cpu.shares": "cpu", "cpu.cfs_quota_us": "cpu", "cpu.cfs_period_us": "cpu"}
+    seen = host_cgroup_files(lab, {"cpu": {"shares": 512, "quota": 50000, "period": 100000}}, files)
+    wanted = {"cpu.shares": "512", "cpu.cfs_quota_us": "50000", "cpu.cfs_period_us": "100000"}
+    assert seen == wanted, f"cpu shares 512, quota 50000, period 100000; the cgroup has {seen}"
+
+
+def seccomp_denying_mkdir(**rule) -> dict:
+    return {
+        "defaultAction": "SCMP_ACT_ALLOW",
+        "architectures": ["SCMP_ARCH_X86_64", "SCMP_ARCH_X86", "SCMP_ARCH_X32"],
+        "syscalls": [{"names": ["mkdir", "mkdirat"], "action": "SCMP_ACT_ERRNO", **rule}],
+    }
+
+
+@spec("config-linux.md", "seccomp", "Seccomp: a syscall denied with SCMP_ACT_ERRNO")
+def test_seccomp_denies_a_syscall(lab):
+    lab.needs_feature(("linux", "seccomp", "enabled"))
+    lab.needs_feature(("linux", "seccomp", "actions"), "SCMP_ACT_ERRNO")
+    control = lab.run_probe(MKDIR_PROBE)
+    assert control.value("mkdir") == "ok", f"mkdir fails even without seccomp: {control.stdout!r}"
+    ran = lab.run_probe(MKDIR_PROBE, seccomp=seccomp_denying_mkdir(), refused="skip")
+    assert ran.value("mkdir") == "denied", "the seccomp profile denies mkdir/mkdirat, yet mkdir succeeded"
+
+
+@spec("config-linux.md", "seccomp", "Seccomp: errnoRet")
+def test_seccomp_errno_ret(lab):
+    lab.needs_feature(("linux", "seccomp", "enabled"))
+    ran = lab.run_probe(MKDIR_PROBE, seccomp=seccomp_denying_mkdir(errnoRet=13), oci_version="1.1.0", refused="skip")
+    with lab.since("1.1.0", "seccomp errnoRet", ignored="Operation not permitted" in ran.stdout):
+        assert "Permission denied" in ran.stdout, f"errnoRet 13 (EACCES) was asked for; mkdir said {ran.stdout!r}"
