@@ -83,7 +83,7 @@ class PullStep:
             self.runner.pull(pushed.ref)
             return self.runner.image_digest(pushed.ref)
 
-        digest = cached_step(_pulled, (self.runner.name, pushed.ref), pull).get()
+        digest = cached_step(_pulled, (self.runner.key, pushed.ref), pull).get()
         evidence.current().add("pushed_digest", pushed.digest)
         evidence.current().add("pulled_digest", digest)
         return PulledImage(pushed.ref, pushed.digest, digest)

@@ -12,6 +12,7 @@ import os
 from dataclasses import dataclass, field
 from functools import cache
 
+from ocimatrix.engines import catalog
 from ocimatrix.host.supervision import ServiceBook
 from ocimatrix.matrix import Matrix
 
@@ -20,16 +21,13 @@ _REGISTRY_SERVICES = {True: ("registry",), "token": ("token-server", "registry-t
 
 
 def services_of_cell(cell: dict | None, matrix: Matrix) -> list[str]:
-    from ocimatrix.engines import BUILDERS, ENGINES
-
     cell = cell or {}
     names: list[str] = []
-    for axis, table in (("builder", BUILDERS), ("engine", ENGINES)):
+    for axis in ("builder", "engine"):
         tool = cell.get(axis)
         if not tool or tool in matrix.endpoints:  # a user's daemon: never the harness's to restart
             continue
-        driver = table.get(tool)
-        names += getattr(driver, "embedded_services", ())
+        names += catalog.embedded_services(tool)  # as the tool's catalog line declares them
     if "builder" in cell or "engine" in cell:
         names.append("registry")  # every image a cell runs passes through the embedded registry
     registry = matrix.registries.get(cell.get("registry", "")) if cell.get("registry") else None

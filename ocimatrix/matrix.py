@@ -19,24 +19,26 @@ from typing import Any
 
 import yaml
 
+from ocimatrix.axes import AXES, SUITES
+from ocimatrix.engines import catalog
 from ocimatrix.errors import UsageError
-from ocimatrix.registries import registry_settings_problems
+from ocimatrix.registry_targets import registry_settings_problems
 from ocimatrix.resources import MATRIX_DIR
 
 DEFAULT_MATRIX = MATRIX_DIR / "default.yaml"
 
 # The axes and their known values; ``None`` means "checked by a pattern or by another section".
+# Tools come from the catalog (engines/catalog.py), where ``name@generation`` is spelled too.
 KNOWN_VALUES: dict[str, tuple[str, ...] | None] = {
-    "engine": ("docker", "podman", "containerd", "containerd-cri", "cri-o"),
-    "builder": ("docker", "podman", "buildah"),
-    "runtime": ("runc", "crun", "runsc"),
+    "engine": catalog.names("engine"),
+    "builder": catalog.names("builder"),
+    "runtime": catalog.names("runtime"),
     "platform": None,
     "registry": None,
     "format": ("oci", "docker"),
     "compression": ("gzip", "zstd", "none"),
 }
-AXES = tuple(KNOWN_VALUES)
-SUITES = ("lifecycle", "image", "platforms", "distribution", "cri", "runtime")
+TOOL_AXES = {"engine": "engine", "builder": "builder", "runtime": "runtime"}  # axis -> catalog role
 
 # GOOS/GOARCH pairs the image-spec points to, with the variants we know how to provide.
 KNOWN_PLATFORMS = (
@@ -79,7 +81,7 @@ REGISTRY_KEYS = {
     "description",
     "version",
 }
-ENDPOINT_KEYS = {"docker", "containerd", "containerd-cri", "cri-o"}
+ENDPOINT_KEYS = set(catalog.endpoint_keys())
 
 
 @dataclass(frozen=True)
@@ -199,7 +201,12 @@ class _Checker:
         if axis not in KNOWN_VALUES:
             raise self.fail(where, f"unknown axis '{axis}'; known axes: {', '.join(AXES)}")
         known = KNOWN_VALUES[axis]
-        if known is not None and value not in known:
+        if axis in TOOL_AXES:
+            try:
+                catalog.lookup(value, TOOL_AXES[axis])
+            except UsageError as exc:
+                raise self.fail(where, str(exc)) from None
+        elif known is not None and value not in known:
             raise self.fail(where, f"unknown {axis} '{value}'; known: {', '.join(known)}")
         if axis == "platform" and not _PLATFORM_RE.match(value):
             raise self.fail(where, f"platform '{value}' is not os/arch[/variant]; known: {', '.join(KNOWN_PLATFORMS)}")

@@ -24,12 +24,13 @@ from ocimatrix import evidence
 from ocimatrix.cell_watch import Watch, services_of_cell
 from ocimatrix.errors import HarnessError, OcimatrixError
 from ocimatrix.matrix import DEFAULT_MATRIX, Matrix, load_matrix
-from ocimatrix.registries import redact
+from ocimatrix.redaction import redact
 from ocimatrix.resources import SUITES_DIR
 from ocimatrix.results import Record, Results, Run, Spec, now_iso, write_results
+from ocimatrix.run_ids import RUN_ID_ENV
+from ocimatrix.run_ids import run_id as worker_run_id
 from ocimatrix.verdicts import is_harness_fault, matches_expectation
 
-RUN_ID_ENV = "OCIMATRIX_RUN_ID"
 MATRIX_ENV = "OCIMATRIX_MATRIX"
 RECORD_KEY = "ocimatrix_record"
 
@@ -188,8 +189,7 @@ def matrix(request: pytest.FixtureRequest) -> Matrix:
 @pytest.fixture(scope="session")
 def run_id() -> str:
     """Unique per run and per xdist worker, so parallel cells never share an image name."""
-    worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
-    return f"{os.environ.get(RUN_ID_ENV, 'local')}-{worker}"
+    return worker_run_id()
 
 
 @pytest.fixture(scope="session")
@@ -310,8 +310,8 @@ def final_outcome(reports: dict[str, tuple[str, bool]], fault: bool = False) -> 
     outcome = {"passed": "passed", "failed": "failed", "skipped": "skipped"}[call]
     if call == "skipped" and call_xfail:
         outcome = "xfailed"
-    if reports.get("teardown", ("passed", False))[0] == "failed" and outcome == "passed":
-        outcome = "error"
+    if reports.get("teardown", ("passed", False))[0] == "failed" and outcome in ("passed", "xfailed"):
+        outcome = "error"  # the cell's own verdict stands only if its cleanup did too
     return outcome
 
 

@@ -20,6 +20,8 @@ from ocimatrix.errors import UsageError
 
 SCHEMA_ID = "ocimatrix/results/v1"
 OUTCOMES = ("passed", "failed", "skipped", "error", "xfailed")
+# Observations earlier versions wrote into ``cell``: read back as evidence (the cell holds inputs only).
+OBSERVED_IN_CELL = ("selected_platform",)
 
 
 @dataclass
@@ -49,16 +51,22 @@ class Record:
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Record:
         spec = data.get("spec")
+        cell = dict(data.get("cell") or {})
+        evidence = dict(data.get("evidence") or {})
+        for key in OBSERVED_IN_CELL:
+            # Older writers put what a cell observed into the cell; it is evidence, not an axis.
+            if key in cell:
+                evidence.setdefault(key, cell.pop(key))
         return cls(
             test=data["test"],
             suite=data.get("suite", ""),
             outcome=data["outcome"],
-            cell=dict(data.get("cell") or {}),
+            cell=cell,
             spec=Spec(**spec) if spec else None,
             reason=data.get("reason") or "",
             duration_s=float(data.get("duration_s") or 0.0),
             repro=list(data.get("repro") or []),
-            evidence=dict(data.get("evidence") or {}),
+            evidence=evidence,
         )
 
 

@@ -203,9 +203,17 @@ def merge_results(sources: Sequence[Source]) -> Merged:
 
 def merge_files(paths: Sequence[Path]) -> Merged:
     """Validate each file against the results schema, then merge them (file names in the notes)."""
-    from ocimatrix.report.schema import load_checked_results
+    from ocimatrix.report.claims_links import find_claims_reports
+    from ocimatrix.results_schema import load_checked_results
 
-    return merge_results([Source(name=str(p), results=load_checked_results(p)) for p in paths])
+    sources = [Source(name=str(p), results=load_checked_results(p)) for p in paths]
+    merged = merge_results(sources)
+    # Claims reports beside the shards (ocimatrix verify's) travel with the merge, as earlier merges' do.
+    known = [c for s in sources for c in (s.results.run.merge or {}).get("claims") or []]
+    claims = find_claims_reports(list(paths), known)
+    if claims:
+        merged.results.run.merge["claims"] = claims
+    return merged
 
 
 # ---------------------------------------------------------------- diff against a baseline

@@ -8,44 +8,47 @@ from pathlib import Path
 import pytest
 
 from ocimatrix.cached_steps import Outcome, PullStep, PushedImage, cached_step
-from ocimatrix.engines import BUILDERS, ENGINES
-from ocimatrix.engines.base import Engine, runtime_versions
+from ocimatrix.engines import catalog
+from ocimatrix.engines.base import BoundTool, Engine, runtime_versions
+from ocimatrix.errors import UsageError
 from ocimatrix.images.busybox import host_platform_name
 from ocimatrix.images.contexts import lifecycle_context
 from ocimatrix.verdicts import skip_unless_started
 
-_instances: dict[tuple[str, bool], Engine] = {}
-_versions: dict[tuple[str, bool], dict[str, str]] = {}
+_instances: dict[tuple[str, str, str], BoundTool] = {}
+_versions: dict[tuple[str, str, str], dict[str, str]] = {}
 _runtime_versions: dict[str, str] = {}
 
 
-def engine_or_skip(name: str, endpoints, *, builder: bool = False, named: dict[str, str] | None = None) -> Engine:
-    """The driver for ``name``, once per worker; a tool this host lacks skips the cell with the reason.
-
-    ``named`` is the matrix's ``endpoints:``: a daemon of the user's is driven only when named there.
-    """
-    key = (name, builder)
+def tool_or_skip(name: str, endpoints, *, role: str, named: dict[str, str] | None = None) -> BoundTool:
+    """The driver bound for ``name`` in ``role``, once per worker; a tool this host lacks skips the
+    cell with the reason. ``named`` is the matrix's ``endpoints:``: a daemon of the user's is
+    driven only when named there."""
+    endpoint = (named or {}).get(name) or ""
+    key = (name, role, endpoint)
     if key not in _instances:
-        table = BUILDERS if builder else ENGINES
-        if name not in table:
-            kind = "builder" if builder else "engine"
-            pytest.skip(f"no {kind} driver for {name} on this host (drivers: {', '.join(table)})")
-        endpoint = (named or {}).get(name)
-        _instances[key] = table[name](endpoints, endpoint=endpoint) if endpoint else table[name](endpoints)
-    engine = _instances[key]
-    reason = engine.unavailable()
+        try:
+            _instances[key] = catalog.bind(name, endpoints, role=role, endpoint=endpoint or None)
+        except UsageError as exc:
+            pytest.skip(f"no {role} driver for {name} on this host: {exc}")
+    tool = _instances[key]
+    reason = tool.unavailable()
     if reason:
         pytest.skip(reason)
     if key not in _versions:
-        _versions[key] = engine.versions()
-    return engine
+        _versions[key] = tool.versions() if isinstance(tool, Engine) else {tool.name: tool.version()}
+    return tool
 
 
-def note_versions(recorder, engine: Engine, runtime: str | None = None) -> None:
-    recorder.versions.update(_versions.get((engine.name, False)) or _versions.get((engine.name, True)) or {})
+def note_tool(recorder, role: str, tool: BoundTool, runtime: str | None = None) -> None:
+    """The cell's versions (``cell["versions"]``, for the report) and the tool's full identity
+    (``evidence["tools"][role]``: version, generation, binary or endpoint, package origin)."""
+    key = next((k for k, t in _instances.items() if t is tool), None)
+    recorder.versions.update(_versions.get(key) or {tool.name: tool.version()})
+    recorder.evidence.setdefault("tools", {})[role] = tool.identity()
     if runtime:
         # A CRI engine's handler may run binaries other than the host's: record only what it vouches for.
-        vouched = getattr(engine, "runtime_version_of", None)
+        vouched = getattr(tool, "runtime_version_of", None)
         if vouched is not None:
             recorder.versions[runtime] = vouched(runtime)
             return
@@ -57,17 +60,25 @@ def note_versions(recorder, engine: Engine, runtime: str | None = None) -> None:
 @pytest.fixture
 def runner(cell, endpoints, matrix, recorder) -> Engine:
     """The engine that pulls and runs in this cell."""
-    engine = engine_or_skip(cell["engine"], endpoints, named=matrix.endpoints)
-    note_versions(recorder, engine, cell.get("runtime"))
+    engine = tool_or_skip(cell["engine"], endpoints, role="engine", named=matrix.endpoints)
+    note_tool(recorder, "engine", engine, cell.get("runtime"))
     return engine
 
 
 @pytest.fixture
 def builder(cell, endpoints, matrix, recorder) -> Engine:
     """The tool that builds and pushes the image this cell runs."""
-    engine = engine_or_skip(cell["builder"], endpoints, builder=True, named=matrix.endpoints)
-    note_versions(recorder, engine)
+    engine = tool_or_skip(cell["builder"], endpoints, role="builder", named=matrix.endpoints)
+    note_tool(recorder, "builder", engine)
     return engine
+
+
+@pytest.fixture
+def skopeo(endpoints, recorder):
+    """skopeo, the third tool that copies images between registries, layouts and archives."""
+    copier = tool_or_skip("skopeo", endpoints, role="copier")
+    note_tool(recorder, "copier", copier)
+    return copier
 
 
 # --- the lifecycle probe image, shared by the suites that build, push and pull it ------------------
@@ -82,7 +93,7 @@ def pushed_image(cell, builder: Engine, endpoints, run_id) -> Outcome:
     fmt = cell.get("format", "oci")
     compression = cell.get("compression", "gzip")
     platform = host_platform_name()
-    key = (builder.name, fmt, compression, platform)
+    key = (builder.key, fmt, compression, platform)
 
     def build_and_push() -> PushedImage:
         ref = f"{endpoints.registry}/ocimatrix/lifecycle/{builder.name}-{fmt}-{compression}:{run_id}"

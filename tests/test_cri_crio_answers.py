@@ -8,39 +8,32 @@ runtime_handler, a Status(verbose) that names no handler binary, a plain-HTTP re
 
 from __future__ import annotations
 
-import functools
-import importlib.util
 import json
 import shutil
 import socket
-import sys
 import tempfile
 import time
 from collections.abc import Iterator
 from concurrent import futures
-from pathlib import Path
 
 import grpc
 import pytest
 
 from ocimatrix import evidence
+from ocimatrix.cri.answers import UNKNOWN_RUNTIME_VERSION, handler_binaries, handler_version
 from ocimatrix.cri.client import KUBELET_RUNTIME_REQUEST_TIMEOUT, CriClient, CriError
 from ocimatrix.cri.gen import api_pb2 as api
 from ocimatrix.cri.gen import api_pb2_grpc as api_grpc
 from ocimatrix.cri.image_ids import digest_or_none, normalize_digest, repo_digests_of
 from ocimatrix.cri.verdicts import judge_map, runtime_handler_problem
 from ocimatrix.engines import cri_engine
-from ocimatrix.engines.base import ResolvedImage
-from ocimatrix.engines.cri_engine import (
-    UNKNOWN_RUNTIME_VERSION,
-    CriEngine,
-    CrioEngine,
-    handler_binaries,
-    handler_version,
-)
+from ocimatrix.engines.base import ResolvedImage, RunSpec
+from ocimatrix.engines.cri_engine import CriEngine, CrioEngine
 from ocimatrix.errors import ServiceUnavailable
 from ocimatrix.host.services import Endpoints
 from ocimatrix.oci.digest import DigestError
+from ocimatrix.platform_images.index import IndexEntry, PlatformIndex
+from ocimatrix.platform_images.pulls import Pulled, selection
 
 REGISTRY = "127.0.0.1:41234"
 REPO = f"{REGISTRY}/ocimatrix/platforms/buildah-oci"
@@ -119,28 +112,16 @@ def test_crio_image_status_resolves_to_prefixed_digests(crio):
 # ------------------------------------------------------------------ the platforms suite's matching
 
 
-@functools.cache
-def _platforms_conftest():
-    """suites/platforms/conftest.py, loaded by path (a conftest is not importable by name)."""
-    name = "ocimatrix_platforms_conftest"
-    path = Path(__file__).parents[1] / "suites" / "platforms" / "conftest.py"
-    spec = importlib.util.spec_from_file_location(name, path)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module  # its dataclasses look their module up while being defined
-    spec.loader.exec_module(module)
-    return module
-
-
-def _index(platforms):
+def _index():
     entries = [
-        platforms.IndexEntry(
+        IndexEntry(
             platform={"os": "linux", "architecture": "amd64"},
             digest=AMD64_MANIFEST,
             media_type="application/vnd.oci.image.manifest.v1+json",
             config_digest=f"sha256:{AMD64_CONFIG_HEX}",
             config_platform={"os": "linux", "architecture": "amd64", "variant": ""},
         ),
-        platforms.IndexEntry(
+        IndexEntry(
             platform={"os": "linux", "architecture": "arm64"},
             digest=ARM64_MANIFEST,
             media_type="application/vnd.oci.image.manifest.v1+json",
@@ -148,44 +129,37 @@ def _index(platforms):
             config_platform={"os": "linux", "architecture": "arm64", "variant": ""},
         ),
     ]
-    return platforms.PlatformIndex(
+    return PlatformIndex(
         repo="ocimatrix/platforms/buildah-oci", tag="run1", registry=REGISTRY, digest=INDEX, entries=entries
     )
 
 
 def test_crio_s_choice_is_matched_to_its_index_entry(crio):
-    platforms = _platforms_conftest()
-    index = _index(platforms)
-    pulled = platforms.Pulled(REF, "linux/amd64", crio.resolved_image(REF), 0.5)
-    cell: dict = {}
-    with evidence.scoped() as recorder:
-        chosen = platforms.note_selection(cell, recorder, index, pulled)
+    pulled = Pulled(REF, "linux/amd64", crio.resolved_image(REF), 0.5)
+    chosen, seen = selection(_index(), pulled)
     assert chosen is not None and chosen.digest == AMD64_MANIFEST
-    assert cell["selected_platform"] == "linux/amd64"
-    assert recorder.evidence["selected"]["matched_by"] == "config digest"
+    assert chosen.name == "linux/amd64" and seen["platform"] == "linux/amd64"
+    assert seen["matched_by"] == "config digest"
 
 
 def test_a_bare_hex_id_matches_even_unnormalised():
-    platforms = _platforms_conftest()
-    index = _index(platforms)
+    index = _index()
     assert index.entry_by_config(AMD64_CONFIG_HEX).digest == AMD64_MANIFEST
     assert index.entry_by_manifest(["a1" * 32]).digest == AMD64_MANIFEST
 
 
 def test_a_runtime_id_that_is_no_digest_is_matched_through_repo_digests(crio):
     crio._client = RecordedCrio(api.Image(id="not-a-digest", repo_digests=[f"{REPO}@{AMD64_MANIFEST}"]))
-    platforms = _platforms_conftest()
     with evidence.scoped() as recorder:
         resolved = crio.resolved_image(REF)
-        chosen = platforms.note_selection({}, recorder, _index(platforms), platforms.Pulled(REF, None, resolved, 0.1))
+        chosen, seen = selection(_index(), Pulled(REF, None, resolved, 0.1))
     assert chosen is not None and chosen.digest == AMD64_MANIFEST
     assert recorder.evidence["cri_image_id_not_a_digest"] == "not-a-digest"
-    assert recorder.evidence["selected"]["matched_by"].startswith("manifest digest")
+    assert seen["matched_by"].startswith("manifest digest")
 
 
 def test_config_and_manifest_disagreeing_is_decided_by_the_config():
-    platforms = _platforms_conftest()
-    index = _index(platforms)
+    index = _index()
     resolved = ResolvedImage(config_digest=ARM64_CONFIG, digests=(AMD64_MANIFEST,))
     assert index.chosen_entry(resolved).digest == ARM64_MANIFEST
 
@@ -367,4 +341,4 @@ def test_a_service_fault_in_a_run_stays_an_error(crio, monkeypatch):
     monkeypatch.setattr(crio, "run_pod", gone)
     monkeypatch.setattr(crio, "tear_down", lambda *args, **kwargs: None)
     with evidence.scoped(), pytest.raises(ServiceUnavailable):
-        crio.run(cri_engine.RunSpec(image=REF, runtime="crun"))
+        crio.run(RunSpec(image=REF, runtime="crun"))

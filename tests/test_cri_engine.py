@@ -7,19 +7,12 @@ from pathlib import Path
 import pytest
 
 from ocimatrix.cri import messages
+from ocimatrix.cri.answers import config_from_info, is_unknown_handler, repo_digest_for
 from ocimatrix.cri.client import CriError
 from ocimatrix.cri.gen import api_pb2 as api
-from ocimatrix.engines import ENGINES, cri_engine
+from ocimatrix.engines import catalog, cri_engine
 from ocimatrix.engines.base import RunSpec, Unsupported
-from ocimatrix.engines.cri_engine import (
-    CriEngine,
-    CrioEngine,
-    config_from_info,
-    container_overrides,
-    is_unknown_handler,
-    repo_digest_for,
-    resolve_endpoint,
-)
+from ocimatrix.engines.cri_engine import CriEngine, CrioEngine, container_overrides, resolve_endpoint
 from ocimatrix.errors import ServiceUnavailable
 from ocimatrix.host.services import Endpoints
 
@@ -35,51 +28,52 @@ def no_crio(monkeypatch, tmp_path):
     return tmp_path / "crio.sock"
 
 
-def test_engines_are_registered():
-    assert ENGINES["containerd-cri"] is CriEngine
-    assert ENGINES["cri-o"] is CrioEngine
+def test_engines_are_in_the_catalog():
+    assert catalog.lookup("containerd-cri", "engine").driver_class() is CriEngine
+    assert catalog.lookup("cri-o", "engine").driver_class() is CrioEngine
+    assert catalog.lookup("cri-o").capabilities.cri and not catalog.lookup("cri-o").capabilities.platform_choice
 
 
 # ------------------------------------------------------------------ endpoints
 
 
 def test_a_named_endpoint_wins_over_the_embedded_one():
-    named = {"containerd-cri": "unix:///run/containerd/containerd.sock"}
-    assert resolve_endpoint("containerd-cri", EMBEDDED, "", named) == (named["containerd-cri"], "")
+    named = "unix:///run/containerd/containerd.sock"
+    assert resolve_endpoint("containerd-cri", named, EMBEDDED) == (named, "")
 
 
 def test_containerd_cri_defaults_to_the_embedded_containerd():
-    assert resolve_endpoint("containerd-cri", EMBEDDED, "", {}) == (EMBEDDED, "")
+    assert resolve_endpoint("containerd-cri", "", EMBEDDED) == (EMBEDDED, "")
 
 
 def test_containerd_cri_without_embedded_containerd_says_why():
-    endpoint, why = resolve_endpoint("containerd-cri", "", "containerd not found", {})
+    endpoint, why = resolve_endpoint("containerd-cri", "", "", "containerd not found")
     assert endpoint == ""
     assert "containerd not found" in why
 
 
 def test_crio_is_used_only_when_named(no_crio):
-    named = {"cri-o": "unix:///var/run/crio/crio.sock"}
-    assert resolve_endpoint("cri-o", EMBEDDED, "", named) == (named["cri-o"], "")
-    endpoint, why = resolve_endpoint("cri-o", EMBEDDED, "", {})
+    named = "unix:///var/run/crio/crio.sock"
+    assert resolve_endpoint("cri-o", named, None) == (named, "")
+    endpoint, why = resolve_endpoint("cri-o", "", None)
     assert endpoint == ""
     assert "no CRI-O on this host" in why and "endpoints: {cri-o: unix://" in why
 
 
 def test_a_crio_socket_on_the_host_is_not_used_unless_named(no_crio):
     no_crio.write_text("")  # stands in for the socket: only its existence is looked at
-    endpoint, why = resolve_endpoint("cri-o", EMBEDDED, "", {})
+    endpoint, why = resolve_endpoint("cri-o", "", None)
     assert endpoint == ""
     assert f"a CRI-O socket exists at {no_crio}" in why and "only when the matrix names it" in why
 
 
-def test_named_endpoints_come_from_the_run_matrix(monkeypatch, tmp_path):
+def test_the_driver_takes_its_endpoint_from_its_caller_never_from_the_matrix(monkeypatch, tmp_path):
     matrix = tmp_path / "m.yaml"
     matrix.write_text("axes: {engine: [cri-o], builder: [docker]}\nendpoints: {cri-o: 'unix:///tmp/crio-test.sock'}\n")
     monkeypatch.setenv("OCIMATRIX_MATRIX", str(matrix))
-    assert cri_engine.named_endpoints() == {"cri-o": "unix:///tmp/crio-test.sock"}
-    monkeypatch.delenv("OCIMATRIX_MATRIX")
-    assert cri_engine.named_endpoints() == {}
+    assert CrioEngine(_endpoints(tmp_path)).endpoint == ""
+    bound = catalog.bind("cri-o", _endpoints(tmp_path), role="engine", endpoint="unix:///tmp/crio-test.sock")
+    assert bound.endpoint == "unix:///tmp/crio-test.sock" and bound.named
 
 
 def _endpoints(tmp_path: Path, **fields) -> Endpoints:

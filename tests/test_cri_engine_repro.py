@@ -9,8 +9,8 @@ from google.protobuf import json_format
 
 from ocimatrix import evidence
 from ocimatrix.cri import messages
+from ocimatrix.cri.crictl_repro import CrictlRepro, CrictlScript, message_json
 from ocimatrix.cri.gen import api_pb2 as api
-from ocimatrix.engines.cri_engine import CrictlRepro, CrictlScript, message_json
 
 ENDPOINT = "unix:///tmp/c.sock"
 BASE = f"crictl --runtime-endpoint {ENDPOINT}"

@@ -10,7 +10,7 @@ import json
 import pytest
 
 from ocimatrix.plugin import cell_id, final_outcome
-from ocimatrix.report.schema import validate_results_file
+from ocimatrix.results_schema import validate_results_file
 
 SUITE = """
 import pytest
@@ -174,6 +174,7 @@ def test_fixed_known_bug_turns_into_a_failure(pytester, tmp_path, run_suite):
         ({"setup": ("passed", False), "call": ("skipped", True), "teardown": ("passed", False)}, "xfailed"),
         ({"setup": ("passed", False), "call": ("passed", False), "teardown": ("failed", False)}, "error"),
         ({"setup": ("passed", False), "call": ("failed", False), "teardown": ("failed", False)}, "failed"),
+        ({"setup": ("passed", False), "call": ("skipped", True), "teardown": ("failed", False)}, "error"),
     ],
 )
 def test_final_outcome(phases, expected):

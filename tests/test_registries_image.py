@@ -11,7 +11,7 @@ import pytest
 from ocimatrix import evidence
 from ocimatrix.distribution import pull, push
 from ocimatrix.distribution.context import DistContext
-from ocimatrix.host.registry_image import BUILTIN_TAG, registry_build_context
+from ocimatrix.host.registry_container import BUILTIN_TAG, registry_build_context
 from ocimatrix.registries import RegistryPool, TargetUnavailable
 
 needs_registry = pytest.mark.skipif(shutil.which("docker-registry") is None, reason="docker-registry not installed")

@@ -18,7 +18,7 @@ from corpus.local_registry import PASSWORD, USER, LocalRegistry
 from ocimatrix.cli import main as cli_main
 from ocimatrix.errors import UsageError
 from ocimatrix.oci import mediatypes as mt
-from ocimatrix.oci.registry import Credentials, RegistryClient
+from ocimatrix.oci.registry_client import Credentials, RegistryClient
 from ocimatrix.oci.validate import validate_registry, validate_source
 
 pytestmark = pytest.mark.skipif(

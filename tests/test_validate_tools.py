@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from corpus.local_registry import LocalRegistry
 
-from ocimatrix.oci.registry import RegistryClient
+from ocimatrix.oci.registry_client import RegistryClient
 from ocimatrix.oci.validate import validate_archive, validate_layout, validate_registry
 
 BUSYBOX = Path("/bin/busybox")

@@ -22,7 +22,7 @@ from ocimatrix.oci import elf
 from ocimatrix.oci import mediatypes as mt
 from ocimatrix.oci.digest import DigestError, HashingReader, digest_bytes, digest_problem, parse_digest, verify_stream
 from ocimatrix.oci.reference import parse_reference
-from ocimatrix.oci.registry import Credentials, credentials_from_file, parse_challenge
+from ocimatrix.oci.registry_client import Credentials, credentials_from_file, parse_challenge
 from ocimatrix.oci.rules import RULES
 from ocimatrix.oci.schemas import SCHEMA_KINDS, schema_dir, schema_errors
 from ocimatrix.oci.streams import CorruptStream, GzipReader, ZstdReader, sniff_compression

@@ -27,7 +27,10 @@ pytestmark = pytest.mark.skipif(
 
 
 def _sh(argv: list, cwd: Path, timeout: float = 600) -> subprocess.CompletedProcess:
-    return subprocess.run([str(a) for a in argv], cwd=cwd, capture_output=True, text=True, timeout=timeout)
+    # Without the OCIMATRIX_* variables an in-process plugin run of another self-test may have left in
+    # this worker's environment (endpoints.json of services long gone): the wheel starts its own.
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OCIMATRIX_")}
+    return subprocess.run([str(a) for a in argv], cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout)
 
 
 @pytest.fixture(scope="module")

@@ -11,7 +11,7 @@ import json
 import sys
 
 from ocimatrix.errors import UsageError
-from ocimatrix.oci.registry import credentials_from_env, credentials_from_file
+from ocimatrix.oci.registry_client import credentials_from_env, credentials_from_file
 from ocimatrix.oci.report import Report
 from ocimatrix.oci.rules import RULES
 from ocimatrix.oci.validate import DOCUMENT_KINDS, validate_source

@@ -12,7 +12,7 @@ from ocimatrix.distribution import expect
 from ocimatrix.distribution.client import CheckFailed, DistributionClient, NotApplicable, path_of
 from ocimatrix.distribution.content import absent_digest, text_blob
 from ocimatrix.distribution.context import DistContext
-from ocimatrix.oci.registry import parse_challenge
+from ocimatrix.oci.registry_client import parse_challenge
 
 API_VERSION_HEADER = "Docker-Distribution-API-Version"
 

@@ -15,13 +15,17 @@ from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from ocimatrix import evidence
+from ocimatrix.engines import catalog
+from ocimatrix.engines.identity import package_origin
 from ocimatrix.errors import OcimatrixError, ServiceUnavailable
 from ocimatrix.host.services import Endpoints
+from ocimatrix.images.busybox import host_platform_name
 
-RUNTIME_BINARIES = {"runc": "/usr/bin/runc", "crun": "/usr/bin/crun"}
+# OCI runtime -> binary, for the runtimes the engines here are set up to use (from the catalog).
+RUNTIME_BINARIES = catalog.engine_runtimes()
 
 
 class EngineError(OcimatrixError):
@@ -165,19 +169,85 @@ def runtime_versions() -> dict[str, str]:
     return {name: first_line_version([path, "--version"]) for name, path in RUNTIME_BINARIES.items()}
 
 
-class Engine(ABC):
-    """A tool that can pull and run images; builders also build and push."""
+class BoundTool:
+    """One binding of a catalog line (``engines/catalog.py``) to binaries and sockets: the same
+    driver class can be bound twice (another generation's dockerd beside this host's). What the
+    tool can do is declared on its catalog line; ask ``supports()`` before asking for it."""
 
     name: ClassVar[str]
-    can_build: ClassVar[bool] = False
-    formats: ClassVar[tuple[str, ...]] = ("oci", "docker")  # manifest formats it can push
-    compressions: ClassVar[tuple[str, ...]] = ("gzip",)
-    # The harness's own daemons this driver works through (see host/supervision.py); a cell using it
-    # is an error, not a failure, when one of them stops answering.
-    embedded_services: ClassVar[tuple[str, ...]] = ()
 
-    def __init__(self, endpoints: Endpoints) -> None:
+    def __init__(
+        self,
+        endpoints: Endpoints,
+        *,
+        tool: catalog.Tool | None = None,
+        endpoint: str | None = None,
+        binary: str | None = None,
+    ) -> None:
         self.endpoints = endpoints
+        self.tool = tool or catalog.lookup(self.name)
+        self.named_endpoint = endpoint or ""  # a daemon of the user's, handed over by the matrix
+        self.binary = binary or self.tool.binary
+        self.endpoint = ""  # set by drivers that talk to a daemon
+        self._identity: dict[str, str] | None = None
+
+    # -- what it is and what it can do ------------------------------------------------------------
+
+    @property
+    def key(self) -> str:
+        """This binding, for caches shared by cells: tool, generation and what it is bound to."""
+        return f"{self.name}@{catalog.HOST_GENERATION}:{self.endpoint or self.binary}"
+
+    @property
+    def capabilities(self) -> catalog.Capabilities:
+        return self.tool.capabilities
+
+    def embedded_address(self) -> str:
+        """Where the harness's own daemon for this tool listens ("" when it starts none, or it failed)."""
+        return self.endpoints.address(self.tool.embedded_endpoint)
+
+    @property
+    def embedded_services(self) -> tuple[str, ...]:
+        return () if self.named_endpoint else self.tool.embedded_services
+
+    def supports(self, capability: str, value: str | None = None) -> bool:
+        """Whether this tool can do ``capability`` (e.g. "save", "cri", ("push_format", "oci"))."""
+        return catalog.supports(self.capabilities, capability, value)
+
+    def why_not(self, capability: str, value: str | None = None) -> str:
+        """The driver's own words for a capability it lacks: the skip reason a reader sees."""
+        template = catalog.reason_template(self.capabilities, capability)
+        version = self.version() if "{version}" in template else ""
+        host = host_platform_name() if "{host}" in template else ""
+        return template.format(name=self.name, version=version, value=value or "", host=host)
+
+    def require(self, capability: str, value: str | None = None) -> None:
+        if not self.supports(capability, value):
+            raise Unsupported(self.why_not(capability, value))
+
+    def identity(self) -> dict[str, str]:
+        """Which tool this cell used, fully: version, generation, binary, endpoint and origin."""
+        if self._identity is None:
+            found: dict[str, Any] = {"tool": self.name, "generation": catalog.HOST_GENERATION}
+            found["version"] = self.version()
+            if self.binary:
+                found["binary"] = self.binary
+            if self.endpoint:
+                found["endpoint"] = self.endpoint
+            if self.named_endpoint:
+                found["origin"] = "a daemon the matrix names under endpoints:"
+            else:
+                found["origin"] = "the harness's own daemon" if self.tool.embedded_endpoint else "this host"
+                found["package"] = package_origin(self.tool.package)
+            self._identity = found
+        return self._identity
+
+    def version(self) -> str:
+        raise NotImplementedError
+
+
+class Engine(BoundTool, ABC):
+    """A tool that can pull and run images; builders also build and push."""
 
     @abstractmethod
     def unavailable(self) -> str | None:
@@ -199,11 +269,11 @@ class Engine(ABC):
         yield tempfile.mkdtemp(prefix=prefix, dir=parent)
 
     def build(self, context: Path, ref: str, *, format: str, platform: str) -> None:
-        raise Unsupported(f"{self.name} does not build images")
+        raise Unsupported(self.why_not("build"))
 
     def push(self, ref: str, *, format: str, compression: str) -> str:
         """Push ``ref`` and return the manifest digest the registry got (sha256:...)."""
-        raise Unsupported(f"{self.name} does not push images")
+        raise Unsupported(self.why_not("push"))
 
     def build_index(self, ref: str, per_platform: dict[str, str], *, format: str) -> str:
         """Push a multi-platform index to ``ref`` listing images already in the registry.
@@ -212,7 +282,7 @@ class Engine(ABC):
         ``format`` "oci" makes an OCI image index, "docker" a Docker manifest list. Returns the
         index digest the registry got.
         """
-        raise Unsupported(f"{self.name} cannot create multi-platform images")
+        raise Unsupported(self.why_not("index", format))
 
     @abstractmethod
     def pull(self, ref: str, *, platform: str | None = None) -> None: ...
@@ -233,7 +303,7 @@ class Engine(ABC):
     def run(self, spec: RunSpec) -> RunResult: ...
 
     def save(self, ref: str, dest: Path, *, format: str) -> Path:
-        raise Unsupported(f"{self.name} cannot save images")
+        raise Unsupported(self.why_not("save", format))
 
     @abstractmethod
     def remove_image(self, ref: str) -> None: ...

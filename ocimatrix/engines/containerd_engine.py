@@ -24,6 +24,7 @@ from ocimatrix.engines.base import (
     run_command,
     service_missing,
 )
+from ocimatrix.engines.image_views import config_section_of, host_manifest
 
 NAMESPACE = "ocimatrix"
 FETCHED_BLOB = re.compile(r"\b(index|manifest|config)-(sha256:[0-9a-f]{64})")
@@ -31,12 +32,12 @@ FETCHED_BLOB = re.compile(r"\b(index|manifest|config)-(sha256:[0-9a-f]{64})")
 
 class ContainerdEngine(Engine):
     name = "containerd"
-    embedded_services = ("containerd",)
 
-    def __init__(self, endpoints, endpoint: str | None = None, binary: str | None = None) -> None:
-        super().__init__(endpoints)
-        self.address = (endpoint or endpoints.containerd).removeprefix("unix://")
-        self.binary = binary or shutil.which("ctr") or "/usr/bin/ctr"
+    def __init__(self, endpoints, **binding) -> None:
+        super().__init__(endpoints, **binding)
+        self.address = (self.named_endpoint or self.embedded_address()).removeprefix("unix://")
+        self.endpoint = f"unix://{self.address}" if self.address else ""
+        self.binary = binding.get("binary") or shutil.which("ctr") or self.tool.binary
         self._fetched: dict[tuple[str, str | None], dict[str, str]] = {}  # what each pull fetched
 
     def unavailable(self) -> str | None:
@@ -96,25 +97,13 @@ class ContainerdEngine(Engine):
         target = self.image_digest(ref)
         doc = self._blob(target)
         if "manifests" in doc:
-            arch = {"x86_64": "amd64", "aarch64": "arm64"}.get(os.uname().machine, os.uname().machine)
-            chosen = next(
-                (m for m in doc["manifests"] if (m.get("platform") or {}).get("architecture") == arch),
-                doc["manifests"][0],
-            )
-            doc = self._blob(chosen["digest"])
-        config = self._blob(doc["config"]["digest"])
-        result = dict(config.get("config") or {})
-        result.update(
-            architecture=config.get("architecture", ""),
-            os=config.get("os", ""),
-            variant=config.get("variant", ""),
-        )
-        return result
+            doc = self._blob(host_manifest(doc["manifests"])["digest"])
+        return config_section_of(self._blob(doc["config"]["digest"]))
 
     def run(self, spec: RunSpec) -> RunResult:
         self.check_runtime(spec.runtime)
         if spec.user is not None:
-            raise Unsupported("ctr 1.6 run has no --user flag; the image's User can't be overridden")
+            self.require("user_override")
         if spec.args is not None and spec.entrypoint is None:
             raise Unsupported("ctr run has no way to replace Cmd alone: its arguments replace Entrypoint and Cmd")
         args = ["run", "--rm", "--runc-binary", RUNTIME_BINARIES[spec.runtime]]
@@ -139,8 +128,7 @@ class ContainerdEngine(Engine):
         return RunResult(result.returncode, result.stdout, result.stderr)
 
     def save(self, ref: str, dest: Path, *, format: str) -> Path:
-        if format != "oci":
-            raise Unsupported("ctr exports OCI archives (with a Docker manifest.json alongside) only")
+        self.require("save", format)
         self.sh("images", "export", str(dest), ref)
         return dest
 

@@ -25,21 +25,18 @@ from ocimatrix.engines.base import (
     run_command,
     service_missing,
 )
+from ocimatrix.engines.image_views import config_section_of_inspect, digests_for, split_tag
 from ocimatrix.errors import ServiceUnavailable
 
-CLI = "/usr/bin/docker"
+__all__ = ["DockerEngine", "docker_run_args", "split_tag"]
 
 
 class DockerEngine(Engine):
     name = "docker"
-    can_build = True
-    formats = ("docker",)  # the 20.10 legacy builder and push emit Docker v2 schema 2 only
-    compressions = ("gzip",)
-    embedded_services = ("dockerd", "containerd")
 
-    def __init__(self, endpoints, endpoint: str | None = None) -> None:
-        super().__init__(endpoints)
-        self.endpoint = endpoint or endpoints.docker
+    def __init__(self, endpoints, **binding) -> None:
+        super().__init__(endpoints, **binding)
+        self.endpoint = self.named_endpoint or self.embedded_address()
         self._client: docker.DockerClient | None = None
 
     @property
@@ -49,7 +46,7 @@ class DockerEngine(Engine):
         return self._client
 
     def cli(self, *args: str) -> list[str]:
-        return [CLI, "--host", self.endpoint, *args]
+        return [self.binary, "--host", self.endpoint, *args]
 
     def unavailable(self) -> str | None:
         if not self.endpoint:
@@ -64,8 +61,7 @@ class DockerEngine(Engine):
         return self.client.version().get("Version", "")
 
     def build(self, context: Path, ref: str, *, format: str, platform: str) -> None:
-        if format not in self.formats:
-            raise Unsupported(f"docker {self.version()} builds and pushes only Docker v2 schema 2 images")
+        self.require("push_format", format)
         evidence.record_command(self.cli("build", "--network", "none", "--platform", platform, "-t", ref, str(context)))
         try:
             self.client.images.build(
@@ -77,8 +73,7 @@ class DockerEngine(Engine):
             raise EngineError(f"docker build failed: {exc.explanation or exc}") from None
 
     def push(self, ref: str, *, format: str, compression: str) -> str:
-        if compression not in self.compressions:
-            raise Unsupported(f"docker {self.version()} push compresses layers with gzip only")
+        self.require("push_compression", compression)
         evidence.record_command(self.cli("push", ref))
         repo, tag = split_tag(ref)
         digest = ""
@@ -93,18 +88,18 @@ class DockerEngine(Engine):
     def build_index(self, ref: str, per_platform: dict[str, str], *, format: str) -> str:
         # dockerd 20.10 can't build an index; its CLI's experimental `manifest` command assembles
         # one from pushed images, talking to the registry itself (no daemon involved).
-        if format != "docker":
+        if not self.supports("index", format):
             raise Unsupported("docker manifest (20.10) writes Docker manifest lists only, not OCI image indexes")
         with self.scratch("docker-cli-") as config_dir:
             # A private config dir: the CLI keeps its draft lists there, not in ~/.docker.
             env = {"DOCKER_CLI_EXPERIMENTAL": "enabled", "DOCKER_CONFIG": config_dir}
             run_command(
-                [CLI, "manifest", "create", "--insecure", ref, *per_platform.values()],
+                [self.binary, "manifest", "create", "--insecure", ref, *per_platform.values()],
                 env=env,
                 what="docker manifest create",
             )
             out = run_command(
-                [CLI, "manifest", "push", "--insecure", "--purge", ref], env=env, what="docker manifest push"
+                [self.binary, "manifest", "push", "--insecure", "--purge", ref], env=env, what="docker manifest push"
             ).stdout
         digest = next((w for w in reversed(out.split()) if w.startswith("sha256:")), "")
         if not digest:
@@ -131,28 +126,18 @@ class DockerEngine(Engine):
 
     def image_digest(self, ref: str) -> str:
         evidence.record_command(self.cli("image", "inspect", "--format", "{{json .RepoDigests}}", ref))
-        repo = split_tag(ref)[0]
-        for entry in self._inspect(ref).get("RepoDigests") or []:
-            name, _, digest = entry.partition("@")
-            if name == repo:
-                return digest
-        return ""
+        digests = digests_for(ref, self._inspect(ref).get("RepoDigests") or [])
+        return digests[0] if digests else ""
 
     def image_config(self, ref: str) -> dict:
-        attrs = self._inspect(ref)
-        config = dict(attrs.get("Config") or {})
-        config["architecture"] = attrs.get("Architecture", "")
-        config["variant"] = attrs.get("Variant", "")
-        config["os"] = attrs.get("Os", "")
-        return config
+        return config_section_of_inspect(self._inspect(ref))
 
     def resolved_image(self, ref: str, *, platform: str | None = None) -> ResolvedImage:
         # A tag holds one image in dockerd: the variant of the last pull. 20.10 keeps only the
         # index digest in RepoDigests, not the platform manifest's.
         evidence.record_command(self.cli("image", "inspect", ref))
         attrs = self._inspect(ref)
-        repo = split_tag(ref)[0]
-        digests = tuple(d for n, _, d in (e.partition("@") for e in attrs.get("RepoDigests") or []) if n == repo)
+        digests = digests_for(ref, attrs.get("RepoDigests") or [])
         return ResolvedImage(
             config_digest=attrs.get("Id", ""),
             architecture=attrs.get("Architecture", ""),
@@ -215,8 +200,7 @@ class DockerEngine(Engine):
         raise TimedOut(f"the container timed out after {timeout:.0f} s; it was killed and removed") from None
 
     def save(self, ref: str, dest: Path, *, format: str) -> Path:
-        if format != "docker":
-            raise Unsupported(f"docker {self.version()} saves only the docker-archive format")
+        self.require("save", format)
         evidence.record_command(self.cli("save", "-o", str(dest), ref))
         with open(dest, "wb") as out:
             for chunk in self.client.api.get_image(ref):
@@ -242,15 +226,3 @@ def docker_run_args(spec: RunSpec) -> list[str]:
         args += spec.entrypoint[1:]
     args += spec.args or []
     return args
-
-
-def split_tag(ref: str) -> tuple[str, str]:
-    """'host:5000/repo/name:tag' -> ('host:5000/repo/name', 'tag'); digests stay with the repo."""
-    if "@" in ref:
-        repo, _, digest = ref.partition("@")
-        return repo, digest
-    slash = ref.rfind("/")
-    colon = ref.rfind(":")
-    if colon > slash:
-        return ref[:colon], ref[colon + 1 :]
-    return ref, "latest"

@@ -21,7 +21,7 @@ from ocimatrix.engines.base import (
     first_line_version,
     run_command,
 )
-from ocimatrix.engines.docker_engine import split_tag
+from ocimatrix.engines.image_views import config_section_of_inspect, digests_for
 
 PUSH_FORMATS = {"oci": "oci", "docker": "v2s2"}
 SAVE_FORMATS = {"oci": "oci-archive", "docker": "docker-archive"}
@@ -30,14 +30,9 @@ SAVE_FORMATS = {"oci": "oci-archive", "docker": "docker-archive"}
 class ContainersStorageTool(Engine):
     """What podman and buildah share: the same storage, config files and push/inspect flags."""
 
-    binary: str
-    can_build = True
-    formats = ("oci", "docker")
-    compressions = ("gzip", "zstd", "none")
-
-    def __init__(self, endpoints, binary: str | None = None) -> None:
-        super().__init__(endpoints)
-        self.binary = binary or shutil.which(self.name) or f"/usr/bin/{self.name}"
+    def __init__(self, endpoints, **binding) -> None:
+        super().__init__(endpoints, **binding)
+        self.binary = binding.get("binary") or shutil.which(self.name) or self.tool.binary
         self.env = dict(endpoints.podman_env)
 
     def unavailable(self) -> str | None:
@@ -76,17 +71,9 @@ class ContainersStorageTool(Engine):
             what=f"{self.name} build",
         )
 
-    # podman 4.3 push has no way to leave layers uncompressed for a registry (buildah push has -D).
-    can_push_uncompressed = False
-
     def push(self, ref: str, *, format: str, compression: str) -> str:
-        if format not in PUSH_FORMATS:
-            raise Unsupported(f"{self.name} cannot push format {format}")
-        if compression == "none" and not self.can_push_uncompressed:
-            raise Unsupported(
-                f"{self.name} {self.version()} push has no option to leave layers uncompressed "
-                "(--disable-compression is buildah's)"
-            )
+        self.require("push_format", format)
+        self.require("push_compression", compression)
         with self.scratch("digest-") as tmp:
             digest_file = Path(tmp) / "digest"
             args = [
@@ -105,8 +92,7 @@ class ContainersStorageTool(Engine):
             return digest_file.read_text().strip()
 
     def build_index(self, ref: str, per_platform: dict[str, str], *, format: str) -> str:
-        if format not in PUSH_FORMATS:
-            raise Unsupported(f"{self.name} cannot push format {format}")
+        self.require("index", format)
         # A local list of our own name: the target ref may already name an image in the shared store.
         local = f"localhost/ocimatrix-index-{uuid.uuid4().hex[:12]}"
         self.sh("manifest", "create", local, what=f"{self.name} manifest create")
@@ -159,19 +145,14 @@ class PodmanEngine(ContainersStorageTool):
         # .Digest is whichever manifest the store saw first (a local build, when podman shares
         # storage with buildah); RepoDigests has the one pulled for this repository.
         attrs = self._inspect(ref)
-        repo = split_tag(ref)[0]
-        for entry in attrs.get("RepoDigests") or []:
-            name, _, digest = entry.partition("@")
-            if name == repo:
-                return digest
-        return attrs.get("Digest", "")
+        digests = digests_for(ref, attrs.get("RepoDigests") or [])
+        return digests[0] if digests else attrs.get("Digest", "")
 
     def resolved_image(self, ref: str, *, platform: str | None = None) -> ResolvedImage:
         # RepoDigests lists both the index digest and the chosen platform manifest's; 4.3's
         # inspect has no Variant field.
         attrs = self._inspect(ref)
-        repo = split_tag(ref)[0]
-        digests = tuple(d for n, _, d in (e.partition("@") for e in attrs.get("RepoDigests") or []) if n == repo)
+        digests = digests_for(ref, attrs.get("RepoDigests") or [])
         image_id = attrs.get("Id", "")
         return ResolvedImage(
             config_digest=image_id if image_id.startswith("sha256:") else f"sha256:{image_id}",
@@ -184,12 +165,7 @@ class PodmanEngine(ContainersStorageTool):
 
     def image_config(self, ref: str) -> dict:
         attrs = self._inspect(ref)
-        config = dict(attrs.get("Config") or {})
-        config.update(
-            architecture=attrs.get("Architecture", ""),
-            os=attrs.get("Os", ""),
-            variant=attrs.get("Variant", ""),
-        )
+        config = config_section_of_inspect(attrs)
         config.setdefault("Labels", attrs.get("Labels") or {})
         return config
 
@@ -211,6 +187,7 @@ class PodmanEngine(ContainersStorageTool):
         return RunResult(result.returncode, result.stdout, result.stderr)
 
     def save(self, ref: str, dest: Path, *, format: str) -> Path:
+        self.require("save", format)
         self.sh("save", "--format", SAVE_FORMATS[format], "-o", str(dest), ref, what="podman save")
         return dest
 
@@ -219,7 +196,6 @@ class BuildahEngine(ContainersStorageTool):
     """buildah builds and pushes; it runs nothing in the matrix (its ``run`` is for build steps)."""
 
     name = "buildah"
-    can_push_uncompressed = True
 
     def version(self) -> str:
         return first_line_version([self.binary, "--version"])
@@ -232,4 +208,4 @@ class BuildahEngine(ContainersStorageTool):
         return dict((attrs.get("OCIv1") or {}).get("config") or {})
 
     def run(self, spec: RunSpec) -> RunResult:
-        raise Unsupported("buildah is a builder; it does not run containers as a runner in the matrix")
+        raise Unsupported(self.why_not("run"))

@@ -6,17 +6,17 @@ import os
 import shutil
 from pathlib import Path
 
-from ocimatrix.engines.base import first_line_version, run_command
+from ocimatrix.engines.base import BoundTool, first_line_version, run_command
 
 FORMATS = {"oci": "oci", "docker": "v2s2"}
 
 
-class SkopeoCopier:
+class SkopeoCopier(BoundTool):
     name = "skopeo"
 
-    def __init__(self, endpoints, binary: str | None = None) -> None:
-        self.endpoints = endpoints
-        self.binary = binary or shutil.which("skopeo") or "/usr/bin/skopeo"
+    def __init__(self, endpoints, **binding) -> None:
+        super().__init__(endpoints, **binding)
+        self.binary = binding.get("binary") or shutil.which("skopeo") or self.tool.binary
         self.env = dict(endpoints.podman_env)
 
     def unavailable(self) -> str | None:

@@ -29,6 +29,10 @@ STATE_PREFIX = "ocimatrix-"
 ENDPOINTS_ENV = "OCIMATRIX_ENDPOINTS"
 
 
+# The Endpoints fields that hold an embedded daemon's address (what a catalog line may name).
+DAEMON_FIELDS = ("registry", "containerd", "docker", "cri")
+
+
 @dataclass
 class Endpoints:
     """What the drivers need to reach the services; serialised so pytest-xdist workers share it."""
@@ -46,6 +50,13 @@ class Endpoints:
     # ``errors``: it is installed but the harness could not start it (cells are errors, never skips).
     absent: dict[str, str] = field(default_factory=dict)
     errors: dict[str, str] = field(default_factory=dict)
+
+    def address(self, daemon: str) -> str:
+        """The address of embedded daemon ``daemon`` by its field name ("docker", "containerd", "cri" ...),
+        as a tool's catalog line names it (``Tool.embedded_endpoint``); "" for none."""
+        if not daemon or daemon not in DAEMON_FIELDS:
+            return ""
+        return getattr(self, daemon)
 
     def unavailable(self, service: str) -> tuple[str, bool] | None:
         """``(why, true_of_host)`` when ``service`` did not start; None when it did."""

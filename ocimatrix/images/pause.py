@@ -21,7 +21,7 @@ from typing import Any
 from ocimatrix.errors import OcimatrixError, UsageError
 from ocimatrix.images.busybox import busybox_for, host_platform_name
 from ocimatrix.oci import mediatypes
-from ocimatrix.oci.registry import RegistryClient
+from ocimatrix.oci.registry_client import RegistryClient
 
 PAUSE_REPOSITORY = "ocimatrix/pause"
 PAUSE_TAG = "1"

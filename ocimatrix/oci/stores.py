@@ -19,7 +19,7 @@ from typing import BinaryIO
 from ocimatrix.oci.archive import MemberMissing, MemberUnreadable, TarArchive
 from ocimatrix.oci.digest import Digest
 from ocimatrix.oci.mediatypes import INDEX_TYPES, MANIFEST_TYPES
-from ocimatrix.oci.registry import RegistryClient, RegistryError
+from ocimatrix.oci.registry_client import RegistryClient, RegistryError
 
 
 class BlobMissing(Exception):

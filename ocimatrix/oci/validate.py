@@ -30,7 +30,7 @@ from ocimatrix.oci.dockersave import check_docker_save
 from ocimatrix.oci.jsondoc import parse_json
 from ocimatrix.oci.platforms import parse_platform
 from ocimatrix.oci.reference import looks_like_reference, parse_reference
-from ocimatrix.oci.registry import Credentials, RegistryClient, RegistryError, credentials_from_env
+from ocimatrix.oci.registry_client import Credentials, RegistryClient, RegistryError, credentials_from_env
 from ocimatrix.oci.report import Report
 from ocimatrix.oci.stores import ArchiveStore, BlobMissing, BlobUnreadable, LayoutDirStore, RegistryStore
 from ocimatrix.oci.streams import read_capped

@@ -13,11 +13,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from ocimatrix.axes import AXES, SUITES
 from ocimatrix.results import OUTCOMES, Record, Results
 from ocimatrix.results_merge import CHANGE_KINDS, Diff, axes_label, case_key
 
-AXIS_ORDER = ("engine", "builder", "runtime", "platform", "registry", "format", "compression")
-SUITE_ORDER = ("lifecycle", "image", "platforms", "distribution", "cri", "runtime")
+AXIS_ORDER = AXES  # the matrix's own order; axes it doesn't know follow, sorted
+SUITE_ORDER = SUITES
 CHUNK = 500
 REASON_SNIPPET = 200
 

@@ -23,10 +23,10 @@ from ocimatrix import __version__
 from ocimatrix.errors import UsageError
 from ocimatrix.report.history import history_path, pass_rate, update_history
 from ocimatrix.report.model import build_site_data
-from ocimatrix.report.schema import load_checked_results
 from ocimatrix.report.svg import history_svg, history_table
 from ocimatrix.results import OUTCOMES, Results
 from ocimatrix.results_merge import Diff, MergeNote, Source, diff_results, merge_results
+from ocimatrix.results_schema import load_checked_results
 
 HERE = Path(__file__).resolve().parent
 ASSETS = ("app.js", "style.css")
@@ -85,6 +85,7 @@ def build_site(
     for number, chunk in enumerate(data.chunks):
         _write_js(data_dir / f"details-{number:04d}.js", f"OCIMATRIX.details({number}, ", chunk)
     page = _render_page(results, entries, notes, [Path(p) for p in results_paths], title, build)
+    page = _with_claims(page, results, [Path(p) for p in results_paths], out_dir)
     index = out_dir / "index.html"
     _atomic_write(index, page)
     return SiteReport(index=index, results=results, notes=notes, diff=diff, history=hist_file)
@@ -155,6 +156,15 @@ def _render_page(
         generated=escape(datetime.now(UTC).isoformat(timespec="seconds")),
         inputs=escape(", ".join(p.name for p in inputs)),
     )
+
+
+def _with_claims(page: str, results: Results, inputs: list[Path], out_dir: Path) -> str:
+    """Link the claims reports found beside the inputs (or kept by a merge) before the hosts card."""
+    from ocimatrix.report.claims_links import claims_section, find_claims_reports
+
+    section = claims_section(find_claims_reports(inputs, (results.run.merge or {}).get("claims")), out_dir)
+    marker = '<div class="card"><h3>Hosts</h3>'
+    return page.replace(marker, section + marker, 1) if section and marker in page else page
 
 
 def _run_meta(results: Results) -> str:

@@ -19,9 +19,12 @@ from ocimatrix import evidence
 from ocimatrix.cri import messages
 from ocimatrix.cri.client import CriError
 from ocimatrix.cri.gen import api_pb2 as api
-from ocimatrix.engines.cri_engine import CriEngine, KubeletCri, run_label
+from ocimatrix.cri.kubelet import KubeletCri
+from ocimatrix.engines.cri_engine import CriEngine
 from ocimatrix.errors import HarnessError, OcimatrixError, ServiceUnavailable
 from ocimatrix.images.pause import ImageFile, PushedImage, build_busybox_image, push_image
+from ocimatrix.run_ids import run_id as this_worker_run
+from ocimatrix.verdicts import skip_unless_started
 
 
 @dataclass
@@ -50,8 +53,7 @@ def _probe_image_files() -> list[ImageFile]:
 @pytest.fixture(scope="session")
 def probe_images(endpoints, run_id) -> ProbeImages:
     """The probe and a second image to remove, pushed once per worker."""
-    if not endpoints.registry:
-        pytest.skip("no embedded registry: " + endpoints.errors.get("registry", "not started"))
+    skip_unless_started(endpoints, "registry", "embedded registry")
     if endpoints.registry not in _images:
         config = {
             "Entrypoint": ENTRYPOINT,
@@ -94,7 +96,7 @@ def _sweep_cri_runtimes() -> Iterator[None]:
         # A recorder of its own: this runs inside the last test's teardown, which is not about it.
         # Best effort: an endpoint gone by now has nothing left to sweep that the harness could reach.
         with evidence.scoped(), contextlib.suppress(CriError, ServiceUnavailable):
-            engine.sweep(run_label())
+            engine.sweep(this_worker_run())
             for images in _images.values():
                 for ref in (images.probe.tag_ref, images.removable.tag_ref):
                     engine.client.remove_image(ref)
@@ -102,8 +104,8 @@ def _sweep_cri_runtimes() -> Iterator[None]:
 
 @pytest.fixture
 def cri_runtime(runner) -> CriEngine:
-    if not isinstance(runner, CriEngine):
-        pytest.skip(f"{runner.name} is not a CRI runtime")
+    if not runner.supports("cri"):
+        pytest.skip(runner.why_not("cri"))
     _used[runner.endpoint] = runner
     return runner
 

@@ -17,7 +17,6 @@ from image_conformance import nonconformance_message, record_report, tool_label
 from ocimatrix import evidence
 from ocimatrix.cached_steps import PullStep, cached_step
 from ocimatrix.engines.base import Engine
-from ocimatrix.engines.skopeo_copier import SkopeoCopier
 from ocimatrix.errors import UsageError
 from ocimatrix.oci.report import Report
 
@@ -34,15 +33,15 @@ def saved_archive(runner: Engine, pulled_image: PullStep, endpoints) -> Callable
 
     def save(archive_format: str) -> Path:
         # An engine with no save at all (the CRI) would only say so after a pointless pull.
-        if type(runner).save is Engine.save:
-            pytest.skip(f"{runner.name} has no command that saves an image to an archive")
+        if not runner.supports("save"):
+            pytest.skip(runner.why_not("save"))
         image = pulled_image.get()
 
         def write() -> Path:
             dest = scratch_dir(endpoints, f"save-{runner.name}-") / f"{archive_format}-archive.tar"
             return runner.save(image.ref, dest, format=archive_format)
 
-        return cached_step(_saved, (runner.name, image.ref, archive_format), write).get()
+        return cached_step(_saved, (runner.key, image.ref, archive_format), write).get()
 
     return save
 
@@ -51,16 +50,6 @@ def saved_archive(runner: Engine, pulled_image: PullStep, endpoints) -> Callable
 def scratch(endpoints) -> Path:
     """A fresh directory for what this test writes."""
     return scratch_dir(endpoints, "image-")
-
-
-@pytest.fixture
-def skopeo(endpoints, recorder) -> SkopeoCopier:
-    copier = SkopeoCopier(endpoints)
-    reason = copier.unavailable()
-    if reason:
-        pytest.skip(reason)
-    recorder.versions["skopeo"] = copier.version()
-    return copier
 
 
 @pytest.fixture

@@ -9,7 +9,6 @@ import pytest
 
 from ocimatrix.cached_steps import Outcome, PullStep, PushedImage, cached_step
 from ocimatrix.engines.base import Engine, EngineError, RunResult, RunSpec, Unsupported
-from ocimatrix.engines.skopeo_copier import SkopeoCopier
 from ocimatrix.images.contexts import parse_report
 
 
@@ -40,13 +39,8 @@ _copied: dict = {}
 
 
 @pytest.fixture
-def copied_by_skopeo(pushed_image: Outcome, endpoints, recorder) -> Outcome:
+def copied_by_skopeo(pushed_image: Outcome, skopeo, endpoints) -> Outcome:
     """The builder's pushed image, copied by skopeo (a third tool) to another repository of the registry."""
-    skopeo = SkopeoCopier(endpoints)
-    reason = skopeo.unavailable()
-    if reason:
-        pytest.skip(reason)
-    recorder.versions["skopeo"] = skopeo.version()
 
     def copy() -> PushedImage:
         source: PushedImage = pushed_image.get()

@@ -1,0 +1,291 @@
+"""The tools the harness knows: name -> driver, where it comes from, and what it can do.
+
+One line per tool (``TOOLS``). The matrix checker reads the names, roles and endpoint keys from here,
+the fixtures bind drivers through ``bind``, the services' supervision asks which embedded daemons a
+tool works through, and the suites ask a bound driver ``supports(...)`` instead of checking its type.
+Drivers are imported only when a cell binds one, so loading a matrix never imports docker-py or gRPC.
+
+A tool exists in one or more *generations* (a Debian release whose packages it comes from). Today
+every tool comes from this host's release, ``bookworm``; a newer generation run from a root of its
+own (``docker@trixie``) is one more generation on the tool's line plus where its root lives.
+
+Adding a tool: write its driver module (a subclass of ``engines.base.Engine``) and add its line here.
+"""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from ocimatrix.errors import UsageError
+
+if TYPE_CHECKING:
+    from ocimatrix.engines.base import Engine
+
+HOST_GENERATION = "bookworm"  # the Debian release this host's packages come from
+GENERATIONS = (HOST_GENERATION,)
+ROLES = ("engine", "builder", "copier", "runtime")
+
+
+@dataclass(frozen=True)
+class Capabilities:
+    """What a tool can do, declared, so a suite can ask before it tries (and skip with the reason).
+
+    Empty tuples mean "not at all"; ``reasons`` holds the driver's own words for a missing capability
+    (``{name}``, ``{version}``, ``{value}`` and ``{host}``, this host's platform, are filled in): the
+    skip reason a reader sees.
+    """
+
+    run: bool = True  # pulls and runs images (the matrix's ``engine`` axis)
+    build: bool = False  # builds images from a context
+    push_formats: tuple[str, ...] = ()  # manifest formats it pushes: "oci", "docker"
+    push_compressions: tuple[str, ...] = ()  # layer compressions it pushes: "gzip", "zstd", "none"
+    index_formats: tuple[str, ...] = ()  # multi-platform index kinds it pushes ("oci" index, "docker" list)
+    save_formats: tuple[str, ...] = ()  # archive formats it saves an image to
+    cri: bool = False  # speaks Kubernetes' CRI (pods, containers, ExecSync ...)
+    platform_choice: bool = True  # pulls and runs a platform other than the host's on request
+    user_override: bool = True  # runs a container as a user other than the image's
+    engine_runtime: bool = False  # (runtimes) the engines here are set up to run containers with it
+    reasons: dict[str, str] = field(default_factory=dict)
+
+
+# How a capability asked by name (with an optional value) reads off the declaration.
+_CHECKS = {
+    "run": lambda c, v: c.run,
+    "build": lambda c, v: c.build,
+    "push": lambda c, v: bool(c.push_formats),
+    "push_format": lambda c, v: v in c.push_formats,
+    "push_compression": lambda c, v: v in c.push_compressions,
+    "index": lambda c, v: v in c.index_formats if v else bool(c.index_formats),
+    "save": lambda c, v: v in c.save_formats if v else bool(c.save_formats),
+    "cri": lambda c, v: c.cri,
+    "platform_choice": lambda c, v: c.platform_choice,
+    "user_override": lambda c, v: c.user_override,
+}
+CAPABILITIES = tuple(_CHECKS)
+
+_DEFAULT_REASONS = {
+    "run": "{name} does not run containers",
+    "build": "{name} does not build images",
+    "push": "{name} does not push images",
+    "push_format": "{name} cannot push {value} manifests",
+    "push_compression": "{name} cannot push {value}-compressed layers",
+    "index": "{name} cannot create multi-platform images",
+    "save": "{name} has no command that saves an image to an archive",
+    "cri": "{name} is not a CRI runtime",
+    "platform_choice": "{name} cannot choose the platform it pulls and runs",
+    "user_override": "{name} cannot run a container as another user than the image's",
+}
+
+
+def supports(capabilities: Capabilities, capability: str, value: str | None = None) -> bool:
+    if capability not in _CHECKS:
+        raise UsageError(f"unknown capability {capability!r}; known: {', '.join(CAPABILITIES)}")
+    return bool(_CHECKS[capability](capabilities, value))
+
+
+def reason_template(capabilities: Capabilities, capability: str) -> str:
+    key = capability
+    return capabilities.reasons.get(key) or _DEFAULT_REASONS.get(key, "{name} cannot " + capability)
+
+
+@dataclass(frozen=True)
+class Tool:
+    """One line of the catalog."""
+
+    name: str
+    driver: str  # "module:Class", imported on first bind; "" for a tool no driver wraps (yet)
+    roles: tuple[str, ...]
+    package: str  # the Debian package it comes from (its origin, recorded with each cell)
+    capabilities: Capabilities = Capabilities()
+    # The ``Endpoints`` field of the embedded daemon it talks to, "" when the harness starts none for it.
+    embedded_endpoint: str = ""
+    # A matrix may hand over a daemon of the user's under ``endpoints: {NAME: unix://...}``.
+    user_endpoint: bool = False
+    # The harness's own daemons the driver works through (see host/supervision.py): a cell using
+    # the tool is an error, not a failure, when one of them stops answering.
+    embedded_services: tuple[str, ...] = ()
+    binary: str = ""  # the default binary, for tools driven through their command line
+    generations: tuple[str, ...] = GENERATIONS
+
+    def driver_class(self) -> type[Engine]:
+        if not self.driver:
+            raise UsageError(f"{self.name} has no driver in ocimatrix.engines")
+        module, _, attr = self.driver.partition(":")
+        return getattr(importlib.import_module(module), attr)
+
+
+_CRI_PLATFORM = (
+    "the CRI has no platform choice: PullImage and CreateContainer use the runtime's own platform ({host}), not {value}"
+)
+_STORAGE_TOOLS = {"push_formats": ("oci", "docker"), "index_formats": ("oci", "docker"), "build": True}
+
+TOOLS: tuple[Tool, ...] = (
+    Tool(
+        "docker",
+        "ocimatrix.engines.docker_engine:DockerEngine",
+        ("engine", "builder"),
+        package="docker.io",
+        capabilities=Capabilities(
+            build=True,
+            push_formats=("docker",),  # the 20.10 legacy builder and push emit Docker v2 schema 2 only
+            push_compressions=("gzip",),
+            index_formats=("docker",),  # `docker manifest` writes manifest lists only
+            save_formats=("docker",),
+            reasons={
+                "push_format": "docker {version} builds and pushes only Docker v2 schema 2 images",
+                "push_compression": "docker {version} push compresses layers with gzip only",
+                "save": "docker {version} saves only the docker-archive format",
+            },
+        ),
+        embedded_endpoint="docker",
+        user_endpoint=True,
+        embedded_services=("dockerd", "containerd"),
+        binary="/usr/bin/docker",
+    ),
+    Tool(
+        "podman",
+        "ocimatrix.engines.podman_engine:PodmanEngine",
+        ("engine", "builder"),
+        package="podman",
+        capabilities=Capabilities(
+            **_STORAGE_TOOLS,
+            push_compressions=("gzip", "zstd"),  # 4.3 push can't leave layers uncompressed (buildah's -D can)
+            save_formats=("oci", "docker"),
+            reasons={
+                "push_compression": "{name} {version} push has no option to leave layers uncompressed "
+                "(--disable-compression is buildah's)"
+            },
+        ),
+        binary="/usr/bin/podman",
+    ),
+    Tool(
+        "buildah",
+        "ocimatrix.engines.podman_engine:BuildahEngine",
+        ("builder",),
+        package="buildah",
+        capabilities=Capabilities(
+            **_STORAGE_TOOLS,
+            run=False,
+            push_compressions=("gzip", "zstd", "none"),
+            reasons={"run": "buildah is a builder; it does not run containers as a runner in the matrix"},
+        ),
+        binary="/usr/bin/buildah",
+    ),
+    Tool(
+        "containerd",
+        "ocimatrix.engines.containerd_engine:ContainerdEngine",
+        ("engine",),
+        package="containerd",
+        capabilities=Capabilities(
+            save_formats=("oci",),
+            user_override=False,
+            reasons={
+                "save": "ctr exports OCI archives (with a Docker manifest.json alongside) only",
+                "user_override": "ctr 1.6 run has no --user flag; the image's User can't be overridden",
+            },
+        ),
+        embedded_endpoint="containerd",
+        user_endpoint=True,
+        embedded_services=("containerd",),
+        binary="/usr/bin/ctr",
+    ),
+    Tool(
+        "containerd-cri",
+        "ocimatrix.engines.cri_engine:CriEngine",
+        ("engine",),
+        package="containerd",
+        capabilities=Capabilities(
+            cri=True,
+            platform_choice=False,
+            reasons={"platform_choice": _CRI_PLATFORM},
+        ),
+        embedded_endpoint="cri",
+        user_endpoint=True,
+    ),
+    Tool(
+        "cri-o",
+        "ocimatrix.engines.cri_engine:CrioEngine",
+        ("engine",),
+        package="cri-o",
+        capabilities=Capabilities(
+            cri=True,
+            platform_choice=False,
+            reasons={"platform_choice": _CRI_PLATFORM},
+        ),
+        user_endpoint=True,  # never embedded: only a CRI-O the matrix names is driven
+    ),
+    Tool(
+        "skopeo",
+        "ocimatrix.engines.skopeo_copier:SkopeoCopier",
+        ("copier",),
+        package="skopeo",
+        capabilities=Capabilities(run=False),
+        binary="/usr/bin/skopeo",
+    ),
+    Tool("runc", "", ("runtime",), "runc", Capabilities(run=False, engine_runtime=True), binary="/usr/bin/runc"),
+    Tool("crun", "", ("runtime",), "crun", Capabilities(run=False, engine_runtime=True), binary="/usr/bin/crun"),
+    # gVisor: the runtime suite drives it directly; no engine here is set up to hand it containers.
+    Tool("runsc", "", ("runtime",), "runsc", Capabilities(run=False), binary="/usr/bin/runsc"),
+)
+
+_BY_NAME = {tool.name: tool for tool in TOOLS}
+
+
+def names(role: str) -> tuple[str, ...]:
+    """The tools that can take ``role`` ("engine", "builder", "copier", "runtime"), in catalog order."""
+    return tuple(tool.name for tool in TOOLS if role in tool.roles)
+
+
+def endpoint_keys() -> tuple[str, ...]:
+    """The names a matrix's ``endpoints:`` may hand a daemon of the user's to."""
+    return tuple(tool.name for tool in TOOLS if tool.user_endpoint)
+
+
+def engine_runtimes() -> dict[str, str]:
+    """OCI runtime -> its binary, for the runtimes the engines here are set up to use."""
+    return {t.name: t.binary for t in TOOLS if "runtime" in t.roles and t.capabilities.engine_runtime}
+
+
+def split_generation(value: str) -> tuple[str, str]:
+    """``docker@trixie`` -> (docker, trixie); a bare name is this host's generation."""
+    name, _, generation = value.partition("@")
+    return name, generation or HOST_GENERATION
+
+
+def lookup(value: str, role: str | None = None) -> Tool:
+    """The catalog line for ``value`` (``name`` or ``name@generation``); UsageError names what is known."""
+    name, generation = split_generation(value)
+    tool = _BY_NAME.get(name)
+    if tool is None or (role is not None and role not in tool.roles):
+        known = names(role) if role else tuple(_BY_NAME)
+        raise UsageError(f"unknown {role or 'tool'} '{value}'; known: {', '.join(known)}")
+    if generation not in tool.generations:
+        raise UsageError(f"{name} has no generation '{generation}'; known: {', '.join(tool.generations)}")
+    return tool
+
+
+def known_values(role: str) -> tuple[str, ...]:
+    """Every spelling a matrix may use for ``role``: the bare names (this host's generation) and
+    ``name@generation`` for each generation a tool exists in."""
+    values: list[str] = []
+    for name in names(role):
+        values.append(name)
+        values += [f"{name}@{g}" for g in _BY_NAME[name].generations]
+    return tuple(values)
+
+
+def embedded_services(value: str) -> tuple[str, ...]:
+    try:
+        return lookup(value).embedded_services
+    except UsageError:
+        return ()
+
+
+def bind(value: str, endpoints: Any, *, role: str, endpoint: str | None = None, binary: str | None = None) -> Engine:
+    """A driver instance for ``value`` in ``role``, bound to ``endpoint`` (a daemon the matrix names)
+    or to the embedded one, and to ``binary`` (default: the host's); one tool can be bound many
+    times (other binaries, sockets, roots)."""
+    tool = lookup(value, role)
+    return tool.driver_class()(endpoints, tool=tool, endpoint=endpoint, binary=binary)

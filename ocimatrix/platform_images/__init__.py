@@ -1,0 +1,1 @@
+"""Multi-platform images: built per builder and format, pulled per runner and platform."""
