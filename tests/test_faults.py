@@ -188,3 +188,42 @@ def test_registry_down_before_the_suite_starts(tmp_path):
     assert outcomes == {"error"}, sorted({(r["outcome"], r["reason"][:100]) for r in records})
     assert all(f"127.0.0.1:{port}" in r["reason"] for r in records)
     assert_nothing_left(state)
+
+
+def test_container_outliving_its_timeout_is_killed_and_removed(tmp_path):
+    """Each runner: the cell fails with "timed out after N s" (the tool's fault), and no container is left."""
+    from ocimatrix.engines import catalog
+    from ocimatrix.engines.base import RunSpec, TimedOut
+    from ocimatrix.host.services import EmbeddedServices
+    from ocimatrix.images.busybox import host_platform_name
+    from ocimatrix.images.contexts import lifecycle_context
+
+    def sleepers() -> list[int]:
+        found = []
+        for pid in Path("/proc").iterdir():
+            try:
+                if pid.name.isdigit() and (pid / "cmdline").read_bytes() == b"sleep\x00313\x00":
+                    found.append(int(pid.name))
+            except OSError:
+                continue
+        return found
+
+    with EmbeddedServices(log=lambda _m: None) as endpoints:
+        ref = f"{endpoints.registry}/ocimatrix/faults/sleeper:{os.getpid()}"
+        builder = catalog.bind("podman", endpoints, role="builder")
+        platform = host_platform_name()
+        builder.build(lifecycle_context(tmp_path, platform, build_id=ref), ref, format="oci", platform=platform)
+        builder.push(ref, format="oci", compression="gzip")
+        builder.remove_image(ref)
+        for name in ("docker", "podman", "containerd"):
+            runner = catalog.bind(name, endpoints, role="engine")
+            runner.pull(ref)
+            started = time.monotonic()
+            with pytest.raises(TimedOut, match="timed out after 2 s; it was killed and removed"):
+                runner.run(RunSpec(image=ref, entrypoint=["sleep"], args=["313"], timeout=2))
+            assert time.monotonic() - started < 60, f"{name}: the timeout did not stop the wait"
+            deadline = time.monotonic() + 10
+            while sleepers() and time.monotonic() < deadline:
+                time.sleep(0.2)
+            assert not sleepers(), f"{name} left the timed-out container's process running"
+    assert not processes_mentioning(endpoints.state_dir)
