@@ -52,7 +52,7 @@ def expected_repro() -> list[str]:
 def test_filter_open_failing_cell_and_copy_its_repro(site):
     SHOTS.mkdir(exist_ok=True)
     with chromium_page(permissions=["clipboard-read", "clipboard-write"]) as page:
-        watch = open_site(page, site)
+        watch = open_site(page, site, "#view=results")
         assert page.locator("#result-count").inner_text() == "All 45 results"
         assert page.locator("table.grid tbody tr").count() >= 4
         # Regressions come first: the changes section precedes the grid and names the case.
@@ -96,7 +96,7 @@ def test_filter_open_failing_cell_and_copy_its_repro(site):
 
 def test_keyboard_search_and_outcome_filter(site):
     with chromium_page() as page:
-        watch = open_site(page, site)
+        watch = open_site(page, site, "#view=results")
         page.locator("#search").focus()
         page.keyboard.type("env_passed")
         page.wait_for_function("document.getElementById('result-count').textContent.startsWith('Showing 12 ')")
@@ -118,8 +118,8 @@ def test_keyboard_search_and_outcome_filter(site):
 
 def test_grid_cell_filters_and_deep_link_opens_a_record(site):
     with chromium_page() as page:
-        watch = open_site(page, site)
-        cell = page.locator("table.grid button.gcell.st-low")  # containerd-cri with crun errored
+        watch = open_site(page, site, "#view=results")
+        cell = page.locator("table.grid button.gcell.st-error")  # containerd-cri with crun: only a harness error
         assert cell.count() == 1
         label = cell.get_attribute("aria-label")
         assert "containerd-cri" in label and "1 error" in label
@@ -149,3 +149,78 @@ def test_every_control_has_an_accessible_name(site):
         )
         assert unnamed == []
         assert page.locator("ul.legend li").count() >= 5
+
+
+GENERATIONS = DATA / "generations.json"
+
+
+@pytest.fixture(scope="module")
+def generations_site(tmp_path_factory) -> Path:
+    return write_site([GENERATIONS], tmp_path_factory.mktemp("generations"))
+
+
+def test_front_page_says_what_breaks_and_links_to_the_cells(generations_site):
+    SHOTS.mkdir(exist_ok=True)
+    with chromium_page() as page:
+        watch = open_site(page, generations_site)
+        assert page.locator("#tab-findings").get_attribute("aria-selected") == "true"
+        assert page.locator("#view-results").is_hidden()
+        findings = page.locator("#findings li.finding")
+        assert findings.count() == 4
+        zstd = page.locator("li.finding", has_text="test_pulled_digest_is_pushed_digest")
+        text = zstd.inner_text()
+        assert "Docker 20.10 cannot unpack zstd" in text and "docker 20.10.24 (bookworm)" in text
+        assert "passes with" in text and "docker 26.1.5 (trixie)" in text and "2 cells" in text
+        # The harness error is listed apart, after its own heading: it is no incompatibility.
+        assert page.locator("#findings li.finding.f-error").count() == 1
+        assert page.evaluate(
+            "document.getElementById('harness-errors-h').compareDocumentPosition("
+            "document.querySelector('li.finding.f-error')) & 4"
+        )
+        page.screenshot(path=str(SHOTS / "site-findings.png"), full_page=True)
+
+        zstd.locator("a.finding-cells").click()
+        assert "view=results" in page.url and "finding=" in page.url
+        assert page.locator("#result-count").inner_text() == "Showing 2 of 19 results"
+        assert page.locator("#groups .row.r-xfailed").count() == 2
+        assert "Docker 20.10 cannot unpack zstd" in page.locator("#finding-filter").inner_text()
+        shared = page.url
+        page.go_back()
+        page.wait_for_function("!document.getElementById('view-findings').hidden")
+        assert "finding=" not in page.url and page.locator("#result-count").inner_text() == "All 19 results"
+        page.go_forward()
+        page.wait_for_function("!document.getElementById('view-results').hidden")
+        assert page.locator("#result-count").inner_text() == "Showing 2 of 19 results"
+    with chromium_page() as page:  # the link alone reproduces the view
+        watch2 = open_site(page, generations_site, "#" + shared.split("#", 1)[1])
+        assert page.locator("#view-results").is_visible()
+        assert page.locator("#result-count").inner_text() == "Showing 2 of 19 results"
+    assert watch.problems == [] and watch.remote == [] and watch2.problems == [] and watch2.remote == []
+
+
+def test_builder_by_runner_across_generations_and_versions_fixed_in(generations_site):
+    with chromium_page() as page:
+        watch = open_site(page, generations_site)
+        page.locator("#tab-findings").focus()
+        page.keyboard.press("ArrowRight")  # the tab pattern: arrows move between views
+        assert page.locator("#tab-interop").get_attribute("aria-selected") == "true"
+        assert "view=interop" in page.url
+        table = page.locator("#interop table.grid")
+        assert table.locator("tbody tr").count() == 3
+        assert [h.strip() for h in table.locator("th.gen-head").all_inner_texts()] == ["bookworm", "trixie"]
+        cross = table.locator("button.gcell[aria-label^='built by podman 5.4.2 (trixie), run by docker 20.10.24']")
+        label = cross.get_attribute("aria-label")
+        assert "1 passed" in label and "1 xfailed" in label
+        page.screenshot(path=str(SHOTS / "site-interop.png"), full_page=True)
+        cross.click()
+        assert page.locator("#f-builder").input_value() == "podman@trixie"
+        assert page.locator("#f-engine").input_value() == "docker"
+        assert page.locator("#result-count").inner_text().startswith("Showing 2 of 19")
+
+        page.locator("#tab-versions").click()
+        first = page.locator("#versions-list details.vtest").first
+        assert "test_pulled_digest_is_pushed_digest" in first.inner_text()
+        assert "fixed in docker 26.1.5 (trixie)" in first.inner_text()
+        assert "xfailed with docker 20.10.24 (bookworm), passed with docker 26.1.5 (trixie)" in first.inner_text()
+        page.screenshot(path=str(SHOTS / "site-versions.png"), full_page=True)
+        assert watch.problems == [] and watch.remote == []

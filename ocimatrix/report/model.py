@@ -82,6 +82,7 @@ def axes_label_of(record: Record) -> str:
 class SiteData:
     index: dict[str, Any]
     chunks: list[list[dict[str, Any]]] = field(default_factory=list)
+    records: list[Record] = field(default_factory=list)  # in page order: ``index["r"]`` columns follow it
 
 
 def build_site_data(
@@ -179,4 +180,4 @@ def build_site_data(
         "chunks": len(chunks),
         "r": columns,
     }
-    return SiteData(index=index, chunks=chunks)
+    return SiteData(index=index, chunks=chunks, records=records)

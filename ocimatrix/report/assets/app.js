@@ -88,6 +88,8 @@
 
   var N = 0;
   var S, R, axes, cellAxes, outcomes, changeKinds;
+  var findings, tools, findingOf, cellTool;
+  var findingIndex = {};
   var testLower = {};
 
   function prepare() {
@@ -97,6 +99,22 @@
     axes = D.axes;
     outcomes = D.outcomes;
     changeKinds = D.changeKinds;
+    findings = D.findings || [];
+    tools = D.tools || [];
+    findingOf = new Int32Array(N).fill(-1);
+    findings.forEach(function (f, k) {
+      findingIndex[f.id] = k;
+      f.recs.forEach(function (i) {
+        findingOf[i] = k;
+      });
+    });
+    cellTool = { builder: [], engine: [] };
+    D.cells.forEach(function (cell, c) {
+      cellTool.builder[c] = cellTool.engine[c] = -1;
+      (cell.t || []).forEach(function (t) {
+        if (cellTool[tools[t].role]) cellTool[tools[t].role][c] = t;
+      });
+    });
     cellAxes = D.cells.map(function (cell) {
       return cell.a.map(function (i) {
         return i < 0 ? null : S[i];
@@ -131,10 +149,16 @@
 
   // ------------------------------------------------------------------ state <-> URL hash
 
-  var state = { axis: {}, out: [], chg: "", q: "", rows: "", cols: "", r: -1 };
+  var VIEWS = ["findings", "interop", "versions", "results"];
+  var DEFAULT_VIEW = "findings";
+  var state = { view: DEFAULT_VIEW, finding: "", axis: {}, out: [], chg: "", q: "", rows: "", cols: "", r: -1 };
 
   function readHash() {
     var params = new URLSearchParams(location.hash.replace(/^#/, ""));
+    var view = params.get("view");
+    state.view = VIEWS.indexOf(view) >= 0 ? view : DEFAULT_VIEW;
+    var finding = params.get("finding") || "";
+    state.finding = findingIndex[finding] !== undefined ? finding : "";
     state.axis = {};
     axes.forEach(function (a) {
       var v = params.get(a);
@@ -153,6 +177,8 @@
 
   function hashOf(withRecord) {
     var params = new URLSearchParams();
+    if (state.view !== DEFAULT_VIEW) params.set("view", state.view);
+    if (state.finding) params.set("finding", state.finding);
     axes.forEach(function (a) {
       if (state.axis[a]) params.set(a, state.axis[a]);
     });
@@ -186,6 +212,7 @@
       return !state.out.length || state.out.indexOf(o) >= 0;
     });
     var chgCode = state.chg ? changeKinds.indexOf(state.chg) + 1 : 0;
+    var only = state.finding ? findingIndex[state.finding] : -1;
     var q = state.q.trim().toLowerCase();
     var out = new Int32Array(N);
     var n = 0;
@@ -196,6 +223,7 @@
       param = R.param;
     for (var i = 0; i < N; i++) {
       if (!cellOk[cell[i]] || !outOk[oc[i]]) continue;
+      if (only >= 0 && findingOf[i] !== only) continue;
       if (state.chg === "any" ? chg[i] === 0 : chgCode && chg[i] !== chgCode) continue;
       if (q && lowerTest(test[i]).indexOf(q) < 0 && param[i].toLowerCase().indexOf(q) < 0) continue;
       out[n++] = i;
@@ -322,6 +350,7 @@
             state.out = [];
             state.chg = "";
             state.q = "";
+            state.finding = "";
             buildToolbar();
             update();
           },
@@ -404,6 +433,8 @@
     var pass = c[0],
       bad = c[1] + c[3] + c[4];
     if (!pass && !bad) return c[2] ? "skip" : "none";
+    // Only harness errors: nothing is known about the tools here, so not the colour of a failure.
+    if (!pass && !c[1] && !c[4]) return "error";
     var rate = pass / (pass + bad);
     if (rate === 1) return "pass";
     if (rate >= 0.9) return "high";
@@ -428,12 +459,14 @@
       if (c[k]) names.push(fmtInt(c[k]) + " " + LABEL[o]);
     });
     var pass = c[0],
-      bad = c[1] + c[3],
+      bad = c[1],
+      broke = c[3],
       known = c[4];
     parts.push(el("span", { class: "rate", text: rateText(c) }));
     var line = el("span", { class: "tally" });
     if (pass) line.appendChild(el("span", { class: "n-pass" }, [el("span", { "aria-hidden": "true", text: SYMBOL.passed }), fmtInt(pass)]));
     if (bad) line.appendChild(el("span", { class: "n-fail" }, [el("span", { "aria-hidden": "true", text: SYMBOL.failed }), fmtInt(bad)]));
+    if (broke) line.appendChild(el("span", { class: "n-error" }, [el("span", { "aria-hidden": "true", text: SYMBOL.error }), fmtInt(broke)]));
     if (known) line.appendChild(el("span", { class: "n-known" }, [el("span", { "aria-hidden": "true", text: SYMBOL.xfailed }), fmtInt(known)]));
     if (c[2]) line.appendChild(el("span", { class: "n-skip" }, [el("span", { "aria-hidden": "true", text: SYMBOL.skipped }), fmtInt(c[2])]));
     parts.push(line);
@@ -670,8 +703,6 @@
   function renderResults() {
     var host = document.getElementById("groups");
     host.textContent = "";
-    countEl.textContent =
-      filtered.length === N ? "All " + fmtInt(N) + " results" : "Showing " + fmtInt(filtered.length) + " of " + fmtInt(N) + " results";
     if (!filtered.length) {
       host.appendChild(el("p", { class: "empty", text: N ? "No result matches these filters." : "This run has no results." }));
       return;
@@ -934,12 +965,482 @@
     } else saveState();
   }
 
+  // ------------------------------------------------------------------ views (tabs): what breaks, builder x runner, versions, all results
+
+  var VIEW_TITLES = {
+    findings: "What breaks",
+    interop: "Builder \u00d7 runner",
+    versions: "Which versions",
+    results: "All results",
+  };
+  var ROLE_WORDS = { engine: "runs on", builder: "built by", runtime: "runtime", registry: "registry" };
+  var FIRST_FINDINGS = 60;
+  var FIRST_TESTS = 40;
+
+  function buildTabs() {
+    var list = document.getElementById("view-tabs");
+    var tabs = list.querySelectorAll("[role=tab]");
+    var incompatible = findings.filter(function (f) {
+      return f.out !== "error";
+    }).length;
+    var counts = { findings: incompatible, results: N };
+    Array.prototype.forEach.call(tabs, function (tab, k) {
+      var view = tab.dataset.view;
+      if (counts[view] !== undefined) tab.appendChild(el("small", { class: "tab-count", text: fmtInt(counts[view]) }));
+      tab.addEventListener("click", function () {
+        if (state.view !== view) setView(view, true);
+      });
+      // The tab pattern: arrows move between tabs, Home/End to the ends; Tab moves into the panel.
+      tab.addEventListener("keydown", function (e) {
+        var to = e.key === "ArrowRight" ? k + 1 : e.key === "ArrowLeft" ? k - 1 : e.key === "Home" ? 0 : e.key === "End" ? tabs.length - 1 : null;
+        if (to === null) return;
+        e.preventDefault();
+        var next = tabs[(to + tabs.length) % tabs.length];
+        next.focus();
+        setView(next.dataset.view, true);
+      });
+    });
+  }
+
+  function showView() {
+    VIEWS.forEach(function (view) {
+      var tab = document.getElementById("tab-" + view);
+      var panel = document.getElementById("view-" + view);
+      var on = view === state.view;
+      tab.setAttribute("aria-selected", on ? "true" : "false");
+      tab.tabIndex = on ? 0 : -1;
+      panel.hidden = !on;
+    });
+    document.title = VIEW_TITLES[state.view] + " \u00b7 " + (D.title || "OCI compatibility matrix");
+  }
+
+  function setView(view, push) {
+    state.view = view;
+    state.r = -1;
+    showView();
+    renderView();
+    if (push) history.pushState(null, "", hashOf(-1));
+    else saveState();
+  }
+
+  function renderView() {
+    if (state.view === "findings") renderFindings();
+    else if (state.view === "interop") renderInterop();
+    else if (state.view === "versions") renderVersions();
+    else {
+      renderFindingFilter();
+      renderGrid();
+      renderResults();
+    }
+  }
+
+  // Go to the results view showing some cells: a finding's, or a builder x runner pair's.
+  function showCells(finding, axisValues, push) {
+    state.finding = finding || "";
+    if (axisValues) {
+      for (var a in axisValues) state.axis[a] = axisValues[a];
+    }
+    state.r = -1;
+    buildToolbar();
+    state.view = "results";
+    showView();
+    applyFilters();
+    countEl.textContent =
+      filtered.length === N ? "All " + fmtInt(N) + " results" : "Showing " + fmtInt(filtered.length) + " of " + fmtInt(N) + " results";
+    renderView();
+    if (push) history.pushState(null, "", hashOf(-1));
+    else saveState();
+    document.getElementById("view-results").scrollIntoView({ block: "start" });
+  }
+
+  function filteredMask() {
+    var mask = new Uint8Array(N);
+    for (var n = 0; n < filtered.length; n++) mask[filtered[n]] = 1;
+    return mask;
+  }
+
+  function plural(n, word, many) {
+    return fmtInt(n) + " " + (n === 1 ? word : many || word + "s");
+  }
+
+  function specLink(section, url) {
+    if (!section && !url) return null;
+    if (!url) return el("span", { text: section });
+    return el("a", { href: url, class: "spec-link", target: "_blank", rel: "noopener", text: (section || "spec text") + " \u2197" });
+  }
+
+  // ---- what breaks
+
+  function findingToolLabels(f, mask) {
+    var present = {};
+    f.recs.forEach(function (i) {
+      if (!mask[i]) return;
+      (D.cells[R.cell[i]].t || []).forEach(function (t) {
+        present[tools[t].label] = true;
+      });
+    });
+    var out = {};
+    Object.keys(f.tools).forEach(function (role) {
+      var labels = f.tools[role].filter(function (l) {
+        return present[l];
+      });
+      if (labels.length) out[role] = labels;
+    });
+    return out;
+  }
+
+  function findingItem(k, n, mask) {
+    var f = findings[k];
+    var total = f.recs.length;
+    var facts = [];
+    var having = findingToolLabels(f, mask);
+    Object.keys(having).forEach(function (role) {
+      facts.push([ROLE_WORDS[role] || role, having[role].join(", ")]);
+    });
+    Object.keys(f.axes).forEach(function (axis) {
+      facts.push([axis, f.axes[axis].join(", ")]);
+    });
+    var passes = Object.keys(f.passes).map(function (role) {
+      return (ROLE_WORDS[role] || role) + " " + f.passes[role].join(", ");
+    });
+    if (passes.length) facts.push(["passes with", passes.join("; ")]);
+    facts.push(["spec", specLink(f.section, f.url)]);
+    var link = el("a", {
+      href: (function () {
+        var keep = { view: state.view, finding: state.finding };
+        state.view = "results";
+        state.finding = f.id;
+        var h = hashOf(-1);
+        state.view = keep.view;
+        state.finding = keep.finding;
+        return h;
+      })(),
+      class: "finding-cells",
+      text: "Show " + (n === 1 ? "the cell" : "the " + fmtInt(n) + " cells") + " \u2192",
+    });
+    link.addEventListener("click", function (e) {
+      if (e.ctrlKey || e.metaKey || e.shiftKey || e.button) return;
+      e.preventDefault();
+      showCells(f.id, null, true);
+    });
+    return el("li", { class: "finding f-" + f.out + (state.finding === f.id ? " selected" : ""), id: "finding-" + f.id }, [
+      el("div", { class: "finding-head" }, [
+        badge(f.out),
+        el("h4", { class: "finding-test", title: f.test, text: shortName(f.test) }),
+        el("span", { class: "chip", text: f.suite }),
+        el("span", { class: "finding-count", text: n < total ? fmtInt(n) + " of " + plural(total, "cell") : plural(n, "cell") }),
+      ]),
+      el("p", { class: "finding-why", text: f.reason }),
+      kv(facts),
+      link,
+    ]);
+  }
+
+  function findingList(items, mask) {
+    var ol = el("ol", { class: "findings" });
+    var shown = 0;
+    var more = el("button", { type: "button", class: "plain-button more" });
+    function draw(step) {
+      var stop = Math.min(items.length, shown + step);
+      for (; shown < stop; shown++) ol.appendChild(findingItem(items[shown][0], items[shown][1], mask));
+      more.hidden = shown >= items.length;
+      more.textContent = "Show " + fmtInt(Math.min(MORE_ROWS, items.length - shown)) + " more of " + fmtInt(items.length - shown);
+    }
+    more.addEventListener("click", function () {
+      draw(MORE_ROWS);
+    });
+    draw(FIRST_FINDINGS);
+    return [ol, more];
+  }
+
+  function renderFindings() {
+    var host = document.getElementById("findings");
+    host.textContent = "";
+    var mask = filteredMask();
+    var broken = [],
+      errors = [],
+      cells = { failed: 0, xfailed: 0, error: 0 };
+    findings.forEach(function (f, k) {
+      var n = 0;
+      for (var j = 0; j < f.recs.length; j++) n += mask[f.recs[j]];
+      if (!n) return;
+      cells[f.out] += n;
+      (f.out === "error" ? errors : broken).push([k, n]);
+    });
+    var scope = filtered.length === N ? "" : " in the cells the filters keep";
+    if (!broken.length) {
+      host.appendChild(
+        el("p", { class: "all-good", text: "Nothing breaks" + scope + ": every case that ran passed." + (errors.length ? " Some cells could not run: see the harness errors below." : "") })
+      );
+    } else {
+      var failedCount = broken.filter(function (b) {
+        return findings[b[0]].out === "failed";
+      }).length;
+      var parts = [];
+      if (failedCount) parts.push(plural(failedCount, "failure") + " (" + plural(cells.failed, "cell") + ": the implementation did the wrong thing)");
+      if (broken.length - failedCount)
+        parts.push(plural(broken.length - failedCount, "known one") + " (" + plural(cells.xfailed, "cell") + ": listed in the matrix's expectations, xfailed)");
+      host.appendChild(
+        el("p", { class: "finding-summary" }, [
+          el("strong", { text: plural(broken.length, "incompatibility", "incompatibilities") }),
+          scope + ": " + parts.join(" and ") + ". Each line is one test failing one way, with the versions that have it.",
+        ])
+      );
+      findingList(broken, mask).forEach(function (node) {
+        host.appendChild(node);
+      });
+    }
+    if (errors.length) {
+      host.appendChild(el("h3", { class: "errors-head", id: "harness-errors-h" }, ["Harness errors ", el("small", { text: "(" + plural(cells.error, "cell") + "; not incompatibilities)" })]));
+      host.appendChild(
+        el("p", { class: "meta", text: "The harness, or a service it started, broke in these cells: they say nothing about the tools. Rerun them once the cause is fixed." })
+      );
+      findingList(errors, mask).forEach(function (node) {
+        host.appendChild(node);
+      });
+    }
+    if (state.finding) {
+      var chosen = document.getElementById("finding-" + state.finding);
+      if (chosen) chosen.scrollIntoView({ block: "center" });
+    }
+  }
+
+  function renderFindingFilter() {
+    var box = document.getElementById("finding-filter");
+    box.textContent = "";
+    box.hidden = !state.finding;
+    if (!state.finding) return;
+    var f = findings[findingIndex[state.finding]];
+    box.appendChild(
+      el("p", null, [
+        "Showing the cells of one finding: ",
+        badge(f.out),
+        " ",
+        el("code", { text: shortName(f.test) }),
+        " \u2014 " + f.reason + " ",
+        el("button", {
+          type: "button",
+          class: "plain-button",
+          text: "Show all cells",
+          onclick: function () {
+            state.finding = "";
+            update();
+          },
+        }),
+      ])
+    );
+  }
+
+  // ---- does what X builds run on Y
+
+  function renderInterop() {
+    var host = document.getElementById("interop");
+    host.textContent = "";
+    var rows = D.interop ? D.interop.rows : [],
+      cols = D.interop ? D.interop.cols : [];
+    if (!rows.length || !cols.length) {
+      host.appendChild(el("p", { class: "empty", text: "No cell here was built by one tool and run by another (the lifecycle and platforms suites do that)." }));
+      return;
+    }
+    var suiteOk = {};
+    D.groups.forEach(function (g, k) {
+      suiteOk[k] = D.interop.suites.indexOf(S[g[0]]) >= 0;
+    });
+    var counts = {};
+    for (var n = 0; n < filtered.length; n++) {
+      var i = filtered[n],
+        c = R.cell[i];
+      if (!suiteOk[R.group[i]]) continue;
+      var b = cellTool.builder[c],
+        e = cellTool.engine[c];
+      if (b < 0 || e < 0) continue;
+      var slot = counts[b + ":" + e] || (counts[b + ":" + e] = [0, 0, 0, 0, 0]);
+      slot[R.out[i]]++;
+    }
+    function genOf(t) {
+      return tools[t].gen || "generation unknown";
+    }
+    function nameOf(t) {
+      var tool = tools[t];
+      return tool.tool + (tool.version ? " " + tool.version.replace(/[+~].*$/, "") : "");
+    }
+    var table = el("table", { class: "grid interop" });
+    table.appendChild(el("caption", { class: "sr-only", text: "Outcome counts of the lifecycle and platforms cells, by the tool that built the image (rows) and the tool that pulled and ran it (columns)" }));
+    var thead = el("thead");
+    var top = el("tr", null, [
+      el("th", { scope: "col", class: "corner", rowspan: "2" }, [el("span", { class: "corner-rows", text: "built by \u2193" }), el("span", { class: "corner-cols", text: "run by \u2192" })]),
+    ]);
+    for (var k = 0; k < cols.length; ) {
+      var span = 1;
+      while (k + span < cols.length && genOf(cols[k + span]) === genOf(cols[k])) span++;
+      top.appendChild(el("th", { scope: "colgroup", colspan: String(span), class: "gen-head", text: genOf(cols[k]) }));
+      k += span;
+    }
+    thead.appendChild(top);
+    thead.appendChild(
+      el(
+        "tr",
+        null,
+        cols.map(function (t) {
+          return el("th", { scope: "col", title: tools[t].label, text: nameOf(t) });
+        })
+      )
+    );
+    table.appendChild(thead);
+    var tbody = el("tbody");
+    rows.forEach(function (b) {
+      var head = el("th", { scope: "row" }, [el("span", { class: "row-name", text: nameOf(b) }), el("span", { class: "row-version", text: genOf(b) })]);
+      var tr = el("tr", null, [head]);
+      cols.forEach(function (e) {
+        var c = counts[b + ":" + e] || [0, 0, 0, 0, 0];
+        var status = statusOf(c);
+        if (status === "none") {
+          tr.appendChild(el("td", { class: "st-none" }, [el("span", { class: "sr-only", text: "no results" }), el("span", { "aria-hidden": "true", text: "\u00b7" })]));
+          return;
+        }
+        var text = countText(c);
+        var where = "built by " + tools[b].label + ", run by " + tools[e].label;
+        var cross = tools[b].gen && tools[e].gen && tools[b].gen !== tools[e].gen;
+        var button = el(
+          "button",
+          {
+            type: "button",
+            class: "gcell st-" + status,
+            "aria-label": where + ": " + text.words + ". Show these results.",
+            title: where + (cross ? " (across generations)" : "") + "\n" + text.words,
+            onclick: function () {
+              showCells("", { builder: tools[b].value, engine: tools[e].value }, true);
+            },
+          },
+          text.nodes.concat(cross ? [el("span", { class: "cross-gen", "aria-hidden": "true", text: "\u21c4" })] : [])
+        );
+        tr.appendChild(el("td", { class: "st-" + status }, [button]));
+      });
+      tbody.appendChild(tr);
+    });
+    table.appendChild(tbody);
+    host.appendChild(el("div", { class: "grid-wrap" }, [table]));
+  }
+
+  // ---- which versions
+
+  function changeText(ch) {
+    return (ch.kind === "fixed" ? "fixed in " : "broken in ") + ch.to;
+  }
+
+  function versionTable(entry) {
+    var tbody = el("tbody");
+    entry.tools.forEach(function (group) {
+      group.rows.forEach(function (row, k) {
+        var status = statusOf(row.counts);
+        var text = countText(row.counts);
+        tbody.appendChild(
+          el("tr", null, [
+            k === 0 ? el("th", { scope: "rowgroup", rowspan: String(group.rows.length), text: (ROLE_WORDS[group.role] || group.role) + " " + group.tool }) : null,
+            el("th", { scope: "row", class: "v-label", text: row.label }),
+            el("td", { class: "v-tally st-" + status }, [el("span", { class: "sr-only", text: text.words })].concat(text.nodes.map(function (node) {
+              node.setAttribute("aria-hidden", "true");
+              return node;
+            }))),
+          ])
+        );
+      });
+    });
+    return el("table", { class: "plain versions-table" }, [
+      el("thead", null, [el("tr", null, [el("th", { scope: "col", text: "tool" }), el("th", { scope: "col", text: "version (generation)" }), el("th", { scope: "col", text: "pass rate and outcomes" })])]),
+      tbody,
+    ]);
+  }
+
+  function sameWords(entry) {
+    var states = {};
+    entry.tools.forEach(function (group) {
+      group.rows.forEach(function (row) {
+        states[statusOf(row.counts)] = true;
+      });
+    });
+    var kinds = Object.keys(states).join(",");
+    if (kinds === "pass") return "passes on every version";
+    if (kinds === "low") return "fails on every version";
+    if (kinds === "skip") return "skipped on every version";
+    return "same on every version";
+  }
+
+  function versionEntry(entry) {
+    var open = entry.changes.length > 0 || entry.differs;
+    var details = el("details", { class: "group vtest", open: open ? true : null });
+    var summary = el("summary", null, [
+      el("span", { class: "section-name", title: entry.test, text: shortName(entry.test) }),
+      el("span", { class: "chip", text: entry.suite }),
+      specLink(entry.section, entry.url),
+    ]);
+    entry.changes.forEach(function (ch) {
+      summary.appendChild(el("span", { class: "change " + (ch.kind === "fixed" ? "c-fix" : "c-regression"), text: changeText(ch) }));
+    });
+    if (!entry.changes.length && !entry.differs) summary.appendChild(el("span", { class: "meta", text: sameWords(entry) }));
+    details.appendChild(summary);
+    var body = el("div", { class: "vbody" });
+    if (entry.changes.length) {
+      var ul = el("ul", { class: "vchanges" });
+      entry.changes.forEach(function (ch) {
+        ul.appendChild(
+          el("li", null, [
+            el("strong", { text: changeText(ch) }),
+            ": " + ch.was + " with " + ch.from + ", " + ch.now + " with " + ch.to + " in " + plural(ch.cells, "like cell") + " (" + ch.where.join("; ") + (ch.cells > ch.where.length ? "; \u2026" : "") + ").",
+          ])
+        );
+      });
+      body.appendChild(ul);
+    }
+    body.appendChild(versionTable(entry));
+    details.appendChild(body);
+    return details;
+  }
+
+  function renderVersions() {
+    var host = document.getElementById("versions-list");
+    host.textContent = "";
+    var q = state.q.trim().toLowerCase();
+    var list = (D.versions || []).filter(function (entry) {
+      return !q || entry.test.toLowerCase().indexOf(q) >= 0;
+    });
+    if (!list.length) {
+      host.appendChild(el("p", { class: "empty", text: q ? "No test name matches the search." : "No cell here names a tool." }));
+      return;
+    }
+    var changed = list.filter(function (e) {
+      return e.changes.length;
+    }).length;
+    host.appendChild(
+      el("p", { class: "finding-summary" }, [
+        el("strong", { text: plural(changed, "test") }),
+        " changed between versions; " + plural(list.length, "test") + " in all" + (q ? " matching the search" : "") + ". Tests whose versions differ come first.",
+      ])
+    );
+    var box = el("div");
+    host.appendChild(box);
+    var shown = 0;
+    var more = el("button", { type: "button", class: "plain-button more" });
+    function draw(step) {
+      var stop = Math.min(list.length, shown + step);
+      for (; shown < stop; shown++) box.appendChild(versionEntry(list[shown]));
+      more.hidden = shown >= list.length;
+      more.textContent = "Show " + fmtInt(Math.min(MORE_ROWS, list.length - shown)) + " more of " + fmtInt(list.length - shown);
+    }
+    more.addEventListener("click", function () {
+      draw(MORE_ROWS);
+    });
+    host.appendChild(more);
+    draw(FIRST_TESTS);
+  }
+
   // ------------------------------------------------------------------ wiring
 
   function update() {
     applyFilters();
-    renderGrid();
-    renderResults();
+    countEl.textContent =
+      filtered.length === N ? "All " + fmtInt(N) + " results" : "Showing " + fmtInt(filtered.length) + " of " + fmtInt(N) + " results";
+    renderView();
     saveState();
   }
 
@@ -969,7 +1470,13 @@
       if (e.target === dialog) dialog.close(); // a click on the backdrop
     });
     window.addEventListener("popstate", function () {
+      // An in-page anchor (the skip link) is not a view state: keep the current one.
+      if (location.hash && location.hash.indexOf("=") < 0) return;
       readHash();
+      buildToolbar();
+      buildPivotControls();
+      showView();
+      update();
       if (state.r >= 0) openDetail(state.r, false);
       else if (dialog.open) {
         openedWithPush = false;
@@ -978,6 +1485,8 @@
     });
     buildToolbar();
     buildPivotControls();
+    buildTabs();
+    showView();
     renderChanges();
     update();
     if (state.r >= 0) openDetail(state.r, false);

@@ -1,0 +1,110 @@
+"""Which tool, version and generation a record's cell names, the way a person reads it:
+``docker 20.10.24 (bookworm)``.
+
+A cell names a tool per role axis (``engine: docker@trixie``); no ``@`` suffix is this host's
+generation. The record's ``evidence["tools"][role]`` says what the harness found (version,
+generation); older records have only ``cell["versions"]`` (tool or ``tool@generation`` -> version),
+and their generation is unknown.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from ocimatrix.results import Record
+
+ROLES = ("builder", "engine", "runtime", "registry")  # the axes whose value names a tool
+GENERATION_ORDER = ("bookworm", "trixie", "sid")
+_PACKAGING_SUFFIX = re.compile(r"[+~].*$")
+
+
+def short_version(version: str) -> str:
+    """``20.10.24+dfsg1`` -> ``20.10.24``: the upstream version people compare, without Debian's suffix."""
+    return _PACKAGING_SUFFIX.sub("", version.strip()) if version else ""
+
+
+def generation_rank(generation: str) -> int:
+    """Older generations first; unknown ones (old results files) before the named ones."""
+    if not generation:
+        return -1
+    return GENERATION_ORDER.index(generation) if generation in GENERATION_ORDER else len(GENERATION_ORDER)
+
+
+def _version_key(version: str) -> tuple:
+    return tuple((0, int(p), "") if p.isdigit() else (1, 0, p) for p in re.split(r"[.\-]", short_version(version)))
+
+
+@dataclass(frozen=True)
+class ToolId:
+    role: str
+    value: str  # the cell's own spelling, e.g. ``docker@trixie``: what the site's filters use
+    tool: str
+    generation: str
+    version: str
+
+    @property
+    def label(self) -> str:
+        text = self.tool + (f" {short_version(self.version)}" if self.version else "")
+        return text + (f" ({self.generation})" if self.generation else "")
+
+    def sort_key(self) -> tuple:
+        return (generation_rank(self.generation), self.tool, _version_key(self.version), self.version)
+
+
+def tools_of(record: Record) -> dict[str, ToolId]:
+    """role -> the tool the record's cell names for it, with the version and generation known for it."""
+    cell = record.cell
+    versions = cell.get("versions") if isinstance(cell.get("versions"), dict) else {}
+    seen = record.evidence.get("tools") if isinstance(record.evidence.get("tools"), dict) else {}
+    found: dict[str, ToolId] = {}
+    for role in ROLES:
+        value = cell.get(role)
+        if not isinstance(value, str) or not value:
+            continue
+        tool, _, generation = value.partition("@")
+        observed: dict[str, Any] = seen.get(role) if isinstance(seen.get(role), dict) else {}
+        if observed.get("tool") not in (tool, value):
+            observed = {}
+        recorded = versions.get(value) or (versions.get(tool) if not generation else "")
+        if role == "registry":
+            # A registry is named by the matrix (embedded, container...); its software's version is recorded apart.
+            tool = f"registry:{tool}"
+            recorded = recorded or versions.get(f"registry:{value}") or _registry_version(record.evidence)
+        version = str(observed.get("version") or recorded or "")
+        generation = generation or str(observed.get("generation") or "")
+        found[role] = ToolId(role=role, value=value, tool=tool, generation=generation, version=version)
+    return found
+
+
+def _registry_version(evidence: dict[str, Any]) -> str:
+    registry = evidence.get("registry")
+    return str(registry.get("version") or "") if isinstance(registry, dict) else ""
+
+
+def _could_be(vague: ToolId, known: ToolId) -> bool:
+    same_version = not vague.version or known.version == vague.version
+    return same_version and (not vague.generation or known.generation == vague.generation)
+
+
+def resolve_tools(records: list[Record]) -> list[dict[str, ToolId]]:
+    """``tools_of`` for each record, where a record that names a tool but knows nothing of it (a cell
+    skipped before its tool was bound, an old file) borrows the one identity the run knows for that
+    spelling: the same docker, not a second, versionless one."""
+    found = [tools_of(r) for r in records]
+    known: dict[tuple[str, str], set[ToolId]] = {}
+    for tools in found:
+        for tool in tools.values():
+            if tool.version or tool.generation:
+                known.setdefault((tool.role, tool.value), set()).add(tool)
+    for tools in found:
+        for role, tool in list(tools.items()):
+            if tool.version and tool.generation:
+                continue
+            candidates = [t for t in known.get((role, tool.value), ()) if _could_be(tool, t)]
+            if len(candidates) > 1:
+                candidates = [t for t in candidates if t.version and t.generation]
+            if len(candidates) == 1:
+                tools[role] = candidates[0]
+    return found
