@@ -10,14 +10,20 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
 from ocimatrix.errors import UsageError
+from ocimatrix.runtime.recording_shim import RECORDING_RUNTIME
+from ocimatrix.runtime.recording_shim import install as install_recording_shim
 
 CRI_PLUGIN = "io.containerd.grpc.v1.cri"
 RUNTIME_TYPE = "io.containerd.runc.v2"  # the shim; runc and crun both run under it
 DEFAULT_CRUN = "/usr/bin/crun"
+# gVisor's own shim; Debian 12's runsc package ships none, and then no runsc handler is configured.
+RUNSC_RUNTIME_TYPE = "io.containerd.runsc.v1"
+RUNSC_SHIM = "containerd-shim-runsc-v1"
 
 # Snapshotters that log errors on every start where their backing storage is absent.
 _UNUSED_PLUGINS = (
@@ -89,12 +95,16 @@ def render_containerd_config(
     *,
     crun_binary: str = DEFAULT_CRUN,
     log_level: str = "info",
+    extra_binaries: dict[str, str] | None = None,
+    runsc_shim: bool = False,
 ) -> str:
     """The config.toml (version 2) text of a private containerd with runtime handlers runc and crun.
 
     ``registry_hosts`` are the registries this instance is meant to pull from; their
     ``certs.d/<host>/hosts.toml`` come from ``render_hosts_toml`` (``write_containerd_config``
     writes both). ``sandbox_image`` is the pause image, pulled by containerd on the first pod.
+    ``extra_binaries`` adds runc-shim handlers (name -> BinaryName: the recording shim);
+    ``runsc_shim`` a ``runsc`` handler through gVisor's own shim.
     """
     state_dir = Path(state_dir)
     layout = ContainerdLayout(state_dir, Path(socket))
@@ -106,6 +116,10 @@ def render_containerd_config(
     q = _toml_string
     disabled = ", ".join(q(p) for p in _UNUSED_PLUGINS)
     hosts_comment = ", ".join(registry_hosts) if registry_hosts else "(none)"
+    runsc_handler = f"""
+  [{cri}.containerd.runtimes.runsc]
+    runtime_type = {q(RUNSC_RUNTIME_TYPE)}
+"""
 
     def runtime(name: str, binary: str | None) -> str:
         binary_line = f"\n      BinaryName = {q(binary)}" if binary else ""
@@ -117,6 +131,8 @@ def render_containerd_config(
       SystemdCgroup = false
 """
 
+    extra = "".join(runtime(name, binary) for name, binary in (extra_binaries or {}).items())
+    extra += runsc_handler if runsc_shim else ""
     return f"""# Private containerd for ocimatrix; generated, edits are overwritten.
 # Registries (certs.d/<host>/hosts.toml): {hosts_comment}
 version = 2
@@ -152,7 +168,7 @@ disabled_plugins = [{disabled}]
 [{cri}.containerd]
   snapshotter = "overlayfs"
   default_runtime_name = "runc"
-{runtime("runc", None)}{runtime("crun", crun_binary)}
+{runtime("runc", None)}{runtime("crun", crun_binary)}{extra}
 [{cri}.cni]
   # Empty directories of our own: never pick up the host's CNI networks.
   bin_dir = {q(layout.cni_dir / "bin")}
@@ -197,7 +213,15 @@ def write_containerd_config(
     layout = ContainerdLayout(Path(state_dir), Path(socket))
     layout.state_dir.mkdir(parents=True, exist_ok=True)
     text = render_containerd_config(
-        layout.state_dir, layout.socket, sandbox_image, registry_hosts, crun_binary=crun_binary
+        layout.state_dir,
+        layout.socket,
+        sandbox_image,
+        registry_hosts,
+        crun_binary=crun_binary,
+        # The run's recording shim (under the run's state dir, beside this containerd's), for the
+        # engine-config comparison; runsc when gVisor's shim is installed.
+        extra_binaries={RECORDING_RUNTIME: str(install_recording_shim(layout.state_dir.parent))},
+        runsc_shim=shutil.which(RUNSC_SHIM) is not None,
     )
     layout.config.write_text(text)
     write_hosts_toml(layout.certs_dir, registry_hosts)

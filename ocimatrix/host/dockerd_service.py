@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 from pathlib import Path
 
+from ocimatrix.engines import catalog
 from ocimatrix.host.process import Daemon
 from ocimatrix.host.tools import require
+from ocimatrix.runtime import recording_shim
 
 DOCKER_CLI = "/usr/bin/docker"  # Debian's client; /usr/local/bin/docker may be another version without buildx
+RUNSC = "/usr/bin/runsc"  # gVisor (Debian's runsc): dockerd runs it under containerd's runc shim, as gVisor documents
 
 
 class DockerdService:
@@ -32,7 +36,7 @@ class DockerdService:
         config.write_text(
             json.dumps(
                 {
-                    "runtimes": {"crun": {"path": shutil.which("crun") or "/usr/bin/crun"}},
+                    "runtimes": self.runtimes(),
                     "insecure-registries": self.insecure_registries,
                     "features": {"buildkit": False},
                 },
@@ -67,6 +71,15 @@ class DockerdService:
         ]
         self.daemon = Daemon("dockerd", argv, self.dir / "dockerd.log")
         self.daemon.start(self._ready, timeout=90)
+
+    def runtimes(self) -> dict[str, dict[str, str]]:
+        """daemon.json's ``runtimes``: crun, gVisor's runsc when installed, and the run's recording shim
+        (``ocimatrix/runtime/recording_shim.py``, written under the run's state directory)."""
+        runtimes = {"crun": {"path": shutil.which("crun") or "/usr/bin/crun"}}
+        if os.access(RUNSC, os.X_OK):
+            runtimes["runsc"] = {"path": RUNSC, "runtimeArgs": list(catalog.engine_flags("runsc"))}
+        runtimes[recording_shim.RECORDING_RUNTIME] = {"path": str(recording_shim.install(self.dir.parent))}
+        return runtimes
 
     def _ready(self) -> bool:
         probe = [DOCKER_CLI, "--host", self.endpoint, "version", "--format", "{{.Server.Version}}"]

@@ -21,9 +21,14 @@ from typing import Any
 
 from ocimatrix import __version__
 from ocimatrix.errors import UsageError
+from ocimatrix.report.cell_tools import resolve_tools
+from ocimatrix.report.engine_configs import link_engine_configs
+from ocimatrix.report.findings import find_findings
 from ocimatrix.report.history import history_path, pass_rate, update_history
-from ocimatrix.report.model import build_site_data
+from ocimatrix.report.interop import add_tool_identities
+from ocimatrix.report.model import SiteData, build_site_data
 from ocimatrix.report.svg import history_svg, history_table
+from ocimatrix.report.versions_view import versions_by_test
 from ocimatrix.results import OUTCOMES, Results
 from ocimatrix.results_merge import Diff, MergeNote, Source, diff_results, merge_results
 from ocimatrix.results_schema import load_checked_results
@@ -73,6 +78,7 @@ def build_site(
     entries = update_history(hist_file, results)
 
     data = build_site_data(results, diff, baseline_info, title)
+    _add_front_page_views(data)
     # A new build id per content makes browsers drop cached copies of app.js and the data files.
     fingerprint = json.dumps([__version__, data.index["r"]["out"], data.index["r"]["cell"]]).encode()
     build = hashlib.sha256(fingerprint).hexdigest()[:10]
@@ -86,6 +92,7 @@ def build_site(
         _write_js(data_dir / f"details-{number:04d}.js", f"OCIMATRIX.details({number}, ", chunk)
     page = _render_page(results, entries, notes, [Path(p) for p in results_paths], title, build)
     page = _with_claims(page, results, [Path(p) for p in results_paths], out_dir)
+    page = link_engine_configs(page, results, out_dir)  # engine-configs.html, what each engine tells runc
     index = out_dir / "index.html"
     _atomic_write(index, page)
     return SiteReport(index=index, results=results, notes=notes, diff=diff, history=hist_file)
@@ -96,6 +103,15 @@ def write_site(
 ) -> Path:
     """Render the site for ``results_paths`` into ``out_dir``; returns the path of index.html."""
     return build_site(results_paths, out_dir, baseline=baseline, history=history).index
+
+
+def _add_front_page_views(data: SiteData) -> None:
+    """What breaks, builder x runner, which versions: the first questions, answered in the index data."""
+    tools = resolve_tools(data.records)
+    add_tool_identities(data, tools)
+    axes = data.index["axes"]
+    data.index["findings"] = [f.to_json() for f in find_findings(data.records, tools, axes)]
+    data.index["versions"] = versions_by_test(data.records, tools, axes)
 
 
 # ---------------------------------------------------------------- files

@@ -1,0 +1,170 @@
+"""The site's engine-config page: what each engine told runc, side by side (``engine-configs.html``).
+
+It reads the records of the runtime suite's ``test_engine_config_is_valid`` (one per engine): their
+``engine_config`` evidence (the aspects of the config.json the recording shim saved) and
+``runtime_config`` (the whole document, written next to the page as ``engine-configs/<engine>.json``).
+Every aspect on which engines differ is a row marked "differs", with the runtime-spec section that
+defines it; the verdict rule (a difference is evidence, a broken schema or MUST a failure) is in
+``ocimatrix/runtime/config_compare.py``. The page is self-contained: no script, no network.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from html import escape
+from pathlib import Path
+from typing import Any
+
+from ocimatrix.results import Record, Results
+from ocimatrix.runtime.config_compare import ASPECTS, aspects, differences
+
+PAGE = "engine-configs.html"
+CONFIG_DIR = "engine-configs"
+TEST_NAME = "test_engine_config_is_valid"
+STYLE = """\
+main.configs { padding: 1rem 1.5rem; }
+table.configs { border-collapse: collapse; background: var(--paper); font-size: 13px; }
+table.configs th, table.configs td {
+  border: 1px solid var(--line); padding: .35rem .5rem; vertical-align: top; text-align: left;
+}
+table.configs thead th { position: sticky; top: 0; background: var(--head); color: #fff; }
+table.configs thead th a { color: #cfe0ff; }
+table.configs tr.diff th[scope=row] { background: var(--mixed-bg); color: var(--mixed-ink); }
+table.configs ol, table.configs ul { margin: 0; padding-left: 1.2rem; }
+table.configs code { word-break: break-all; }
+.none { color: var(--muted); font-style: italic; }
+.differs { font-weight: bold; }
+.outcome.passed { color: #bff0cb; } .outcome.failed { color: #ffc9c4; }
+"""
+SYMBOLS = {"passed": "✓", "failed": "✗", "error": "!", "skipped": "–", "xfailed": "×"}
+
+
+@dataclass
+class EngineColumn:
+    engine: str
+    record: Record
+    aspects: dict[str, Any]
+
+    @property
+    def versions(self) -> str:
+        versions = self.record.cell.get("versions") or {}
+        return ", ".join(f"{tool} {version}" for tool, version in versions.items() if version)
+
+
+def engine_columns(results: Results) -> list[EngineColumn]:
+    """One column per engine whose record carries a recorded config (the last record wins)."""
+    columns: dict[str, EngineColumn] = {}
+    for record in results.results:
+        if not record.test.endswith(TEST_NAME) and f"{TEST_NAME}[" not in record.test:
+            continue
+        found = record.evidence.get("engine_config")
+        if not isinstance(found, dict) or not isinstance(found.get("aspects"), dict):
+            continue
+        engine = str(found.get("engine") or record.cell.get("engine") or "?")
+        document = record.evidence.get("runtime_config")
+        # Read again from the whole document when the record has it: aspects added since are shown too.
+        container_id = str(found.get("container_id") or "")
+        read = aspects(document, container_id) if isinstance(document, dict) else found["aspects"]
+        columns[engine] = EngineColumn(engine, record, read)
+    return list(columns.values())
+
+
+def _value_html(value: Any) -> str:
+    if value is None or value == [] or value == {}:
+        return '<span class="none">not set</span>'
+    if isinstance(value, list):
+        return "<ol>" + "".join(f"<li><code>{escape(str(v))}</code></li>" for v in value) + "</ol>"
+    if isinstance(value, dict):
+        items = []
+        for key, inner in value.items():
+            shown = ", ".join(map(str, inner)) if isinstance(inner, list) else json.dumps(inner)
+            count = f" ({len(inner)})" if isinstance(inner, list) else ""
+            items.append(f"<li><b>{escape(str(key))}</b>{count}: <code>{escape(shown)}</code></li>")
+        return "<ul>" + "".join(items) + "</ul>"
+    return f"<code>{escape(json.dumps(value) if not isinstance(value, str) else value)}</code>"
+
+
+def _safe_name(engine: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_.@-]+", "_", engine)
+
+
+def render_page(columns: list[EngineColumn]) -> str:
+    differing = {d.aspect.key for d in differences({c.engine: c.aspects for c in columns})}
+    heads = "".join(
+        f'<th scope="col">{escape(c.engine)}<br><span class="outcome {escape(c.record.outcome)}">'
+        f"{SYMBOLS.get(c.record.outcome, '?')} {escape(c.record.outcome)}</span>"
+        f"<br><small>{escape(c.versions)}</small>"
+        f'<br><a href="{CONFIG_DIR}/{_safe_name(c.engine)}.json">config.json</a></th>'
+        for c in columns
+    )
+    rows = []
+    for aspect in ASPECTS:
+        differs = aspect.key in differing
+        mark = '<span class="differs">≠ differs</span>' if differs else '<span class="same">= same</span>'
+        cells = "".join(f"<td>{_value_html(c.aspects.get(aspect.key))}</td>" for c in columns)
+        rows.append(
+            f'<tr class="{"diff" if differs else "agree"}"><th scope="row">{escape(aspect.title)}<br>'
+            f'<a href="{escape(aspect.url)}">{escape(aspect.section)}</a><br>{mark}</th>{cells}</tr>'
+        )
+    problems = "".join(
+        f"<li><b>{escape(c.engine)}</b>: {escape(c.record.reason[:600])}</li>"
+        for c in columns
+        if c.record.outcome != "passed" and c.record.reason
+    )
+    problems_html = f"<h2>Broken configs</h2><ul>{problems}</ul>" if problems else ""
+    summary = (
+        f"{len(differing)} of {len(ASPECTS)} aspects differ between {len(columns)} engines"
+        if columns
+        else "no engine's config was recorded in these results"
+    )
+    return f"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>What each engine tells its runtime</title>
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<link rel="stylesheet" href="assets/style.css">
+<style>
+{STYLE}</style></head>
+<body><main class="configs">
+<p><a href="index.html">← the compatibility matrix</a></p>
+<h1>What each engine tells its runtime</h1>
+<p>Each engine ran the same probe image (<code>--network none</code>, the same extra environment) through
+the harness's recording shim, which saved the bundle's <code>config.json</code> before it ran runc. Each
+document was checked against runtime-spec v1.2.0's config schema and the MUSTs a schema can't state: a
+broken one fails its cell. The spec defines what each property means, not which values an engine
+chooses, so a difference below is not a failure: it is what a container gets from one engine and not
+from another. {escape(summary)}.</p>
+{problems_html}
+<table class="configs"><thead><tr><th scope="col">aspect (spec section)</th>{heads}</tr></thead>
+<tbody>{"".join(rows)}</tbody></table>
+</main></body></html>
+"""
+
+
+def write_engine_configs(results: Results, out_dir: Path) -> Path | None:
+    """Write the page and each engine's config.json; None when no record carries a recorded config."""
+    columns = engine_columns(results)
+    if not columns:
+        return None
+    configs = Path(out_dir) / CONFIG_DIR
+    configs.mkdir(parents=True, exist_ok=True)
+    for column in columns:
+        document = column.record.evidence.get("runtime_config")
+        (configs / f"{_safe_name(column.engine)}.json").write_text(json.dumps(document, indent=1), encoding="utf-8")
+    page = Path(out_dir) / PAGE
+    page.write_text(render_page(columns), encoding="utf-8")
+    return page
+
+
+def link_engine_configs(page: str, results: Results, out_dir: Path) -> str:
+    """``page`` (the front page's HTML) with a card linking the engine-config page, when there is one."""
+    written = write_engine_configs(results, out_dir)
+    if written is None or "</main>" not in page:
+        return page
+    count = len(engine_columns(results))
+    card = (
+        '<div class="card" id="engine-configs"><h3>What each engine tells its runtime</h3>'
+        f'<p><a href="{PAGE}">The config.json of {count} engines, side by side</a>: env, capabilities, '
+        "masked paths, rlimits, seccomp, cgroup path, mounts, user.</p></div>\n"
+    )
+    return page.replace("</main>", card + "</main>", 1)

@@ -1,0 +1,96 @@
+"""What each engine tells its runtime: the config.json docker, podman, ctr and containerd's CRI hand runc.
+
+Every engine runs the same probe image (the lifecycle probe, built once by one builder) with the same
+run-time environment through the run's recording shim (``ocimatrix/runtime/recording_shim.py``), an
+extra runtime that saves the bundle's config.json and then execs runc. The saved document is the
+cell's evidence (``runtime_config``, and its aspects under ``engine_config``) and is checked against
+runtime-spec's config schema and the MUSTs a schema can't say.
+
+Verdicts (see ``ocimatrix/runtime/config_compare.py``): a config that breaks the schema or a MUST is
+``failed``; engines that differ (env order, capabilities, masked paths, seccomp, cgroup path ...)
+are all conforming, since the spec leaves those values to them: the cells pass, and the site's
+engine-config page shows the differences side by side, each with its spec section.
+"""
+
+from __future__ import annotations
+
+import secrets
+
+import pytest
+from runtime_spec import spec
+
+from ocimatrix.engines import base as engine_base
+from ocimatrix.engines import catalog
+from ocimatrix.engines.base import Engine, EngineError, RunSpec, Unsupported, runtime_versions
+from ocimatrix.errors import HarnessError
+from ocimatrix.runtime import recording_shim
+from ocimatrix.runtime.config_compare import MARKER_VARIABLE, aspects, must_problems
+
+# One builder for every engine, so each runs the very same image: buildah needs no daemon and pushes OCI.
+PROBE_BUILDER = "buildah"
+# One variable the image sets (replaced) and one it doesn't (added): how the engine merges and orders them.
+RUN_ENV = {"OCIMATRIX_GREETING": "replaced at run time", "OCIMATRIX_OVERRIDE": "added at run time"}
+_builder: Engine | None = None  # bound once per worker, so the shared build+push step is cached once
+
+
+@pytest.fixture
+def builder(endpoints, recorder) -> Engine:
+    """The probe's builder, the same for every engine (the shared ``pushed_image`` fixture builds with it)."""
+    global _builder
+    if _builder is None:
+        _builder = catalog.bind(PROBE_BUILDER, endpoints, role="builder")
+    reason = _builder.unavailable()
+    if reason:
+        pytest.skip(f"the probe's builder: {reason}")
+    recorder.versions.update(_builder.versions())
+    recorder.evidence.setdefault("tools", {})["builder"] = _builder.identity()
+    return _builder
+
+
+@pytest.fixture
+def recording_runtime(endpoints, recorder) -> str:
+    """The run's recording shim, installed (dockerd and containerd were configured with it at start) and
+    known to the drivers that hand a runtime's path (podman ``--runtime``, ``ctr --runc-binary``)."""
+    shim = recording_shim.install(endpoints.state_dir)
+    # The shim's path is the run's, not a catalog constant: the drivers' runtime table learns it here.
+    engine_base.RUNTIME_BINARIES[recording_shim.RECORDING_RUNTIME] = str(shim)
+    recorder.add("recording_shim", {"path": str(shim), "execs": recording_shim.REAL_RUNTIME})
+    recorder.versions["runc"] = runtime_versions().get("runc", "")
+    return recording_shim.RECORDING_RUNTIME
+
+
+@spec("config.md", "configuration", "Configuration (the config.json an engine hands its runtime)")
+@pytest.mark.axes("engine")
+def test_engine_config_is_valid(cell, runner: Engine, pulled_image, recording_runtime: str, endpoints, recorder):
+    marker = f"{MARKER_VARIABLE}={cell['engine']}-{secrets.token_hex(6)}"
+    env = {**RUN_ENV, MARKER_VARIABLE: marker.partition("=")[2]}
+    try:
+        result = runner.run(RunSpec(image=pulled_image.get().ref, runtime=recording_runtime, env=env))
+    except Unsupported as exc:
+        pytest.skip(str(exc))
+    except EngineError as exc:
+        pytest.fail(f"{runner.name} could not run the probe through the recording shim: {exc}", pytrace=False)
+    recorder.add("exit_code", result.exit_code)
+    recorder.add("stdout", result.stdout[-2000:])
+    record = recording_shim.find_by_env(endpoints.state_dir, marker)
+    if record is None:
+        saved = [f"{r.container_id}: {r.argv[:8]}" for r in recording_shim.recorded(endpoints.state_dir)]
+        raise HarnessError(
+            f"the recording shim saved no config.json with {marker} for {runner.name} "
+            f"(exit {result.exit_code}); saved in this run: {saved[-6:]}"
+        )
+    recorder.add("runtime_config", record.config)
+    recorder.add("runtime_argv", record.argv)
+    recorder.add(
+        "engine_config",
+        {
+            "engine": cell["engine"],
+            "container_id": record.container_id,
+            "aspects": aspects(record.config, record.container_id),
+        },
+    )
+    found = must_problems(record.config)
+    broken = "; ".join(found[:15])
+    assert not found, f"{runner.name} handed runc a config.json that breaks runtime-spec v1.2.0: {broken}"
+    stderr = result.stderr[-600:]
+    assert result.exit_code == 0, f"the probe exited {result.exit_code} under {runner.name} (shim): {stderr}"
