@@ -20,6 +20,7 @@ from typing import Any
 import yaml
 
 from ocimatrix.axes import AXES, SUITES
+from ocimatrix.claims.versions import RangeError, VersionRange, parse_range
 from ocimatrix.engines import catalog
 from ocimatrix.errors import UsageError
 from ocimatrix.registry_targets import registry_settings_problems
@@ -94,8 +95,21 @@ class Matrix:
     registries: dict[str, dict[str, Any]] = field(default_factory=dict)
     endpoints: dict[str, str] = field(default_factory=dict)
     suites: dict[str, dict[str, tuple[str, ...]]] = field(default_factory=dict)
-    # Known incompatibilities: {test: glob of the test function name, cell: {axis: values}, reason}.
+    # Known incompatibilities: {test: glob of the test function name, cell: {axis: values},
+    # versions: {tool: VersionRange} (empty: whatever versions), match, reason}.
     expectations: tuple[dict[str, Any], ...] = ()
+    # Extra cells of one suite only (``suites: {lifecycle: {include: [...]}}``).
+    suite_include: dict[str, tuple[dict[str, str], ...]] = field(default_factory=dict)
+
+    def generations(self, suites: tuple[str, ...] | None = None) -> tuple[str, ...]:
+        """The generations other than this host's that any cell of the matrix names (of ``suites``
+        only, when given): their roots and daemons are made ready for the run."""
+        values: list[str] = []
+        chosen = [s for s in (self.suites or SUITES) if self.runs_suite(s)]
+        for suite in [s for s in chosen if suites is None or s in suites]:
+            for cell in self.cells(suite):
+                values += [cell.get(axis, "") for axis in TOOL_AXES]
+        return catalog.root_generations(values)
 
     @property
     def embedded_registry_port(self) -> int:
@@ -113,10 +127,10 @@ class Matrix:
             axes[axis] = values
         names = list(axes)
         product = [dict(zip(names, combo, strict=True)) for combo in itertools.product(*axes.values())]
-        cells = [c for c in product if not any(_matches(c, rule) for rule in self.exclude)]
-        for extra in self.include:
+        cells = [c for c in product if not any(_matches(c, rule) for rule in self.exclude) and same_generation(c)]
+        for extra in (*self.include, *(self.suite_include.get(suite, ()) if suite else ())):
             cell = {axis: extra.get(axis, axes[axis][0]) for axis in names}
-            if cell not in cells:
+            if cell not in cells and same_generation(cell):
                 cells.append(cell)
         return cells
 
@@ -136,6 +150,43 @@ class Matrix:
 
 def _matches(cell: Mapping[str, str], rule: Mapping[str, tuple[str, ...]]) -> bool:
     return all(cell.get(axis) in values for axis, values in rule.items())
+
+
+def same_generation(cell: Mapping[str, str]) -> bool:
+    """An engine hands containers to the runtimes of its own generation only (a root's crun needs the
+    root's libraries): ``docker@trixie`` with ``crun`` is not a cell, ``docker@trixie`` with
+    ``crun@trixie`` is. Builders and engines of different generations are the point: they meet
+    through the one registry."""
+    engine, runtime = cell.get("engine"), cell.get("runtime")
+    return not (engine and runtime) or catalog.generation_of(engine) == catalog.generation_of(runtime)
+
+
+def value_matches(cell_value: str | None, wanted: tuple[str, ...]) -> bool:
+    """An expectation's axis values against a cell's: a bare tool name stands for every generation
+    of it (``docker`` matches ``docker@trixie``; the expectation's ``versions`` tell them apart),
+    ``docker@trixie`` only that generation."""
+    if cell_value is None:
+        return False
+    if cell_value in wanted:
+        return True
+    name, _generation = catalog.split_generation(cell_value)
+    return "@" in cell_value and name in wanted
+
+
+def versions_match(ranges: Mapping[str, Any], recorded: Mapping[str, str]) -> bool | None:
+    """Whether the versions a cell recorded fall in an expectation's ``versions`` ranges: every tool
+    listed must have a recorded version in its range (``docker`` is any generation's docker in the cell,
+    ``docker@trixie`` that one). None when a listed tool recorded no version (not judged)."""
+    for tool, version_range in ranges.items():
+        if "@" in tool:
+            found = [recorded[tool]] if tool in recorded else []
+        else:
+            found = [v for k, v in recorded.items() if catalog.split_generation(k)[0] == tool and " " not in k]
+        if not found:
+            return None
+        if not any(version_range.admits(v) for v in found):
+            return False
+    return True
 
 
 class _Located:
@@ -267,31 +318,34 @@ def parse_matrix(data: Any, path: Path, text: str = "") -> Matrix:
             raise check.fail(("axes",), f"missing axis '{axis}'")
 
     exclude = tuple(_parse_rules(check, data.get("exclude"), "exclude", registries, axes))
-    include = []
-    for rule in _parse_rules(check, data.get("include"), "include", registries, axes):
-        include.append({axis: values[0] for axis, values in rule.items()})
+    include = _include_cells(check, _parse_rules(check, data.get("include"), "include", registries, axes), ("include",))
 
     suites = _parse_suites(check, data.get("suites"), registries)
+    suite_include = _parse_suite_includes(check, data.get("suites"), registries)
     expectations = _parse_expectations(check, data.get("expectations"), registries)
     name = str(data.get("name") or path.stem)
-    matrix = Matrix(path, name, axes, exclude, tuple(include), registries, endpoints, suites, expectations)
+    matrix = Matrix(
+        path, name, axes, exclude, tuple(include), registries, endpoints, suites, expectations, suite_include
+    )
     if not matrix.cells():
         raise check.fail(("exclude",), "every cell is excluded; the matrix would run nothing")
     return matrix
 
 
-def _parse_rules(check: _Checker, raw: Any, key: str, registries, axes) -> list[dict[str, tuple[str, ...]]]:
+def _parse_rules(
+    check: _Checker, raw: Any, key: str, registries, axes, prefix: tuple = ()
+) -> list[dict[str, tuple[str, ...]]]:
     if raw is None:
         return []
     if not isinstance(raw, list):
-        raise check.fail((key,), "expected a list of {axis: value} rules")
+        raise check.fail((*prefix, key), "expected a list of {axis: value} rules")
     rules = []
     for index, rule in enumerate(raw):
         if not isinstance(rule, dict) or not rule:
-            raise check.fail((key, index), "expected a mapping of axis to value(s)")
+            raise check.fail((*prefix, key, index), "expected a mapping of axis to value(s)")
         parsed = {}
         for axis, value in rule.items():
-            where = (key, index, axis)
+            where = (*prefix, key, index, axis)
             if axis not in KNOWN_VALUES:
                 raise check.fail(where, f"unknown axis; known axes: {', '.join(AXES)}")
             values = check.axis_values(axis, value, where, registries)
@@ -363,10 +417,35 @@ def _parse_suites(check: _Checker, raw: Any, registries) -> dict[str, dict[str, 
         overrides = overrides or {}
         if not isinstance(overrides, dict):
             raise check.fail(where, "expected a mapping of axis to the values this suite runs")
+        overrides = {axis: values for axis, values in overrides.items() if axis != "include"}
         suites[suite] = {
             axis: check.axis_values(axis, values, (*where, axis), registries) for axis, values in overrides.items()
         }
     return suites
+
+
+def _parse_suite_includes(check: _Checker, raw: Any, registries) -> dict[str, tuple[dict[str, str], ...]]:
+    """``suites: {lifecycle: {include: [{...}]}}``: extra cells of that suite only."""
+    found: dict[str, tuple[dict[str, str], ...]] = {}
+    for suite, overrides in (raw or {}).items() if isinstance(raw, dict) else ():
+        if isinstance(overrides, dict) and "include" in overrides:
+            rules = _parse_rules(check, overrides["include"], "include", registries, {}, prefix=("suites", suite))
+            found[str(suite)] = tuple(_include_cells(check, rules, ("suites", suite, "include")))
+    return found
+
+
+def _include_cells(check: _Checker, rules, where: tuple) -> list[dict[str, str]]:
+    cells = []
+    for index, rule in enumerate(rules):
+        cell = {axis: values[0] for axis, values in rule.items()}
+        if not same_generation(cell):
+            raise check.fail(
+                (*where, index, "runtime"),
+                f"runtime {cell['runtime']} is of another generation than engine {cell['engine']}: an engine runs "
+                "the runtimes of its own generation",
+            )
+        cells.append(cell)
+    return cells
 
 
 def _parse_expectations(check: _Checker, raw: Any, registries) -> tuple[dict[str, Any], ...]:
@@ -378,10 +457,10 @@ def _parse_expectations(check: _Checker, raw: Any, registries) -> tuple[dict[str
     for index, entry in enumerate(raw):
         where = ("expectations", index)
         if not isinstance(entry, dict):
-            raise check.fail(where, "expected a mapping with 'test', 'match', 'reason' and optionally 'cell'")
+            raise check.fail(where, "expected a mapping: test, match, reason, optionally cell and versions")
         for key in entry:
-            if key not in ("test", "cell", "match", "reason"):
-                raise check.fail((*where, key), "unknown key; expected test, cell, match, reason")
+            if key not in ("test", "cell", "versions", "match", "reason"):
+                raise check.fail((*where, key), "unknown key; expected test, cell, versions, match, reason")
         if not isinstance(entry.get("test"), str) or not entry["test"]:
             raise check.fail((*where, "test"), "expected the test function name (glob patterns allowed)")
         if not isinstance(entry.get("reason"), str) or not entry["reason"].strip():
@@ -391,8 +470,34 @@ def _parse_expectations(check: _Checker, raw: Any, registries) -> tuple[dict[str
         if not isinstance(cell, dict):
             raise check.fail((*where, "cell"), "expected a mapping of axis to value(s)")
         values = {axis: check.axis_values(axis, v, (*where, "cell", axis), registries) for axis, v in cell.items()}
-        parsed.append({"test": entry["test"], "cell": values, "match": match, "reason": entry["reason"].strip()})
+        expectation = {"test": entry["test"], "cell": values, "match": match, "reason": entry["reason"].strip()}
+        if "versions" in entry:
+            expectation["versions"] = _parse_versions(check, entry["versions"], (*where, "versions"))
+        parsed.append(expectation)
     return tuple(parsed)
+
+
+def _parse_versions(check: _Checker, raw: Any, where: tuple) -> dict[str, VersionRange]:
+    """``versions: {docker: "<23", runc@trixie: ">=1.1,<1.2"}``: the tool versions that have the
+    incompatibility (ranges as in claims files); a cell whose recorded versions are outside is
+    expected to pass."""
+    if raw is None:
+        return {}
+    if not isinstance(raw, dict) or not raw:
+        raise check.fail(where, "expected a mapping of tool to a version range, e.g. {docker: '<23'}")
+    ranges = {}
+    for tool, text in raw.items():
+        try:
+            catalog.lookup(str(tool))
+        except UsageError as exc:
+            raise check.fail((*where, tool), str(exc)) from None
+        if not isinstance(text, str | int | float) or isinstance(text, bool):
+            raise check.fail((*where, tool), "expected a version range such as '<23' or '>=1.6,<1.7'")
+        try:
+            ranges[str(tool)] = parse_range(text)
+        except RangeError as exc:
+            raise check.fail((*where, tool), str(exc)) from None
+    return ranges
 
 
 def _parse_match(check: _Checker, raw: Any, where: tuple) -> str:

@@ -23,7 +23,7 @@ import pytest
 from ocimatrix import evidence
 from ocimatrix.cell_watch import Watch, services_of_cell
 from ocimatrix.errors import HarnessError, OcimatrixError
-from ocimatrix.matrix import DEFAULT_MATRIX, Matrix, load_matrix
+from ocimatrix.matrix import DEFAULT_MATRIX, Matrix, load_matrix, value_matches, versions_match
 from ocimatrix.redaction import redact
 from ocimatrix.resources import SUITES_DIR
 from ocimatrix.results import Record, Results, Run, Spec, now_iso, write_results
@@ -64,6 +64,7 @@ def pytest_configure(config: pytest.Config) -> None:
     except OcimatrixError as exc:
         raise pytest.UsageError(str(exc)) from None
     config.stash[MATRIX_KEY] = matrix
+    config.pluginmanager.register(VersionedExpectations(), "ocimatrix-versioned-expectations")
     parse_shard(config.getoption("shard"))  # a bad --shard is refused before any service starts
     from ocimatrix.allure_labels import register as register_allure_labels
 
@@ -86,6 +87,7 @@ def pytest_unconfigure(config: pytest.Config) -> None:
 MATRIX_KEY = pytest.StashKey[Matrix]()
 STATE_KEY = pytest.StashKey[dict]()
 EXPECTATION_KEY = pytest.StashKey[dict]()
+PENDING_KEY = pytest.StashKey[list]()
 
 
 def _matrix_path(config: pytest.Config) -> str | None:
@@ -166,16 +168,53 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 
 def _apply_expectations(item: pytest.Item, matrix: Matrix) -> None:
-    """Known incompatibilities from the matrix file become strict xfails, so a fix shows up as XPASS."""
-    cell = _cell_of(item)
-    for expected in matrix.expectations:
-        if not fnmatch.fnmatchcase(item.originalname if hasattr(item, "originalname") else item.name, expected["test"]):
-            continue
-        if not all((cell or {}).get(axis) in values for axis, values in expected["cell"].items()):
-            continue
-        item.add_marker(pytest.mark.xfail(reason=f"known: {expected['reason']}", strict=True))
-        item.stash[EXPECTATION_KEY] = expected
-        return
+    """Known incompatibilities from the matrix file become strict xfails, so a fix shows up as XPASS.
+
+    One that names ``versions`` waits for the versions the cell's tools report (known once its
+    fixtures bound them): ``VersionedExpectations`` applies it at the end of setup.
+    """
+    cell = _cell_of(item) or {}
+    name = item.originalname if hasattr(item, "originalname") else item.name
+    matching = [
+        expected
+        for expected in matrix.expectations
+        if fnmatch.fnmatchcase(name, expected["test"])
+        and all(value_matches(cell.get(axis), values) for axis, values in expected["cell"].items())
+    ]
+    if matching and not matching[0].get("versions"):
+        _expect(item, matching[0])
+    elif matching:
+        item.stash[PENDING_KEY] = matching  # the first that fits the cell's versions applies
+
+
+def _expect(item: pytest.Item, expected: dict) -> None:
+    item.add_marker(pytest.mark.xfail(reason=f"known: {expected['reason']}", strict=True))
+    item.stash[EXPECTATION_KEY] = expected
+
+
+class VersionedExpectations:
+    """Expectations tied to versions, judged once a cell's fixtures recorded its tools' versions:
+    inside the range the cell is a strict xfail (a fix is XPASS and fails the run); outside it, the
+    cell is expected to pass like any other."""
+
+    @pytest.hookimpl(trylast=True)
+    def pytest_runtest_setup(self, item: pytest.Item) -> None:
+        pending = item.stash.get(PENDING_KEY, None)
+        if not pending:
+            return
+        recorder = evidence.current()
+        for expected in pending:
+            fits = versions_match(expected["versions"], recorder.versions) if expected.get("versions") else True
+            ranges = ", ".join(f"{tool} {r}" for tool, r in expected.get("versions", {}).items())
+            if fits:
+                _expect(item, expected)
+                recorder.evidence["expectation"] = f"{expected['reason']} (versions {ranges or 'any'})"
+                return
+            recorder.evidence.setdefault("expectations_not_applied", []).append(
+                f"{expected['reason']}: this cell's versions are outside {ranges}"
+                if fits is False
+                else f"{expected['reason']}: the cell recorded no version of {ranges}"
+            )
 
 
 @pytest.fixture(scope="session")
@@ -374,9 +413,14 @@ class Controller:
         if given:
             os.environ[ENDPOINTS_ENV] = str(Path(given).resolve())
             return
+        generations = self.generations_needed()
         self.services = EmbeddedServices(
-            log=lambda m: print(f"ocimatrix: {m}", file=sys.stderr), registry_port=self.matrix.embedded_registry_port
+            log=lambda m: print(f"ocimatrix: {m}", file=sys.stderr),
+            registry_port=self.matrix.embedded_registry_port,
+            generations=generations,
         )
+        if generations:
+            print(f"ocimatrix: generations this run names: {', '.join(generations)}", file=sys.stderr)
         try:
             endpoints = self.services.start()
         except BaseException:
@@ -385,6 +429,14 @@ class Controller:
         os.environ[ENDPOINTS_ENV] = str(Path(endpoints.state_dir) / "endpoints.json")
         for service, error in endpoints.errors.items():
             print(f"ocimatrix: {service} unavailable, its cells will be skipped: {error}", file=sys.stderr)
+
+    def generations_needed(self) -> tuple[str, ...]:
+        """The root generations the cells of the suites this run collects name (all suites when the
+        run is given the suites directory)."""
+        suites = {suite_of(Path(arg.split("::")[0])) for arg in self.config.args}
+        if "" in suites or not suites:
+            return self.matrix.generations()
+        return self.matrix.generations(tuple(suites))
 
     def stop_services(self) -> None:
         if self.services is not None:

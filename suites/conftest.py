@@ -10,6 +10,7 @@ import pytest
 from ocimatrix.cached_steps import Outcome, PullStep, PushedImage, cached_step
 from ocimatrix.engines import catalog
 from ocimatrix.engines.base import BoundTool, Engine, runtime_versions
+from ocimatrix.engines.identity import package_origin
 from ocimatrix.errors import UsageError
 from ocimatrix.images.busybox import host_platform_name
 from ocimatrix.images.contexts import lifecycle_context
@@ -44,17 +45,40 @@ def note_tool(recorder, role: str, tool: BoundTool, runtime: str | None = None) 
     """The cell's versions (``cell["versions"]``, for the report) and the tool's full identity
     (``evidence["tools"][role]``: version, generation, binary or endpoint, package origin)."""
     key = next((k for k, t in _instances.items() if t is tool), None)
-    recorder.versions.update(_versions.get(key) or {tool.name: tool.version()})
-    recorder.evidence.setdefault("tools", {})[role] = tool.identity()
+    recorder.versions.update(_versions.get(key) or {tool.label: tool.version()})
+    tools = recorder.evidence.setdefault("tools", {})
+    tools[role] = tool.identity()
     if runtime:
-        # A CRI engine's handler may run binaries other than the host's: record only what it vouches for.
-        vouched = getattr(tool, "runtime_version_of", None)
-        if vouched is not None:
-            recorder.versions[runtime] = vouched(runtime)
-            return
+        tools["runtime"] = runtime_identity(tool, runtime)
+        recorder.versions[runtime] = tools["runtime"]["version"]
+
+
+def runtime_identity(engine: BoundTool, runtime: str) -> dict[str, str]:
+    """Which OCI runtime the engine hands containers to: the root's binary for an engine of another
+    generation (its version from the root's manifest), this host's otherwise."""
+    name, generation = catalog.split_generation(runtime)
+    tool = catalog.lookup(runtime)
+    found = {"tool": name, "generation": generation, "binary": tool.binary}
+    site = getattr(engine, "site", None)
+    if site is not None and generation == engine.generation:
+        packaged = site.tools.get(name) or {}
+        found.update(
+            version=packaged.get("version", ""),
+            binary=f"{tool.binary} (in {site.rootfs})",
+            origin=packaged.get("origin", f"the root of generation {generation}"),
+            package=f"{tool.package} {packaged.get('version', '(not in the root)')}",
+        )
+        return found
+    # A CRI engine's handler may run binaries other than the host's: record only what it vouches for.
+    vouched = getattr(engine, "runtime_version_of", None)
+    if vouched is not None:
+        found["version"] = vouched(runtime)
+    else:
         if not _runtime_versions:
             _runtime_versions.update(runtime_versions())
-        recorder.versions[runtime] = _runtime_versions.get(runtime, "")
+        found["version"] = _runtime_versions.get(name, "")
+    found.update(origin="this host", package=package_origin(tool.package))
+    return found
 
 
 @pytest.fixture
@@ -96,7 +120,9 @@ def pushed_image(cell, builder: Engine, endpoints, run_id) -> Outcome:
     key = (builder.key, fmt, compression, platform)
 
     def build_and_push() -> PushedImage:
-        ref = f"{endpoints.registry}/ocimatrix/lifecycle/{builder.name}-{fmt}-{compression}:{run_id}"
+        # The generation is in the name: podman and podman@trixie each push their own image.
+        builder_name = builder.label.replace("@", "-")
+        ref = f"{endpoints.registry}/ocimatrix/lifecycle/{builder_name}-{fmt}-{compression}:{run_id}"
         # Under the services' state dir, so the build context goes when the run ends.
         workdir = Path(tempfile.mkdtemp(prefix="build-", dir=endpoints.state_dir))
         context = lifecycle_context(workdir, platform, build_id=ref)
@@ -105,7 +131,7 @@ def pushed_image(cell, builder: Engine, endpoints, run_id) -> Outcome:
         # Drop the builder's copy so that a runner sharing its store (docker after docker, podman
         # after buildah) really pulls from the registry instead of finding the image at hand.
         builder.remove_image(ref)
-        return PushedImage(ref, digest, builder.name)
+        return PushedImage(ref, digest, builder.label)
 
     return cached_step(_built, key, build_and_push)
 

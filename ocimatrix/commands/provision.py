@@ -6,8 +6,9 @@ import argparse
 import os
 
 from ocimatrix.errors import UsageError
+from ocimatrix.generations.catalog import generation
 from ocimatrix.host.distro import FOREIGN_MIRROR_ENV, SUPPORTED
-from ocimatrix.host.provision import provision
+from ocimatrix.host.provision import provision, provision_generations
 
 HELP = "install the Debian packages and host fixes the matrix needs (idempotent; needs root)"
 EPILOG = (
@@ -23,10 +24,22 @@ EPILOG = (
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.epilog = EPILOG
     parser.add_argument("--check", action="store_true", help="only report what is missing; change nothing")
+    parser.add_argument(
+        "--generation",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="also prepare the cached root of this tool generation (trixie, sid), as a run naming it would "
+        "(repeatable); roots live under $OCIMATRIX_CACHE/roots (default /var/cache/ocimatrix/roots)",
+    )
 
 
 def main(args: argparse.Namespace) -> int:
     if os.geteuid() != 0 and not args.check:
         raise UsageError("provisioning installs packages and mounts cgroup/binfmt_misc: run it as root")
+    for name in args.generation:
+        generation(name)  # an unknown name is refused before anything is installed
     report = provision(check_only=args.check)
-    return 1 if args.check and report.missing else 0
+    prepared = provision_generations(args.generation, check_only=args.check)
+    unready = [name for name, state in prepared.items() if state.startswith("not prepared")]
+    return 1 if (args.check and report.missing) or unready else 0

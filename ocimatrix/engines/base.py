@@ -183,20 +183,59 @@ class BoundTool:
         tool: catalog.Tool | None = None,
         endpoint: str | None = None,
         binary: str | None = None,
+        generation: str = catalog.HOST_GENERATION,
     ) -> None:
         self.endpoints = endpoints
         self.tool = tool or catalog.lookup(self.name)
         self.named_endpoint = endpoint or ""  # a daemon of the user's, handed over by the matrix
+        self.generation = generation
+        # Another generation's tools run from its root (paths are the root's, commands enter it);
+        # a generation the run could not start raises ServiceUnavailable here: its cells are errors.
+        self.site = None if generation == catalog.HOST_GENERATION else endpoints.site(generation)
         self.binary = binary or self.tool.binary
         self.endpoint = ""  # set by drivers that talk to a daemon
         self._identity: dict[str, str] | None = None
+
+    @property
+    def label(self) -> str:
+        """The tool as a cell names it: ``docker`` (this host's) or ``docker@trixie``."""
+        return catalog.spelled(self.name, self.generation)
+
+    def wrap(self, argv: Sequence[str]) -> list[str]:
+        """``argv`` as this tool's generation runs it: unchanged on the host, entered into a root otherwise."""
+        return self.site.cli(list(argv)) if self.site else list(argv)
+
+    def tool_env(self, env: Mapping[str, str] | None = None) -> dict[str, str]:
+        return self.site.environment(dict(env or {})) if self.site else dict(env or {})
+
+    def has_binary(self, path: str | None = None) -> bool:
+        path = path or self.binary
+        return self.site.has(path) if self.site else os.path.exists(path)
+
+    def runtime_binary(self, runtime: str) -> str:
+        """The binary of OCI runtime ``runtime`` (``crun``, ``crun@trixie``) this tool hands its containers
+        to: this host's, or the path inside the root of the tool's own generation. A runtime of another
+        generation than the engine's can't be handed over (its binary needs its own root's libraries)."""
+        name, generation = catalog.split_generation(runtime)
+        if generation != self.generation:
+            raise Unsupported(
+                f"{runtime} is of generation {generation}, {self.label} of {self.generation}: an engine runs the "
+                "runtimes of its own generation"
+            )
+        if name not in RUNTIME_BINARIES:
+            raise Unsupported(f"unknown runtime {name}; known: {', '.join(RUNTIME_BINARIES)}")
+        binary = RUNTIME_BINARIES[name]
+        if not self.has_binary(binary):
+            where = f" in the root of {self.generation}" if self.site else ""
+            raise Unsupported(f"{runtime} is not installed ({binary} missing{where})")
+        return binary
 
     # -- what it is and what it can do ------------------------------------------------------------
 
     @property
     def key(self) -> str:
         """This binding, for caches shared by cells: tool, generation and what it is bound to."""
-        return f"{self.name}@{catalog.HOST_GENERATION}:{self.endpoint or self.binary}"
+        return f"{self.name}@{self.generation}:{self.endpoint or self.binary}"
 
     @property
     def capabilities(self) -> catalog.Capabilities:
@@ -228,13 +267,20 @@ class BoundTool:
     def identity(self) -> dict[str, str]:
         """Which tool this cell used, fully: version, generation, binary, endpoint and origin."""
         if self._identity is None:
-            found: dict[str, Any] = {"tool": self.name, "generation": catalog.HOST_GENERATION}
+            found: dict[str, Any] = {"tool": self.name, "generation": self.generation}
             found["version"] = self.version()
             if self.binary:
-                found["binary"] = self.binary
+                found["binary"] = f"{self.binary} (in {self.site.rootfs})" if self.site else self.binary
             if self.endpoint:
                 found["endpoint"] = self.endpoint
-            if self.named_endpoint:
+            if self.site:
+                packaged = self.site.tools.get(self.name) or next(
+                    (t for t in self.site.tools.values() if t.get("package") == self.tool.package), {}
+                )
+                found["origin"] = packaged.get("origin") or f"the root of generation {self.generation}"
+                package = packaged.get("package") or self.tool.package
+                found["package"] = f"{package} {packaged.get('version', '(not in the root)')}"
+            elif self.named_endpoint:
                 found["origin"] = "a daemon the matrix names under endpoints:"
             else:
                 found["origin"] = "the harness's own daemon" if self.tool.embedded_endpoint else "this host"
@@ -257,7 +303,7 @@ class Engine(BoundTool, ABC):
     def version(self) -> str: ...
 
     def versions(self) -> dict[str, str]:
-        return {self.name: self.version()}
+        return {self.label: self.version()}
 
     @contextmanager
     def scratch(self, prefix: str) -> Iterator[str]:
@@ -309,7 +355,4 @@ class Engine(BoundTool, ABC):
     def remove_image(self, ref: str) -> None: ...
 
     def check_runtime(self, runtime: str) -> None:
-        if runtime not in RUNTIME_BINARIES:
-            raise Unsupported(f"unknown runtime {runtime}; known: {', '.join(RUNTIME_BINARIES)}")
-        if not os.path.exists(RUNTIME_BINARIES[runtime]):
-            raise Unsupported(f"{runtime} is not installed ({RUNTIME_BINARIES[runtime]} missing)")
+        self.runtime_binary(runtime)

@@ -5,9 +5,10 @@ the fixtures bind drivers through ``bind``, the services' supervision asks which
 tool works through, and the suites ask a bound driver ``supports(...)`` instead of checking its type.
 Drivers are imported only when a cell binds one, so loading a matrix never imports docker-py or gRPC.
 
-A tool exists in one or more *generations* (a Debian release whose packages it comes from). Today
-every tool comes from this host's release, ``bookworm``; a newer generation run from a root of its
-own (``docker@trixie``) is one more generation on the tool's line plus where its root lives.
+A tool exists in one or more *generations* (a Debian release whose packages it comes from):
+``bookworm`` is this host's own system; ``trixie`` and ``sid`` are roots of their own, prepared by
+provisioning (``ocimatrix/generations``), whose daemons the embedded services start chrooted beside
+the host's. A matrix names a generation's tool as ``docker@trixie``; a bare name is this host's.
 
 Adding a tool: write its driver module (a subclass of ``engines.base.Engine``) and add its line here.
 """
@@ -15,6 +16,7 @@ Adding a tool: write its driver module (a subclass of ``engines.base.Engine``) a
 from __future__ import annotations
 
 import importlib
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -24,7 +26,8 @@ if TYPE_CHECKING:
     from ocimatrix.engines.base import Engine
 
 HOST_GENERATION = "bookworm"  # the Debian release this host's packages come from
-GENERATIONS = (HOST_GENERATION,)
+ROOT_GENERATIONS = ("trixie", "sid")  # generations run from a prepared root (ocimatrix/generations)
+GENERATIONS = (HOST_GENERATION, *ROOT_GENERATIONS)
 ROLES = ("engine", "builder", "copier", "runtime")
 
 
@@ -47,6 +50,7 @@ class Capabilities:
     platform_choice: bool = True  # pulls and runs a platform other than the host's on request
     user_override: bool = True  # runs a container as a user other than the image's
     engine_runtime: bool = False  # (runtimes) the engines here are set up to run containers with it
+    no_network: bool = True  # runs a container with no network at all (an untrusted image's only way to run)
     reasons: dict[str, str] = field(default_factory=dict)
 
 
@@ -62,6 +66,7 @@ _CHECKS = {
     "cri": lambda c, v: c.cri,
     "platform_choice": lambda c, v: c.platform_choice,
     "user_override": lambda c, v: c.user_override,
+    "no_network": lambda c, v: c.no_network,
 }
 CAPABILITIES = tuple(_CHECKS)
 
@@ -76,6 +81,7 @@ _DEFAULT_REASONS = {
     "cri": "{name} is not a CRI runtime",
     "platform_choice": "{name} cannot choose the platform it pulls and runs",
     "user_override": "{name} cannot run a container as another user than the image's",
+    "no_network": "{name} cannot run a container without a network",
 }
 
 
@@ -108,6 +114,11 @@ class Tool:
     embedded_services: tuple[str, ...] = ()
     binary: str = ""  # the default binary, for tools driven through their command line
     generations: tuple[str, ...] = GENERATIONS
+    # (runtimes) containerd runs it only through a shim of its own: (runtime type, the shim's binary).
+    # Empty: containerd's runc shim runs it as its BinaryName, as it runs runc and crun.
+    containerd_shim: tuple[str, str] = ()
+    # (runtimes) global options an engine passes it (dockerd's runtimeArgs, podman's --runtime-flag).
+    engine_flags: tuple[str, ...] = ()
 
     def driver_class(self) -> type[Engine]:
         if not self.driver:
@@ -116,6 +127,8 @@ class Tool:
         return getattr(importlib.import_module(module), attr)
 
 
+# Pods here share the host's network namespace (NamespaceOption.network = NODE): no CNI network exists.
+_CRI_HOST_NETWORK = "{name} here runs pods on the host's network (no CNI), so it never runs an untrusted image"
 _CRI_PLATFORM = (
     "the CRI has no platform choice: PullImage and CreateContainer use the runtime's own platform ({host}), not {value}"
 )
@@ -199,7 +212,8 @@ TOOLS: tuple[Tool, ...] = (
         capabilities=Capabilities(
             cri=True,
             platform_choice=False,
-            reasons={"platform_choice": _CRI_PLATFORM},
+            no_network=False,
+            reasons={"platform_choice": _CRI_PLATFORM, "no_network": _CRI_HOST_NETWORK},
         ),
         embedded_endpoint="cri",
         user_endpoint=True,
@@ -212,9 +226,11 @@ TOOLS: tuple[Tool, ...] = (
         capabilities=Capabilities(
             cri=True,
             platform_choice=False,
-            reasons={"platform_choice": _CRI_PLATFORM},
+            no_network=False,
+            reasons={"platform_choice": _CRI_PLATFORM, "no_network": _CRI_HOST_NETWORK},
         ),
         user_endpoint=True,  # never embedded: only a CRI-O the matrix names is driven
+        generations=(HOST_GENERATION,),  # no generation root installs it
     ),
     Tool(
         "skopeo",
@@ -226,8 +242,21 @@ TOOLS: tuple[Tool, ...] = (
     ),
     Tool("runc", "", ("runtime",), "runc", Capabilities(run=False, engine_runtime=True), binary="/usr/bin/runc"),
     Tool("crun", "", ("runtime",), "crun", Capabilities(run=False, engine_runtime=True), binary="/usr/bin/crun"),
-    # gVisor: the runtime suite drives it directly; no engine here is set up to hand it containers.
-    Tool("runsc", "", ("runtime",), "runsc", Capabilities(run=False), binary="/usr/bin/runsc"),
+    # gVisor: the runtime suite drives it directly; dockerd has it in its runtimes, podman takes its
+    # path, containerd (ctr, CRI) needs gVisor's own shim, which Debian 12's runsc package lacks.
+    Tool(
+        "runsc",
+        "",
+        ("runtime",),
+        "runsc",
+        Capabilities(run=False, engine_runtime=True),
+        binary="/usr/bin/runsc",
+        containerd_shim=("io.containerd.runsc.v1", "containerd-shim-runsc-v1"),
+        # The containers have no network; in its default mode (a netstack of its own) runsc 20221219
+        # refuses to start them here ("cannot run with network enabled in root network namespace").
+        engine_flags=("--network=none",),
+        generations=(HOST_GENERATION,),  # the runtime suite drives this host's runsc only
+    ),
 )
 
 _BY_NAME = {tool.name: tool for tool in TOOLS}
@@ -248,10 +277,40 @@ def engine_runtimes() -> dict[str, str]:
     return {t.name: t.binary for t in TOOLS if "runtime" in t.roles and t.capabilities.engine_runtime}
 
 
+def containerd_shim(runtime: str) -> tuple[str, str]:
+    """(runtime type, shim binary) when containerd runs ``runtime`` through a shim of its own; () for
+    one its runc shim runs (and for a runtime the catalog doesn't know, such as the recording shim)."""
+    tool = _BY_NAME.get(split_generation(runtime)[0])
+    return tool.containerd_shim if tool is not None else ()
+
+
+def engine_flags(runtime: str) -> tuple[str, ...]:
+    """The global options engines pass ``runtime`` (none for one the catalog doesn't know)."""
+    tool = _BY_NAME.get(split_generation(runtime)[0])
+    return tool.engine_flags if tool is not None else ()
+
+
 def split_generation(value: str) -> tuple[str, str]:
     """``docker@trixie`` -> (docker, trixie); a bare name is this host's generation."""
     name, _, generation = value.partition("@")
     return name, generation or HOST_GENERATION
+
+
+def generation_of(value: str) -> str:
+    """The generation a cell value names (``runc@trixie`` -> trixie; ``runc`` -> this host's)."""
+    return split_generation(value)[1]
+
+
+def spelled(name: str, generation: str) -> str:
+    """The cell spelling of a tool of ``generation``: bare for this host's, ``name@generation`` otherwise.
+    Versions, service names and cache keys use it, so two generations in one cell never collide."""
+    return name if generation == HOST_GENERATION else f"{name}@{generation}"
+
+
+def root_generations(values: Iterable[str]) -> tuple[str, ...]:
+    """The generations other than this host's that ``values`` (cell values of tool axes) name, sorted."""
+    found = {generation_of(v) for v in values if isinstance(v, str) and "@" in v}
+    return tuple(sorted(found - {HOST_GENERATION}))
 
 
 def lookup(value: str, role: str | None = None) -> Tool:
@@ -277,15 +336,22 @@ def known_values(role: str) -> tuple[str, ...]:
 
 
 def embedded_services(value: str) -> tuple[str, ...]:
+    """The harness's daemons ``value`` works through, by the names supervision knows them
+    (``dockerd`` for the host's, ``dockerd@trixie`` for a generation's)."""
     try:
-        return lookup(value).embedded_services
+        tool = lookup(value)
     except UsageError:
         return ()
+    generation = generation_of(value)
+    return tuple(spelled(service, generation) for service in tool.embedded_services)
 
 
 def bind(value: str, endpoints: Any, *, role: str, endpoint: str | None = None, binary: str | None = None) -> Engine:
     """A driver instance for ``value`` in ``role``, bound to ``endpoint`` (a daemon the matrix names)
-    or to the embedded one, and to ``binary`` (default: the host's); one tool can be bound many
-    times (other binaries, sockets, roots)."""
+    or to the embedded one (of the value's generation), and to ``binary`` (default: the host's, or the
+    generation root's); one tool can be bound many times (other binaries, sockets, roots)."""
     tool = lookup(value, role)
-    return tool.driver_class()(endpoints, tool=tool, endpoint=endpoint, binary=binary)
+    generation = generation_of(value)
+    if generation != HOST_GENERATION and endpoint:
+        raise UsageError(f"{value}: a generation's tool is the harness's own; endpoints: names a daemon of the host")
+    return tool.driver_class()(endpoints, tool=tool, endpoint=endpoint, binary=binary, generation=generation)

@@ -7,14 +7,13 @@ process command line, and 1.6 has no ``--user``; the driver says so instead of p
 from __future__ import annotations
 
 import json
-import os
 import re
 import shutil
 import uuid
 from pathlib import Path
 
+from ocimatrix.engines import catalog
 from ocimatrix.engines.base import (
-    RUNTIME_BINARIES,
     Engine,
     ResolvedImage,
     RunResult,
@@ -25,6 +24,7 @@ from ocimatrix.engines.base import (
     service_missing,
 )
 from ocimatrix.engines.image_views import config_section_of, host_manifest
+from ocimatrix.errors import ServiceUnavailable
 
 NAMESPACE = "ocimatrix"
 FETCHED_BLOB = re.compile(r"\b(index|manifest|config)-(sha256:[0-9a-f]{64})")
@@ -35,23 +35,29 @@ class ContainerdEngine(Engine):
 
     def __init__(self, endpoints, **binding) -> None:
         super().__init__(endpoints, **binding)
-        self.address = (self.named_endpoint or self.embedded_address()).removeprefix("unix://")
+        own = self.site.containerd if self.site else self.embedded_address()
+        self.address = (self.named_endpoint or own).removeprefix("unix://")
         self.endpoint = f"unix://{self.address}" if self.address else ""
-        self.binary = binding.get("binary") or shutil.which("ctr") or self.tool.binary
+        default = self.tool.binary if self.site else (shutil.which("ctr") or self.tool.binary)
+        self.binary = binding.get("binary") or default
         self._fetched: dict[tuple[str, str | None], dict[str, str]] = {}  # what each pull fetched
 
     def unavailable(self) -> str | None:
-        if not os.path.exists(self.binary):
+        if not self.has_binary():
             return f"ctr is not installed ({self.binary} missing)"
+        if not self.address and self.site:
+            raise ServiceUnavailable(f"containerd of generation {self.generation}", "it did not start")
         if not self.address:
             return service_missing(self.endpoints, "containerd", "containerd")
         return None
 
     def cmd(self, *args: str) -> list[str]:
-        return [self.binary, "--address", self.address, "--namespace", NAMESPACE, *args]
+        return self.wrap([self.binary, "--address", self.address, "--namespace", NAMESPACE, *args])
 
     def sh(self, *args: str, timeout: float = 300.0, check: bool = True, what: str = ""):
-        return run_command(self.cmd(*args), timeout=timeout, check=check, what=what or f"ctr {args[0]}")
+        return run_command(
+            self.cmd(*args), env=self.tool_env(), timeout=timeout, check=check, what=what or f"ctr {args[0]}"
+        )
 
     def version(self) -> str:
         out = self.sh("version", what="ctr version").stdout
@@ -106,7 +112,16 @@ class ContainerdEngine(Engine):
             self.require("user_override")
         if spec.args is not None and spec.entrypoint is None:
             raise Unsupported("ctr run has no way to replace Cmd alone: its arguments replace Entrypoint and Cmd")
-        args = ["run", "--rm", "--runc-binary", RUNTIME_BINARIES[spec.runtime]]
+        runtime_type, shim = catalog.containerd_shim(spec.runtime) or ("", "")
+        if shim and not shutil.which(shim):
+            raise Unsupported(f"containerd runs {spec.runtime} only through {shim} ({runtime_type}): not installed")
+        runtime = ["--runtime", runtime_type] if shim else ["--runc-binary", self.runtime_binary(spec.runtime)]
+        # The container's output goes to a file the shim writes itself: ctr's own copy through fifos
+        # loses a short-lived process's output now and then under load (seen with ctr 1.6 and 1.7),
+        # which would blame the cell on an engine that ran it fine. stdout and stderr share the file.
+        with self.scratch("ctr-run-") as scratch:
+            log = Path(scratch) / "output.log"
+        args = ["run", "--rm", *runtime, "--log-uri", f"file://{log}"]
         if spec.platform:
             args += ["--platform", spec.platform]
         for key, value in spec.env.items():
@@ -125,7 +140,8 @@ class ContainerdEngine(Engine):
             self.sh("tasks", "delete", "--force", container, check=False, timeout=30)
             self.sh("containers", "delete", container, check=False, timeout=30)
             raise TimedOut(f"the container timed out after {spec.timeout:.0f} s; it was killed and removed") from None
-        return RunResult(result.returncode, result.stdout, result.stderr)
+        output = log.read_text(errors="replace") if log.exists() else ""
+        return RunResult(result.returncode, output + result.stdout, result.stderr)
 
     def save(self, ref: str, dest: Path, *, format: str) -> Path:
         self.require("save", format)

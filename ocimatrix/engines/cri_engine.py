@@ -35,6 +35,7 @@ from ocimatrix.cri.client import CriError
 from ocimatrix.cri.gen import api_pb2 as api
 from ocimatrix.cri.image_ids import digest_or_none, repo_digests_of
 from ocimatrix.cri.kubelet import KubeletCri
+from ocimatrix.engines import catalog
 from ocimatrix.engines.base import Engine, EngineError, ResolvedImage, RunResult, RunSpec, Unsupported, service_missing
 from ocimatrix.engines.image_views import config_section_of, host_manifest
 from ocimatrix.errors import HarnessError, OcimatrixError, ServiceUnavailable, UsageError
@@ -106,12 +107,14 @@ class CriEngine(Engine):
         super().__init__(endpoints, **binding)
         # The Endpoints field of the harness's own daemon for this runtime; None when it starts none.
         field = self.tool.embedded_endpoint
-        embedded = self.embedded_address() if field else None
+        own_cri = self.site.cri if self.site else endpoints.cri
+        embedded = (self.site.cri if self.site else self.embedded_address()) if field else None
         embedded_error = endpoints.errors.get(field) or endpoints.errors.get("containerd", "") if field else ""
         self.endpoint, self.missing = resolve_endpoint(self.name, self.named_endpoint, embedded, embedded_error)
         self.named = bool(self.named_endpoint)
-        # The harness's own containerd: its sandbox image is the one EmbeddedServices pushed.
-        self.embedded = not self.named and bool(self.endpoint) and self.endpoint == endpoints.cri
+        # The harness's own containerd (this host's or a generation's): its sandbox image is the one
+        # EmbeddedServices pushed.
+        self.embedded = not self.named and bool(self.endpoint) and self.endpoint == own_cri
         self.log_root = Path(endpoints.state_dir) / "cri" / "pods"
         self._client: KubeletCri | None = None
         self._version: api.VersionResponse | None = None
@@ -160,8 +163,8 @@ class CriEngine(Engine):
         which runtime answered (runtime_name, runtime_version, the CRI API version)."""
         reported = self.runtime_version()
         return {
-            self.name: self.version(),
-            f"{self.name} endpoint": (
+            self.label: self.version(),
+            f"{self.label} endpoint": (
                 f"{reported.runtime_name} {reported.runtime_version} (CRI {reported.runtime_api_version})"
             ),
         }
@@ -169,6 +172,10 @@ class CriEngine(Engine):
     def runtime_version_of(self, handler: str) -> str:
         """The version of the OCI runtime behind ``handler``, as far as the endpoint vouches for it
         (see handler_version); never the version of a host binary the endpoint may not use."""
+        name, generation = catalog.split_generation(handler)
+        if self.site and generation == self.generation:
+            # A generation's containerd runs its root's runc and crun: the root's manifest says which.
+            return self.site.version_of(name) or UNKNOWN_RUNTIME_VERSION
         if handler not in self._handler_versions:
             try:
                 binaries = handler_binaries(self.client.runtime_info())
@@ -184,6 +191,8 @@ class CriEngine(Engine):
         # the harness's own containerd uses this host's runc and crun.
         if self.embedded:
             super().check_runtime(runtime)
+        elif catalog.generation_of(runtime) != catalog.HOST_GENERATION:
+            raise Unsupported(f"{runtime}: a daemon the matrix names runs its own runtimes, by handler name")
 
     def _cri(self, call, *args, **kwargs):
         try:
@@ -285,6 +294,9 @@ class CriEngine(Engine):
         return messages.pod_sandbox_config(name, POD_NAMESPACE, uid, str(log_dir), labels=labels)
 
     def run_pod(self, pod_config: api.PodSandboxConfig, runtime: str) -> str:
+        """RunPodSandbox with ``runtime``'s handler: a cell's ``runc@trixie`` is handler ``runc`` of
+        that generation's containerd (the engine's own generation, see ``check_runtime``)."""
+        runtime = catalog.split_generation(runtime)[0]
         try:
             return self.client.run_pod_config(pod_config, runtime)
         except CriError as exc:

@@ -6,6 +6,7 @@ docker-py has no shell form, so each call records the equivalent ``docker`` CLI 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 from pathlib import Path
 
 import docker
@@ -13,6 +14,7 @@ import docker.errors
 import requests
 
 from ocimatrix import evidence
+from ocimatrix.engines import catalog
 from ocimatrix.engines.base import (
     Engine,
     EngineError,
@@ -36,7 +38,8 @@ class DockerEngine(Engine):
 
     def __init__(self, endpoints, **binding) -> None:
         super().__init__(endpoints, **binding)
-        self.endpoint = self.named_endpoint or self.embedded_address()
+        own = self.site.docker if self.site else self.embedded_address()
+        self.endpoint = self.named_endpoint or own
         self._client: docker.DockerClient | None = None
 
     @property
@@ -46,9 +49,11 @@ class DockerEngine(Engine):
         return self._client
 
     def cli(self, *args: str) -> list[str]:
-        return [self.binary, "--host", self.endpoint, *args]
+        return self.wrap([self.binary, "--host", self.endpoint, *args])
 
     def unavailable(self) -> str | None:
+        if not self.endpoint and self.site:
+            raise ServiceUnavailable(f"dockerd of generation {self.generation}", "it did not start")
         if not self.endpoint:
             return service_missing(self.endpoints, "docker", "dockerd")
         try:
@@ -94,12 +99,14 @@ class DockerEngine(Engine):
             # A private config dir: the CLI keeps its draft lists there, not in ~/.docker.
             env = {"DOCKER_CLI_EXPERIMENTAL": "enabled", "DOCKER_CONFIG": config_dir}
             run_command(
-                [self.binary, "manifest", "create", "--insecure", ref, *per_platform.values()],
-                env=env,
+                self.wrap([self.binary, "manifest", "create", "--insecure", ref, *per_platform.values()]),
+                env=self.tool_env(env),
                 what="docker manifest create",
             )
             out = run_command(
-                [self.binary, "manifest", "push", "--insecure", "--purge", ref], env=env, what="docker manifest push"
+                self.wrap([self.binary, "manifest", "push", "--insecure", "--purge", ref]),
+                env=self.tool_env(env),
+                what="docker manifest push",
             ).stdout
         digest = next((w for w in reversed(out.split()) if w.startswith("sha256:")), "")
         if not digest:
@@ -149,6 +156,8 @@ class DockerEngine(Engine):
 
     def run(self, spec: RunSpec) -> RunResult:
         self.check_runtime(spec.runtime)
+        # dockerd knows its runtimes by name (runc, crun in daemon.json), of its own generation.
+        spec = dataclasses.replace(spec, runtime=catalog.split_generation(spec.runtime)[0])
         evidence.record_command(self.cli(*docker_run_args(spec)))
         kwargs = {
             "image": spec.image,

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import uuid
 from pathlib import Path
 
+from ocimatrix.engines import catalog
 from ocimatrix.engines.base import (
-    RUNTIME_BINARIES,
     Engine,
     EngineError,
     ResolvedImage,
@@ -23,6 +22,7 @@ from ocimatrix.engines.base import (
 )
 from ocimatrix.engines.image_views import config_section_of_inspect, digests_for
 
+BUILD_ULIMITS = ("--ulimit", "nofile=1024:1024", "--ulimit", "nproc=1024:1024")
 PUSH_FORMATS = {"oci": "oci", "docker": "v2s2"}
 SAVE_FORMATS = {"oci": "oci-archive", "docker": "docker-archive"}
 
@@ -32,19 +32,27 @@ class ContainersStorageTool(Engine):
 
     def __init__(self, endpoints, **binding) -> None:
         super().__init__(endpoints, **binding)
-        self.binary = binding.get("binary") or shutil.which(self.name) or self.tool.binary
-        self.env = dict(endpoints.podman_env)
+        if self.site:
+            # The root's own binary and storage: podman 5's store is not podman 4's.
+            self.binary = binding.get("binary") or self.tool.binary
+            self.storage = self.site.podman_root
+            self.env = self.tool_env(self.site.podman_env)
+        else:
+            self.binary = binding.get("binary") or shutil.which(self.name) or self.tool.binary
+            self.storage = endpoints.podman_root
+            self.env = dict(endpoints.podman_env)
 
     def unavailable(self) -> str | None:
-        if not os.path.exists(self.binary):
-            return f"{self.name} is not installed ({self.binary} missing)"
-        if not self.endpoints.podman_env:
+        if not self.has_binary():
+            where = f" in the root of {self.generation}" if self.site else ""
+            return f"{self.name} is not installed ({self.binary} missing{where})"
+        if not self.storage:
             return f"{self.name} storage was not set up by the harness"
         return None
 
     def cmd(self, *args: str) -> list[str]:
-        root = Path(self.endpoints.podman_root)
-        return [self.binary, "--root", str(root / "root"), "--runroot", str(root / "runroot"), *args]
+        root = Path(self.storage)
+        return self.wrap([self.binary, "--root", str(root / "root"), "--runroot", str(root / "runroot"), *args])
 
     def sh(self, *args: str, timeout: float = 300.0, check: bool = True, what: str = ""):
         return run_command(self.cmd(*args), env=self.env, timeout=timeout, check=check, what=what)
@@ -65,6 +73,8 @@ class ContainersStorageTool(Engine):
             # Every build here is unique (a build id in its layer), so a layer cache buys nothing, and
             # podman's cache lookup races with a concurrent `rmi` on the shared store ("layer not known").
             "--layers=false",
+            # A root's podman 5 sets rlimits it may not raise here (no CAP_SYS_RESOURCE) unless told.
+            *(BUILD_ULIMITS if self.site else ()),
             "-t",
             ref,
             str(context),
@@ -173,7 +183,8 @@ class PodmanEngine(ContainersStorageTool):
         self.check_runtime(spec.runtime)
         entrypoint = [] if spec.entrypoint is None else ["--entrypoint", json.dumps(spec.entrypoint)]
         name = f"ocimatrix-{uuid.uuid4().hex[:12]}"
-        args = docker_style_run_args(spec, RUNTIME_BINARIES[spec.runtime], entrypoint, name)
+        flags = [f"--runtime-flag={flag.removeprefix('--')}" for flag in catalog.engine_flags(spec.runtime)]
+        args = [*flags, *docker_style_run_args(spec, self.runtime_binary(spec.runtime), entrypoint, name)]
         args += spec.args or []
         try:
             result = self.sh(*args, timeout=spec.timeout, check=False)
@@ -198,7 +209,7 @@ class BuildahEngine(ContainersStorageTool):
     name = "buildah"
 
     def version(self) -> str:
-        return first_line_version([self.binary, "--version"])
+        return first_line_version(self.wrap([self.binary, "--version"]))
 
     def image_digest(self, ref: str) -> str:
         return self._inspect(ref).get("FromImageDigest", "")

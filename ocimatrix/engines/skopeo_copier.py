@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import shutil
 from pathlib import Path
 
@@ -16,14 +15,18 @@ class SkopeoCopier(BoundTool):
 
     def __init__(self, endpoints, **binding) -> None:
         super().__init__(endpoints, **binding)
-        self.binary = binding.get("binary") or shutil.which("skopeo") or self.tool.binary
-        self.env = dict(endpoints.podman_env)
+        if self.site:
+            self.binary = binding.get("binary") or self.tool.binary
+            self.env = self.tool_env(self.site.podman_env)
+        else:
+            self.binary = binding.get("binary") or shutil.which("skopeo") or self.tool.binary
+            self.env = dict(endpoints.podman_env)
 
     def unavailable(self) -> str | None:
-        return None if os.path.exists(self.binary) else f"skopeo is not installed ({self.binary} missing)"
+        return None if self.has_binary() else f"skopeo is not installed ({self.binary} missing)"
 
     def version(self) -> str:
-        return first_line_version([self.binary, "--version"])
+        return first_line_version(self.wrap([self.binary, "--version"]))
 
     def copy(
         self,
@@ -45,5 +48,5 @@ class SkopeoCopier(BoundTool):
             args.append("--all")
         if digest_file is not None:
             args += ["--digestfile", str(digest_file)]
-        run_command([*args, src, dest], env=self.env, what="skopeo copy")
+        run_command(self.wrap([*args, src, dest]), env=self.env, what="skopeo copy")
         return digest_file.read_text().strip() if digest_file is not None else ""

@@ -154,13 +154,22 @@ def docker_remover(host: GenerationHost, socket: Path):
 
 
 def start_generation_services(
-    host: GenerationHost, sandbox_image: str = "127.0.0.1/ocimatrix/pause:latest", registry_port: int = 0
+    host: GenerationHost,
+    sandbox_image: str = "127.0.0.1/ocimatrix/pause:latest",
+    registry_port: int = 0,
+    trusted_registries: tuple[str, ...] = (),
 ) -> GenerationEndpoints:
-    """Registry, containerd and dockerd of the generation, and podman's config; ``host.stop()`` ends them."""
+    """Registry, containerd and dockerd of the generation, and podman's config; ``host.stop()`` ends them.
+
+    ``trusted_registries`` (127.0.0.1:PORT) are trusted over plain HTTP besides the generation's own:
+    the run's one registry, through which images cross generations. It is on loopback, reachable from
+    inside, since only the mount namespace is private.
+    """
     registry = start_registry(host, registry_port)
-    containerd = start_containerd(host, sandbox_image, [registry])
-    docker = start_dockerd(host, containerd, [registry])
+    registries = [*trusted_registries, registry]
+    containerd = start_containerd(host, sandbox_image, registries)
+    docker = start_dockerd(host, containerd, registries)
     host.before_stop.append(docker_remover(host, docker))
-    podman_env = write_podman_config(host.state_dir / "podman", [registry])
+    podman_env = write_podman_config(host.state_dir / "podman", registries)
     host.before_stop.append(podman_remover(host, podman_env))
     return GenerationEndpoints(host.name, containerd, docker, registry, podman_env)

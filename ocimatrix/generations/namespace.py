@@ -47,13 +47,19 @@ mount -t tmpfs -o mode=1777 ocimatrix-tmp "$root/tmp"
 mount -t tmpfs -o mode=1777 ocimatrix-tmp "$root/var/tmp"
 mkdir -p "$root$state"
 mount --bind "$state" "$root$state"
+shift 2
+for shared in "$@"; do
+  mkdir -p "$root$shared"
+  mount --bind "$shared" "$root$shared"
+done
 echo {READY_MARK}
 exec sleep infinity
 """
 
 
-def holder_command(rootfs: Path, state_dir: Path) -> list[str]:
-    """The namespace holder: sets up the mounts, then sleeps until ``stop`` kills it."""
+def holder_command(rootfs: Path, state_dir: Path, shared: tuple[Path, ...] = ()) -> list[str]:
+    """The namespace holder: sets up the mounts, then sleeps until ``stop`` kills it. ``shared``
+    directories (under the scratch tmpfs, e.g. the run's state dir) are bound in at their own paths."""
     return [
         "unshare",
         "--mount",
@@ -65,6 +71,7 @@ def holder_command(rootfs: Path, state_dir: Path) -> list[str]:
         "sh",
         str(rootfs),
         str(state_dir),
+        *(str(p) for p in shared),
     ]
 
 
@@ -141,10 +148,16 @@ class StopReport:
 class GenerationHost:
     """The root of one generation, running in a private mount namespace with a state dir on the real disk."""
 
-    def __init__(self, name: str, rootfs: Path, state_dir: Path) -> None:
+    def __init__(self, name: str, rootfs: Path, state_dir: Path, shared: tuple[Path, ...] = ()) -> None:
         self.name = name
         self.rootfs = Path(rootfs)
         self.state_dir = Path(state_dir).absolute()
+        # Seen inside at their own paths; only directories under the root's scratch tmpfs (/var/tmp ...),
+        # so nothing is created in the cached root.
+        self.shared = tuple(Path(p).absolute() for p in shared)
+        for path in self.shared:
+            if missing_ancestors(self.rootfs, path):
+                raise HarnessError(f"generation {name}: sharing {path} would create it in the cached root")
         self.holder: subprocess.Popen | None = None
         self.namespace = ""
         self.daemons: list[Daemon] = []
@@ -167,7 +180,7 @@ class GenerationHost:
         log_path = self.state_dir / "namespace.log"
         with open(log_path, "ab") as log:
             self.holder = subprocess.Popen(
-                holder_command(self.rootfs, self.state_dir),
+                holder_command(self.rootfs, self.state_dir, self.shared),
                 stdout=subprocess.PIPE,
                 stderr=log,
                 stdin=subprocess.DEVNULL,

@@ -105,7 +105,13 @@ def _table(*, runsc_optional: bool) -> tuple[Requirement, ...]:
     )
 
 
-DEBIAN_12 = Distribution("debian", "bookworm", "Debian 12 (bookworm)", _table(runsc_optional=False))
+# debootstrap builds the roots of the tool generations (trixie, sid) a matrix names (ocimatrix/generations).
+DEBIAN_12 = Distribution(
+    "debian",
+    "bookworm",
+    "Debian 12 (bookworm)",
+    (*_table(runsc_optional=False), Requirement("debootstrap", "debootstrap")),
+)
 # gVisor's runsc is in Debian's archive, measured here; Ubuntu's is only known on paper, so optional.
 UBUNTU_24_04 = Distribution(
     "ubuntu",

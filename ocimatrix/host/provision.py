@@ -143,6 +143,31 @@ def _provision_busybox(distribution: distro.Distribution, foreign: list[str], lo
     return {p: outcome[p] for p in foreign}
 
 
+def provision_generations(names: Iterable[str], check_only: bool = False, log: Log = print) -> dict[str, str]:
+    """Prepare (or, with ``check_only``, look up) the cached root of each named generation.
+
+    Returns generation -> where its root is, or why it is not ready. A root that can't be prepared
+    is reported, never hidden: the cells naming its tools are errors in a run.
+    """
+    from ocimatrix.generations import GenerationUnavailable, generation, prepare, prepared_root
+
+    outcome: dict[str, str] = {}
+    for name in names:
+        if generation(name).is_host:
+            outcome[name] = "this host's own system: nothing to prepare"
+        elif check_only:
+            found = prepared_root(name)
+            outcome[name] = f"prepared at {found.rootfs}" if found else "not prepared (run: provision --generation)"
+        else:
+            log(f"generation {name}: preparing its root (debootstrap and the engines on first use, ~60-100 s)")
+            try:
+                outcome[name] = f"prepared at {prepare(name, log=log).rootfs}"
+            except GenerationUnavailable as exc:
+                outcome[name] = f"not prepared: {exc}"
+        log(f"generation {name}: {outcome[name]}")
+    return outcome
+
+
 def needs_provisioning() -> bool:
     """The cheap check `ocimatrix run` makes before deciding to provision."""
     distribution = distro.current()

@@ -17,6 +17,7 @@ from pathlib import Path
 from ocimatrix.host.auth_registries import AuthRegistries
 from ocimatrix.host.containerd_service import ContainerdService
 from ocimatrix.host.dockerd_service import DockerdService
+from ocimatrix.host.generation_services import GenerationServices
 from ocimatrix.host.podman_setup import write_podman_config
 from ocimatrix.host.process import kill_processes_mentioning, unmount_all_under
 from ocimatrix.host.registry_service import RegistryService
@@ -50,6 +51,8 @@ class Endpoints:
     # ``errors``: it is installed but the harness could not start it (cells are errors, never skips).
     absent: dict[str, str] = field(default_factory=dict)
     errors: dict[str, str] = field(default_factory=dict)
+    # generation (trixie, sid) -> its GenerationSite as JSON: root, namespace, daemons (see generations/site.py)
+    generations: dict[str, dict] = field(default_factory=dict)
 
     def address(self, daemon: str) -> str:
         """The address of embedded daemon ``daemon`` by its field name ("docker", "containerd", "cri" ...),
@@ -66,12 +69,28 @@ class Endpoints:
             return self.errors[service], False
         return None
 
+    def site(self, generation: str):
+        """The running ``generation`` (a ``GenerationSite``); ServiceUnavailable when the run did not start it:
+        a root that could not be prepared or started is an error of its cells, never a skip."""
+        from ocimatrix.errors import ServiceUnavailable
+        from ocimatrix.generations.site import GenerationSite
+
+        if generation in self.generations:
+            return GenerationSite.from_json(self.generations[generation])
+        why = self.errors.get(generation_service(generation)) or "this run did not start it (no cell names it)"
+        raise ServiceUnavailable(f"generation {generation}", why)
+
     def save(self, path: Path) -> None:
         path.write_text(json.dumps(asdict(self), indent=1))
 
     @classmethod
     def load(cls, path: str | Path) -> Endpoints:
         return cls(**json.loads(Path(path).read_text()))
+
+
+def generation_service(generation: str) -> str:
+    """The name a generation's failure is recorded under in ``Endpoints.errors``."""
+    return f"generation {generation}"
 
 
 def _note_failure(endpoints: Endpoints, service: str, exc: Exception) -> None:
@@ -99,9 +118,11 @@ def cleanup_state_dir(state: Path) -> None:
 
 
 class EmbeddedServices:
-    def __init__(self, log=print, registry_port: int = 0) -> None:
+    def __init__(self, log=print, registry_port: int = 0, generations: tuple[str, ...] = ()) -> None:
         self.log = log
         self.registry_port = registry_port  # 0: any free port
+        self.generations = generations  # roots (trixie, sid) whose daemons start beside the host's
+        self.generation_services = GenerationServices(log)
         self.state: Path | None = None
         self.registry: RegistryService | None = None
         self.containerd: ContainerdService | None = None
@@ -153,11 +174,13 @@ class EmbeddedServices:
             endpoints.errors["docker"] = "dockerd needs the harness's containerd, which did not start"
         endpoints.podman_root = str(self.state / "podman")
         endpoints.podman_env = write_podman_config(self.state / "podman", hosts)
-        self._supervise()
+        book = self._supervise()
+        for generation in self.generations:
+            self.generation_services.start(generation, self.state, endpoints, book)
         endpoints.save(self.state / "endpoints.json")
         return endpoints
 
-    def _supervise(self) -> None:
+    def _supervise(self) -> ServiceBook:
         """Write down how to check and restart each daemon, for every worker's cells to use."""
         book = ServiceBook(self.state)
         if self.registry and self.registry.daemon:
@@ -170,6 +193,7 @@ class EmbeddedServices:
             book.add("dockerd", self.dockerd.daemon, Probe("docker", str(self.dockerd.socket)), [pidfile])
         for name, daemon, probe in self.auth_registries.supervised() if self.auth_registries else ():
             book.add(name, daemon, probe)
+        return book
 
     def restarts(self) -> dict[str, list[dict]]:
         return ServiceBook(self.state).restarts() if self.state else {}
@@ -177,6 +201,7 @@ class EmbeddedServices:
     def stop(self) -> None:
         if self.state is None:
             return
+        self.generation_services.stop()  # their daemons first: they may use the host's registry
         for service in (self.dockerd, self.containerd, self.auth_registries, self.registry):
             if service is not None:
                 try:

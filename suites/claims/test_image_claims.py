@@ -25,8 +25,6 @@ MANIFEST_SPEC = (
     "https://github.com/opencontainers/image-spec/blob/v1.1.0/manifest.md#image-manifest-property-descriptions"
 )
 RUNTIME_SPEC = "https://github.com/opencontainers/runtime-spec/blob/v1.1.0/runtime.md#lifecycle"
-# Engines that would run the vendor's image in a pod on the host's network (no CNI here).
-HOST_NETWORK_ENGINES = ("containerd-cri", "cri-o")
 
 
 def _checks(image_claims: dict, name: str):
@@ -196,15 +194,13 @@ def test_minimum_kernel(cell, static_image, image_claims, recorder):
 @pytest.mark.spec("runtime-spec §lifecycle: the claimed image runs on the claimed engine and platform", RUNTIME_SPEC)
 def test_image_runs(cell, vendor_image, image_claims, endpoints, matrix, recorder, request):
     engine_name, platform = cell["engine"], cell["platform"]
-    if engine_name in HOST_NETWORK_ENGINES:
-        pytest.skip(
-            f"{engine_name} here runs pods on the host's network (no CNI): a vendor's image is never run with network"
-        )
+    runner = request.getfixturevalue("runner")  # the engine driver; skips if it isn't on this host
+    if not runner.supports("no_network"):  # a vendor's image is untrusted: it never runs with a network
+        pytest.skip(runner.why_not("no_network"))
     support = detect(platform)
     recorder.add("platform_support", support.evidence())
     if not support.runnable:
         pytest.skip(f"this host can't run {platform}: {support.detail}")
-    runner = request.getfixturevalue("runner")  # the engine driver; skips if it isn't on this host
     image = vendor_image.get()
     recorder.add("image_digest", image.digest)
     try:

@@ -1,0 +1,102 @@
+"""The daemons of each tool generation a run names (trixie, sid), started beside the host's own.
+
+For each generation: its cached root is made ready (``generations.prepare``: nothing to do when it is
+current), its namespace started with the run's state directory bound in, and its registry, containerd
+and dockerd started (``generations.start_generation_services``), trusting the run's one registry so
+images cross generations. They are supervised like the host's daemons (``containerd@trixie`` ...), and
+stopped before the host's. A generation that can't be prepared or started is recorded in
+``Endpoints.errors``: its cells are errors, never skips.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from pathlib import Path
+
+from ocimatrix.generations.daemons import GenerationEndpoints, start_generation_services
+from ocimatrix.generations.namespace import GenerationHost
+from ocimatrix.generations.roots import PreparedRoot, prepare, prepared_root
+from ocimatrix.generations.site import GenerationSite
+from ocimatrix.host.supervision import Probe, ServiceBook
+
+
+def prepare_generation(generation: str, log) -> PreparedRoot:
+    """The generation's root, ready; a cached root is used as it is when checking for newer versions fails."""
+    try:
+        return prepare(generation, log=log)
+    except Exception as exc:
+        cached = prepared_root(generation)
+        if cached is None:
+            raise
+        log(f"generation {generation}: could not refresh its root ({exc}); using the cached one")
+        return cached
+
+
+def site_of(host: GenerationHost, root: PreparedRoot, started: GenerationEndpoints) -> GenerationSite:
+    return GenerationSite(
+        generation=host.name,
+        rootfs=str(host.rootfs),
+        pid=host.pid,
+        containerd=str(started.containerd_socket),
+        docker=started.docker_endpoint,
+        registry=started.registry,
+        podman_root=str(host.state_dir / "podman"),
+        podman_env=dict(started.podman_env),
+        tools=root.manifest.tools(),
+    )
+
+
+class GenerationServices:
+    def __init__(self, log=print) -> None:
+        self.log = log
+        self.hosts: list[GenerationHost] = []
+
+    def start(self, generation: str, run_state: Path, endpoints, book: ServiceBook) -> None:
+        from ocimatrix.host.services import generation_service
+
+        host: GenerationHost | None = None
+        try:
+            root = prepare_generation(generation, self.log)
+            host = GenerationHost(generation, root.rootfs, run_state / "generations" / generation, shared=(run_state,))
+            host.start()
+            self.hosts.append(host)
+            trusted = (endpoints.registry,) if endpoints.registry else ()
+            started = start_generation_services(
+                host, endpoints.sandbox_image or "127.0.0.1/ocimatrix/pause:latest", trusted_registries=trusted
+            )
+        except Exception as exc:  # noqa: BLE001 - recorded: the generation's cells are errors
+            endpoints.errors[generation_service(generation)] = f"{type(exc).__name__}: {exc}"
+            self.log(f"generation {generation}: unavailable, its cells will be errors: {exc}")
+            if host is not None:
+                host.stop()
+            return
+        endpoints.generations[generation] = asdict(site_of(host, root, started))
+        self._supervise(host, started, book)
+        self.log(f"generation {generation}: dockerd {started.docker_endpoint}, containerd {started.containerd_socket}")
+
+    @staticmethod
+    def _supervise(host: GenerationHost, started: GenerationEndpoints, book: ServiceBook) -> None:
+        """Each daemon under ``<service>@<generation>``, the names the catalog's tools of it declare."""
+        by_name = {daemon.name.split(" ")[0]: daemon for daemon in host.daemons}
+        g = host.name
+        if "registry" in by_name:
+            book.add(f"registry@{g}", by_name["registry"], Probe("http", f"http://{started.registry}/v2/"))
+        if "containerd" in by_name:
+            book.add(f"containerd@{g}", by_name["containerd"], Probe("unix", str(started.containerd_socket)))
+        if "dockerd" in by_name:
+            pidfile = str(host.state_dir / "dockerd" / "docker.pid")
+            book.add(f"dockerd@{g}", by_name["dockerd"], Probe("docker", str(started.docker_socket)), [pidfile])
+
+    def stop(self) -> None:
+        for host in reversed(self.hosts):
+            try:
+                report = host.stop()
+            except Exception as exc:  # noqa: BLE001 - the state dir's sweep kills what is left
+                self.log(f"generation {host.name}: stopping: {exc}")
+                continue
+            if not report.clean:
+                self.log(
+                    f"generation {host.name}: left behind processes {report.leftover_processes} "
+                    f"mounts {report.leftover_mounts}"
+                )
+        self.hosts.clear()
