@@ -31,6 +31,21 @@ def port_is_free(port: int) -> bool:
         return True
 
 
+def spawn(argv: list[str], log_path: Path, env: dict[str, str] | None = None, banner: str = "") -> subprocess.Popen:
+    """Start a daemon with its output appended to ``log_path``.
+
+    A session of its own, so a Ctrl-C aimed at the harness doesn't kill the daemon mid-cleanup.
+    """
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    with open(log_path, "ab") as log:
+        if banner:
+            log.write(banner.encode())
+            log.flush()
+        return subprocess.Popen(
+            argv, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env, start_new_session=True
+        )
+
+
 @dataclass
 class Daemon:
     name: str
@@ -40,17 +55,7 @@ class Daemon:
     process: subprocess.Popen | None = None
 
     def start(self, ready: Callable[[], bool], timeout: float = 60.0) -> None:
-        self.log.parent.mkdir(parents=True, exist_ok=True)
-        with open(self.log, "ab") as log:
-            # A session of its own, so a Ctrl-C aimed at the harness doesn't kill the daemon mid-cleanup.
-            self.process = subprocess.Popen(
-                self.argv,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                stdin=subprocess.DEVNULL,
-                env=self.env,
-                start_new_session=True,
-            )
+        self.process = spawn(self.argv, self.log, self.env)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:

@@ -16,7 +16,6 @@ import fcntl
 import json
 import os
 import socket
-import subprocess
 import time
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
@@ -25,7 +24,7 @@ from pathlib import Path
 
 import httpx
 
-from ocimatrix.host.process import Daemon, tail
+from ocimatrix.host.process import Daemon, spawn, tail
 
 SERVICES_FILE = "services.json"
 RESTARTS_FILE = "restarts.json"
@@ -169,17 +168,7 @@ class ServiceBook:
         for stale in spec.stale_files:
             with contextlib.suppress(OSError):
                 os.unlink(stale)
-        with open(spec.log, "ab") as log:
-            log.write(f"\n--- ocimatrix: restarting {spec.name} ---\n".encode())
-            log.flush()
-            process = subprocess.Popen(
-                spec.argv,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                stdin=subprocess.DEVNULL,
-                env=spec.env,
-                start_new_session=True,
-            )
+        process = spawn(spec.argv, Path(spec.log), spec.env, banner=f"\n--- ocimatrix: restarting {spec.name} ---\n")
         deadline = time.monotonic() + RESTART_TIMEOUT
         while time.monotonic() < deadline:
             if process.poll() is not None:

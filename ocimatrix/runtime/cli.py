@@ -111,30 +111,28 @@ class OciRuntime:
     # --- the operations ---------------------------------------------------------------------
 
     def create(self, container_id: str, bundle: Path, timeout: float = 60.0) -> tuple[Container, CallResult]:
-        """``create``; the container's stdio (no terminal) goes to files in the bundle."""
-        container = Container(container_id, bundle, bundle / "stdout", bundle / "stderr")
-        argv = self.argv("create", "--bundle", str(bundle), container_id)
-        _record_with_stdio(argv, container)
-        try:
-            with open(container.stdout_path, "wb") as out, open(container.stderr_path, "wb") as err:
-                proc = subprocess.run(argv, stdin=subprocess.DEVNULL, stdout=out, stderr=err, timeout=timeout)
-        except subprocess.TimeoutExpired:
-            raise RuntimeHang(f"{self.name} create did not return within {timeout:.0f}s") from None
-        except OSError as exc:
-            raise HarnessError(f"cannot execute {self.binary} create: {exc}") from exc
-        # Before start, whatever the files hold is the runtime's own output.
-        return container, CallResult(argv, proc.returncode, container.output(), container.errors())
+        """``create``; the container's stdio (no terminal) goes to files in the bundle.
+
+        Before start, whatever the files hold is the runtime's own output."""
+        return self._with_stdio_files("create", container_id, bundle, timeout)
 
     def run_attached(self, container_id: str, bundle: Path, timeout: float = 60.0) -> tuple[Container, CallResult]:
         """``run`` in the foreground: create, start and wait, returning the container's exit status."""
+        return self._with_stdio_files("run", container_id, bundle, timeout)
+
+    def _with_stdio_files(
+        self, operation: str, container_id: str, bundle: Path, timeout: float
+    ) -> tuple[Container, CallResult]:
         container = Container(container_id, bundle, bundle / "stdout", bundle / "stderr")
-        argv = self.argv("run", "--bundle", str(bundle), container_id)
+        argv = self.argv(operation, "--bundle", str(bundle), container_id)
         _record_with_stdio(argv, container)
         try:
             with open(container.stdout_path, "wb") as out, open(container.stderr_path, "wb") as err:
                 proc = subprocess.run(argv, stdin=subprocess.DEVNULL, stdout=out, stderr=err, timeout=timeout)
         except subprocess.TimeoutExpired:
-            raise RuntimeHang(f"{self.name} run did not return within {timeout:.0f}s") from None
+            raise RuntimeHang(f"{self.name} {operation} did not return within {timeout:.0f}s") from None
+        except OSError as exc:
+            raise HarnessError(f"cannot execute {self.binary} {operation}: {exc}") from exc
         return container, CallResult(argv, proc.returncode, container.output(), container.errors())
 
     def start(self, container_id: str) -> CallResult:
