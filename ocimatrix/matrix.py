@@ -189,7 +189,7 @@ def versions_match(ranges: Mapping[str, Any], recorded: Mapping[str, str]) -> bo
     return True
 
 
-class _Located:
+class YamlLocations:
     """Line numbers of every mapping key and sequence item, so errors can point into the file."""
 
     def __init__(self, text: str) -> None:
@@ -222,7 +222,7 @@ class _Located:
 class _Checker:
     def __init__(self, path: Path, text: str) -> None:
         self.path = path
-        self.located = _Located(text)
+        self.located = YamlLocations(text)
 
     def fail(self, where: tuple[Any, ...], message: str) -> UsageError:
         line = self.located.line(where)

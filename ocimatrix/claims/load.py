@@ -19,7 +19,7 @@ from ocimatrix.claims.catalog import REQUIREMENTS
 from ocimatrix.claims.model import ClaimsFile, CriClaims, EngineClaim, ImageClaims, ImageSource, RegistryClaims
 from ocimatrix.claims.versions import RangeError, parse_range
 from ocimatrix.errors import UsageError
-from ocimatrix.matrix import KNOWN_PLATFORMS, _Located
+from ocimatrix.matrix import KNOWN_PLATFORMS, YamlLocations
 from ocimatrix.registries import registry_settings_problems
 
 SCHEMA_NAME = "claims.schema.json"
@@ -63,7 +63,7 @@ def parse_size(value: int | str) -> int:
 class _Where:
     def __init__(self, path: Path, text: str) -> None:
         self.path = path
-        self.located = _Located(text)
+        self.located = YamlLocations(text)
 
     def error(self, where: tuple[Any, ...], message: str) -> UsageError:
         line = self.located.line(tuple(where))

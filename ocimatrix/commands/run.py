@@ -53,13 +53,13 @@ def main(args: argparse.Namespace) -> int:
     if not SUITES_DIR.is_dir():
         raise UsageError(f"suites not found at {SUITES_DIR}: reinstall ocimatrix (its wheel carries them)")
     if not args.no_provision and not args.endpoints:
-        _provision_if_needed()
+        provision_if_needed()
     out: Path = args.out
     out.mkdir(parents=True, exist_ok=True)
     results_path = out / "results.json"
     results_path.unlink(missing_ok=True)
 
-    code = _run_pytest(args, matrix.path, results_path)
+    code = run_pytest(args, matrix.path, results_path)
     if not results_path.exists():
         if code == 2:
             raise UsageError("pytest rejected the run before any cell ran (see above)")
@@ -86,7 +86,7 @@ def _check_shard(text: str | None) -> None:
         raise UsageError(str(exc)) from None
 
 
-def _provision_if_needed() -> None:
+def provision_if_needed() -> None:
     from ocimatrix.host.provision import needs_provisioning, provision
 
     if not needs_provisioning():
@@ -97,7 +97,7 @@ def _provision_if_needed() -> None:
     provision(log=lambda m: print(f"ocimatrix: provision: {m}"))
 
 
-def _run_pytest(args: argparse.Namespace, matrix: Path, results_path: Path) -> int:
+def run_pytest(args: argparse.Namespace, matrix: Path, results_path: Path) -> int:
     import pytest
 
     suites = [str(SUITES_DIR / s) for s in args.suite] if args.suite else [str(SUITES_DIR)]

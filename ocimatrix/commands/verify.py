@@ -93,7 +93,7 @@ def _run_cells(args, matrix_path: Path, plan_path: Path, cells_dir: Path, result
     from ocimatrix.commands import run
 
     if not args.no_provision and not args.endpoints:
-        run._provision_if_needed()
+        run.provision_if_needed()
     cells_dir.mkdir(parents=True, exist_ok=True)
     results_path.unlink(missing_ok=True)
     # suites/claims always goes in: its conftest applies the plan's selection to every suite's cells.
@@ -111,7 +111,7 @@ def _run_cells(args, matrix_path: Path, plan_path: Path, cells_dir: Path, result
     previous = os.environ.get(PLAN_ENV)
     os.environ[PLAN_ENV] = str(plan_path.resolve())
     try:
-        code = run._run_pytest(run_args, matrix_path, results_path)
+        code = run.run_pytest(run_args, matrix_path, results_path)
     finally:
         if previous is None:
             os.environ.pop(PLAN_ENV, None)
