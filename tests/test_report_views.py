@@ -43,6 +43,8 @@ def test_old_results_without_generations_still_name_versions():
     record = load_checked_results(OLD_RUN).results[0]
     assert tools_of(record)["engine"].label == "docker 20.10.24"  # generation unknown: not guessed
     assert short_version("1.6.20~ds1") == "1.6.20" and short_version("26.1.5+dfsg1") == "26.1.5"
+    assert short_version("0.0~20221219.0") == "20221219"  # runsc: a dated snapshot reads as its date
+    assert short_version("1.21-1") == "1.21" and short_version("1:1.37.0-6") == "1.37.0"
 
 
 def test_reasons_lose_what_differs_from_run_to_run():

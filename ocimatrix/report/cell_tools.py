@@ -20,9 +20,21 @@ GENERATION_ORDER = ("bookworm", "trixie", "sid")
 _PACKAGING_SUFFIX = re.compile(r"[+~].*$")
 
 
+_EPOCH = re.compile(r"^\d+:")
+_DEBIAN_REVISION = re.compile(r"-[0-9][^-]*$")  # "1.21-1": the package's revision, not upstream's
+_SNAPSHOT = re.compile(r"^0\.0~(?:git)?(\d{8})")  # Debian's spelling of a dated snapshot (runsc's)
+
+
 def short_version(version: str) -> str:
-    """``20.10.24+dfsg1`` -> ``20.10.24``: the upstream version people compare, without Debian's suffix."""
-    return _PACKAGING_SUFFIX.sub("", version.strip()) if version else ""
+    """``20.10.24+dfsg1`` -> ``20.10.24``: the upstream version people compare, without Debian's suffix.
+
+    A dated snapshot such as ``0.0~20221219.0`` reads as its date, ``20221219``, not ``0.0``.
+    """
+    if not version:
+        return ""
+    version = _EPOCH.sub("", version.strip())
+    snapshot = _SNAPSHOT.match(version)
+    return snapshot.group(1) if snapshot else _DEBIAN_REVISION.sub("", _PACKAGING_SUFFIX.sub("", version))
 
 
 def generation_rank(generation: str) -> int:
