@@ -94,6 +94,7 @@ def _claim_row(claim: dict[str, Any]) -> str:
         f"<td>{_outcome(c['outcome'])}</td>"
         f'<td><a href="{escape(c["evidence"])}">{escape(_cell_label(c))}</a></td>'
         f"<td>{escape(c['platform'] and 'platform ' + c['platform'])}</td>"
+        f"<td class='tools'>{escape(_cell_tools(c))}</td>"
         f"<td class='muted'>{escape(c['note'])}</td>"
         "</tr>"
         for c in claim["cells"]
@@ -113,6 +114,13 @@ def _pairs(values: dict[str, Any]) -> str:
 def _cell_label(cell: dict[str, Any]) -> str:
     test = cell["test"].split("::", 1)[-1]
     return test
+
+
+def _cell_tools(cell: dict[str, Any]) -> str:
+    """The versions of the cell's own engine and runtime (``docker@trixie 26.1.5``): what it ran."""
+    versions = cell.get("versions") or {}
+    tools = [cell["cell"].get(axis) for axis in ("engine", "runtime")]
+    return ", ".join(f"{t} {versions[t]}" for t in tools if t and versions.get(t))
 
 
 def evidence_html(index: int, record: dict[str, Any]) -> str:

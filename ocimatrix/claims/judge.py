@@ -6,7 +6,8 @@
   absent); the failing cells are listed with their reason and repro;
 - **error**: a cell it rests on errored (the harness or a service broke): never verified;
 - **unverifiable** here: nothing ran that could test it, or only skipped cells, or cells that ran
-  something other than what is claimed (another platform, an engine version outside the range).
+  something other than what is claimed (another platform, an engine version outside the range, a
+  passed cell that recorded no engine version under a version claim).
 
 A skipped or errored cell never verifies a claim, and a cell that ran platform Q never speaks for P.
 """
@@ -17,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ocimatrix.claims.plan import Claim
+from ocimatrix.engines.catalog import generation_of
 from ocimatrix.host.platforms import platform_matches_request
 from ocimatrix.results import Record
 
@@ -43,13 +45,31 @@ def _fields(text: str) -> dict[str, str]:
     return {"os": os_name, "architecture": arch, "variant": variant}
 
 
+def _engine_version(claim: Claim, record: Record) -> tuple[str, str]:
+    """(the cell's engine as it names it, the version the cell recorded for it: "" when none)."""
+    assert claim.engine is not None
+    label = str(record.cell.get("engine") or claim.engine.engine)
+    return label, str((record.cell.get("versions") or {}).get(label, ""))
+
+
 def _off_claim(claim: Claim, record: Record) -> str:
     """Why a cell, whatever its outcome, is not about what the claim states ("" when it is)."""
     if claim.engine is not None:
-        version = str((record.cell.get("versions") or {}).get(claim.engine.engine, ""))
+        label, version = _engine_version(claim, record)
+        generation = generation_of(label)
+        if claim.engine.generations and generation not in claim.engine.generations:
+            return f"ran {label} (generation {generation}), not a generation the claim names"
         if version and not claim.engine.versions.admits(version):
-            return f"ran {claim.engine.engine} {version}, outside the claimed {claim.engine.versions}"
+            return f"ran {label} {version}, outside the claimed {claim.engine.versions}"
     return ""
+
+
+def _version_shown(claim: Claim, record: Record) -> str:
+    """For a passed cell of an engine claim: "" when it recorded its engine's version, else why it doesn't count."""
+    if claim.engine is None or not claim.engine.versions.clauses:
+        return ""
+    label, version = _engine_version(claim, record)
+    return "" if version else f"the cell recorded no version of {label}, so it can't show {claim.engine.versions}"
 
 
 def _platform_shown(claim: Claim, record: Record) -> str:
@@ -103,7 +123,7 @@ def judge(claim: Claim, records: list[Record]) -> Judgement:
             claim, "unverifiable", f"{len(skipped)} of {len(relevant)} cells were skipped: {reasons}", mine
         )
     for ref in relevant:
-        ref.note = _platform_shown(claim, ref.record)
+        ref.note = _version_shown(claim, ref.record) or _platform_shown(claim, ref.record)
     unshown = [r for r in relevant if r.note]
     if unshown:
         return Judgement(claim, "unverifiable", "; ".join(dict.fromkeys(r.note for r in unshown)), mine)

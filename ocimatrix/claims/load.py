@@ -135,6 +135,8 @@ def _message(error) -> str:
         return f"{error.instance!r} is not one of: {', '.join(map(str, schema['enum']))}"
     if validator == "anyOf" and not error.absolute_path:
         return "claims nothing: add 'image', 'registry' or 'cri'"
+    if validator == "anyOf" and "description" in schema:
+        return f"{error.instance!r} is not valid: {schema['description']}"
     if validator == "const":
         return f"expected {schema['const']!r} (the claims file format version)"
     if validator == "pattern" and "description" in schema:
@@ -166,10 +168,22 @@ def _image(raw: dict, path: Path, where: _Where) -> ImageClaims:
     for index, platform in enumerate(platforms):
         if platform not in KNOWN_PLATFORMS:
             raise where.error(("image", "platforms", index), f"unknown platform; known: {', '.join(KNOWN_PLATFORMS)}")
+    default_generations = _generations(raw.get("generation"), where, ("image", "generation"))
+    default_hosts = _listed(raw.get("host"))
     runs_on = []
     for index, entry in enumerate(raw.get("runs_on") or []):
+        at = ("image", "runs_on", index)
+        generations = _generations(entry.get("generation"), where, (*at, "generation")) or default_generations
+        for generation in generations:
+            if not _exists_in(entry["engine"], generation):
+                raise where.error((*at, "generation"), f"{entry['engine']} has no {generation} generation here")
         runs_on.append(
-            EngineClaim(entry["engine"], _range(entry.get("version"), where, ("image", "runs_on", index, "version")))
+            EngineClaim(
+                entry["engine"],
+                _range(entry.get("version"), where, (*at, "version")),
+                generations=generations,
+                hosts=_listed(entry.get("host")) or default_hosts,
+            )
         )
     checks = dict(raw.get("checks") or {})
     if runs_on and "smoke" not in checks:
@@ -207,6 +221,29 @@ def _image(raw: dict, path: Path, where: _Where) -> ImageClaims:
         checks=checks,
         kernel_hosts=kernel_hosts,
     )
+
+
+def _listed(value: Any) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    return tuple(str(v) for v in (value if isinstance(value, list) else [value]))
+
+
+def _generations(value: Any, where: _Where, at: tuple[Any, ...]) -> tuple[str, ...]:
+    from ocimatrix.engines.catalog import GENERATIONS
+
+    named = _listed(value)
+    for index, name in enumerate(named):
+        if name not in GENERATIONS:
+            spot = (*at, index) if isinstance(value, list) else at
+            raise where.error(spot, f"unknown generation {name!r}; known: {', '.join(GENERATIONS)}")
+    return named
+
+
+def _exists_in(engine: str, generation: str) -> bool:
+    from ocimatrix.engines.catalog import lookup
+
+    return generation in lookup(engine).generations
 
 
 def _source(raw: dict, path: Path, where: _Where) -> ImageSource:

@@ -29,9 +29,16 @@ class ImageSource:
 class EngineClaim:
     engine: str
     versions: VersionRange
+    generations: tuple[str, ...] = ()  # only these tool generations (bookworm, trixie, sid); () = every one here
+    hosts: tuple[str, ...] = ()  # only on these hosts (debian-12, ubuntu-24.04); () = any host
 
     def describe(self) -> str:
-        return self.engine if not self.versions.clauses else f"{self.engine} {self.versions}"
+        text = self.engine if not self.versions.clauses else f"{self.engine} {self.versions}"
+        if self.generations:
+            text += f" ({', '.join(self.generations)})"
+        if self.hosts:
+            text += f" on {', '.join(self.hosts)}"
+        return text
 
 
 @dataclass(frozen=True)

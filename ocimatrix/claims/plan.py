@@ -4,6 +4,11 @@ exactly those cells.
 
 Whatever can be decided before anything runs is decided here and said: an engine whose claimed
 versions no installed engine has makes its claims "unverifiable here" with the versions found.
+
+An engine claim is expanded over every tool generation here (this host's tools and each prepared
+root's, see ``here.py``) whose engine version the range admits: "docker >=24" on a Debian 12 host
+with a trixie root becomes cells of ``docker@trixie`` with ``runc@trixie``, since an engine runs its
+own generation's runtimes. Every such generation's cells must pass for the claim to verify.
 """
 
 from __future__ import annotations
@@ -18,7 +23,9 @@ import yaml
 
 from ocimatrix.claims import catalog
 from ocimatrix.claims.catalog import Entry, Selection
+from ocimatrix.claims.here import Here
 from ocimatrix.claims.model import ClaimsFile, EngineClaim, ImageClaims
+from ocimatrix.engines.catalog import spelled
 
 CLAIMS_SUITE = "suites/claims/test_image_claims.py"
 IMAGE_SPEC = "https://github.com/opencontainers/image-spec/blob/v1.1.0/"
@@ -36,6 +43,7 @@ class Claim:
     platform: str = ""  # judged only on cells whose evidence shows they examined or ran this platform
     platform_evidence: str = ""  # the evidence key that says which platform the cell examined or ran
     engine: EngineClaim | None = None  # judged only on cells whose recorded engine version is in range
+    tools: tuple[str, ...] = ()  # the engines (tool@generation version) chosen for it before the run
     absence_contradicts: bool = False
     unverifiable: str = ""  # decided before the run: why no cell here can test it
 
@@ -64,8 +72,9 @@ def _static(test: str, *more: str) -> tuple[Selection, ...]:
     return (Selection(CLAIMS_SUITE, (test, *more)),)
 
 
-def image_claims(image: ImageClaims, installed: dict[str, str]) -> list[Claim]:
-    """``installed``: engine -> the version this host has ("" when it has none)."""
+def image_claims(image: ImageClaims, installed: dict[str, str] | Here) -> list[Claim]:
+    """``installed``: what is here (``Here``), or tool label -> version ("" when not installed)."""
+    here = Here.of(installed)
     claims: list[Claim] = []
     checks = image.checks
     metadata = checks.get("metadata") or {}
@@ -119,28 +128,53 @@ def image_claims(image: ImageClaims, installed: dict[str, str]) -> list[Claim]:
             )
         for engine in image.runs_on:
             for runtime in image.runtimes:
-                claims.append(_run_claim(engine, runtime, platform, installed))
+                claims.append(_run_claim(engine, runtime, platform, here))
     return claims
 
 
-def _run_claim(engine: EngineClaim, runtime: str, platform: str, installed: dict[str, str]) -> Claim:
+def _run_claim(engine: EngineClaim, runtime: str, platform: str, here: Here) -> Claim:
     claim = Claim(
         slug("image", "runs", platform, engine.engine, runtime),
         "image",
         f"{platform}: runs on {engine.describe()} with {runtime} (the smoke command)",
         _static("test_image_runs"),
-        {"engine": (engine.engine,), "runtime": (runtime,), "platform": (platform,)},
+        {},
         "https://github.com/opencontainers/runtime-spec/blob/v1.1.0/runtime.md#lifecycle",
         platform=platform,
         platform_evidence="ran_platform",
         engine=engine,
     )
-    have = installed.get(engine.engine, "")
-    if not have:
-        claim.unverifiable = f"{engine.engine} is not installed on this host"
-    elif not engine.versions.admits(have):
-        claim.unverifiable = f"this host has {engine.engine} {have}, outside the claimed range {engine.versions}"
+    if not here.is_host(engine.hosts):
+        claim.unverifiable = f"claimed on {', '.join(engine.hosts)}; this host is {here.host or 'unknown'}"
+        return claim
+    found = here.engines(engine.engine, engine.generations)
+    chosen = [f for f in found if engine.versions.admits(f[2])]
+    if chosen:
+        claim.tools = tuple(f"{label} {version}" for label, _generation, version in chosen)
+        claim.title += ": on " + ", ".join(claim.tools)
+        claim.cell = {
+            "engine": tuple(label for label, _g, _v in chosen),
+            "runtime": tuple(spelled(runtime, generation) for _l, generation, _v in chosen),
+            "platform": (platform,),
+        }
+        return claim
+    claim.cell = {"engine": (engine.engine,), "runtime": (runtime,), "platform": (platform,)}
+    claim.unverifiable = _none_in_range(engine, found, here)
     return claim
+
+
+def _none_in_range(engine: EngineClaim, found: list[tuple[str, str, str]], here: Here) -> str:
+    """Why no engine here can test the claim: the versions found, and the generations not looked at."""
+    where = f" of generation {', '.join(engine.generations)}" if engine.generations else ""
+    if found:
+        have = ", ".join(f"{label} {version}" for label, _g, version in found)
+        text = f"no {engine.engine}{where} here is inside the claimed range {engine.versions}: found {have}"
+    else:
+        text = f"{engine.engine}{where} is not installed here"
+    unknown = {g: why for g, why in here.missing_roots.items() if not engine.generations or g in engine.generations}
+    if unknown:
+        text += "; not looked at: " + "; ".join(f"{g}: {why}" for g, why in unknown.items())
+    return text
 
 
 def _files_title(files: dict) -> str:
@@ -209,7 +243,7 @@ def cri_claims(claims_file: ClaimsFile) -> list[Claim]:
     return [_entry_claim("cri", "area", area, catalog.CRI_AREAS[area], cell) for area in cri.areas]
 
 
-def all_claims(claims_file: ClaimsFile, installed: dict[str, str]) -> list[Claim]:
+def all_claims(claims_file: ClaimsFile, installed: dict[str, str] | Here) -> list[Claim]:
     image = image_claims(claims_file.image, installed) if claims_file.image else []
     claims = image + registry_claims(claims_file) + cri_claims(claims_file)
     # One engine claimed twice (two version ranges) gives two claims: number the later ones.

@@ -66,6 +66,7 @@ def report_json(claims_file: ClaimsFile, judgements: list[Judgement], results: R
                 "reason": j.reason,
                 "spec": j.claim.spec,
                 "platform": j.claim.platform,
+                "tools": list(j.claim.tools),
                 "cells": [cell_json(c) for c in j.cells],
             }
             for j in judgements

@@ -4,7 +4,9 @@ Each claim becomes the cells that test it (a generated matrix plus a plan), run 
 code path as ``ocimatrix run``; then each claim is judged (verified, contradicted, error,
 unverifiable here) and DIR gets claims.json, index.html, junit.xml, badge.svg, evidence/ and the
 cells themselves under cells/. Exit 0: all verified; 1: something contradicted or errored; 2: a bad
-claims file; 3: some claims could not be verified here and none was contradicted.
+claims file; 3: some claims could not be verified here and none was contradicted or errored
+(``--unverifiable-ok`` makes that 0). Engine claims are expanded over this host's engines and every
+prepared generation root's (``claims/here.py``).
 """
 
 from __future__ import annotations
@@ -20,14 +22,7 @@ from ocimatrix.errors import OcimatrixError, UsageError
 
 HELP = "verify a vendor's supportability claims (image, registry, CRI endpoint) and write a claims report"
 PLAN_ENV = "OCIMATRIX_CLAIMS_PLAN"
-# The binary whose version says which engine release this host has, before any daemon starts.
-ENGINE_VERSION_PROBES = {
-    "docker": ["dockerd", "--version"],
-    "podman": ["podman", "--version"],
-    "containerd": ["containerd", "--version"],
-    "containerd-cri": ["containerd", "--version"],
-    "cri-o": ["crio", "--version"],
-}
+UNVERIFIABLE_ONLY = 3  # the exit code when nothing is false and something could not be tested here
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -36,15 +31,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("-n", "--workers", default="1", help="parallel pytest-xdist workers (default: 1)")
     parser.add_argument("--endpoints", type=Path, help="use services already running (their endpoints.json)")
     parser.add_argument("--no-provision", action="store_true", help="don't install packages or apply host fixes")
+    parser.add_argument(
+        "--unverifiable-ok",
+        action="store_true",
+        help="exit 0 instead of 3 when the only claims not verified are unverifiable here (a runner that lacks a tool)",
+    )
 
 
-def installed_engines() -> dict[str, str]:
-    from ocimatrix.engines.base import first_line_version
+def installed_engines():
+    """This host's engines and every prepared generation root's, with their versions, and the host's name."""
+    from ocimatrix.claims.here import discover
 
-    found = {}
-    for engine, argv in ENGINE_VERSION_PROBES.items():
-        found[engine] = first_line_version(argv) if shutil.which(argv[0]) else ""
-    return found
+    return discover()
 
 
 def main(args: argparse.Namespace) -> int:
@@ -65,7 +63,8 @@ def main(args: argparse.Namespace) -> int:
     paths = suite_paths(claims)
     if paths:
         _run_cells(args, matrix_path, plan_path, cells_dir, results_path, paths)
-    return _judge_and_write(claims_file, claims, out, results_path)
+    code = judge_and_write(claims_file, claims, out, results_path)
+    return 0 if code == UNVERIFIABLE_ONLY and getattr(args, "unverifiable_ok", False) else code
 
 
 def _materialize_probe(claims_file, out: Path):
@@ -123,7 +122,7 @@ def _run_cells(args, matrix_path: Path, plan_path: Path, cells_dir: Path, result
         raise OcimatrixError("the run ended before writing results.json (see above): no claim can be judged")
 
 
-def _judge_and_write(claims_file, claims, out: Path, results_path: Path) -> int:
+def judge_and_write(claims_file, claims, out: Path, results_path: Path) -> int:
     from ocimatrix.claims.badge import badge_svg
     from ocimatrix.claims.html import write_html
     from ocimatrix.claims.judge import exit_code, judge_all
