@@ -1,0 +1,158 @@
+"""Checks of opencontainers/runtime-tools' validation suite that the other runtime tests did not make.
+
+Each names the runtime-tools program it mirrors; ``docs/runtime.md`` maps the whole suite.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shlex
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+from runtime_spec import RUNTIME_AXES, spec
+
+from ocimatrix import evidence
+from ocimatrix.errors import HarnessError
+from ocimatrix.runtime.bundle import Bundle
+from ocimatrix.runtime.cli import Container
+from ocimatrix.runtime.config import Rlimit, RuntimeConfig
+
+pytestmark = pytest.mark.axes(*RUNTIME_AXES)
+
+LONG_RUNNING = "echo started; while true; do sleep 0.2; done"
+INHERITED = ("ipc", "uts", "net", "cgroup")
+
+
+def bundle_with_extra(lab, config: RuntimeConfig, extra: dict[str, Any]) -> tuple[str, Bundle]:
+    """A bundle whose config.json carries top-level properties the typed builder does not model."""
+    container_id, bundle = lab.bundle(config)
+    document = {**bundle.config, **extra}
+    try:
+        bundle.config_path.write_text(json.dumps(document, indent=2) + "\n")
+    except OSError as exc:
+        raise HarnessError(f"could not rewrite {bundle.config_path}: {exc}") from exc
+    compact = json.dumps(document, separators=(",", ":"))
+    lab.recorder.repro[-1] = f"printf '%s\\n' {shlex.quote(compact)} > {shlex.quote(str(bundle.config_path))}"
+    lab.recorder.add("config", document)
+    return container_id, Bundle(bundle.path, document)
+
+
+def refusal(lab, container_id: str, bundle: Bundle) -> str | None:
+    """What the runtime said refusing the bundle at create or start; None when it ran it to the end."""
+    container, created = lab.create_bundle(container_id, bundle)
+    if not created.ok:
+        return f"create: {created.words}"
+    started = lab.runtime.start(container.id)
+    if not started.ok:
+        return f"start: {started.words}"
+    lab.wait_stopped(container)
+    return None
+
+
+def must_refuse(lab, config: RuntimeConfig, what: str) -> None:
+    container_id, bundle = lab.bundle(config)
+    said = refusal(lab, container_id, bundle)
+    assert said is not None, f"{lab.name} created and ran a container whose config.json has {what}, without an error"
+    lab.recorder.add("refused", said)
+
+
+@spec("config.md", "extensibility", "Extensibility (an unknown property MUST NOT be an error)")
+def test_unknown_property_is_not_an_error(lab):
+    """runtime-tools misc_props, second case."""
+    container_id, bundle = bundle_with_extra(
+        lab, lab.config("echo ran"), {"org.ocimatrix.unknown": {"any": ["shape", 1]}}
+    )
+    said = refusal(lab, container_id, bundle)
+    assert said is None, f"{lab.name} refused a config.json with one unknown top-level property: {said}"
+
+
+@spec("config.md", "valid-values", "Valid values (an invalid ociVersion MUST be an error)")
+def test_invalid_oci_version_is_an_error(lab):
+    """runtime-tools misc_props, third case: ociVersion "invalid" is not SemVer."""
+    must_refuse(lab, lab.config("echo ran", oci_version="invalid"), 'ociVersion "invalid"')
+
+
+@spec("config.md", "posix-process", "POSIX process: rlimits (a type with no kernel interface MUST be an error)")
+def test_unknown_rlimit_type_is_an_error(lab):
+    """runtime-tools process_rlimits_fail."""
+    config = lab.config("echo ran")
+    config.process.rlimits = [Rlimit("RLIMIT_OCIMATRIX", 1024, 1024)]
+    must_refuse(lab, config, "the rlimit type RLIMIT_OCIMATRIX")
+
+
+@spec("config.md", "linux-process", "Linux process: capabilities (a name with no kernel interface MUST be an error)")
+def test_unknown_capability_is_an_error(lab):
+    """runtime-tools process_capabilities_fail."""
+    config = lab.config("echo ran")
+    config.process.capabilities = {kind: ["CAP_OCIMATRIX"] for kind in ("bounding", "effective", "permitted")}
+    must_refuse(lab, config, "the capability CAP_OCIMATRIX")
+
+
+@spec("config-linux.md", "namespaces", "Namespaces (a type not listed MUST be inherited from the runtime)")
+def test_unlisted_namespaces_are_the_runtimes(lab, recorder):
+    """runtime-tools linux_ns_itype, for the namespaces a container can share without harm to the host."""
+    config = lab.config("for n in " + " ".join(INHERITED) + "; do echo $n=$(readlink /proc/self/ns/$n); done")
+    config.hostname = None  # a hostname needs a uts namespace of its own
+    config.namespaces = [ns for ns in config.namespaces if ns.type not in ("ipc", "uts", "network", "cgroup")]
+    ran = lab.run(config)
+    # The runtime is a child of this process and inherits its namespaces.
+    runtime_side = {n: os.readlink(f"/proc/self/ns/{n}") for n in INHERITED}
+    inside = {n: ran.value(n) for n in INHERITED}
+    recorder.add("namespaces", {"runtime": runtime_side, "container": inside})
+    own = [n for n in INHERITED if inside[n] != runtime_side[n]]
+    assert not own, (
+        f"config.json lists no {own} namespace, so the container must share the runtime's; "
+        f"it has its own: { {n: (inside[n], runtime_side[n]) for n in own} }"
+    )
+
+
+@spec("config-linux.md", "namespaces", "Namespaces (a path of another namespace type MUST be an error)")
+def test_namespace_path_of_another_type_is_an_error(lab):
+    """runtime-tools linux_ns_path_type: join "ipc" through a uts namespace file."""
+    owner = lab.create(lab.config(LONG_RUNNING, hostname="ns-owner"))
+    lab.start(owner)
+    lab.wait_for_output(owner, "started")
+    pid = lab.state(owner)["pid"]
+    joiner = lab.config("echo ran")
+    # A uts namespace of a container, never the host's: a runtime that got this wrong must not touch the host.
+    joiner.set_namespace("ipc", f"/proc/{pid}/ns/uts")
+    must_refuse(lab, joiner, f'namespace type "ipc" with the path of a uts namespace (/proc/{pid}/ns/uts)')
+
+
+def create_with_pid_file(lab, pid_file: str) -> tuple[Container, subprocess.CompletedProcess]:
+    container_id, bundle = lab.bundle(lab.config(LONG_RUNNING))
+    lab.created.append(container_id)
+    container = Container(container_id, bundle.path, bundle.path / "stdout", bundle.path / "stderr")
+    argv = lab.runtime.argv("create", "--bundle", str(bundle.path), "--pid-file", pid_file, container_id)
+    lab.recorder.repro.append(
+        f"{evidence.shell_line(argv)} </dev/null >{shlex.quote(str(container.stdout_path))}"
+        f" 2>{shlex.quote(str(container.stderr_path))}"
+    )
+    # The container keeps its stdio open: files, not pipes, or this would wait for the container's end.
+    try:
+        with open(container.stdout_path, "wb") as out, open(container.stderr_path, "wb") as err:
+            done = subprocess.run(argv, stdin=subprocess.DEVNULL, stdout=out, stderr=err, timeout=60)
+    except subprocess.TimeoutExpired:
+        pytest.fail(f"{lab.name} create --pid-file did not return within 60s", pytrace=False)
+    except OSError as exc:
+        raise HarnessError(f"cannot execute {lab.runtime.binary}: {exc}") from exc
+    return container, done
+
+
+@spec("runtime.md", "state", "State: pid (as `create --pid-file` writes it)")
+def test_pid_file_holds_the_state_pid(lab, recorder):
+    """runtime-tools pidfile: the --pid-file of its command-line interface names the state's pid."""
+    pid_file = str(lab.scratch("pidfile") / "pid")
+    container, done = create_with_pid_file(lab, pid_file)
+    if done.returncode != 0:
+        pytest.fail(f"{lab.name} create --pid-file refused (exit {done.returncode}): {container.errors()[-800:]}")
+    written = Path(pid_file).read_text().strip() if os.path.exists(pid_file) else None
+    state = lab.state(container)
+    recorder.add("pid_file", written)
+    recorder.add("state_created", state)
+    assert written is not None, f"{lab.name} create --pid-file {pid_file} wrote no file"
+    assert written == str(state["pid"]), f"the pid file says {written!r}, the state's pid is {state['pid']}"
