@@ -33,7 +33,10 @@ def services_of_cell(cell: dict | None, matrix: Matrix) -> list[str]:
     registry = matrix.registries.get(cell.get("registry", "")) if cell.get("registry") else None
     if registry:
         embedded = registry.get("embedded")
-        names += _REGISTRY_SERVICES.get(True if embedded in (True, "true") else embedded, ())
+        services = _REGISTRY_SERVICES.get(True if embedded in (True, "true") else embedded, ())
+        if registry.get("generation"):  # the registry of a generation's root, supervised as registry@trixie
+            services = tuple(f"{service}@{registry['generation']}" for service in services)
+        names += services
     return list(dict.fromkeys(names))
 
 

@@ -78,6 +78,7 @@ REGISTRY_KEYS = {
     "tls_verify",
     "auth",
     "namespace",
+    "generation",
     "image",
     "description",
     "version",
@@ -105,16 +106,24 @@ class Matrix:
         """The generations other than this host's that any cell of the matrix names (of ``suites``
         only, when given): their roots and daemons are made ready for the run."""
         values: list[str] = []
-        chosen = [s for s in (self.suites or SUITES) if self.runs_suite(s)]
-        for suite in [s for s in chosen if suites is None or s in suites]:
+        # A suite outside SUITES (verify's claims suite) still names cells: the run's own list counts.
+        named = SUITES if suites is None else suites
+        for suite in [s for s in (self.suites or named) if self.runs_suite(s) and s in named]:
             for cell in self.cells(suite):
                 values += [cell.get(axis, "") for axis in TOOL_AXES]
+                # A generation's registry (registries: {NAME: {embedded: true, generation: trixie}}).
+                generation = (self.registries.get(cell.get("registry", "")) or {}).get("generation")
+                values += [f"registry@{generation}"] if generation else []
         return catalog.root_generations(values)
 
     @property
     def embedded_registry_port(self) -> int:
         """A fixed port for the embedded registry (so a user's daemon can be told to trust it), or 0."""
-        ports = [s.get("port") for s in self.registries.values() if s.get("embedded") is True and s.get("port")]
+        ports = [
+            s.get("port")
+            for s in self.registries.values()
+            if s.get("embedded") is True and s.get("port") and not s.get("generation")
+        ]
         return int(ports[0]) if ports else 0
 
     def runs_suite(self, suite: str) -> bool:

@@ -2,7 +2,8 @@
 can talk to.
 
 A matrix names each registry by how to reach it (``url``, ``embedded: true|token|basic`` for the
-harness's own, or ``image:`` for one started from a container image), the repository
+harness's own, ``embedded: true`` with ``generation: trixie`` for the registry of a generation's root,
+or ``image:`` for one started from a container image), the repository
 ``namespace`` the suites may write under, TLS settings and auth. Secrets never sit in the matrix:
 ``auth`` names environment variables (``username_env``, ``password_env``, ``token_env``) or a
 ``credentials_file`` (``user:password`` on the first line, a JSON ``{"username", "password"}``
@@ -144,7 +145,11 @@ def resolve_target(
     settings = dict(settings)
     embedded = settings.get("embedded")
     version = ""
-    if embedded is True or embedded == "true":
+    if (embedded is True or embedded == "true") and settings.get("generation"):
+        settings["url"] = f"http://{_generation_registry(name, str(settings['generation']), endpoints)}"
+        site = endpoints.site(str(settings["generation"]))
+        version = site.version_of("registry")
+    elif embedded is True or embedded == "true":
         if endpoints is None or not getattr(endpoints, "registry", ""):
             why = (getattr(endpoints, "errors", {}) or {}).get("registry", "the embedded services are not running")
             raise TargetUnavailable(f"registry '{name}': the embedded registry is not available: {why}")
@@ -182,6 +187,19 @@ def resolve_target(
     )
     _apply_auth(target, settings.get("auth") or {"type": "none"}, env)
     return target
+
+
+def _generation_registry(name: str, generation: str, endpoints: Any) -> str:
+    """127.0.0.1:PORT of the registry the run started from ``generation``'s root."""
+    from ocimatrix.errors import ServiceUnavailable
+
+    try:
+        address = endpoints.site(generation).registry if endpoints is not None else ""
+    except ServiceUnavailable as exc:
+        raise TargetUnavailable(f"registry '{name}': generation {generation} is not running: {exc}") from None
+    if not address:
+        raise TargetUnavailable(f"registry '{name}': generation {generation} started no registry")
+    return address
 
 
 def _base_url(url: str, plain_http: bool) -> str:
@@ -267,8 +285,18 @@ def registry_settings_problems(settings: Mapping[str, Any]) -> list[tuple[tuple[
     embedded = settings.get("embedded")
     if embedded is not None and embedded is not True and embedded is not False and embedded not in EMBEDDED_KINDS:
         problems.append((("embedded",), f"expected true or one of: {', '.join(EMBEDDED_KINDS)}"))
+    generation = settings.get("generation")
+    if generation is not None:
+        from ocimatrix.engines.catalog import ROOT_GENERATIONS
+
+        if embedded is not True:
+            problems.append((("generation",), "only the plain embedded registry (embedded: true) has a generation"))
+        elif generation not in ROOT_GENERATIONS:
+            problems.append((("generation",), f"expected one of: {', '.join(ROOT_GENERATIONS)}"))
+        if settings.get("port") is not None:
+            problems.append((("port",), "a generation's registry takes a free port; only this host's is fixed"))
     port = settings.get("port")
-    if port is not None:
+    if port is not None and generation is None:
         if embedded is not True:
             problems.append((("port",), "only the plain embedded registry (embedded: true) takes a fixed port"))
         elif isinstance(port, bool) or not isinstance(port, int) or not 1024 <= port <= 65535:

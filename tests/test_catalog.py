@@ -52,7 +52,7 @@ def test_capabilities_are_asked_not_inferred_from_types(tmp_path):
     assert cri.why_not("save") == "containerd-cri has no command that saves an image to an archive"
     ctr = catalog.bind("containerd", _endpoints(tmp_path), role="engine")
     assert ctr.supports("save", "oci") and not ctr.supports("save", "docker")
-    with pytest.raises(Unsupported, match="ctr 1.6 run has no --user flag"):
+    with pytest.raises(Unsupported, match=r"ctr .* run has no --user flag"):
         ctr.require("user_override")
     with pytest.raises(UsageError, match="unknown capability"):
         ctr.supports("teleport")

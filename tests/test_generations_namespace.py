@@ -23,12 +23,20 @@ def test_holder_binds_the_root_onto_itself_first():
     assert lines[-1] == "exec sleep infinity"
 
 
-def test_cli_enters_the_namespace_then_the_root():
+def test_holder_makes_the_root_the_namespaces_own_root():
+    # Not a chroot: setns (nsenter, runc exec, crun exec) lands at the namespace's root mount, so a
+    # container pivoted from a chroot would be exec'd into the host's / ("chdir to /srv/cri" in ExecSync).
+    argv = namespace.holder_command(Path("/r"), Path("/var/tmp/ocimatrix-x/gen"))
+    lines = argv[argv.index("-c") + 1].splitlines()
+    pivot = lines.index("pivot_root . .")
+    assert lines[pivot - 1] == 'cd "$root"' and lines[pivot + 1] == "umount -l ."
+    assert pivot > lines.index('mount --bind "$state" "$root$state"')
+
+
+def test_cli_enters_the_namespace_whose_root_is_the_generations():
     assert namespace.enter_command(42, Path("/r"), ["podman", "version"]) == [
         "nsenter",
         "--mount=/proc/42/ns/mnt",
-        "chroot",
-        "/r",
         "podman",
         "version",
     ]

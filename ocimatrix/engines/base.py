@@ -195,6 +195,7 @@ class BoundTool:
         self.binary = binary or self.tool.binary
         self.endpoint = ""  # set by drivers that talk to a daemon
         self._identity: dict[str, str] | None = None
+        self._capabilities: catalog.Capabilities | None = None
 
     @property
     def label(self) -> str:
@@ -239,7 +240,24 @@ class BoundTool:
 
     @property
     def capabilities(self) -> catalog.Capabilities:
-        return self.tool.capabilities
+        """The catalog line's capabilities at this binding's version (``Tool.by_version``)."""
+        if not self.tool.by_version:
+            return self.tool.capabilities
+        if self._capabilities is None:
+            self._capabilities = catalog.capabilities_at(self.tool, self.capability_version())
+        return self._capabilities
+
+    def capability_version(self) -> str:
+        """The version capabilities are judged at: a root's packaged version (no daemon asked), else the
+        tool's own answer; "" (the base line) when the tool can't say, which its cell then shows."""
+        if self.site:
+            packaged = self.site.version_of(self.name) or self.site.version_of(self.tool.package)
+            if packaged:
+                return packaged
+        try:
+            return self.version()
+        except Exception:  # noqa: BLE001 - a daemon that can't say (docker-py raises its own): the base line
+            return ""
 
     def embedded_address(self) -> str:
         """Where the harness's own daemon for this tool listens ("" when it starts none, or it failed)."""
@@ -256,9 +274,15 @@ class BoundTool:
     def why_not(self, capability: str, value: str | None = None) -> str:
         """The driver's own words for a capability it lacks: the skip reason a reader sees."""
         template = catalog.reason_template(self.capabilities, capability)
-        version = self.version() if "{version}" in template else ""
+        version = self._version_for_reason() if "{version}" in template else ""
         host = host_platform_name() if "{host}" in template else ""
         return template.format(name=self.name, version=version, value=value or "", host=host)
+
+    def _version_for_reason(self) -> str:
+        try:
+            return self.version()
+        except Exception:  # noqa: BLE001 - a reason must never raise
+            return "(version unknown)"
 
     def require(self, capability: str, value: str | None = None) -> None:
         if not self.supports(capability, value):

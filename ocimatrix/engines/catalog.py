@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from ocimatrix.errors import UsageError
@@ -85,6 +85,31 @@ _DEFAULT_REASONS = {
 }
 
 
+@dataclass(frozen=True)
+class SinceVersion:
+    """Capabilities a tool has only in some versions: ``changes`` (fields of ``Capabilities``; ``reasons``
+    are merged) apply when the bound tool's version is in ``versions`` (a range: ``>=1.7``, ``<23``).
+    Declared on the tool's catalog line, so a suite still only asks ``supports()``."""
+
+    versions: str
+    changes: dict[str, Any]
+    evidence: str = ""  # where the difference shows (a flag, a release note), for a reader of the catalog
+
+
+def capabilities_at(tool: Tool, version: str) -> Capabilities:
+    """``tool``'s capabilities at ``version`` (its base line with every ``SinceVersion`` whose range admits it)."""
+    from ocimatrix.claims.versions import parse_range
+
+    found = tool.capabilities
+    for override in tool.by_version:
+        if version and parse_range(override.versions).admits(version):
+            changes = dict(override.changes)
+            if "reasons" in changes:
+                changes["reasons"] = {**found.reasons, **changes["reasons"]}
+            found = replace(found, **changes)
+    return found
+
+
 def supports(capabilities: Capabilities, capability: str, value: str | None = None) -> bool:
     if capability not in _CHECKS:
         raise UsageError(f"unknown capability {capability!r}; known: {', '.join(CAPABILITIES)}")
@@ -119,6 +144,8 @@ class Tool:
     containerd_shim: tuple[str, str] = ()
     # (runtimes) global options an engine passes it (dockerd's runtimeArgs, podman's --runtime-flag).
     engine_flags: tuple[str, ...] = ()
+    # What changes with the version bound (e.g. ctr gained ``run --user`` in 1.7).
+    by_version: tuple[SinceVersion, ...] = ()
 
     def driver_class(self) -> type[Engine]:
         if not self.driver:
@@ -151,6 +178,13 @@ TOOLS: tuple[Tool, ...] = (
                 "push_compression": "docker {version} push compresses layers with gzip only",
                 "save": "docker {version} saves only the docker-archive format",
             },
+        ),
+        by_version=(
+            SinceVersion(
+                ">=25",
+                {"save_formats": ("docker", "oci")},
+                "docker 25's save writes an OCI image layout (oci-layout, index.json) around the docker-archive",
+            ),
         ),
         embedded_endpoint="docker",
         user_endpoint=True,
@@ -196,9 +230,10 @@ TOOLS: tuple[Tool, ...] = (
             user_override=False,
             reasons={
                 "save": "ctr exports OCI archives (with a Docker manifest.json alongside) only",
-                "user_override": "ctr 1.6 run has no --user flag; the image's User can't be overridden",
+                "user_override": "ctr {version} run has no --user flag; the image's User can't be overridden",
             },
         ),
+        by_version=(SinceVersion(">=1.7", {"user_override": True}, "ctr 1.7 run has --user (1.6 has not)"),),
         embedded_endpoint="containerd",
         user_endpoint=True,
         embedded_services=("containerd",),

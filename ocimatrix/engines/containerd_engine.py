@@ -1,7 +1,8 @@
 """containerd through ``ctr``, in a namespace of the harness's own.
 
 ``ctr`` is containerd's own client, not a Docker look-alike: its trailing arguments replace the whole
-process command line, and 1.6 has no ``--user``; the driver says so instead of papering over it.
+process command line, and 1.6 has no ``--user`` (1.7 has: the catalog declares it per version); the
+driver says so instead of papering over it.
 """
 
 from __future__ import annotations
@@ -128,6 +129,8 @@ class ContainerdEngine(Engine):
             args += ["--env", f"{key}={value}"]
         if spec.workdir is not None:
             args += ["--cwd", spec.workdir]
+        if spec.user is not None:
+            args += ["--user", spec.user]
         container = f"ocimatrix-{uuid.uuid4().hex[:12]}"
         args += [spec.image, container]
         if spec.entrypoint is not None:

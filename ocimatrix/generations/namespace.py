@@ -1,11 +1,17 @@
-"""A generation's tools at work: its root, chrooted in a private mount namespace with its daemons.
+"""A generation's tools at work: its root as the `/` of a private mount namespace, with its daemons.
 
-One process holds the namespace (``pid``). In it the root is bind-mounted onto itself (runc and crun
-need ``/`` to be a mount point), ``/proc``, ``/sys`` and ``/dev`` are rbound and made rslave, and
-``/run``, ``/tmp`` and ``/var/tmp`` are tmpfs of its own, so nothing the daemons write lands in the
-cached root. The run's state directory is bound into the root at its own path: a socket at
-``STATE/docker.sock`` inside is the same file outside, so the host's docker-py, httpx and grpc reach
-the generation's daemons directly. Commands run as ``nsenter --mount=/proc/PID/ns/mnt chroot ROOT``.
+One process holds the namespace (``pid``). In it the root is bind-mounted onto itself, ``/proc``,
+``/sys`` and ``/dev`` are rbound and made rslave, and ``/run``, ``/tmp`` and ``/var/tmp`` are tmpfs
+of its own, so nothing the daemons write lands in the cached root. The run's state directory is bound
+into the root at its own path: a socket at ``STATE/docker.sock`` inside is the same file outside, so
+the host's docker-py, httpx and grpc reach the generation's daemons directly.
+
+Then the holder makes the root the namespace's own ``/`` (``pivot_root``), not a chroot: entering a
+mount namespace (``setns``, as ``nsenter``, ``runc exec`` and ``crun exec`` do) puts a process at the
+namespace's root mount, whatever chroot its caller was in. Under a chroot, a container's ``pivot_root``
+replaces the chroot's mount and leaves the host's ``/`` as its namespace's root, so every exec into
+the container landed in the host's ``/`` (ExecSync: "chdir to /srv/cri: No such file or directory").
+Commands run as ``nsenter --mount=/proc/PID/ns/mnt ARGV``, which starts them in the root.
 
 Every mount lives in that namespace only (private propagation); it goes away with the last process
 in it, which ``stop`` makes sure of. The host's mount table never sees any of them.
@@ -23,7 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ocimatrix.errors import HarnessError
-from ocimatrix.host.process import Daemon, mounts_under, processes_mentioning, tail
+from ocimatrix.host.process import Daemon, is_running, mounts_under, processes_mentioning, tail
 
 # Ephemeral directories of the root that get a tmpfs of their own in the namespace.
 SCRATCH_DIRS = ("run", "tmp", "var/tmp")
@@ -52,6 +58,12 @@ for shared in "$@"; do
   mkdir -p "$root$shared"
   mount --bind "$shared" "$root$shared"
 done
+# The old root goes on top of the new one and is detached at once (pivot_root(2)'s ". ." idiom);
+# from here on, commands are the root's own.
+cd "$root"
+pivot_root . .
+umount -l .
+cd /
 echo {READY_MARK}
 exec sleep infinity
 """
@@ -76,7 +88,10 @@ def holder_command(rootfs: Path, state_dir: Path, shared: tuple[Path, ...] = ())
 
 
 def enter_command(pid: int, rootfs: Path, argv: list[str]) -> list[str]:
-    return ["nsenter", f"--mount=/proc/{pid}/ns/mnt", "chroot", str(rootfs), *argv]
+    """``argv`` started in the namespace of holder ``pid``, whose ``/`` is ``rootfs`` (kept in the
+    signature for the callers' sake: the namespace, not a chroot, decides the root)."""
+    del rootfs
+    return ["nsenter", f"--mount=/proc/{pid}/ns/mnt", *argv]
 
 
 def missing_ancestors(rootfs: Path, path: Path) -> list[Path]:
@@ -163,6 +178,7 @@ class GenerationHost:
         self.daemons: list[Daemon] = []
         self.before_stop: list[Callable[[], None]] = []
         self._created_dirs: list[Path] = []
+        self._last_members: set[int] = set()  # the namespace's processes when stop began
 
     # --- the namespace ---------------------------------------------------------------------
 
@@ -199,11 +215,11 @@ class GenerationHost:
         return self
 
     def cli(self, argv: list[str]) -> list[str]:
-        """``argv`` run by the generation's own binaries: nsenter into the namespace, chroot into the root."""
+        """``argv`` run by the generation's own binaries: nsenter into the namespace, whose ``/`` is the root."""
         return enter_command(self.pid, self.rootfs, argv)
 
     def environment(self, extra: dict[str, str] | None = None) -> dict[str, str]:
-        """The environment for ``cli`` commands: the harness's own plus what the chrooted tools need."""
+        """The environment for ``cli`` commands: the harness's own plus what the root's tools need."""
         return {**os.environ, **CHROOT_ENV, **(extra or {})}
 
     def run(self, argv: list[str], *, env: dict[str, str] | None = None, timeout: float = 120.0, **kwargs):
@@ -222,9 +238,9 @@ class GenerationHost:
         timeout: float = 90.0,
         env: dict[str, str] | None = None,
     ) -> Daemon:
-        """Start ``argv`` chrooted in the namespace and wait until ``ready_probe`` says it answers.
+        """Start ``argv`` in the namespace (its ``/`` the root) and wait until ``ready_probe`` says it answers.
 
-        nsenter and chroot exec, so the daemon's own process is the one that gets SIGTERM at ``stop``.
+        nsenter execs, so the daemon's own process is the one that gets SIGTERM at ``stop``.
         """
         daemon = Daemon(f"{name} ({self.name})", self.cli(argv), self.state_dir / f"{name}.log", self.environment(env))
         self.daemons.append(daemon)
@@ -245,6 +261,9 @@ class GenerationHost:
         report = StopReport()
         if self.holder is None:
             return report
+        # Who belonged to the namespace before the end: once it is gone the kernel may hand its id to
+        # a namespace another run creates, whose processes are not this generation's leftovers.
+        self._last_members = set(self._members())
         for hook in reversed(self.before_stop):
             with contextlib.suppress(Exception):
                 hook()  # e.g. podman rm -af: a running podman container keeps the namespace busy
@@ -291,8 +310,11 @@ class GenerationHost:
         self._created_dirs = []
 
     def leftover_processes(self) -> list[int]:
-        alive = self._members()
-        return [pid for pid in alive if Path(f"/proc/{pid}").exists()]
+        if self.holder is not None and self.holder.poll() is None:
+            candidates = set(self._members())  # still running: the namespace is certainly ours
+        else:
+            candidates = self._last_members | set(processes_mentioning(str(self.state_dir)))
+        return sorted(pid for pid in candidates if is_running(pid))
 
     def leftover_mounts(self) -> list[str]:
         """Mounts of the root or the state dir in the harness's own mount table (there should be none)."""

@@ -24,7 +24,7 @@ from pathlib import Path
 
 import httpx
 
-from ocimatrix.host.process import Daemon, spawn, tail
+from ocimatrix.host.process import Daemon, is_running, spawn, tail
 
 SERVICES_FILE = "services.json"
 RESTARTS_FILE = "restarts.json"
@@ -58,15 +58,6 @@ class ServiceSpec:
     def from_json(cls, data: dict) -> ServiceSpec:
         probe = data.get("probe")
         return cls(**{**data, "probe": Probe(**probe) if probe else None})
-
-
-def _pid_alive(pid: int) -> bool:
-    """Alive and not a zombie: a killed daemon stays a zombie of the controller until it is reaped."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return False
-    return stat.rpartition(")")[2].split()[0] not in ("Z", "X")
 
 
 def probe_once(probe: Probe) -> str | None:
@@ -124,7 +115,7 @@ class ServiceBook:
         spec = self._specs().get(name)
         if spec is None:
             return Health(name, None)
-        if not _pid_alive(spec.pid):
+        if not is_running(spec.pid):
             return Health(name, f"its process (pid {spec.pid}) is gone", tail(Path(spec.log)))
         problem = probe_once(spec.probe) if spec.probe else None
         return Health(name, problem, tail(Path(spec.log)) if problem else "")

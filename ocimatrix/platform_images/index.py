@@ -119,7 +119,9 @@ def build_platform_index(
     builder: Engine, registry: str, fmt: str, platforms: list[str], workdir: Path, run: str
 ) -> PlatformIndex:
     """Build and push one image per platform, then the index over them (raises Unsupported/EngineError)."""
-    index = PlatformIndex(repo=f"ocimatrix/platforms/{builder.name}-{fmt}", tag=run, registry=registry)
+    # The generation is in the name: podman and podman@trixie each push an index of their own.
+    builder_name = builder.label.replace("@", "-")
+    index = PlatformIndex(repo=f"ocimatrix/platforms/{builder_name}-{fmt}", tag=run, registry=registry)
     for platform in platforms:
         try:
             busybox_for(platform)

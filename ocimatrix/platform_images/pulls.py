@@ -65,7 +65,7 @@ def pull_for(runner: Engine, index: PlatformIndex, platform: str | None, name: s
 
     def pull() -> Pulled:
         try:
-            ref = worker_tag(index, f"{runner.name}-{name}")
+            ref = worker_tag(index, f"{runner.label.replace('@', '-')}-{name}")
         except RegistryError as exc:
             raise EngineError(f"tagging index {index.digest} for this pull: {exc}") from None
         started = time.monotonic()

@@ -31,8 +31,12 @@ _indexes: dict[tuple[str, str], Outcome] = {}
 _executable: dict[str, str | None] = {}
 
 
-def shared_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A directory every worker of this run sees (the base temp's parent under xdist)."""
+def shared_dir(endpoints, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A directory every worker of this run sees: the services' state dir, which a generation's root
+    sees at the same path (its builders read their build contexts there); else the base temp's
+    parent under xdist."""
+    if endpoints.state_dir:
+        return Path(endpoints.state_dir)
     base = tmp_path_factory.getbasetemp()
     return base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
 
@@ -53,8 +57,8 @@ def platform_index(cell, builder: Engine, endpoints, matrix, tmp_path_factory) -
             platforms = suite_platforms(matrix)
             return build_platform_index(builder, endpoints.registry, fmt, platforms, workdir, run_token())
 
-        shared = shared_dir(tmp_path_factory) / "platform-indexes"
-        _indexes[key] = shared_index(shared, f"{builder.name}-{fmt}", build)
+        shared = shared_dir(endpoints, tmp_path_factory) / "platform-indexes"
+        _indexes[key] = shared_index(shared, f"{builder.label.replace('@', '-')}-{fmt}", build)
     return _indexes[key]
 
 
