@@ -1,4 +1,4 @@
-"""What each registry and CRI claim means in tests of the existing suites.
+"""What each registry, CRI and runtime claim means in tests of the existing suites.
 
 A registry workflow claim (``pull``, ``push``, ``discovery``, ``management``) is the workflow's
 core: the requests a client of that workflow makes and the answers the distribution-spec requires
@@ -15,8 +15,10 @@ from dataclasses import dataclass
 
 DIST = "suites/distribution"
 CRI = "suites/cri"
+RUNTIME = "suites/runtime"
 DIST_SPEC = "https://github.com/opencontainers/distribution-spec/blob/v1.1.0/spec.md"
 CRI_SPEC = "https://github.com/kubernetes/cri-api/blob/master/pkg/apis/runtime/v1/api.proto"
+RUNTIME_SPEC = "https://github.com/opencontainers/runtime-spec/blob/v1.2.0/"
 
 
 @dataclass(frozen=True)
@@ -232,5 +234,56 @@ CRI_AREAS: dict[str, Entry] = {
         "CRI containers honour the image config (command, args, env, working dir, user)",
         (Selection(f"{CRI}/test_cri_image_config.py"),),
         CRI_SPEC,
+    ),
+}
+
+
+def _runtime(area: str) -> Selection:
+    return Selection(f"{RUNTIME}/test_runtime_{area.replace('-', '_')}.py")
+
+
+# A runtime-spec area is the whole of the runtime suite's file for it: every check there is a MUST
+# or a SHOULD of that area, and the suite already skips (with the runtime's own words) what the spec
+# lets a runtime refuse. suites/runtime/test_engine_configs.py is about engines, not the runtime.
+RUNTIME_AREAS: dict[str, Entry] = {
+    "lifecycle": Entry(
+        "runtime-spec lifecycle: create, start, state, kill, delete on the runtime's command line",
+        (_runtime("lifecycle"),),
+        RUNTIME_SPEC + "runtime.md#lifecycle",
+    ),
+    "process": Entry(
+        "runtime-spec process: args, env, cwd, user, terminal, rlimits, capabilities, no_new_privileges",
+        (_runtime("process"),),
+        RUNTIME_SPEC + "config.md#process",
+    ),
+    "mounts": Entry(
+        "runtime-spec root and mounts, the default filesystems and devices, seen from inside",
+        (_runtime("mounts"),),
+        RUNTIME_SPEC + "config.md#mounts",
+    ),
+    "isolation": Entry(
+        "runtime-spec isolation: hostname, domainname, namespaces, masked and read-only paths, sysctl",
+        (_runtime("isolation"),),
+        RUNTIME_SPEC + "config-linux.md#namespaces",
+    ),
+    "hooks": Entry(
+        "runtime-spec hooks: every kind, in lifecycle order, with their state and environment",
+        (_runtime("hooks"),),
+        RUNTIME_SPEC + "config.md#posix-platform-hooks",
+    ),
+    "resources": Entry(
+        "runtime-spec Linux resources: cgroup limits (memory, pids, cpu) and seccomp, where the kernel enforces them",
+        (_runtime("resources"),),
+        RUNTIME_SPEC + "config-linux.md#control-groups",
+    ),
+    "features": Entry(
+        "runtime-spec features document (the runtime's `features` command)",
+        (_runtime("features"),),
+        RUNTIME_SPEC + "features.md",
+    ),
+    "tools-parity": Entry(
+        "the checks opencontainers/runtime-tools' validation makes (errors for invalid configs)",
+        (_runtime("tools_parity"),),
+        RUNTIME_SPEC + "config.md",
     ),
 }

@@ -1,7 +1,7 @@
 """Judge each claim on the cells that ran for it.
 
 - **verified**: every cell it rests on passed, and each passing cell shows it examined or ran the
-  claimed platform (and, for an engine claim, an engine version inside the claimed range);
+  claimed platform (and, for an engine or runtime claim, a version of it inside the claimed range);
 - **contradicted**: a cell failed (or the implementation answered that a claimed optional feature is
   absent); the failing cells are listed with their reason and repro;
 - **error**: a cell it rests on errored (the harness or a service broke): never verified;
@@ -48,7 +48,7 @@ def _fields(text: str) -> dict[str, str]:
 def _engine_version(claim: Claim, record: Record) -> tuple[str, str]:
     """(the cell's engine as it names it, the version the cell recorded for it: "" when none)."""
     assert claim.engine is not None
-    label = str(record.cell.get("engine") or claim.engine.engine)
+    label = str(record.cell.get(claim.version_axis) or claim.engine.engine)
     return label, str((record.cell.get("versions") or {}).get(label, ""))
 
 

@@ -16,7 +16,15 @@ import yaml
 from jsonschema import Draft202012Validator
 
 from ocimatrix.claims.catalog import REQUIREMENTS
-from ocimatrix.claims.model import ClaimsFile, CriClaims, EngineClaim, ImageClaims, ImageSource, RegistryClaims
+from ocimatrix.claims.model import (
+    ClaimsFile,
+    CriClaims,
+    EngineClaim,
+    ImageClaims,
+    ImageSource,
+    RegistryClaims,
+    RuntimeClaims,
+)
 from ocimatrix.claims.versions import RangeError, parse_range
 from ocimatrix.errors import UsageError
 from ocimatrix.matrix import KNOWN_PLATFORMS, YamlLocations
@@ -91,11 +99,14 @@ def load_claims(path: str | Path) -> ClaimsFile:
 def parse_claims(data: Any, path: Path, text: str = "", digest: str = "") -> ClaimsFile:
     where = _Where(path, text)
     if not isinstance(data, dict):
-        raise where.error((), "a claims file is a mapping with claims: 1, vendor, product and image/registry/cri")
+        raise where.error(
+            (), "a claims file is a mapping with claims: 1, vendor, product and image/registry/cri/runtime"
+        )
     _schema_check(data, where)
     image = _image(data["image"], path, where) if "image" in data else None
     registry = _registry(data["registry"], where) if "registry" in data else None
     cri = _cri(data["cri"], where) if "cri" in data else None
+    runtime = _runtime(data["runtime"], where) if "runtime" in data else None
     return ClaimsFile(
         path=path,
         digest=digest,
@@ -106,6 +117,7 @@ def parse_claims(data: Any, path: Path, text: str = "", digest: str = "") -> Cla
         image=image,
         registry=registry,
         cri=cri,
+        runtime=runtime,
     )
 
 
@@ -134,7 +146,7 @@ def _message(error) -> str:
     if validator == "enum":
         return f"{error.instance!r} is not one of: {', '.join(map(str, schema['enum']))}"
     if validator == "anyOf" and not error.absolute_path:
-        return "claims nothing: add 'image', 'registry' or 'cri'"
+        return "claims nothing: add 'image', 'registry', 'cri' or 'runtime'"
     if validator == "anyOf" and "description" in schema:
         return f"{error.instance!r} is not valid: {schema['description']}"
     if validator == "const":
@@ -313,3 +325,51 @@ def _cri(raw: dict, where: _Where) -> CriClaims:
     if endpoint == "embedded" and engine != "containerd-cri":
         raise where.error(("cri", "engine"), "the embedded CRI endpoint is the harness's containerd (containerd-cri)")
     return CriClaims(endpoint, engine, tuple(raw["areas"]), tuple(raw.get("runtimes") or ("runc",)))
+
+
+def _runtime(raw: dict, where: _Where) -> RuntimeClaims:
+    from ocimatrix.engines.catalog import known_values, lookup, spelled, split_generation
+
+    if "name" not in raw and "binary" not in raw:
+        raise where.error(
+            ("runtime",), "name the runtime: 'name' (e.g. crun, runc@trixie) or 'binary' (e.g. /usr/bin/crun)"
+        )
+    binary = str(raw.get("binary") or "")
+    name = str(raw.get("name") or "")
+    if name:
+        try:
+            lookup(name, "runtime")
+        except UsageError as exc:
+            raise where.error(("runtime", "name"), str(exc)) from None
+    if binary:
+        named = runtime_of_binary(binary)
+        if not named:
+            known = ", ".join(f"{n} ({b})" for n, b in _runtime_binaries().items())
+            raise where.error(("runtime", "binary"), f"not a runtime binary the catalog knows; known: {known}")
+        if name and named != name:
+            raise where.error(("runtime", "binary"), f"{binary} is {named}'s binary, not {name}'s")
+        name = named
+    name = spelled(*split_generation(name))  # runc@bookworm on a Debian 12 host is the cell "runc"
+    if name not in known_values("runtime"):
+        raise where.error(("runtime", "name"), f"unknown runtime; known: {', '.join(known_values('runtime'))}")
+    return RuntimeClaims(
+        name=name,
+        versions=_range(raw.get("version"), where, ("runtime", "version")),
+        areas=tuple(raw["areas"]),
+        binary=binary,
+    )
+
+
+def _runtime_binaries() -> dict[str, str]:
+    from ocimatrix.engines.catalog import TOOLS
+
+    return {t.name: t.binary for t in TOOLS if "runtime" in t.roles and t.binary}
+
+
+def runtime_of_binary(binary: str) -> str:
+    """The catalog's runtime (this host's generation) whose binary ``binary`` is, symlinks followed; "" if none."""
+    wanted = Path(binary).resolve()
+    for name, known in _runtime_binaries().items():
+        if Path(known).resolve() == wanted:
+            return name
+    return ""

@@ -73,6 +73,20 @@ class CriClaims:
 
 
 @dataclass(frozen=True)
+class RuntimeClaims:
+    """An OCI runtime binary's runtime-spec areas, tested through its own command line (suites/runtime)."""
+
+    name: str  # the catalog's cell spelling: crun, runc, runsc, crun@trixie ...
+    versions: VersionRange  # judged on the version each cell recorded
+    areas: tuple[str, ...]
+    binary: str = ""  # as the claims file named it, when it did
+
+    def describe(self) -> str:
+        text = self.name if not self.versions.clauses else f"{self.name} {self.versions}"
+        return text + (f" ({self.binary})" if self.binary else "")
+
+
+@dataclass(frozen=True)
 class ClaimsFile:
     path: Path
     digest: str  # sha256 of the file's bytes, for the fingerprint
@@ -83,3 +97,4 @@ class ClaimsFile:
     image: ImageClaims | None = None
     registry: RegistryClaims | None = None
     cri: CriClaims | None = None
+    runtime: RuntimeClaims | None = None

@@ -25,7 +25,7 @@ from ocimatrix.claims import catalog
 from ocimatrix.claims.catalog import Entry, Selection
 from ocimatrix.claims.here import Here
 from ocimatrix.claims.model import ClaimsFile, EngineClaim, ImageClaims
-from ocimatrix.engines.catalog import spelled
+from ocimatrix.engines.catalog import generation_of, spelled
 
 CLAIMS_SUITE = "suites/claims/test_image_claims.py"
 IMAGE_SPEC = "https://github.com/opencontainers/image-spec/blob/v1.1.0/"
@@ -35,7 +35,7 @@ VENDOR_REGISTRY = "vendor"
 @dataclass
 class Claim:
     id: str
-    subject: str  # image | registry | cri
+    subject: str  # image | registry | cri | runtime
     title: str
     selections: tuple[Selection, ...]
     cell: dict[str, tuple[str, ...]] = field(default_factory=dict)  # the cells it rests on: axis -> values
@@ -43,6 +43,7 @@ class Claim:
     platform: str = ""  # judged only on cells whose evidence shows they examined or ran this platform
     platform_evidence: str = ""  # the evidence key that says which platform the cell examined or ran
     engine: EngineClaim | None = None  # judged only on cells whose recorded engine version is in range
+    version_axis: str = "engine"  # the cell axis naming the tool whose recorded version ``engine`` ranges over
     tools: tuple[str, ...] = ()  # the engines (tool@generation version) chosen for it before the run
     absence_contradicts: bool = False
     unverifiable: str = ""  # decided before the run: why no cell here can test it
@@ -243,9 +244,26 @@ def cri_claims(claims_file: ClaimsFile) -> list[Claim]:
     return [_entry_claim("cri", "area", area, catalog.CRI_AREAS[area], cell) for area in cri.areas]
 
 
+def runtime_claims(claims_file: ClaimsFile) -> list[Claim]:
+    """Each claimed area -> the runtime suite's tests for it, on cells of that one runtime. A version
+    range is judged on the version each cell recorded for the runtime (as an engine claim's is)."""
+    runtime = claims_file.runtime
+    if runtime is None:
+        return []
+    cell = {"runtime": (runtime.name,)}
+    claims = []
+    for area in runtime.areas:
+        claim = _entry_claim("runtime", runtime.name, area, catalog.RUNTIME_AREAS[area], cell)
+        claim.title = f"{runtime.describe()}: {claim.title}"
+        claim.engine = EngineClaim(runtime.name, runtime.versions)
+        claim.version_axis = "runtime"
+        claims.append(claim)
+    return claims
+
+
 def all_claims(claims_file: ClaimsFile, installed: dict[str, str] | Here) -> list[Claim]:
     image = image_claims(claims_file.image, installed) if claims_file.image else []
-    claims = image + registry_claims(claims_file) + cri_claims(claims_file)
+    claims = image + registry_claims(claims_file) + cri_claims(claims_file) + runtime_claims(claims_file)
     # One engine claimed twice (two version ranges) gives two claims: number the later ones.
     seen: dict[str, int] = {}
     for claim in claims:
@@ -271,7 +289,10 @@ def matrix_document(claims_file: ClaimsFile, claims: list[Claim], host_platform:
         values = list(dict.fromkeys(v for c in live for v in c.cell.get(axis, ())))
         if values:
             axes[axis] = values
-    axes.setdefault("engine", ["podman"])
+    # An engine hands containers only to its own generation's runtimes: a claim on crun@trixie needs a
+    # trixie engine in the matrix for its runtime cells to exist (the runtime suite uses none).
+    generations = dict.fromkeys(generation_of(v) for v in axes.get("runtime", ()))
+    axes.setdefault("engine", [spelled("podman", g) for g in generations] or ["podman"])
     axes.setdefault("platform", [host_platform])
     if claims_file.cri is not None:
         axes["runtime"] = list(dict.fromkeys([*axes.get("runtime", []), *claims_file.cri.runtimes]))
@@ -285,7 +306,19 @@ def matrix_document(claims_file: ClaimsFile, claims: list[Claim], host_platform:
         axes["registry"] = [VENDOR_REGISTRY]
     if claims_file.cri is not None and claims_file.cri.endpoint != "embedded":
         document["endpoints"] = {claims_file.cri.engine: claims_file.cri.endpoint}
+    if claims_file.runtime is not None:
+        document["expectations"] = runtime_expectations()
     return document
+
+
+def runtime_expectations() -> list[dict[str, Any]]:
+    """The default matrix's known incompatibilities of the runtimes themselves (those keyed on the
+    runtime axis alone), so a claimed area that one of them touches is contradicted with its reason
+    (the cell is xfailed) rather than with a bare assertion."""
+    from ocimatrix.resources import MATRIX_DIR
+
+    document = yaml.safe_load((MATRIX_DIR / "default.yaml").read_text()) or {}
+    return [e for e in document.get("expectations") or [] if set(e.get("cell") or {}) == {"runtime"}]
 
 
 def plan_document(claims_file: ClaimsFile, claims: list[Claim]) -> dict[str, Any]:

@@ -83,4 +83,6 @@ def _subjects(claims_file: ClaimsFile) -> dict[str, str]:
         subjects["registry"] = claims_file.registry.describe()
     if claims_file.cri:
         subjects["cri"] = f"{claims_file.cri.engine} at {claims_file.cri.endpoint}"
+    if claims_file.runtime:
+        subjects["runtime"] = claims_file.runtime.describe()
     return subjects
