@@ -6,8 +6,12 @@ index digest), so no two pulls fight over one local tag.
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from ocimatrix import evidence
@@ -59,18 +63,27 @@ class Pulled:
     unresolved: str = ""  # why ``resolved`` is None
 
 
-def pull_for(runner: Engine, index: PlatformIndex, platform: str | None, name: str) -> Outcome:
-    """Pull the index with ``platform`` under a tag of its own, once per worker; ``.get()`` it."""
+def pull_for(
+    runner: Engine, index: PlatformIndex, platform: str | None, name: str, lock_dir: Path | None = None
+) -> Outcome:
+    """Pull the index with ``platform`` under a tag of its own, once per worker; ``.get()`` it.
+
+    ``lock_dir`` (shared by the workers) keeps one worker's re-tagging PUT from overlapping another's
+    pull of the same repository: distribution rewrites the manifest's revision link in place on every
+    PUT of the same bytes, and a pull reading it at that moment gets a 500 that would be blamed on the
+    runner.
+    """
     key = (runner.key, index.digest, platform if platform else f"default-{name}")
 
     def pull() -> Pulled:
-        try:
-            ref = worker_tag(index, f"{runner.label.replace('@', '-')}-{name}")
-        except RegistryError as exc:
-            raise EngineError(f"tagging index {index.digest} for this pull: {exc}") from None
-        started = time.monotonic()
-        runner.pull(ref, platform=platform)
-        elapsed = time.monotonic() - started
+        with _repository_lock(lock_dir, index):
+            try:
+                ref = worker_tag(index, f"{runner.label.replace('@', '-')}-{name}")
+            except RegistryError as exc:
+                raise EngineError(f"tagging index {index.digest} for this pull: {exc}") from None
+            started = time.monotonic()
+            runner.pull(ref, platform=platform)
+            elapsed = time.monotonic() - started
         try:
             return Pulled(ref, platform, runner.resolved_image(ref, platform=platform), round(elapsed, 3))
         except Unsupported as exc:
@@ -78,6 +91,17 @@ def pull_for(runner: Engine, index: PlatformIndex, platform: str | None, name: s
             return Pulled(ref, platform, None, round(elapsed, 3), unresolved=str(exc))
 
     return cached_step(_pulls, key, pull)
+
+
+@contextlib.contextmanager
+def _repository_lock(lock_dir: Path | None, index: PlatformIndex) -> Iterator[None]:
+    if lock_dir is None:
+        yield
+        return
+    lock_dir.mkdir(parents=True, exist_ok=True)
+    with open(lock_dir / f"{index.repo.replace('/', '_')}.pull.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        yield
 
 
 def selection(index: PlatformIndex, pulled: Pulled) -> tuple[IndexEntry | None, dict[str, Any]]:
