@@ -1,13 +1,19 @@
 """Steps many tests share (build and push an image, pull it with a runner), done once and replayed.
 
 A step's outcome, including why it was skipped or failed and the commands it ran, is cached per
-worker; each test that needs it calls ``get()`` in its body, so the commands land in that test's
-repro and an engine that can't build or pull fails the cell rather than erroring it.
+worker (``cached_step``) or shared by all workers of the run (``shared_step``); each test that needs
+it calls ``get()`` in its body, so the commands land in that test's repro and an engine that can't
+build or pull fails the cell rather than erroring it.
 """
 
 from __future__ import annotations
 
+import fcntl
+import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -36,6 +42,35 @@ class Outcome:
         if self.error:
             pytest.fail(self.error, pytrace=False)
         return self.value
+
+
+def shared_step(
+    shared: Path,
+    name: str,
+    action: Callable[[], Any],
+    encode: Callable[[Any], Any],
+    decode: Callable[[Any], Any],
+) -> Outcome:
+    """``cached_step`` across pytest-xdist workers: the first to ask runs ``action`` under a lock file in
+    ``shared`` (a directory every worker sees), the others wait and replay its record: the value (as
+    ``encode`` wrote it), why it was skipped or failed, and the commands it ran.
+
+    A harness fault in ``action`` raises and writes no record, so the next worker tries again.
+    """
+    shared.mkdir(parents=True, exist_ok=True)
+    record = shared / f"{name}.json"
+    with open(shared / f"{name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if record.exists():
+            data = json.loads(record.read_text())
+            value = decode(data["value"]) if data["value"] is not None else None
+            commands = evidence.Recorder(repro=data["repro"])
+            return Outcome(value=value, skip=data["skip"], error=data["error"], commands=commands)
+        outcome = cached_step({}, name, action)
+        value = encode(outcome.value) if outcome.value is not None else None
+        data = {"value": value, "skip": outcome.skip, "error": outcome.error, "repro": outcome.commands.repro}
+        record.write_text(json.dumps(data))
+        return outcome
 
 
 def cached_step(cache: dict, key, action) -> Outcome:

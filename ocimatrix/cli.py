@@ -21,7 +21,7 @@ COMMANDS = {
     "report": "write the static HTML compatibility matrix from results.json files (and an Allure report)",
     "merge": "merge results.json shards (one per host) into one file, reporting duplicates and conflicts",
     "services": "start the embedded registry, containerd, dockerd and podman storage and keep them up until Ctrl-C",
-    "verify": "verify a vendor's supportability claims (image, registry, CRI endpoint, OCI runtime) and write a claims report",
+    "verify": "verify a vendor's claims (image, registry, CRI endpoint, OCI runtime) and write a claims report",
 }
 
 

@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 import tempfile
+from dataclasses import asdict
 from pathlib import Path
 
 import pytest
 
-from ocimatrix.cached_steps import Outcome, PullStep, PushedImage, cached_step
+from ocimatrix.cached_steps import Outcome, PullStep, PushedImage, shared_step
 from ocimatrix.engines import catalog
 from ocimatrix.engines.base import BoundTool, Engine, runtime_versions
 from ocimatrix.engines.identity import package_origin
 from ocimatrix.errors import UsageError
 from ocimatrix.images.busybox import host_platform_name
 from ocimatrix.images.contexts import lifecycle_context
+from ocimatrix.run_ids import run_token
 from ocimatrix.verdicts import skip_unless_started
 
 _instances: dict[tuple[str, str, str], BoundTool] = {}
@@ -111,18 +113,22 @@ _built: dict = {}
 
 
 @pytest.fixture
-def pushed_image(cell, builder: Engine, endpoints, run_id) -> Outcome:
-    """The probe built by the cell's builder and pushed to the embedded registry (``.get()`` it)."""
+def pushed_image(cell, builder: Engine, endpoints) -> Outcome:
+    """The probe built by the cell's builder and pushed to the embedded registry (``.get()`` it).
+
+    Built once per builder, generation, format and compression for the whole run: the first worker
+    to ask builds it, every runner of every worker pulls that same image.
+    """
     skip_unless_started(endpoints, "registry", "embedded registry")
     fmt = cell.get("format", "oci")
     compression = cell.get("compression", "gzip")
     platform = host_platform_name()
     key = (builder.key, fmt, compression, platform)
+    # The generation is in the name: podman and podman@trixie each push their own image.
+    name = f"{builder.label.replace('@', '-')}-{fmt}-{compression}"
 
     def build_and_push() -> PushedImage:
-        # The generation is in the name: podman and podman@trixie each push their own image.
-        builder_name = builder.label.replace("@", "-")
-        ref = f"{endpoints.registry}/ocimatrix/lifecycle/{builder_name}-{fmt}-{compression}:{run_id}"
+        ref = f"{endpoints.registry}/ocimatrix/lifecycle/{name}:{run_token()}"
         # Under the services' state dir, so the build context goes when the run ends.
         workdir = Path(tempfile.mkdtemp(prefix="build-", dir=endpoints.state_dir))
         context = lifecycle_context(workdir, platform, build_id=ref)
@@ -133,7 +139,10 @@ def pushed_image(cell, builder: Engine, endpoints, run_id) -> Outcome:
         builder.remove_image(ref)
         return PushedImage(ref, digest, builder.label)
 
-    return cached_step(_built, key, build_and_push)
+    if key not in _built:
+        shared = Path(endpoints.state_dir) / "lifecycle-builds"
+        _built[key] = shared_step(shared, name, build_and_push, asdict, lambda data: PushedImage(**data))
+    return _built[key]
 
 
 @pytest.fixture

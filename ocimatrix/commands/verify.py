@@ -20,7 +20,7 @@ from pathlib import Path
 
 from ocimatrix.errors import OcimatrixError, UsageError
 
-HELP = "verify a vendor's supportability claims (image, registry, CRI endpoint, OCI runtime) and write a claims report"
+HELP = "verify a vendor's claims (image, registry, CRI endpoint, OCI runtime) and write a claims report"
 PLAN_ENV = "OCIMATRIX_CLAIMS_PLAN"
 UNVERIFIABLE_ONLY = 3  # the exit code when nothing is false and something could not be tested here
 

@@ -3,15 +3,12 @@ lock file, the others wait and read its record (value, skip or error, and the co
 
 from __future__ import annotations
 
-import fcntl
-import json
 import tempfile
 from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
 
-from ocimatrix import evidence
-from ocimatrix.cached_steps import Outcome, cached_step
+from ocimatrix.cached_steps import Outcome, shared_step
 from ocimatrix.platform_images.index import PlatformIndex
 
 
@@ -21,22 +18,10 @@ def shared_index(shared: Path, name: str, build: Callable[[Path], PlatformIndex]
     ``workdir`` is a temporary directory for the build contexts (a busybox per platform), gone as
     soon as the images are pushed.
     """
-    shared.mkdir(parents=True, exist_ok=True)
-    record = shared / f"{name}.json"
-    with open(shared / f"{name}.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)  # one worker builds, the others wait and read its record
-        if record.exists():
-            data = json.loads(record.read_text())
-            value = PlatformIndex.from_json(data["value"]) if data["value"] else None
-            commands = evidence.Recorder(repro=data["repro"])
-            return Outcome(value=value, skip=data["skip"], error=data["error"], commands=commands)
 
-        def build_in_scratch() -> PlatformIndex:
-            with tempfile.TemporaryDirectory(prefix="contexts-", dir=shared) as workdir:
-                return build(Path(workdir))
+    def build_in_scratch() -> PlatformIndex:
+        shared.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryDirectory(prefix="contexts-", dir=shared) as workdir:
+            return build(Path(workdir))
 
-        outcome = cached_step({}, name, build_in_scratch)
-        value = asdict(outcome.value) if outcome.value else None
-        data = {"value": value, "skip": outcome.skip, "error": outcome.error, "repro": outcome.commands.repro}
-        record.write_text(json.dumps(data))
-        return outcome
+    return shared_step(shared, name, build_in_scratch, asdict, PlatformIndex.from_json)

@@ -10,6 +10,7 @@ import pytest
 from ocimatrix.cached_steps import Outcome, PullStep, PushedImage, cached_step
 from ocimatrix.engines.base import Engine, EngineError, RunResult, RunSpec, Unsupported
 from ocimatrix.images.contexts import parse_report
+from ocimatrix.run_ids import worker_name
 
 
 @pytest.fixture
@@ -45,7 +46,9 @@ def copied_by_skopeo(pushed_image: Outcome, skopeo, endpoints) -> Outcome:
     def copy() -> PushedImage:
         source: PushedImage = pushed_image.get()
         repository, _, tag = source.ref.rpartition(":")
-        target = f"{repository}-skopeo-copy:{tag}"
+        # A repository per worker: the pushed image is shared by all workers, and two PUTs of one
+        # manifest into one repository race in distribution (it rewrites the revision link in place).
+        target = f"{repository}-skopeo-copy-{worker_name()}:{tag}"
         scratch = Path(tempfile.mkdtemp(prefix="skopeo-", dir=endpoints.state_dir))
         digest = skopeo.copy(f"docker://{source.ref}", f"docker://{target}", digest_file=scratch / "digest")
         return PushedImage(target, digest, f"{source.builder}+skopeo")
