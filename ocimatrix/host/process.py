@@ -111,7 +111,7 @@ def processes_mentioning(needle: str) -> list[int]:
             continue
         if needle in cmdline:
             pids.append(int(entry.name))
-    return pids
+    return sorted(pids)
 
 
 def kill_processes_mentioning(needle: str) -> list[int]:

@@ -44,22 +44,6 @@ def mark(pid: int) -> ProcessMark | None:
     return ProcessMark(pid, started) if started is not None else None
 
 
-def processes_mentioning(text: str) -> list[int]:
-    """Pids whose command line contains ``text`` (this process and its children excepted)."""
-    found = []
-    own = os.getpid()
-    for entry in PROC.iterdir():
-        if not entry.name.isdigit() or int(entry.name) == own:
-            continue
-        try:
-            cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
-        except OSError:
-            continue
-        if text in cmdline:
-            found.append(int(entry.name))
-    return sorted(found)
-
-
 def describe(pid: int) -> str:
     try:
         cmdline = (PROC / str(pid) / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace").strip()

@@ -32,6 +32,7 @@ from typing import Any, Literal
 
 import pytest
 
+from ocimatrix.host.process import processes_mentioning
 from ocimatrix.images.busybox import HOST_BUSYBOX
 from ocimatrix.runtime.bundle import GROUP, MOUNT_POINTS, PASSWD, Bundle, Rootfs, write_bundle, write_rootfs
 from ocimatrix.runtime.cli import CallResult, Container, OciRuntime, RuntimeHang, make_state_root, runtime_binary
@@ -42,7 +43,6 @@ from ocimatrix.runtime.leftovers import (
     describe,
     kill_all,
     mark,
-    processes_mentioning,
     remove_cgroups,
 )
 
