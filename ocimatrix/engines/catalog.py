@@ -161,6 +161,14 @@ _CRI_PLATFORM = (
 )
 _STORAGE_TOOLS = {"push_formats": ("oci", "docker"), "index_formats": ("oci", "docker"), "build": True}
 
+# What every CRI runtime can and can't do here, whoever implements it.
+_CRI_CAPABILITIES = Capabilities(
+    cri=True,
+    platform_choice=False,
+    no_network=False,
+    reasons={"platform_choice": _CRI_PLATFORM, "no_network": _CRI_HOST_NETWORK},
+)
+
 TOOLS: tuple[Tool, ...] = (
     Tool(
         "docker",
@@ -244,12 +252,7 @@ TOOLS: tuple[Tool, ...] = (
         "ocimatrix.engines.cri_engine:CriEngine",
         ("engine",),
         package="containerd",
-        capabilities=Capabilities(
-            cri=True,
-            platform_choice=False,
-            no_network=False,
-            reasons={"platform_choice": _CRI_PLATFORM, "no_network": _CRI_HOST_NETWORK},
-        ),
+        capabilities=_CRI_CAPABILITIES,
         embedded_endpoint="cri",
         user_endpoint=True,
     ),
@@ -258,12 +261,7 @@ TOOLS: tuple[Tool, ...] = (
         "ocimatrix.engines.cri_engine:CrioEngine",
         ("engine",),
         package="cri-o",
-        capabilities=Capabilities(
-            cri=True,
-            platform_choice=False,
-            no_network=False,
-            reasons={"platform_choice": _CRI_PLATFORM, "no_network": _CRI_HOST_NETWORK},
-        ),
+        capabilities=_CRI_CAPABILITIES,
         user_endpoint=True,  # never embedded: only a CRI-O the matrix names is driven
         generations=(HOST_GENERATION,),  # no generation root installs it
     ),
