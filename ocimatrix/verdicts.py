@@ -73,3 +73,25 @@ def skip_unless_started(endpoints, service: str, what: str) -> None:
 
     if endpoints.unavailable(service) is not None:
         pytest.skip(service_missing(endpoints, service, what))
+
+
+def run_container(runner, spec, recorder, failure: str):
+    """Run ``spec`` with the cell's runner and keep what it did as evidence.
+
+    A runner that has no way to express the run skips the cell with its own reason (true of the
+    tool, decided before anything ran); one that tries and fails fails the cell as ``failure: <its
+    words>``. The exit code and output become evidence either way the container ends.
+    """
+    from ocimatrix.engines.base import EngineError, Unsupported
+
+    try:
+        result = runner.run(spec)
+    except Unsupported as exc:
+        pytest.skip(str(exc))
+    except EngineError as exc:
+        pytest.fail(f"{failure}: {exc}", pytrace=False)
+    recorder.add("exit_code", result.exit_code)
+    recorder.add("stdout", result.stdout[-4000:])
+    if result.stderr.strip():
+        recorder.add("stderr", result.stderr[-4000:])
+    return result

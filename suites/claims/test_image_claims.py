@@ -17,6 +17,7 @@ from ocimatrix.claims.versions import parse_range, parse_version
 from ocimatrix.engines.base import EngineError, RunSpec, Unsupported
 from ocimatrix.host.platforms import detect, platform_matches_request
 from ocimatrix.oci import elf
+from ocimatrix.verdicts import run_container
 
 INDEX_SPEC = "https://github.com/opencontainers/image-spec/blob/v1.1.0/image-index.md#image-index-property-descriptions"
 CONFIG_SPEC = "https://github.com/opencontainers/image-spec/blob/v1.1.0/config.md#properties"
@@ -229,17 +230,9 @@ def test_image_runs(cell, vendor_image, image_claims, endpoints, matrix, recorde
         timeout=float(smoke.get("timeout") or 60),
     )
     try:
-        result = runner.run(spec)
-    except Unsupported as exc:
-        pytest.skip(str(exc))
-    except EngineError as exc:
-        pytest.fail(f"{engine_name} could not run the image as {platform}: {exc}", pytrace=False)
+        result = run_container(runner, spec, recorder, f"{engine_name} could not run the image as {platform}")
     finally:
         runner.remove_image(image.ref)
-    recorder.add("exit_code", result.exit_code)
-    recorder.add("stdout", result.stdout[-4000:])
-    if result.stderr.strip():
-        recorder.add("stderr", result.stderr[-4000:])
     expected = int(smoke.get("exit_code", 0))
     assert result.exit_code == expected, (
         f"the smoke command exited {result.exit_code} on {engine_name} {platform}, claimed {expected}: "

@@ -8,9 +8,10 @@ from pathlib import Path
 import pytest
 
 from ocimatrix.cached_steps import Outcome, PullStep, PushedImage, cached_step
-from ocimatrix.engines.base import Engine, EngineError, RunResult, RunSpec, Unsupported
+from ocimatrix.engines.base import Engine, RunResult, RunSpec
 from ocimatrix.images.contexts import parse_report
 from ocimatrix.run_ids import worker_name
+from ocimatrix.verdicts import run_container
 
 
 @pytest.fixture
@@ -21,16 +22,7 @@ def run_probe(cell, runner: Engine, pulled_image: PullStep, recorder):
     def run(image: str | None = None, **overrides) -> tuple[RunResult, dict[str, str]]:
         # ``image``: an already pulled reference to run instead of the cell's own pulled probe.
         spec = RunSpec(image=image or pulled_image.get().ref, runtime=cell["runtime"], **overrides)
-        try:
-            result = runner.run(spec)
-        except Unsupported as exc:
-            pytest.skip(str(exc))
-        except EngineError as exc:
-            pytest.fail(f"{runner.name} could not run the container: {exc}", pytrace=False)
-        recorder.add("exit_code", result.exit_code)
-        recorder.add("stdout", result.stdout[-4000:])
-        if result.stderr.strip():
-            recorder.add("stderr", result.stderr[-4000:])
+        result = run_container(runner, spec, recorder, f"{runner.name} could not run the container")
         return result, parse_report(result.stdout)
 
     return run

@@ -21,10 +21,11 @@ from runtime_spec import spec
 
 from ocimatrix.engines import base as engine_base
 from ocimatrix.engines import catalog
-from ocimatrix.engines.base import Engine, EngineError, RunSpec, Unsupported, runtime_versions
+from ocimatrix.engines.base import Engine, RunSpec, runtime_versions
 from ocimatrix.errors import HarnessError
 from ocimatrix.runtime import recording_shim
 from ocimatrix.runtime.config_compare import MARKER_VARIABLE, aspects, must_problems
+from ocimatrix.verdicts import run_container
 
 # One builder for every engine, so each runs the very same image: buildah needs no daemon and pushes OCI.
 PROBE_BUILDER = "buildah"
@@ -64,14 +65,8 @@ def recording_runtime(endpoints, recorder) -> str:
 def test_engine_config_is_valid(cell, runner: Engine, pulled_image, recording_runtime: str, endpoints, recorder):
     marker = f"{MARKER_VARIABLE}={cell['engine']}-{secrets.token_hex(6)}"
     env = {**RUN_ENV, MARKER_VARIABLE: marker.partition("=")[2]}
-    try:
-        result = runner.run(RunSpec(image=pulled_image.get().ref, runtime=recording_runtime, env=env))
-    except Unsupported as exc:
-        pytest.skip(str(exc))
-    except EngineError as exc:
-        pytest.fail(f"{runner.name} could not run the probe through the recording shim: {exc}", pytrace=False)
-    recorder.add("exit_code", result.exit_code)
-    recorder.add("stdout", result.stdout[-2000:])
+    spec = RunSpec(image=pulled_image.get().ref, runtime=recording_runtime, env=env)
+    result = run_container(runner, spec, recorder, f"{runner.name} could not run the probe through the recording shim")
     record = recording_shim.find_by_env(endpoints.state_dir, marker)
     if record is None:
         saved = [f"{r.container_id}: {r.argv[:8]}" for r in recording_shim.recorded(endpoints.state_dir)]
