@@ -21,7 +21,7 @@ from ocimatrix.claims.here import Here
 from ocimatrix.claims.load import load_claims
 from ocimatrix.claims.plan import all_claims
 from ocimatrix.commands.verify import judge_and_write
-from ocimatrix.report.browser import chromium_page, missing_browser_reason
+from ocimatrix.report.browser import PageWatch, chromium_page, missing_browser_reason
 
 DATA = Path(__file__).parent / "data" / "claims"
 SHOTS = Path(__file__).resolve().parents[1] / "reports"
@@ -59,17 +59,6 @@ def report_dir(tmp_path_factory) -> Path:
     code = judge_and_write(claims_file, all_claims(claims_file, RECORDED_HERE), out, out / "cells" / "results.json")
     assert code == 1  # something is contradicted
     return out
-
-
-class PageWatch:
-    """Console errors, uncaught exceptions and any request that is not for a local file."""
-
-    def __init__(self, page) -> None:
-        self.problems: list[str] = []
-        self.remote: list[str] = []
-        page.on("console", lambda m: self.problems.append(f"console.{m.type}: {m.text}") if m.type == "error" else None)
-        page.on("pageerror", lambda e: self.problems.append(f"uncaught: {e}"))
-        page.on("request", lambda r: None if r.url.startswith(("file:", "data:")) else self.remote.append(r.url))
 
 
 def test_report_shows_each_verdict_and_its_cells_evidence(report_dir):

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from ocimatrix.report.browser import chromium_page, missing_browser_reason
+from ocimatrix.report.browser import PageWatch, chromium_page, missing_browser_reason
 from ocimatrix.report.site import write_site
 
 DATA = Path(__file__).parent / "data" / "report"
@@ -25,17 +25,6 @@ pytestmark = pytest.mark.skipif(missing_browser_reason() is not None, reason=str
 @pytest.fixture(scope="module")
 def site(tmp_path_factory) -> Path:
     return write_site([RUN], tmp_path_factory.mktemp("site"), baseline=BASELINE)
-
-
-class PageWatch:
-    """Console errors, uncaught exceptions and any request that is not for a local file."""
-
-    def __init__(self, page) -> None:
-        self.problems: list[str] = []
-        self.remote: list[str] = []
-        page.on("console", lambda m: self.problems.append(f"console.{m.type}: {m.text}") if m.type == "error" else None)
-        page.on("pageerror", lambda e: self.problems.append(f"uncaught: {e}"))
-        page.on("request", lambda r: None if r.url.startswith(("file:", "data:")) else self.remote.append(r.url))
 
 
 def open_site(page, index: Path, fragment: str = "") -> PageWatch:

@@ -75,3 +75,15 @@ def chromium_page(viewport: tuple[int, int] = (1366, 900), **context_args: Any) 
                 context.close()
     finally:
         shutil.rmtree(profile, ignore_errors=True)
+
+
+class PageWatch:
+    """Console errors, uncaught exceptions and any request that is not for a local file, on one page:
+    a static report must render with none of them."""
+
+    def __init__(self, page: Any) -> None:
+        self.problems: list[str] = []
+        self.remote: list[str] = []
+        page.on("console", lambda m: self.problems.append(f"console.{m.type}: {m.text}") if m.type == "error" else None)
+        page.on("pageerror", lambda e: self.problems.append(f"uncaught: {e}"))
+        page.on("request", lambda r: None if r.url.startswith(("file:", "data:")) else self.remote.append(r.url))
