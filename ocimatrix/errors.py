@@ -1,6 +1,8 @@
 """Errors the CLI turns into a message and an exit code instead of a traceback, and the line between
 a harness fault and an implementation's fault that a cell's verdict rests on."""
 
+from typing import NoReturn
+
 
 class OcimatrixError(Exception):
     """A failure with a message meant for the user; ``exit_code`` is what the CLI returns."""
@@ -30,3 +32,24 @@ class ServiceUnavailable(HarnessError):
         super().__init__(f"{service} does not answer: {detail}")
         self.service = service
         self.detail = detail
+
+
+class ImplementationFailure(AssertionError):
+    """The implementation under test answered, and its answer is wrong: the cell is ``failed``.
+
+    ``answer`` is the implementation's own words or the value the harness observed (an HTTP status and
+    body, a CRI status and message, a runtime's exit code and stderr, a hook log, a mount's options),
+    never the harness's sentence about it; ``step`` names what the harness had asked for when it got
+    that answer (``PUT manifest by malformed digest``, ``runc create``). A listed known
+    incompatibility's ``match:`` (and ``step:``) are read against these two only.
+    """
+
+    def __init__(self, message: str, *, step: str, answer: str) -> None:
+        super().__init__(message)
+        self.step = step
+        self.answer = answer
+
+
+def fail_with(message: str, *, step: str, answer: object) -> NoReturn:
+    """Fail the cell with the implementation's own ``answer`` to ``step`` kept beside ``message``."""
+    raise ImplementationFailure(message, step=step, answer=answer if isinstance(answer, str) else repr(answer))

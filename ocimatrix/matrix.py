@@ -468,8 +468,8 @@ def _parse_expectations(check: _Checker, raw: Any, registries) -> tuple[dict[str
         if not isinstance(entry, dict):
             raise check.fail(where, "expected a mapping: test, match, reason, optionally cell and versions")
         for key in entry:
-            if key not in ("test", "cell", "versions", "match", "reason"):
-                raise check.fail((*where, key), "unknown key; expected test, cell, versions, match, reason")
+            if key not in ("test", "cell", "versions", "step", "match", "reason"):
+                raise check.fail((*where, key), "unknown key; expected test, cell, versions, step, match, reason")
         if not isinstance(entry.get("test"), str) or not entry["test"]:
             raise check.fail((*where, "test"), "expected the test function name (glob patterns allowed)")
         if not isinstance(entry.get("reason"), str) or not entry["reason"].strip():
@@ -480,6 +480,8 @@ def _parse_expectations(check: _Checker, raw: Any, registries) -> tuple[dict[str
             raise check.fail((*where, "cell"), "expected a mapping of axis to value(s)")
         values = {axis: check.axis_values(axis, v, (*where, "cell", axis), registries) for axis, v in cell.items()}
         expectation = {"test": entry["test"], "cell": values, "match": match, "reason": entry["reason"].strip()}
+        if "step" in entry:
+            expectation["step"] = _parse_match(check, entry["step"], (*where, "step"))
         if "versions" in entry:
             expectation["versions"] = _parse_versions(check, entry["versions"], (*where, "versions"))
         parsed.append(expectation)
@@ -510,12 +512,13 @@ def _parse_versions(check: _Checker, raw: Any, where: tuple) -> dict[str, Versio
 
 
 def _parse_match(check: _Checker, raw: Any, where: tuple) -> str:
-    """The pattern a cell's failure must match to count as this known incompatibility.
+    """A pattern the implementation's own answer (``match``) or the step it answered (``step``) must
+    match for a failure to count as this known incompatibility.
 
     Without it any failure, a refused connection included, would "confirm" the expectation.
     """
     if not isinstance(raw, str) or not raw.strip():
-        raise check.fail(where, "expected a regular expression the failure message must match (re.search)")
+        raise check.fail(where, "expected a regular expression the implementation's answer must match (re.search)")
     try:
         re.compile(raw)
     except re.error as exc:

@@ -29,7 +29,7 @@ from ocimatrix.resources import SUITES_DIR
 from ocimatrix.results import Record, Results, Run, Spec, now_iso, write_results
 from ocimatrix.run_ids import RUN_ID_ENV
 from ocimatrix.run_ids import run_id as worker_run_id
-from ocimatrix.verdicts import is_harness_fault, matches_expectation
+from ocimatrix.verdicts import Verdict, combine, decide
 
 MATRIX_ENV = "OCIMATRIX_MATRIX"
 RECORD_KEY = "ocimatrix_record"
@@ -252,7 +252,7 @@ def recorder() -> evidence.Recorder:
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_runtest_setup(item: pytest.Item) -> None:
-    state = item.stash[STATE_KEY] = {"reports": {}, "reason": "", "start": time.monotonic()}
+    state = item.stash[STATE_KEY] = {"verdicts": {}, "start": time.monotonic()}
     evidence.begin()
     matrix = item.config.stash.get(MATRIX_KEY, None)
     if matrix is None or not suite_of(item.path):
@@ -262,7 +262,7 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
     if found:
         reason, logs = found
         evidence.current().evidence.update(logs)
-        state["fault"] = True
+        state["fault_reason"] = reason
         raise HarnessError(reason)
 
 
@@ -277,81 +277,40 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
     state = item.stash.get(STATE_KEY, None)
     if state is None or item.config.stash.get(MATRIX_KEY, None) is None:
         return report
-    _judge(item, call, report, state)
-    state["reports"][call.when] = (report.outcome, hasattr(report, "wasxfail"))
-    if call.excinfo is not None and not state["reason"]:
-        state["reason"] = _reason(call, report)
-    elif hasattr(report, "wasxfail") and not state["reason"]:
-        state["reason"] = report.wasxfail
-    elif report.failed and not state["reason"]:
-        state["reason"] = report.longreprtext[-4000:]  # e.g. "[XPASS(strict)] known: ..."
+    verdict = _judge(item, call, report, state)
+    state["verdicts"][call.when] = verdict
     if call.when == "teardown":
         report.user_properties.append((RECORD_KEY, build_record(item, state, report).to_json()))
     return report
 
 
-def _judge(item: pytest.Item, call: pytest.CallInfo, report: pytest.TestReport, state: dict) -> None:
-    """Keep harness faults out of ``failed``, ``skipped`` and ``xfailed``; confirm a known
-    incompatibility only by the failure its listing names.
+def _judge(item: pytest.Item, call: pytest.CallInfo, report: pytest.TestReport, state: dict) -> Verdict:
+    """One phase's verdict from the decision table (``verdicts.decide``), with the evidence it rests
+    on: the cell's service watch and the implementation's own answer.
 
-    pytest's own report is corrected too, so its exit code and summary agree with results.json.
+    pytest's own report is corrected to agree, so its exit code and summary match results.json.
     """
-    if call.excinfo is None or isinstance(call.excinfo.value, pytest.skip.Exception):
-        return
-    exc = call.excinfo.value
+    exc = call.excinfo.value if call.excinfo is not None else None
     watch: Watch | None = state.get("watch")
-    broke = None if state.get("fault") or watch is None else watch.broke_during()
-    if broke:
-        reason, logs = broke
-        evidence.current().evidence.update(logs)
-        state["reason"] = f"{reason}; the cell's own error: {call.excinfo.exconly()[:2000]}"
-        state["fault"] = True
-    if is_harness_fault(exc) or state.get("fault"):
-        state["fault"] = True
-        if hasattr(report, "wasxfail"):
-            del report.wasxfail
-            report.outcome = "failed"
-        return
-    expected = item.stash.get(EXPECTATION_KEY, None)
-    if expected is None or not hasattr(report, "wasxfail"):
-        return
-    failure = call.excinfo.exconly()
-    if matches_expectation(expected["match"], failure):
-        return
-    del report.wasxfail
-    report.outcome = "failed"
-    state["reason"] = (
-        f"failed, but not as the known incompatibility listed for this cell ({expected['reason']}): "
-        f"its failure must match /{expected['match']}/, and was: {failure[:3000]}"
-    )
-
-
-def _reason(call: pytest.CallInfo, report: pytest.TestReport) -> str:
-    exc = call.excinfo.value
-    if isinstance(exc, pytest.skip.Exception):
-        return str(exc.msg)
-    if hasattr(report, "wasxfail"):
-        return report.wasxfail or call.excinfo.exconly()
-    text = call.excinfo.exconly()
-    return text if len(text) < 4000 else text[:4000] + " ..."
-
-
-def final_outcome(reports: dict[str, tuple[str, bool]], fault: bool = False) -> str:
-    """One outcome for a test from its setup/call/teardown phase reports; ``fault``: a harness fault was seen."""
-    if fault:
-        return "error"
-    setup, setup_xfail = reports.get("setup", ("passed", False))
-    if setup == "skipped":
-        return "xfailed" if setup_xfail else "skipped"
-    if setup == "failed":
-        return "error"
-    call, call_xfail = reports.get("call", ("passed", False))
-    outcome = {"passed": "passed", "failed": "failed", "skipped": "skipped"}[call]
-    if call == "skipped" and call_xfail:
-        outcome = "xfailed"
-    if reports.get("teardown", ("passed", False))[0] == "failed" and outcome in ("passed", "xfailed"):
-        outcome = "error"  # the cell's own verdict stands only if its cleanup did too
-    return outcome
+    service_broke = state.get("fault_reason")
+    if service_broke is None and watch is not None and (exc is not None or report.failed):
+        broke = watch.broke_during()
+        if broke:
+            service_broke, logs = broke
+            evidence.current().evidence.update(logs)
+            state["fault_reason"] = service_broke
+    expected = item.stash.get(EXPECTATION_KEY, None) if hasattr(report, "wasxfail") or report.failed else None
+    xpassed = report.longreprtext[-4000:] if exc is None and report.failed else None
+    verdict = decide(exc, service_broke=service_broke, expected=expected, xpassed=xpassed)
+    if verdict.answer is not None:
+        evidence.current().evidence.setdefault("answer", verdict.answer.to_json())
+    if verdict.outcome in ("error", "failed") and hasattr(report, "wasxfail"):
+        del report.wasxfail
+        report.outcome = "failed"
+    elif verdict.outcome == "error" and report.skipped:
+        report.outcome = "failed"  # pytest counts it as an error of that phase: a dead daemon is no skip
+        report.longrepr = verdict.reason
+    return verdict
 
 
 def build_record(item: pytest.Item, state: dict, report: pytest.TestReport) -> Record:
@@ -361,8 +320,8 @@ def build_record(item: pytest.Item, state: dict, report: pytest.TestReport) -> R
         cell["versions"] = dict(recorder.versions)
     marker = item.get_closest_marker("spec")
     spec = Spec(*marker.args) if marker else None
-    outcome = final_outcome(state["reports"], state.get("fault", False))
-    reason = state["reason"] if outcome != "passed" else ""
+    verdict = combine(state["verdicts"].values())
+    outcome, reason = verdict.outcome, verdict.reason
     # Registry credentials are loaded in this process: scrub them from everything the record carries.
     return Record(
         test=item.nodeid,

@@ -9,7 +9,8 @@ import json
 
 import pytest
 
-from ocimatrix.plugin import cell_id, final_outcome
+from ocimatrix.plugin import cell_id
+from ocimatrix.verdicts import Verdict, combine
 from ocimatrix.results_schema import validate_results_file
 
 SUITE = """
@@ -29,7 +30,9 @@ def test_cells(cell, recorder):
 
 @pytest.mark.axes("engine")
 def test_known_bug(cell):
-    assert cell["engine"] != "podman", "the known bug"
+    from ocimatrix.errors import fail_with
+    if cell["engine"] == "podman":
+        fail_with("podman did the known wrong thing", step="tool run", answer="the known bug")
 
 @pytest.fixture
 def broken():
@@ -52,7 +55,12 @@ def test_known_but_refused(cell):
 
 @pytest.mark.axes("engine")
 def test_known_but_other(cell):
-    assert False, "something else broke"
+    assert False, "something else broke, though the harness's words say: the known bug"
+
+@pytest.mark.axes("engine")
+def test_known_but_other_step(cell):
+    from ocimatrix.errors import fail_with
+    fail_with("setup push refused", step="setup push", answer="the known bug")
 
 @pytest.mark.axes("engine")
 def test_harness_bug(cell):
@@ -63,7 +71,7 @@ MATRIX = """
 axes: {builder: [docker], engine: [docker, podman], runtime: [runc, crun]}
 expectations:
   - {test: test_known_bug, cell: {engine: podman}, match: 'the known bug', reason: podman bug 123}
-  - {test: test_known_but_*, cell: {engine: podman}, match: 'the known bug', reason: podman bug 456}
+  - {test: test_known_but_*, cell: {engine: podman}, step: '^tool run$', match: 'the known bug', reason: podman bug 456}
 """
 
 
@@ -134,8 +142,13 @@ def check_records(data):
     other = records["test_known_but_other[podman]"]
     assert other["outcome"] == "failed", other
     assert "not as the known incompatibility" in other["reason"] and "something else broke" in other["reason"]
+    # The listing names the step; the same words answered to another step confirm nothing.
+    other_step = records["test_known_but_other_step[podman]"]
+    assert other_step["outcome"] == "failed" and "'setup push'" in other_step["reason"], other_step
+    assert other_step["evidence"]["answer"] == {"step": "setup push", "text": "the known bug"}
+    assert records["test_known_bug[podman]"]["evidence"]["answer"] == {"step": "tool run", "text": "the known bug"}
     assert data["run"]["tools"] == {"docker": "1.0", "podman": "1.0"}
-    assert len(data["results"]) == 4 + 2 + 2 + 2 + 2 + 2 + 2
+    assert len(data["results"]) == 4 + 2 + 2 + 2 + 2 + 2 + 2 + 2
 
 
 def test_records_in_process(run_suite):
@@ -143,7 +156,7 @@ def test_records_in_process(run_suite):
     check_records(data)
     outcome.stdout.fnmatch_lines(
         [
-            "*[[]*/16] FAILED  *test_suite.py::test_cells[[]podman-crun[]]*",
+            "*[[]*/18] FAILED  *test_suite.py::test_cells[[]podman-crun[]]*",
             "*reason: AssertionError: podman with crun broke*",
             "*repro:  tool run podman*",
         ]
@@ -166,20 +179,22 @@ def test_fixed_known_bug_turns_into_a_failure(pytester, tmp_path, run_suite):
 @pytest.mark.parametrize(
     ("phases", "expected"),
     [
-        ({"setup": ("passed", False), "call": ("passed", False), "teardown": ("passed", False)}, "passed"),
-        ({"setup": ("skipped", False), "teardown": ("passed", False)}, "skipped"),
-        ({"setup": ("skipped", True), "teardown": ("passed", False)}, "xfailed"),
-        ({"setup": ("failed", False), "teardown": ("passed", False)}, "error"),
-        ({"setup": ("passed", False), "call": ("failed", False), "teardown": ("passed", False)}, "failed"),
-        ({"setup": ("passed", False), "call": ("skipped", True), "teardown": ("passed", False)}, "xfailed"),
-        ({"setup": ("passed", False), "call": ("passed", False), "teardown": ("failed", False)}, "error"),
-        ({"setup": ("passed", False), "call": ("failed", False), "teardown": ("failed", False)}, "failed"),
-        ({"setup": ("passed", False), "call": ("skipped", True), "teardown": ("failed", False)}, "error"),
+        (["passed", "passed", "passed"], "passed"),
+        (["skipped", "passed"], "skipped"),
+        (["xfailed", "passed"], "xfailed"),
+        (["failed", "passed"], "failed"),  # a fixture's step refused by the implementation is its failure
+        (["error", "passed"], "error"),
+        (["passed", "xfailed", "passed"], "xfailed"),
+        (["passed", "passed", "failed"], "failed"),  # e.g. a runtime that leaves a container behind
+        (["passed", "passed", "error"], "error"),
+        (["passed", "failed", "error"], "error"),
+        (["passed", "xfailed", "failed"], "failed"),
     ],
 )
-def test_final_outcome(phases, expected):
-    assert final_outcome(phases) == expected
-    assert final_outcome(phases, fault=True) == "error"
+def test_a_cell_is_its_worst_phase(phases, expected):
+    verdicts = [Verdict(outcome, f"phase {i}") for i, outcome in enumerate(phases)]
+    assert combine(verdicts).outcome == expected
+    assert combine(verdicts).reason == next(v.reason for v in verdicts if v.outcome == expected)
 
 
 def test_cell_id_is_path_safe():

@@ -29,7 +29,17 @@ RUNTIME_BINARIES = catalog.engine_runtimes()
 
 
 class EngineError(OcimatrixError):
-    """The engine refused or failed an action; the message carries its own words."""
+    """The engine refused or failed an action; the message carries its own words.
+
+    ``answer`` is those words alone (stderr, the daemon's error) and ``step`` the action asked for
+    (``docker pull``), so that an expectation is read against what the engine said, not the
+    harness's sentence around it; ``None`` when the engine said nothing the harness could keep.
+    """
+
+    def __init__(self, message: str, *, step: str | None = None, answer: str | None = None) -> None:
+        super().__init__(message)
+        self.step = step
+        self.answer = answer
 
 
 class TimedOut(EngineError):
@@ -113,7 +123,9 @@ def run_command(
     result = CommandResult(proc.returncode, proc.stdout, proc.stderr)
     if check and proc.returncode != 0:
         detail = (proc.stderr.strip() or proc.stdout.strip())[-1500:]
-        raise EngineError(f"{what or Path(argv[0]).name} failed (exit {proc.returncode}): {detail}")
+        step = what or Path(argv[0]).name
+        answer = f"exit {proc.returncode}: {detail}"
+        raise EngineError(f"{step} failed (exit {proc.returncode}): {detail}", step=step, answer=answer)
     return result
 
 
