@@ -103,8 +103,10 @@ def _chain(exc: BaseException) -> Iterator[BaseException]:
     while current is not None and id(current) not in seen:
         seen.add(id(current))
         yield current
-        current = current.__cause__ if current.__cause__ is not None else (
-            None if current.__suppress_context__ else current.__context__
+        current = (
+            current.__cause__
+            if current.__cause__ is not None
+            else (None if current.__suppress_context__ else current.__context__)
         )
 
 
@@ -194,8 +196,10 @@ def decide(
         return Verdict("failed", text, answer)
     if matches_expectation(expected, answer):
         return Verdict("xfailed", f"known: {expected['reason']}", answer)
-    said = f"the implementation answered {answer.step!r} with: {answer.text[:1500]}" if answer else (
-        "no answer of the implementation was recorded with this failure"
+    said = (
+        f"the implementation answered {answer.step!r} with: {answer.text[:1500]}"
+        if answer
+        else ("no answer of the implementation was recorded with this failure")
     )
     step = f" to a step matching /{expected['step']}/" if expected.get("step") else ""
     return Verdict(

@@ -96,6 +96,7 @@ def test_a_failure_raised_while_handling_a_harness_fault_is_that_fault():
 
 KNOWN = {"test": "t", "cell": {}, "match": r"NOT_FOUND", "reason": "stop is not idempotent"}
 STEPPED = {**KNOWN, "step": r"^GET blob by malformed digest$", "match": r"^500 "}
+MALFORMED = "GET blob by malformed digest"
 
 
 def _raised(exc: BaseException) -> BaseException:
@@ -130,9 +131,17 @@ def _skip(reason: str) -> BaseException:
         (EngineError("NOT_FOUND in the harness's sentence"), {"expected": KNOWN}, "failed"),
         (ImplementationFailure("m", step="StopContainer", answer="OK"), {"expected": KNOWN}, "failed"),
         (ConnectionRefusedError("NOT_FOUND"), {"expected": KNOWN}, "error"),
-        (ImplementationFailure("m", step="GET blob by malformed digest", answer="500 x"), {"expected": STEPPED}, "xfailed"),
+        (
+            ImplementationFailure("m", step=MALFORMED, answer="500 x"),
+            {"expected": STEPPED},
+            "xfailed",
+        ),
         (ImplementationFailure("m", step="PUT setup blob", answer="500 x"), {"expected": STEPPED}, "failed"),
-        (ImplementationFailure("m", step="GET blob by malformed digest", answer="400 x"), {"expected": STEPPED}, "failed"),
+        (
+            ImplementationFailure("m", step=MALFORMED, answer="400 x"),
+            {"expected": STEPPED},
+            "failed",
+        ),
     ],
 )
 def test_decision_table(exc, kwargs, outcome):
