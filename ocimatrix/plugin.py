@@ -387,7 +387,7 @@ class Controller:
             raise
         os.environ[ENDPOINTS_ENV] = str(Path(endpoints.state_dir) / "endpoints.json")
         for service, error in endpoints.errors.items():
-            print(f"ocimatrix: {service} unavailable, its cells will be skipped: {error}", file=sys.stderr)
+            print(f"ocimatrix: {service} did not start, its cells will be errors: {error}", file=sys.stderr)
 
     def generations_needed(self) -> tuple[str, ...]:
         """The root generations the cells of the suites this run collects name (all suites when the
