@@ -116,6 +116,44 @@ def test_no_mirror_is_a_clear_message(tmp_path):
         roots.choose_mirror(configured_sources(_apt_etc(tmp_path, only_security)), "bookworm")
 
 
+UBUNTU_SOURCES = """Types: deb
+URIs: http://archive.ubuntu.example/ubuntu/
+Suites: noble noble-updates noble-backports
+Components: main restricted universe multiverse
+Signed-By: /usr/share/keyrings/ubuntu-archive-keyring.gpg
+"""
+
+
+def _ubuntu_sources(tmp_path):
+    etc = tmp_path / "apt"
+    (etc / "sources.list.d").mkdir(parents=True)
+    (etc / "sources.list.d" / "ubuntu.sources").write_text(UBUNTU_SOURCES)
+    return configured_sources(etc)
+
+
+def test_an_ubuntu_host_never_builds_debian_roots_from_its_own_archive(tmp_path):
+    # Ubuntu's sources name 'noble main': taken for a Debian mirror, debootstrap of trixie would fail late.
+    with pytest.raises(roots.GenerationUnavailable, match="not Debian: set OCIMATRIX_GENERATION_MIRROR"):
+        roots.choose_mirror(_ubuntu_sources(tmp_path), "noble", host_is_debian=False)
+
+
+def test_an_ubuntu_host_builds_from_the_given_mirror_with_debians_keyring(tmp_path, monkeypatch):
+    keyring = tmp_path / "debian-archive-keyring.gpg"
+    keyring.write_bytes(b"")
+    monkeypatch.setattr(roots, "DEBIAN_KEYRING", keyring)
+    source = roots.choose_mirror(_ubuntu_sources(tmp_path), "noble", "http://deb.example/debian/", False)
+    assert (source.uri, source.signed_by) == ("http://deb.example/debian", str(keyring))
+    argv = roots.debootstrap_command("trixie", Path("/r"), source)
+    assert argv[-3:] == ["trixie", "/r", "http://deb.example/debian"] and f"--keyring={keyring}" in argv
+
+
+def test_ubuntu_provisioning_installs_what_roots_need():
+    from ocimatrix.host import distro
+
+    packages = {r.package for r in distro.UBUNTU_24_04.requirements}
+    assert {"debootstrap", "debian-archive-keyring"} <= packages
+
+
 def test_debootstrap_runs_in_a_mount_namespace_of_its_own(tmp_path):
     source = roots.choose_mirror(configured_sources(_apt_etc(tmp_path)), "bookworm")
     argv = roots.debootstrap_command("trixie", Path("/cache/roots/.trixie.building/rootfs"), source)

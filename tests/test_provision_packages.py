@@ -26,7 +26,15 @@ def test_github_runner_docker_is_left_alone() -> None:
         "containerd": "containerd from containerd.io",
         "runc": "runc from containerd.io",
     }
-    assert set(found.missing) == {"umoci", "docker-registry", "busybox-static", "qemu-user-static", "binfmt-support"}
+    assert set(found.missing) == {
+        "umoci",
+        "docker-registry",
+        "busybox-static",
+        "qemu-user-static",
+        "binfmt-support",
+        "debootstrap",  # the generation roots, from the Debian mirror the nightly names
+        "debian-archive-keyring",
+    }
     assert found.optional_missing == ["runsc"]  # Ubuntu's runsc is only known on paper
 
 

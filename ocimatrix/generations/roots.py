@@ -36,6 +36,7 @@ from ocimatrix.generations.manifest import (
     refresh_plan,
     write_manifest,
 )
+from ocimatrix.host.distro import UnsupportedDistribution, read_os_release
 from ocimatrix.host.foreign_busybox import AptSource, configured_sources, debian_mirror, host_codename
 from ocimatrix.host.packages import Heartbeat
 from ocimatrix.host.process import mounts_under
@@ -43,6 +44,7 @@ from ocimatrix.host.process import mounts_under
 Log = Callable[[str], None]
 DEFAULT_CACHE = Path("/var/cache/ocimatrix")
 MIRROR_ENV = "OCIMATRIX_GENERATION_MIRROR"  # a Debian mirror to build roots from instead of the host's
+DEBIAN_KEYRING = Path("/usr/share/keyrings/debian-archive-keyring.gpg")  # package debian-archive-keyring
 RECHECK_AFTER_S = 3600.0
 BOOTSTRAP_TIMEOUT_S = 1800.0
 APT_TIMEOUT_S = 1800.0
@@ -116,18 +118,34 @@ class PreparedRoot:
 # --- the commands ------------------------------------------------------------------------------
 
 
-def choose_mirror(sources: list[AptSource], codename: str, override: str = "") -> AptSource:
-    """The archive to build roots from: ``override`` if set, else the host's source for its own release."""
+def choose_mirror(
+    sources: list[AptSource], codename: str, override: str = "", host_is_debian: bool = True
+) -> AptSource:
+    """The Debian archive to build roots from: ``override`` if set, else the host's source for its
+    own release. A host of another distribution (an Ubuntu runner) names no Debian archive in its
+    sources, so there the override is required; its keyring is Debian's archive keyring."""
+    host = debian_mirror(sources, codename) if host_is_debian else None
     if override:
-        host = debian_mirror(sources, codename)
-        return AptSource(override.rstrip("/"), ("",), ("main",), host.signed_by if host else "")
-    source = debian_mirror(sources, codename)
-    if source is None:
+        keyring = host.signed_by if host else (str(DEBIAN_KEYRING) if DEBIAN_KEYRING.exists() else "")
+        return AptSource(override.rstrip("/"), ("",), ("main",), keyring)
+    if not host_is_debian:
+        raise GenerationUnavailable(
+            f"generation roots are built from a Debian mirror, and this host is not Debian: set {MIRROR_ENV} "
+            "to one (the nightly workflow passes the repository variable OCIMATRIX_DEBIAN_MIRROR)"
+        )
+    if host is None:
         raise GenerationUnavailable(
             f"no apt source for '{codename} main' in /etc/apt/sources.list(.d): can't locate a Debian mirror "
             f"to build generation roots from (set {MIRROR_ENV} to one)"
         )
-    return source
+    return host
+
+
+def _host_is_debian() -> bool:
+    try:
+        return read_os_release().id == "debian"
+    except UnsupportedDistribution:
+        return True  # unreadable: the host's own sources decide, as before
 
 
 def debootstrap_command(suite: str, target: Path, mirror: AptSource) -> list[str]:
@@ -327,6 +345,7 @@ def prepare(
                 configured_sources() if sources is None else sources,
                 host_codename(),
                 os.environ.get(MIRROR_ENV, ""),
+                _host_is_debian() if sources is None else True,
             )
             manifest = _build(gen, layout, mirror, log)
         else:

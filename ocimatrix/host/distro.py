@@ -113,11 +113,18 @@ DEBIAN_12 = Distribution(
     (*_table(runsc_optional=False), Requirement("debootstrap", "debootstrap")),
 )
 # gVisor's runsc is in Debian's archive, measured here; Ubuntu's is only known on paper, so optional.
+# Ubuntu builds the Debian roots from a Debian mirror it must be given (OCIMATRIX_GENERATION_MIRROR),
+# checked against Debian's archive keyring, which Ubuntu packages too.
 UBUNTU_24_04 = Distribution(
     "ubuntu",
     "noble",
     "Ubuntu 24.04 (noble)",
-    _table(runsc_optional=True),
+    (
+        *_table(runsc_optional=True),
+        Requirement("debootstrap", "debootstrap"),
+        # A data package: no binary shows it, so only dpkg's word counts.
+        Requirement("debian-archive-keyring", "/usr/share/keyrings/debian-archive-keyring.gpg"),
+    ),
     archives=(frozenset({"amd64", "i386"}), frozenset({"arm64", "armhf", "ppc64el", "s390x", "riscv64"})),
 )
 SUPPORTED = {(d.id, d.codename): d for d in (DEBIAN_12, UBUNTU_24_04)}
