@@ -16,33 +16,17 @@ from ocimatrix.oci.archive import MemberMissing, MemberUnreadable, TarArchive
 from ocimatrix.oci.digest import digest_bytes
 from ocimatrix.oci.jsondoc import parse_json
 from ocimatrix.oci.platforms import platform_matches
-from ocimatrix.oci.streams import read_capped
-from ocimatrix.oci.walker import MAX_JSON, Walker
+from ocimatrix.oci.walker import Walker
 
 MANIFEST = "manifest.json"
 _UNUSABLE = object()
 _HEX64 = re.compile(r"(?:^|/)(?:sha256[:/])?([a-f0-9]{64})(?:\.json)?$")
 
 
-def _read(archive: TarArchive, name: str, walker: Walker, where: str) -> bytes | None:
-    try:
-        with archive.open(name) as f:
-            data = read_capped(f, MAX_JSON)
-    except MemberMissing:
-        walker.add("blob.missing", where, f"{name} is not in the archive")
-        return None
-    except MemberUnreadable as exc:
-        walker.add("blob.unreadable", where, str(exc))
-        return None
-    if len(data) > MAX_JSON:
-        walker.add("json.too-large", where, f"{name} is over {MAX_JSON >> 20} MiB; not read as JSON")
-        return None
-    return data
-
-
 def _json(archive: TarArchive, name: str, walker: Walker, where: str) -> tuple[object, bytes | None]:
     """(document, bytes); the document is _UNUSABLE when there is none (JSON null is a document)."""
-    content = _read(archive, name, walker, where)
+    missing = ("blob.missing", f"{name} is not in the archive")
+    content = walker.read_document(lambda: archive.open(name), where, name, missing=missing)
     if content is None:
         return _UNUSABLE, None
     parsed = parse_json(content)

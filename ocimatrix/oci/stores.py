@@ -87,6 +87,8 @@ class LayoutDirStore(BlobStore):
         path = self._checked_path(rel)
         try:
             f = open(path, "rb", buffering=0)  # noqa: SIM115 - opened here, closed by the with below
+        except FileNotFoundError:
+            raise BlobMissing(rel) from None
         except OSError as exc:
             raise BlobUnreadable(f"{rel}: {exc.strerror}") from None
         with f:

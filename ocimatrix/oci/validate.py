@@ -33,7 +33,6 @@ from ocimatrix.oci.reference import looks_like_reference, parse_reference
 from ocimatrix.oci.registry_client import Credentials, RegistryClient, RegistryError, credentials_from_env
 from ocimatrix.oci.report import Report
 from ocimatrix.oci.stores import ArchiveStore, BlobMissing, BlobUnreadable, LayoutDirStore, RegistryStore
-from ocimatrix.oci.streams import read_capped
 from ocimatrix.oci.walker import MAX_JSON, Walker, WalkOptions
 
 DOCUMENT_KINDS = ("manifest", "index", "config", "descriptor", "layout")
@@ -97,31 +96,15 @@ def validate_layout(path: str | Path, *, platform=None, check_layers: bool = Tru
     return report
 
 
-def _read_small(walker: Walker, rel: str) -> bytes | None:
-    store = walker.store
-    try:
-        with store.open_file(rel) as f:
-            data = read_capped(f, MAX_JSON)
-    except BlobMissing:
-        return None
-    except BlobUnreadable as exc:
-        walker.add("blob.unreadable", rel, str(exc))
-        return None
-    if len(data) > MAX_JSON:
-        walker.add("json.too-large", rel, f"{rel} is over {MAX_JSON >> 20} MiB")
-        return None
-    return data
-
-
 _UNUSABLE = object()
 
 
 def _read_json_file(walker: Walker, rel: str, missing_rule: str) -> object:
     """The parsed document (which may be any JSON value, null included), or _UNUSABLE."""
-    content = _read_small(walker, rel)
+    store = walker.store
+    missing = (missing_rule, f"{rel} is missing from the layout")
+    content = walker.read_document(lambda: store.open_file(rel), rel, rel, missing=missing)
     if content is None:
-        if not walker.store.exists(rel):
-            walker.add(missing_rule, rel, f"{rel} is missing from the layout")
         return _UNUSABLE
     parsed = parse_json(content)
     for rule_id, message in parsed.problems:

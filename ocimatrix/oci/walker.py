@@ -14,12 +14,15 @@ from __future__ import annotations
 import base64
 import binascii
 import re
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import BinaryIO
 
 from ocimatrix.oci import elf
 from ocimatrix.oci import mediatypes as mt
 from ocimatrix.oci.annotations import annotation_problems
+from ocimatrix.oci.archive import MemberMissing, MemberUnreadable
 from ocimatrix.oci.digest import (
     CHUNK,
     REGISTERED,
@@ -202,21 +205,43 @@ class Walker:
             self.add(rule_id, blob, message)
         return parsed.value if parsed.usable else _MISSING
 
-    def _read_bounded(self, descriptor: dict, digest: Digest, where: str) -> bytes | None:
-        limit = min(self._read_limit(descriptor) or MAX_JSON + 1, MAX_JSON + 1)
+    def read_document(
+        self,
+        opener: Callable[[], AbstractContextManager[BinaryIO]],
+        where: str,
+        name: str,
+        *,
+        missing: tuple[str, str] | None = None,
+        limit: int | None = None,
+    ) -> bytes | None:
+        """The one bounded reader of a JSON document, whatever holds it (a blob store, a layout's own
+        files, a saved archive): its bytes, or None with the reason reported. ``missing`` is the rule
+        and message for a document that isn't there (``blob.missing`` by default); ``limit`` stops a
+        read one byte past a descriptor's declared size."""
         try:
-            with self.store.open(digest, _text(descriptor.get("mediaType"))) as f:
-                data = read_capped(BoundedReader(f, limit), MAX_JSON)
-        except BlobMissing:
-            self.add("blob.missing", where, f"{self.blob_where(digest)} is not in the image")
+            with opener() as f:
+                data = read_capped(f if limit is None else BoundedReader(f, limit), MAX_JSON)
+        except (BlobMissing, MemberMissing):
+            rule, message = missing or ("blob.missing", f"{name} is not in the image")
+            self.add(rule, where, message)
             return None
-        except BlobUnreadable as exc:
+        except (BlobUnreadable, MemberUnreadable) as exc:
             self.add("blob.unreadable", where, str(exc))
             return None
         if len(data) > MAX_JSON:
-            self.add(
-                "json.too-large", where, f"{self.blob_where(digest)} is over {MAX_JSON >> 20} MiB; not read as JSON"
-            )
+            self.add("json.too-large", where, f"{name} is over {MAX_JSON >> 20} MiB; not read as JSON")
+            return None
+        return data
+
+    def _read_bounded(self, descriptor: dict, digest: Digest, where: str) -> bytes | None:
+        store = self.store
+        data = self.read_document(
+            lambda: store.open(digest, _text(descriptor.get("mediaType"))),
+            where,
+            self.blob_where(digest),
+            limit=min(self._read_limit(descriptor) or MAX_JSON + 1, MAX_JSON + 1),
+        )
+        if data is None:
             return None
         if len(data) == self._read_limit(descriptor):
             self._longer_than_declared(descriptor, where, digest)
