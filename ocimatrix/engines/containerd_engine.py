@@ -68,7 +68,7 @@ class ContainerdEngine(Engine):
 
     def pull(self, ref: str, *, platform: str | None = None) -> None:
         args = ["images", "pull", "--plain-http", *(["--platform", platform] if platform else []), ref]
-        out = self.sh(*args).stdout
+        out = self.sh(*args, what="ctr images pull").stdout
         # ctr names each blob it fetched ("manifest-sha256:...", "config-sha256:..."): for an
         # index, that is the platform manifest it chose. Nothing else in ctr tells afterwards.
         self._fetched[(ref, platform)] = dict(FETCHED_BLOB.findall(out))
@@ -89,7 +89,7 @@ class ContainerdEngine(Engine):
         )
 
     def image_digest(self, ref: str) -> str:
-        out = self.sh("images", "ls", f"name=={ref}").stdout.splitlines()
+        out = self.sh("images", "ls", f"name=={ref}", what="ctr images ls").stdout.splitlines()
         for line in out[1:]:
             fields = line.split()
             if fields and fields[0] == ref:
@@ -97,7 +97,7 @@ class ContainerdEngine(Engine):
         return ""
 
     def _blob(self, digest: str) -> dict:
-        return json.loads(self.sh("content", "get", digest).stdout)
+        return json.loads(self.sh("content", "get", digest, what="ctr content get").stdout)
 
     def image_config(self, ref: str) -> dict:
         """Read the config blob the way containerd resolves it for this host's platform."""
@@ -136,19 +136,23 @@ class ContainerdEngine(Engine):
         if spec.entrypoint is not None:
             args += [*spec.entrypoint, *(spec.args or [])]
         try:
-            result = self.sh(*args, timeout=spec.timeout, check=False)
+            result = self.sh(*args, timeout=spec.timeout, check=False, what="ctr run")
         except TimedOut:
             # Killing ctr leaves the task running: kill it, then remove the task and the container.
             self.sh("tasks", "kill", "--signal", "SIGKILL", container, check=False, timeout=30)
             self.sh("tasks", "delete", "--force", container, check=False, timeout=30)
             self.sh("containers", "delete", container, check=False, timeout=30)
-            raise TimedOut(f"the container timed out after {spec.timeout:.0f} s; it was killed and removed") from None
+            raise TimedOut(
+                f"the container timed out after {spec.timeout:.0f} s; it was killed and removed",
+                step="ctr run",
+                answer=f"still running after {spec.timeout:.0f} s",
+            ) from None
         output = log.read_text(errors="replace") if log.exists() else ""
         return RunResult(result.returncode, output + result.stdout, result.stderr)
 
     def save(self, ref: str, dest: Path, *, format: str) -> Path:
         self.require("save", format)
-        self.sh("images", "export", str(dest), ref)
+        self.sh("images", "export", str(dest), ref, what="ctr images export")
         return dest
 
     def remove_image(self, ref: str) -> None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import json
 from pathlib import Path
 
 import docker
@@ -73,21 +74,28 @@ class DockerEngine(Engine):
                 path=str(context), tag=ref, network_mode="none", platform=platform, rm=True, pull=False
             )
         except docker.errors.BuildError as exc:
-            raise EngineError(f"docker build failed: {exc.msg}") from None
+            raise EngineError(f"docker build failed: {exc.msg}", step="docker build", answer=str(exc.msg)) from None
         except docker.errors.APIError as exc:
-            raise EngineError(f"docker build failed: {exc.explanation or exc}") from None
+            said = _said(exc)
+            raise EngineError(f"docker build failed: {said}", step="docker build", answer=said) from None
 
     def push(self, ref: str, *, format: str, compression: str) -> str:
         self.require("push_compression", compression)
         evidence.record_command(self.cli("push", ref))
         repo, tag = split_tag(ref)
-        digest = ""
-        for line in self.client.api.push(repo, tag=tag, stream=True, decode=True):
-            if "error" in line:
-                raise EngineError(f"docker push {ref}: {line['error']}")
-            digest = (line.get("aux") or {}).get("Digest", digest)
+        digest, last = "", {}
+        try:
+            # Errors met after the push started arrive inside the progress stream, not as an HTTP error.
+            for line in self.client.api.push(repo, tag=tag, stream=True, decode=True):
+                if "error" in line:
+                    raise EngineError(f"docker push {ref}: {line['error']}", step="docker push", answer=line["error"])
+                digest, last = (line.get("aux") or {}).get("Digest", digest), line
+        except docker.errors.APIError as exc:
+            said = _said(exc)
+            raise EngineError(f"docker push {ref}: {said}", step="docker push", answer=said) from None
         if not digest:
-            raise EngineError(f"docker push {ref}: the daemon reported no digest")
+            said = f"the push stream ended without a digest; its last line: {json.dumps(last)}"
+            raise EngineError(f"docker push {ref}: {said}", step="docker push", answer=said)
         return digest
 
     def build_index(self, ref: str, per_platform: dict[str, str], *, format: str) -> str:
@@ -110,7 +118,8 @@ class DockerEngine(Engine):
             ).stdout
         digest = next((w for w in reversed(out.split()) if w.startswith("sha256:")), "")
         if not digest:
-            raise EngineError(f"docker manifest push {ref} printed no digest: {out.strip()[-300:]}")
+            said = f"printed no digest: {out.strip()[-300:]}"
+            raise EngineError(f"docker manifest push {ref} {said}", step="docker manifest push", answer=said)
         return digest
 
     def pull(self, ref: str, *, platform: str | None = None) -> None:
@@ -121,15 +130,17 @@ class DockerEngine(Engine):
             # Errors met after the pull started arrive inside the progress stream, not as an HTTP error.
             for line in self.client.api.pull(repo, tag=tag, platform=platform, stream=True, decode=True):
                 if "error" in line:
-                    raise EngineError(f"docker pull {ref}: {line['error']}")
+                    raise EngineError(f"docker pull {ref}: {line['error']}", step="docker pull", answer=line["error"])
         except docker.errors.APIError as exc:
-            raise EngineError(f"docker pull {ref}: {exc.explanation or exc}") from None
+            said = _said(exc)
+            raise EngineError(f"docker pull {ref}: {said}", step="docker pull", answer=said) from None
 
     def _inspect(self, ref: str) -> dict:
         try:
             return self.client.api.inspect_image(ref)
-        except docker.errors.ImageNotFound:
-            raise EngineError(f"docker has no image {ref}") from None
+        except docker.errors.ImageNotFound as exc:
+            said = _said(exc)
+            raise EngineError(f"docker has no image {ref}: {said}", step="docker image inspect", answer=said) from None
 
     def image_digest(self, ref: str) -> str:
         evidence.record_command(self.cli("image", "inspect", "--format", "{{json .RepoDigests}}", ref))
@@ -175,9 +186,13 @@ class DockerEngine(Engine):
             # create(), not run(): run() would pull a missing image from the internet.
             container = self.client.containers.create(**{k: v for k, v in kwargs.items() if v is not None})
         except docker.errors.ImageNotFound as exc:
-            raise EngineError(f"docker create: no such image {spec.image}: {exc.explanation}") from None
+            said = _said(exc)
+            raise EngineError(
+                f"docker create: no such image {spec.image}: {said}", step="docker create", answer=said
+            ) from None
         except docker.errors.APIError as exc:
-            raise EngineError(f"docker create: {exc.explanation or exc}") from None
+            said = _said(exc)
+            raise EngineError(f"docker create: {said}", step="docker create", answer=said) from None
         try:
             container.start()
             status = self._wait(container, spec.timeout)
@@ -187,7 +202,8 @@ class DockerEngine(Engine):
                 stderr += f"\n{status['Error']}"
             return RunResult(int(status.get("StatusCode", -1)), stdout, stderr)
         except docker.errors.APIError as exc:
-            raise EngineError(f"docker start: {exc.explanation or exc}") from None
+            said = _said(exc)
+            raise EngineError(f"docker start: {said}", step="docker start", answer=said) from None
         finally:
             # Kills a container that outlived its timeout; a dead dockerd is reported by the wait instead.
             with contextlib.suppress(docker.errors.APIError, requests.exceptions.RequestException):
@@ -206,7 +222,11 @@ class DockerEngine(Engine):
             self.client.ping()
         except requests.exceptions.RequestException as exc:
             raise ServiceUnavailable(f"dockerd at {self.endpoint}", f"{exc} (after {error})") from None
-        raise TimedOut(f"the container timed out after {timeout:.0f} s; it was killed and removed") from None
+        raise TimedOut(
+            f"the container timed out after {timeout:.0f} s; it was killed and removed",
+            step="docker wait",
+            answer=f"still running after {timeout:.0f} s",
+        ) from None
 
     def save(self, ref: str, dest: Path, *, format: str) -> Path:
         self.require("save", format)
@@ -224,6 +244,11 @@ class DockerEngine(Engine):
     def close(self) -> None:
         if self._client is not None:
             self._client.close()
+
+
+def _said(exc: docker.errors.APIError) -> str:
+    """dockerd's own words in an API error: its explanation, else the HTTP status line docker-py saw."""
+    return str(exc.explanation or exc)
 
 
 def docker_run_args(spec: RunSpec) -> list[str]:

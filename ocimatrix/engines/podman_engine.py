@@ -58,7 +58,7 @@ class ContainersStorageTool(Engine):
         return run_command(self.cmd(*args), env=self.env, timeout=timeout, check=check, what=what)
 
     def version(self) -> str:
-        return self.sh("version", "--format", "{{.Client.Version}}", what="podman version").stdout.strip()
+        return self.sh("version", "--format", "{{.Client.Version}}", what=f"{self.name} version").stdout.strip()
 
     def build(self, context: Path, ref: str, *, format: str, platform: str) -> None:
         self.sh(
@@ -145,7 +145,7 @@ class ContainersStorageTool(Engine):
         return data[0] if isinstance(data, list) else data
 
     def remove_image(self, ref: str) -> None:
-        self.sh("rmi", "-f", ref, check=False)
+        self.sh("rmi", "-f", ref, check=False, what=f"{self.name} rmi")
 
 
 class PodmanEngine(ContainersStorageTool):
@@ -191,10 +191,19 @@ class PodmanEngine(ContainersStorageTool):
         except TimedOut:
             # Killing the CLI leaves conmon and the container running: remove them by name.
             self.sh("rm", "--force", "--time", "0", name, check=False, timeout=60)
-            raise TimedOut(f"the container timed out after {spec.timeout:.0f} s; it was killed and removed") from None
+            raise TimedOut(
+                f"the container timed out after {spec.timeout:.0f} s; it was killed and removed",
+                step="podman run",
+                answer=f"still running after {spec.timeout:.0f} s",
+            ) from None
         if result.returncode in (125, 126, 127) and "Error:" in result.stderr:
             # podman's own failures (not the container's) use these codes and say "Error:".
-            raise EngineError(f"podman run failed (exit {result.returncode}): {result.stderr.strip()[-1500:]}")
+            said = result.stderr.strip()[-1500:]
+            raise EngineError(
+                f"podman run failed (exit {result.returncode}): {said}",
+                step="podman run",
+                answer=f"exit {result.returncode}: {said}",
+            )
         return RunResult(result.returncode, result.stdout, result.stderr)
 
     def save(self, ref: str, dest: Path, *, format: str) -> Path:

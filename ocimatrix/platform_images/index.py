@@ -14,7 +14,7 @@ from pathlib import Path
 
 from ocimatrix.cri.image_ids import digest_or_none
 from ocimatrix.engines.base import Engine, EngineError, ResolvedImage
-from ocimatrix.errors import OcimatrixError
+from ocimatrix.errors import HarnessError, OcimatrixError, ServiceUnavailable
 from ocimatrix.host import platforms as host_platforms
 from ocimatrix.images.busybox import busybox_for
 from ocimatrix.images.contexts import lifecycle_context
@@ -22,6 +22,7 @@ from ocimatrix.oci import elf
 from ocimatrix.oci.layer import check_layer
 from ocimatrix.oci.platforms import format_platform
 from ocimatrix.oci.registry_client import RegistryClient, RegistryError
+from ocimatrix.verdicts import is_harness_fault
 
 
 @dataclass
@@ -49,6 +50,8 @@ class PlatformIndex:
     entries: list[IndexEntry] = field(default_factory=list)
     built: dict[str, str] = field(default_factory=dict)  # platform -> pushed per-platform ref
     failed: dict[str, str] = field(default_factory=dict)  # platform -> the builder's error
+    # platform -> the builder's own answer ({"step", "answer"}) when it gave one
+    answers: dict[str, dict[str, str | None]] = field(default_factory=dict)
     unavailable: dict[str, str] = field(default_factory=dict)  # platform -> why it wasn't attempted
 
     @property
@@ -135,17 +138,30 @@ def build_platform_index(
             builder.push(ref, format=fmt, compression="gzip")
             index.built[platform] = ref
         except EngineError as exc:
+            if is_harness_fault(exc):
+                raise
             index.failed[platform] = str(exc)
+            index.answers[platform] = {"step": exc.step, "answer": exc.answer}
         finally:
             # The runners must pull from the registry, not find the builder's copy at hand.
             builder.remove_image(ref)
     if not index.built:
         problems = {**index.failed, **index.unavailable}
-        raise EngineError(f"{builder.name} built no platform image: {problems}")
+        answered = {p: a for p, a in index.answers.items() if a.get("answer") is not None}
+        first = next(iter(answered.values()), {})
+        raise EngineError(
+            f"{builder.name} built no platform image: {problems}",
+            step=first.get("step"),
+            answer="; ".join(f"{p}: {a['answer']}" for p, a in answered.items()) if answered else None,
+        )
     index.digest = builder.build_index(index.ref, index.built, format=fmt)
     try:
         with RegistryClient(registry, plain_http=True) as client:
             read_index(client, index)
     except RegistryError as exc:
-        raise EngineError(f"reading back index {index.ref}@{index.digest}: {exc}") from None
+        # The harness reads the index back for the tests to judge; its own read failing blames no builder.
+        what = f"reading back index {index.ref}@{index.digest} from the registry"
+        if exc.status is None:
+            raise ServiceUnavailable(f"registry {registry}", f"{what}: {exc}") from None
+        raise HarnessError(f"{what}: {exc}") from None
     return index

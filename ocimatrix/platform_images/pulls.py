@@ -15,8 +15,9 @@ from pathlib import Path
 from typing import Any
 
 from ocimatrix import evidence
-from ocimatrix.cached_steps import Outcome, cached_step
-from ocimatrix.engines.base import Engine, EngineError, ResolvedImage, Unsupported
+from ocimatrix.cached_steps import Outcome, cached_step, registry_services
+from ocimatrix.engines.base import Engine, ResolvedImage, Unsupported
+from ocimatrix.errors import HarnessError, ServiceUnavailable
 from ocimatrix.oci.registry_client import RegistryClient, RegistryError
 from ocimatrix.platform_images.index import IndexEntry, PlatformIndex
 from ocimatrix.run_ids import worker_name
@@ -49,7 +50,7 @@ def worker_tag(index: PlatformIndex, name: str) -> str:
         with RegistryClient(index.registry, plain_http=True) as client:
             digest = client.put_manifest(index.repo, tag, index.body.encode(), index.media_type)
         if digest != index.digest:
-            raise RegistryError(f"re-tagging the index as {tag} gave {digest}, not {index.digest}")
+            raise HarnessError(f"re-tagging the index as {tag} gave {digest}, not {index.digest}")
         _aliases[key] = alias
     return _aliases[key]
 
@@ -80,7 +81,11 @@ def pull_for(
             try:
                 ref = worker_tag(index, f"{runner.label.replace('@', '-')}-{name}")
             except RegistryError as exc:
-                raise EngineError(f"tagging index {index.digest} for this pull: {exc}") from None
+                # The harness's own re-tagging PUT: a failure here blames no runner.
+                what = f"tagging index {index.digest} for this pull"
+                if exc.status is None:
+                    raise ServiceUnavailable(f"registry {index.registry}", f"{what}: {exc}") from None
+                raise HarnessError(f"{what}: {exc}") from None
             started = time.monotonic()
             runner.pull(ref, platform=platform)
             elapsed = time.monotonic() - started
@@ -90,7 +95,7 @@ def pull_for(
             # The pull happened; only the answer to "which variant?" is missing (the run still counts).
             return Pulled(ref, platform, None, round(elapsed, 3), unresolved=str(exc))
 
-    return cached_step(_pulls, key, pull)
+    return cached_step(_pulls, key, pull, services=registry_services(runner))
 
 
 @contextlib.contextmanager

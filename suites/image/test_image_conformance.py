@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import pytest
 
+from ocimatrix.cached_steps import fail_refused
 from ocimatrix.errors import OcimatrixError
 from ocimatrix.oci.validate import validate_archive, validate_layout, validate_registry
 
@@ -89,7 +90,7 @@ def test_skopeo_layout_copy_conforms(cell, pushed_image, skopeo, scratch, assert
     try:
         skopeo.copy(f"docker://{image.ref}", f"oci:{layout}:{LAYOUT_TAG}")
     except OcimatrixError as exc:
-        pytest.fail(f"skopeo could not copy the {cell['builder']} image to an OCI layout: {exc}", pytrace=False)
+        fail_refused(f"skopeo could not copy the {cell['builder']} image to an OCI layout", exc)
     assert_conforms(
         validate_layout,
         str(layout),

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from ocimatrix.cached_steps import Outcome, PullStep, PushedImage, cached_step
+from ocimatrix.cached_steps import Outcome, PullStep, PushedImage, cached_step, registry_services, verify_tag
 from ocimatrix.engines.base import Engine, RunResult, RunSpec
 from ocimatrix.images.contexts import parse_report
 from ocimatrix.run_ids import worker_name
@@ -37,6 +37,8 @@ def copied_by_skopeo(pushed_image: Outcome, skopeo, endpoints) -> Outcome:
 
     def copy() -> PushedImage:
         source: PushedImage = pushed_image.get()
+        # A copy of a tag something else rewrote would blame skopeo for a digest it never read.
+        verify_tag(source)
         repository, _, tag = source.ref.rpartition(":")
         # A repository per worker: the pushed image is shared by all workers, and two PUTs of one
         # manifest into one repository race in distribution (it rewrites the revision link in place).
@@ -46,7 +48,7 @@ def copied_by_skopeo(pushed_image: Outcome, skopeo, endpoints) -> Outcome:
         return PushedImage(target, digest, f"{source.builder}+skopeo")
 
     # The cache key is the Outcome itself: one copy per pushed image and worker.
-    return cached_step(_copied, id(pushed_image), copy)
+    return cached_step(_copied, id(pushed_image), copy, services=registry_services(skopeo))
 
 
 @pytest.fixture

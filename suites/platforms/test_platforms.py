@@ -13,8 +13,10 @@ import time
 import pytest
 
 from ocimatrix import evidence
+from ocimatrix.cached_steps import Refusal, fail_refused
 from ocimatrix.cri.image_ids import digest_or_none
 from ocimatrix.engines.base import EngineError, RunSpec, Unsupported
+from ocimatrix.errors import fail_with
 from ocimatrix.host import platforms as host_platforms
 from ocimatrix.images.busybox import host_platform_name
 from ocimatrix.images.contexts import parse_report
@@ -33,7 +35,12 @@ def built_entry(index, platform: str):
     if platform in index.unavailable:
         pytest.skip(f"no {platform} image was built: {index.unavailable[platform]}")
     if platform in index.failed:
-        pytest.fail(f"the builder could not build or push {platform}: {index.failed[platform]}", pytrace=False)
+        said = index.answers.get(platform) or {}
+        Refusal(
+            f"the builder could not build or push {platform}: {index.failed[platform]}",
+            said.get("step"),
+            said.get("answer"),
+        ).replay()
     entry = index.entry_for(platform)
     assert entry is not None, (
         f"{platform} was built and pushed as {index.built.get(platform)}, but index {index.digest} lists only "
@@ -144,7 +151,7 @@ def test_container_runs_on_requested_platform(
     except Unsupported as exc:
         pytest.skip(str(exc))
     except EngineError as exc:
-        pytest.fail(f"{cell['engine']} could not run the {platform} container: {exc}", pytrace=False)
+        fail_refused(f"{cell['engine']} could not run the {platform} container", exc)
     machine = parse_report(result.stdout).get("machine", "")
     expected = host_platforms.expected_machines(platform, support.mode)
     recorder.add(
@@ -205,7 +212,7 @@ def test_run_without_platform_runs_host_variant(cell, runner, platform_index, pu
     except Unsupported as exc:
         pytest.skip(str(exc))
     except EngineError as exc:
-        pytest.fail(f"{cell['engine']} could not run the index with no platform given: {exc}", pytrace=False)
+        fail_refused(f"{cell['engine']} could not run the index with no platform given", exc)
     machine = parse_report(result.stdout).get("machine", "")
     expected = host_platforms.expected_machines(host, host_platforms.NATIVE)
     recorder.add("run", {"exit_code": result.exit_code, "machine": machine, "expected_machine": sorted(expected)})
@@ -233,11 +240,17 @@ def test_pull_of_absent_platform_is_refused(cell, platform_index, pull_index, re
     evidence.current().extend(step.commands)
     if step.skip:
         pytest.skip(step.skip)
-    if step.error:
-        recorder.add("incompatible", {"platform": platform, "engine_error": step.error})
-        assert platform.split("/")[1] in step.error or "platform" in step.error or "manifest" in step.error, (
-            f"{cell['engine']} refused, but its message doesn't say why (no platform/manifest named): {step.error}"
-        )
+    if step.refusal is not None:
+        said = step.refusal.answer if step.refusal.answer is not None else step.refusal.message
+        recorder.add("incompatible", {"platform": platform, "engine_error": step.refusal.message})
+        # The repository's own name says "platforms": only the rest of the answer can say why.
+        words = said.replace(index.repo, "")
+        if platform.split("/")[1] not in words and "platform" not in words and "manifest" not in words:
+            fail_with(
+                f"{cell['engine']} refused, but its message doesn't say why (no platform/manifest named): {said}",
+                step=step.refusal.step or f"{cell['engine']} pull --platform {platform}",
+                answer=said,
+            )
         return
     chosen = record_selection(index, step.value)
     pytest.fail(
