@@ -27,8 +27,9 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from ocimatrix.images.busybox import DEBIAN_ARCH, HOST_BUSYBOX, busybox_cache_path, host_platform_name
+from ocimatrix.images.busybox import HOST_BUSYBOX, busybox_cache_path, host_platform_name
 from ocimatrix.oci import elf
+from ocimatrix.tools.platforms import DEBIAN_ARCH
 
 APT_ETC = Path("/etc/apt")
 OS_RELEASE = Path("/etc/os-release")

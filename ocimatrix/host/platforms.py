@@ -25,23 +25,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ocimatrix.oci import elf
+from ocimatrix.tools.platforms import HOST_GOARCH, MACHINES, QEMU_HANDLERS
 
 BINFMT_DIR = Path("/proc/sys/fs/binfmt_misc")
 NOT_HANDLERS = {"register", "status"}
 KERNEL_CONFIGS = (Path("/proc/config.gz"),)
 
-# uname -m -> GOARCH of the host's kernel.
-HOST_GOARCH = {
-    "x86_64": "amd64",
-    "i686": "386",
-    "i386": "386",
-    "aarch64": "arm64",
-    "armv7l": "arm",
-    "armv6l": "arm",
-    "s390x": "s390x",
-    "ppc64le": "ppc64le",
-    "riscv64": "riscv64",
-}
 # A 64-bit kernel runs its 32-bit sibling's binaries itself when built with this option.
 COMPAT = {"amd64": ("386", "CONFIG_IA32_EMULATION"), "arm64": ("arm", "CONFIG_COMPAT")}
 
@@ -49,16 +38,6 @@ NATIVE, COMPAT_MODE, EMULATED, UNSUPPORTED = "native", "compat", "emulated", "un
 
 # Where binfmt-support keeps the definitions packages ship (qemu-user-static's), by GOARCH.
 BINFMTS_DEFINITIONS = Path("/usr/share/binfmts")
-QEMU_HANDLERS = {
-    "amd64": "qemu-x86_64",
-    "386": "qemu-i386",
-    "arm64": "qemu-aarch64",
-    "arm": "qemu-arm",
-    "s390x": "qemu-s390x",
-    "ppc64le": "qemu-ppc64le",
-    "riscv64": "qemu-riscv64",
-    "mips64le": "qemu-mips64el",
-}
 
 Log = Callable[[str], None]
 
@@ -347,21 +326,6 @@ def _reregister_fix_binary(handler: BinfmtHandler, binfmt_dir: Path, log: Log) -
 
 
 # --- what a container of a platform should look like -------------------------------------------
-
-# uname -m a process sees on each platform, natively or under QEMU's default CPU model.
-MACHINES = {
-    "linux/amd64": {"x86_64"},
-    "linux/386": {"i386", "i486", "i586", "i686"},
-    "linux/arm64": {"aarch64"},
-    "linux/arm64/v8": {"aarch64"},
-    "linux/arm/v7": {"armv7l"},
-    "linux/arm/v6": {"armv6l"},
-    "linux/arm/v5": {"armv5tel", "armv5tejl"},
-    "linux/s390x": {"s390x"},
-    "linux/ppc64le": {"ppc64le"},
-    "linux/riscv64": {"riscv64"},
-    "linux/mips64le": {"mips64"},
-}
 
 
 def expected_machines(platform: str, mode: str, machine: str | None = None) -> set[str]:

@@ -12,42 +12,14 @@ import platform as host_platform
 from pathlib import Path
 
 from ocimatrix.errors import OcimatrixError
+from ocimatrix.tools.platforms import DEBIAN_ARCH, platform_of_machine
 
 HOST_BUSYBOX = Path("/bin/busybox")
 CACHE = Path(os.environ.get("OCIMATRIX_CACHE", "/var/cache/ocimatrix"))
 
-# OCI platform -> Debian architecture name.
-DEBIAN_ARCH = {
-    "linux/amd64": "amd64",
-    "linux/386": "i386",
-    "linux/arm64": "arm64",
-    "linux/arm64/v8": "arm64",
-    "linux/arm/v7": "armhf",
-    "linux/arm/v5": "armel",
-    "linux/arm/v6": "armel",
-    "linux/s390x": "s390x",
-    "linux/ppc64le": "ppc64el",
-    "linux/riscv64": "riscv64",
-    "linux/mips64le": "mips64el",
-}
-UNAME_MACHINE = {
-    "linux/amd64": "x86_64",
-    "linux/386": "i686",
-    "linux/arm64": "aarch64",
-    "linux/arm64/v8": "aarch64",
-    "linux/arm/v7": "armv7l",
-    "linux/arm/v6": "armv6l",
-    "linux/arm/v5": "armv5tejl",
-    "linux/s390x": "s390x",
-    "linux/ppc64le": "ppc64le",
-    "linux/riscv64": "riscv64",
-    "linux/mips64le": "mips64",
-}
-
 
 def host_platform_name() -> str:
-    machine = host_platform.machine()
-    return next((p for p, m in UNAME_MACHINE.items() if m == machine), f"linux/{machine}")
+    return platform_of_machine(host_platform.machine())
 
 
 # Beside a missing binary: why provisioning has none for this platform, the cells' skip reason.
