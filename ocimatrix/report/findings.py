@@ -5,6 +5,9 @@ once the run's accidents (digests, ports, scratch paths, worker names) are taken
 tool versions whose cells have it, the axis values all of them share, the versions that pass the same
 test, and the records it holds (their positions in the page's order), so the site can list the cells.
 Errors are findings too, but about the harness: the site shows them apart.
+
+A finding names as having it only the tools it is about (``blame``: the tool its suite tests, or one
+whose version alone turns the outcome); the other tools of its cells are listed as context.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
+from ocimatrix.report.blame import Blame
 from ocimatrix.report.cell_tools import ROLES, ToolId
 from ocimatrix.report.model import split_test_id
 from ocimatrix.results import Record
@@ -52,6 +56,7 @@ class Finding:
     url: str = ""
     records: list[int] = field(default_factory=list)
     tools: dict[str, list[str]] = field(default_factory=dict)  # role -> labels of the versions that have it
+    context: dict[str, list[str]] = field(default_factory=dict)  # role -> labels merely in its cells
     axes: dict[str, list[str]] = field(default_factory=dict)  # other axis -> the values its cells have
     passes_with: dict[str, list[str]] = field(default_factory=dict)  # role -> labels passing the same test
 
@@ -66,6 +71,7 @@ class Finding:
             "url": self.url,
             "recs": self.records,
             "tools": self.tools,
+            "ctx": self.context,
             "axes": self.axes,
             "passes": self.passes_with,
         }
@@ -84,6 +90,7 @@ def find_findings(records: list[Record], tools: list[dict[str, ToolId]], axes: l
     """Findings of ``records`` (in page order: ``Finding.records`` are indexes into this list; ``tools``
     are their ``cell_tools.resolve_tools``), failed first, then known incompatibilities, then harness
     errors; the widest first within each."""
+    blame = Blame(records, tools, axes)
     by_key: dict[tuple[str, str, str], Finding] = {}
     tools_by_finding: dict[str, dict[str, set[ToolId]]] = defaultdict(lambda: defaultdict(set))
     values_by_finding: dict[str, dict[str, set[str]]] = defaultdict(lambda: defaultdict(set))
@@ -119,14 +126,13 @@ def find_findings(records: list[Record], tools: list[dict[str, ToolId]], axes: l
     findings = list(by_key.values())
     for finding in findings:
         having = tools_by_finding[finding.id]
-        finding.tools = {role: _labels(having[role]) for role in ROLES if having.get(role)}
+        blamed = {role: {t for t in having[role] if blame.is_blamed(finding.test, role, t.tool)} for role in ROLES}
+        finding.tools = {role: _labels(blamed[role]) for role in ROLES if blamed[role]}
+        finding.context = {role: _labels(having[role] - blamed[role]) for role in ROLES if having[role] - blamed[role]}
         finding.axes = {axis: sorted(values) for axis, values in values_by_finding[finding.id].items()}
-        # Versions that pass the same test but never show this finding: the way out for a reader.
-        finding.passes_with = {
-            role: _labels(passing[finding.test][role] - having[role])
-            for role in ROLES
-            if having.get(role) and passing[finding.test][role] - having[role]
-        }
+        # In a role it blames, the versions that pass the same test but never show it: the way out for a reader.
+        ways_out = {role: passing[finding.test][role] - having[role] if blamed[role] else set() for role in ROLES}
+        finding.passes_with = {role: _labels(ways_out[role]) for role in ROLES if ways_out[role]}
     order = {outcome: rank for rank, outcome in enumerate(FINDING_OUTCOMES)}
     findings.sort(key=lambda f: (order[f.outcome], -len(f.records), f.test, f.reason))
     return findings

@@ -5,6 +5,9 @@ A change is read between like cells: the same test and every other axis the same
 format, compression...), only the version (or generation) of one tool differs. ``docker 20.10.24
 (bookworm)`` xfailed a zstd pull that ``docker 26.1.5 (trixie)`` passed: *fixed in 26.1.5*.
 Errors and skips say nothing about a version, so they never make a change.
+
+Only the tools a test's outcome speaks about are rated (``blame``): the CRI suite's findings are the
+CRI engine's, and the runc or crun it was set up with is shown beside it as context, not at 0%.
 """
 
 from __future__ import annotations
@@ -13,11 +16,11 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
+from ocimatrix.report.blame import Blame, LikeCells, version_steps
 from ocimatrix.report.cell_tools import ROLES, ToolId
 from ocimatrix.report.model import split_test_id
 from ocimatrix.results import OUTCOMES, Record
 
-NOT_WORKING = ("failed", "xfailed")
 EXAMPLE_CELLS = 3
 
 
@@ -28,34 +31,16 @@ class TestVersions:
     section: str
     url: str
     counts: dict[ToolId, list[int]] = field(default_factory=dict)
-    # (role, tool, context) -> ToolId -> outcomes of its like cells
-    like_cells: dict[tuple, dict[ToolId, list[str]]] = field(
-        default_factory=lambda: defaultdict(lambda: defaultdict(list))
-    )
 
 
 def _context_label(context: tuple[tuple[str, str], ...]) -> str:
     return " ".join(f"{axis}={value}" for axis, value in context if value) or "(no other axis)"
 
 
-def _one_outcome(outcomes: list[str]) -> str | None:
-    """The outcome all the like cells of one version agree on; None when they differ or say nothing."""
-    telling = {o for o in outcomes if o not in ("skipped", "error")}
-    return next(iter(telling)) if len(telling) == 1 else None
-
-
-def _changes(entry: TestVersions) -> list[dict[str, Any]]:
+def _changes(groups: LikeCells) -> list[dict[str, Any]]:
     found: dict[tuple, dict[str, Any]] = {}
-    for (role, tool, context), by_version in entry.like_cells.items():
-        ordered = sorted(by_version, key=ToolId.sort_key)
-        for older, newer in zip(ordered, ordered[1:], strict=False):
-            was, now = _one_outcome(by_version[older]), _one_outcome(by_version[newer])
-            if was in NOT_WORKING and now == "passed":
-                kind = "fixed"
-            elif was == "passed" and now in NOT_WORKING:
-                kind = "broken"
-            else:
-                continue
+    for (role, tool, context), by_version in groups.items():
+        for kind, older, newer, was, now in version_steps(by_version):
             key = (kind, role, tool, older.label, newer.label, was, now)
             change = found.setdefault(
                 key,
@@ -86,7 +71,10 @@ def _rate(counts: list[int]) -> float | None:
 
 def versions_by_test(records: list[Record], tools: list[dict[str, ToolId]], axes: list[str]) -> list[dict[str, Any]]:
     """One entry per test function: its tools' versions with outcome counts, and the changes between
-    versions. Tests with a change come first, then those whose versions differ, then the rest."""
+    versions. A tool the test's suite doesn't test, and whose version turns nothing, is marked
+    ``context``: it was in the cells, its counts are the tested tool's. Tests with a change come
+    first, then those whose tested versions differ, then the rest."""
+    blame = Blame(records, tools, axes)
     tests: dict[str, TestVersions] = {}
     for record, identities in zip(records, tools, strict=True):
         if not identities:
@@ -97,31 +85,30 @@ def versions_by_test(records: list[Record], tools: list[dict[str, ToolId]], axes
             section, url = (record.spec.section, record.spec.url) if record.spec else ("", "")
             entry = tests[test] = TestVersions(test, record.suite, section, url)
         outcome_index = OUTCOMES.index(record.outcome)
-        cell = tuple((axis, str(record.cell.get(axis, ""))) for axis in axes)
-        for role, tool in identities.items():
+        for tool in identities.values():
             entry.counts.setdefault(tool, [0] * len(OUTCOMES))[outcome_index] += 1
-            at = axes.index(role) if role in axes else len(cell)
-            context = cell[:at] + cell[at + 1 :]  # every other axis: the like cells of this tool's versions
-            entry.like_cells[(role, tool.tool, context)][tool].append(record.outcome)
 
     out = []
     for position, entry in enumerate(tests.values()):
         groups: dict[tuple[str, str], list[ToolId]] = defaultdict(list)
         for tool in entry.counts:
             groups[(tool.role, tool.tool)].append(tool)
-        rates = {_rate(c) for c in entry.counts.values()} - {None}
-        changes = _changes(entry)
+        tested = {key for key in groups if blame.is_blamed(entry.test, *key)}
+        rates = {_rate(c) for t, c in entry.counts.items() if (t.role, t.tool) in tested} - {None}
+        changes = _changes(blame.like_cells.get(entry.test, {}))
         rank = 0 if changes else 1 if len(rates) > 1 else 2
         tools = [
             {
                 "role": role,
                 "tool": name,
+                "context": (role, name) not in tested,
                 "rows": [
                     {"label": t.label, "value": t.value, "counts": entry.counts[t]}
                     for t in sorted(groups[(role, name)], key=ToolId.sort_key)
                 ],
             }
-            for role, name in sorted(groups, key=lambda k: (ROLES.index(k[0]), k[1]))
+            # The tested tools first, the context after them.
+            for role, name in sorted(groups, key=lambda k: (k not in tested, ROLES.index(k[0]), k[1]))
         ]
         out.append(
             (

@@ -1071,7 +1071,8 @@
 
   // ---- what breaks
 
-  function findingToolLabels(f, mask) {
+  // A finding's tools (f.tools: the ones it is about; f.ctx: the others in its cells), kept to the cells the filters show.
+  function findingToolLabels(f, byRole, mask) {
     var present = {};
     f.recs.forEach(function (i) {
       if (!mask[i]) return;
@@ -1080,8 +1081,8 @@
       });
     });
     var out = {};
-    Object.keys(f.tools).forEach(function (role) {
-      var labels = f.tools[role].filter(function (l) {
+    Object.keys(byRole || {}).forEach(function (role) {
+      var labels = byRole[role].filter(function (l) {
         return present[l];
       });
       if (labels.length) out[role] = labels;
@@ -1093,10 +1094,16 @@
     var f = findings[k];
     var total = f.recs.length;
     var facts = [];
-    var having = findingToolLabels(f, mask);
+    var having = findingToolLabels(f, f.tools, mask);
     Object.keys(having).forEach(function (role) {
       facts.push([ROLE_WORDS[role] || role, having[role].join(", ")]);
     });
+    // The other tools of its cells: there, but neither tested by the suite nor turning the outcome by version.
+    var context = findingToolLabels(f, f.ctx, mask);
+    var contextWords = Object.keys(context).map(function (role) {
+      return (ROLE_WORDS[role] || role) + " " + context[role].join(", ");
+    });
+    if (contextWords.length) facts.push(["context (not under test)", contextWords.join("; ")]);
     Object.keys(f.axes).forEach(function (axis) {
       facts.push([axis, f.axes[axis].join(", ")]);
     });
@@ -1328,9 +1335,43 @@
     return (ch.kind === "fixed" ? "fixed in " : "broken in ") + ch.to;
   }
 
+  function cellsOf(counts) {
+    return counts.reduce(function (a, b) {
+      return a + b;
+    }, 0);
+  }
+
+  function contextRows(entry) {
+    var groups = entry.tools.filter(function (group) {
+      return group.context;
+    });
+    if (!groups.length) return null;
+    var tbody = el("tbody", { class: "v-context-rows" }, [
+      el("tr", null, [el("th", { scope: "colgroup", colspan: "3", class: "v-context-head", text: "Also in these cells, as context: the suite doesn't test them and no version of theirs changes the outcome" })]),
+    ]);
+    groups.forEach(function (group) {
+      group.rows.forEach(function (row, k) {
+        tbody.appendChild(
+          el("tr", { class: "v-context" }, [
+            k === 0 ? el("th", { scope: "rowgroup", rowspan: String(group.rows.length), text: (ROLE_WORDS[group.role] || group.role) + " " + group.tool }) : null,
+            el("th", { scope: "row", class: "v-label", text: row.label }),
+            el("td", { class: "v-tally v-context-cells", text: "context, in " + plural(cellsOf(row.counts), "cell") }),
+          ])
+        );
+      });
+    });
+    return tbody;
+  }
+
+  function testedGroups(entry) {
+    return entry.tools.filter(function (group) {
+      return !group.context;
+    });
+  }
+
   function versionTable(entry) {
     var tbody = el("tbody");
-    entry.tools.forEach(function (group) {
+    testedGroups(entry).forEach(function (group) {
       group.rows.forEach(function (row, k) {
         var status = statusOf(row.counts);
         var text = countText(row.counts);
@@ -1349,12 +1390,13 @@
     return el("table", { class: "plain versions-table" }, [
       el("thead", null, [el("tr", null, [el("th", { scope: "col", text: "tool" }), el("th", { scope: "col", text: "version (generation)" }), el("th", { scope: "col", text: "pass rate and outcomes" })])]),
       tbody,
+      contextRows(entry),
     ]);
   }
 
   function sameWords(entry) {
     var states = {};
-    entry.tools.forEach(function (group) {
+    testedGroups(entry).forEach(function (group) {
       group.rows.forEach(function (row) {
         states[statusOf(row.counts)] = true;
       });
