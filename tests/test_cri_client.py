@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import shutil
 import tempfile
+import threading
+import time
 from collections.abc import Iterator
 from concurrent import futures
 from pathlib import Path
@@ -198,3 +200,61 @@ def test_unreachable_runtime_is_a_service_fault_not_a_runtime_answer():
         assert isinstance(caught.value, HarnessError) and not isinstance(caught.value, CriError)
         with pytest.raises(ServiceUnavailable, match=r"not ready after 0.5s"):
             client.wait_ready(0.5)
+
+
+# ------------------------------------------------------------------ a call that gets no answer
+
+
+class Stalling(api_grpc.RuntimeServiceServicer):
+    """StopPodSandbox never answers; Version answers unless the whole runtime is ``hung`` (a
+    SIGSTOPped containerd answers nothing at all)."""
+
+    def __init__(self) -> None:
+        self.hung = threading.Event()
+        self.release = threading.Event()
+
+    def Version(self, request, context):
+        if self.hung.is_set():
+            self.release.wait(30)
+        return api.VersionResponse(version="0.1.0", runtime_name="fake", runtime_api_version="v1")
+
+    def StopPodSandbox(self, request, context):
+        self.release.wait(30)
+        return api.StopPodSandboxResponse()
+
+
+@pytest.fixture
+def stalling() -> Iterator[tuple[Stalling, CriClient]]:
+    directory = tempfile.mkdtemp(prefix="ocm-cri-stall-", dir="/tmp")
+    servicer = Stalling()
+    server = grpc.server(futures.ThreadPoolExecutor(max_workers=8))
+    api_grpc.add_RuntimeServiceServicer_to_server(servicer, server)
+    server.add_insecure_port(f"unix://{directory}/cri.sock")
+    server.start()
+    client = CriClient(f"unix://{directory}/cri.sock", timeout=2.5)
+    client.liveness_interval, client.liveness_deadline, client.liveness_misses = 0.3, 0.3, 2
+    try:
+        yield servicer, client
+    finally:
+        servicer.release.set()
+        client.close()
+        server.stop(None)
+        shutil.rmtree(directory, ignore_errors=True)
+
+
+def test_a_call_past_its_deadline_while_the_runtime_answers_version_is_the_runtime_s(stalling):
+    _, client = stalling
+    with pytest.raises(CriError) as caught:
+        client.stop_pod("pod-1")
+    # The kubelet's deadline (here 2.5 s): the runtime was there and did not answer in time.
+    assert caught.value.timed_out and caught.value.step == "StopPodSandbox"
+    assert caught.value.answer == "DEADLINE_EXCEEDED: timed out after 2.5 s (kubelet's runtime-request-timeout)"
+
+
+def test_a_runtime_that_answers_nothing_at_all_is_a_service_fault_found_before_the_deadline(stalling):
+    servicer, client = stalling
+    servicer.hung.set()
+    started = time.monotonic()
+    with pytest.raises(ServiceUnavailable, match=r"StopPodSandbox pod-1 got no answer, .*Version: DEADLINE_EXCEEDED"):
+        client.stop_pod("pod-1")
+    assert time.monotonic() - started < 2.0, "the silence was sat out to the deadline"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import grpc
 import pytest
 
 from ocimatrix.cri import messages
@@ -103,7 +104,34 @@ def test_a_named_endpoint_ignores_the_embedded_sandbox_error(tmp_path, monkeypat
     endpoints = _endpoints(tmp_path, cri=EMBEDDED, errors={"cri": "no sandbox image"})
     engine = CriEngine(endpoints, endpoint=f"unix://{tmp_path}/missing.sock")
     assert not engine.embedded
-    assert engine.unavailable() == f"CRI endpoint unix://{tmp_path}/missing.sock: no such socket"
+    # Named by the user and not there: the endpoint answers nothing, an error (never a skip), and
+    # not the embedded daemon's sandbox error either.
+    named = r"missing\.sock \(named in the matrix\) does not answer: no such socket"
+    with pytest.raises(ServiceUnavailable, match=named):
+        engine.unavailable()
+
+
+def test_the_embedded_socket_gone_is_an_error_not_a_skip(tmp_path, monkeypatch):
+    monkeypatch.delenv("OCIMATRIX_MATRIX", raising=False)
+    engine = CriEngine(_endpoints(tmp_path, cri=f"unix://{tmp_path}/containerd.sock"))
+    assert engine.embedded
+    with pytest.raises(ServiceUnavailable, match=r"\(started by the harness\) does not answer: no such socket"):
+        engine.unavailable()
+
+
+def test_a_version_that_answers_only_errors_is_an_error_not_a_skip(tmp_path, monkeypatch):
+    monkeypatch.delenv("OCIMATRIX_MATRIX", raising=False)
+    sock = tmp_path / "cri.sock"
+    sock.write_text("")  # only its existence is looked at before Version is asked
+    engine = CriEngine(_endpoints(tmp_path), endpoint=f"unix://{sock}")
+
+    def timing_out(timeout):
+        raise CriError("Version", "", grpc.StatusCode.DEADLINE_EXCEEDED, f"runtime not ready after {timeout:g}s")
+
+    monkeypatch.setattr(engine.client, "wait_ready", timing_out)
+    with pytest.raises(ServiceUnavailable, match="named in the matrix.*runtime not ready after 10s") as caught:
+        engine.unavailable()
+    assert isinstance(caught.value.__cause__, CriError)
 
 
 def test_crio_unavailable_reason_is_the_skip_reason(tmp_path, monkeypatch, no_crio):

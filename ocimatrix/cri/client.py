@@ -53,17 +53,35 @@ class Deadline:
 
 
 class CriError(OcimatrixError):
-    """A CRI call the runtime answered with an error, or one that timed out."""
+    """A CRI call the runtime answered with an error, or one that timed out.
 
-    def __init__(self, call: str, subject: str, code: grpc.StatusCode | None, details: str, *, timed_out: bool = False):
+    ``answer`` is the runtime's own status as ``"<StatusCode name>: <details>"`` and ``step`` the RPC
+    (a caller may name the situation instead: ``StopPodSandbox after remove``): the two a listed
+    known incompatibility is read against (``verdicts.answer_of``)."""
+
+    def __init__(
+        self,
+        call: str,
+        subject: str,
+        code: grpc.StatusCode | None,
+        details: str,
+        *,
+        timed_out: bool = False,
+        step: str | None = None,
+        answer: str | None = None,
+    ):
         self.call = call
         self.subject = subject
         self.code = code
         self.details = details
         self.timed_out = timed_out  # the client's deadline passed (not the runtime's own DEADLINE_EXCEEDED)
-        where = f"{call} {subject}" if subject else call
+        self.step = step or call
         code_name = code.name if code is not None else "ERROR"
+        where = f"{call} {subject}" if subject else call
         super().__init__(f"{where}: {code_name}: {details}")
+        # ``answer`` given: what the runtime showed when no status of its own failed the call (a
+        # state polled past the harness's wait, an empty field), never a status it did not send.
+        self.answer = answer if answer is not None else f"{code_name}: {details}"
 
 
 @dataclass(frozen=True)
@@ -92,6 +110,12 @@ class CriClient:
     The runtime is local (a unix socket), so like the kubelet the client creates log
     directories and reads container log files itself.
     """
+
+    # While a call is pending: every ``liveness_interval`` s, does the runtime answer Version within
+    # ``liveness_deadline`` s? ``liveness_misses`` silences in a row: it answers nothing at all.
+    liveness_interval = 5.0
+    liveness_deadline = 5.0
+    liveness_misses = 2
 
     def __init__(self, endpoint: str, timeout: float = KUBELET_RUNTIME_REQUEST_TIMEOUT):
         self.endpoint = endpoint
@@ -135,7 +159,7 @@ class CriClient:
         deadline = deadline or self.request_deadline()
         started = time.monotonic()
         try:
-            return method(request, timeout=deadline.seconds)
+            return self._await(name, subject, method, request, deadline)
         except grpc.RpcError as exc:
             code = exc.code() if hasattr(exc, "code") else None
             details = (exc.details() if hasattr(exc, "details") else str(exc)) or ""
@@ -147,6 +171,45 @@ class CriClient:
                 details = f"timed out after {deadline.seconds:g} s ({deadline.basis})"
                 raise CriError(name, subject, code, details, timed_out=True) from None
             raise CriError(name, subject, code, details) from None
+
+    def _await(self, name: str, subject: str, method: Callable[..., _Response], request: Any, deadline: Deadline):
+        """The call's answer; while it is pending, whether the runtime answers anything at all.
+
+        A call may rightly last up to its deadline (a pull, a grace period, a slow runtime: past the
+        deadline that is the runtime's failure). But a runtime that does not even answer ``Version``
+        within ``liveness_deadline``, ``liveness_misses`` times in a row, answers nothing: the wait is
+        given up as ServiceUnavailable (an ``error`` of the cell), not sat out to the deadline and
+        blamed on the runtime."""
+        future_of = getattr(method, "future", None)
+        if future_of is None or name == "Version":
+            return method(request, timeout=deadline.seconds)
+        future = future_of(request, timeout=deadline.seconds)
+        misses = 0
+        while True:
+            try:
+                return future.result(timeout=self.liveness_interval)
+            except grpc.FutureTimeoutError:
+                pass
+            silence = self.silent()
+            misses = misses + 1 if silence else 0
+            if misses >= self.liveness_misses:
+                future.cancel()
+                where = f"{name} {subject}" if subject else name
+                raise ServiceUnavailable(
+                    f"CRI endpoint {self.endpoint}",
+                    f"{where} got no answer, and the runtime answers nothing else either ({silence})",
+                )
+
+    def silent(self) -> str:
+        """ "" when the runtime answers ``Version`` within ``liveness_deadline`` (whatever it answers);
+        otherwise what happened instead."""
+        try:
+            self._runtime.Version(api.VersionRequest(version=KUBELET_API_VERSION), timeout=self.liveness_deadline)
+        except grpc.RpcError as exc:
+            code = exc.code() if hasattr(exc, "code") else None
+            if code in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED, grpc.StatusCode.CANCELLED):
+                return f"Version: {code.name} within {self.liveness_deadline:g} s"
+        return ""
 
     # ------------------------------------------------------------------ runtime
 
@@ -204,7 +267,8 @@ class CriClient:
         except CriError as exc:
             hint = plain_http_hint(ref, exc.details)
             if hint:
-                raise CriError(exc.call, exc.subject, exc.code, f"{exc.details}; {hint}") from None
+                # The hint is the harness's: the runtime's answer stays its own words.
+                raise CriError(exc.call, exc.subject, exc.code, f"{exc.details}; {hint}", answer=exc.answer) from None
             raise
 
     def image_status(self, ref: str, verbose: bool = False) -> api.Image | None:
@@ -421,6 +485,8 @@ class CriClient:
                     container_id,
                     grpc.StatusCode.DEADLINE_EXCEEDED,
                     f"container still {state} after {timeout:g}s of waiting for it to exit",
+                    step="ContainerStatus until the container exits",
+                    answer=f"state {state} after {timeout:g} s",
                 )
             time.sleep(poll)
 
@@ -441,7 +507,9 @@ class CriClient:
         """Parse the container's log file, at the host path ContainerStatus reports."""
         status = self.container_status(container_id)
         if not status.log_path:
-            raise CriError("ContainerStatus", container_id, None, "the runtime reports no log_path")
+            raise CriError(
+                "ContainerStatus", container_id, None, "the runtime reports no log_path", answer="log_path: ''"
+            )
         return logs.read_log(status.log_path)
 
     @contextmanager

@@ -14,6 +14,10 @@ from ocimatrix.cri import messages
 from ocimatrix.cri.client import CriClient, CriError
 from ocimatrix.cri.crictl_repro import CrictlRepro, note
 from ocimatrix.cri.gen import api_pb2 as api
+from ocimatrix.errors import ImplementationFailure
+
+# What an ImageStatus without an image shows, as the answer a check keeps.
+NO_IMAGE = "ImageStatusResponse with no image"
 
 
 class KubeletCri(CriClient):
@@ -42,6 +46,17 @@ class KubeletCri(CriClient):
         """ImageStatus(verbose): the runtime's free-form details (containerd: the OCI image config)."""
         request = api.ImageStatusRequest(image=messages.image_spec(ref), verbose=True)
         return decode_info(self._call("ImageStatus", self._images.ImageStatus, request, ref).info)
+
+    def require_image(self, ref: str, since: str) -> api.Image:
+        """ImageStatus of an image the runtime must have by now (``since``: "after PullImage"). An
+        answer without one fails the check with that answer, rather than crashing the caller that
+        reads its fields."""
+        image = self.image_status(ref)
+        if image is None:
+            raise ImplementationFailure(
+                f"ImageStatus found no {ref} {since}", step=f"ImageStatus {since}", answer=NO_IMAGE
+            )
+        return image
 
     def runtime_info(self) -> dict[str, Any]:
         """Status(verbose): the runtime's free-form details (containerd: its CRI config)."""

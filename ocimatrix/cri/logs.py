@@ -25,7 +25,13 @@ _TIMESTAMP = re.compile(
 
 
 class CriLogFormatError(OcimatrixError):
-    """A container log line that does not follow the CRI log format."""
+    """A container log line that does not follow the CRI log format: the runtime wrote it, so the
+    line itself (or what reading the file said) is its answer."""
+
+    def __init__(self, message: str, *, answer: str) -> None:
+        super().__init__(message)
+        self.step = "the container's CRI log file"
+        self.answer = answer
 
 
 @dataclass(frozen=True)
@@ -71,20 +77,22 @@ def parse_line(text: str, where: str = "<log>") -> LogLine:
     """One log line without its newline; ``where`` (file:line) names it in errors."""
     parts = text.split(" ", 3)
     if len(parts) < 3:
-        raise CriLogFormatError(f"{where}: expected '<timestamp> <stream> <P|F> <content>', got {text!r}")
+        raise CriLogFormatError(
+            f"{where}: expected '<timestamp> <stream> <P|F> <content>', got {text!r}", answer=text[:500]
+        )
     timestamp, stream, tags = parts[:3]
     # A full line with empty content may be written with or without the space before it.
     content = parts[3] if len(parts) == 4 else ""
     try:
         time_ns = parse_timestamp(timestamp)
     except ValueError as exc:
-        raise CriLogFormatError(f"{where}: {exc}") from None
+        raise CriLogFormatError(f"{where}: {exc}", answer=text[:500]) from None
     if stream not in STREAMS:
-        raise CriLogFormatError(f"{where}: stream {stream!r} is neither stdout nor stderr")
+        raise CriLogFormatError(f"{where}: stream {stream!r} is neither stdout nor stderr", answer=text[:500])
     # The tag field is ':'-separated to leave room for more tags; only P and F are defined.
     tag_set = set(tags.split(":"))
     if not tag_set & {"P", "F"}:
-        raise CriLogFormatError(f"{where}: tag field {tags!r} has neither P (partial) nor F (full)")
+        raise CriLogFormatError(f"{where}: tag field {tags!r} has neither P (partial) nor F (full)", answer=text[:500])
     return LogLine(timestamp, time_ns, stream, "P" in tag_set, content)
 
 
@@ -103,6 +111,8 @@ def read_log(path: Path | str) -> ContainerLog:
     try:
         data = path.read_bytes()
     except OSError as exc:
-        raise CriLogFormatError(f"cannot read container log {path}: {exc.strerror}") from None
+        raise CriLogFormatError(
+            f"cannot read container log {path}: {exc.strerror}", answer=f"{path}: {exc.strerror}"
+        ) from None
     # Containers may write any bytes; keep them visible rather than failing on bad UTF-8.
     return parse_log(data.decode("utf-8", errors="replace"), str(path))

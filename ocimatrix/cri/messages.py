@@ -18,6 +18,9 @@ depends on its cgroup driver; a harness that named a parent would have to own th
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from typing import Any
+
+from google.protobuf import text_format
 
 from ocimatrix.cri.gen import api_pb2 as api
 from ocimatrix.errors import UsageError
@@ -149,3 +152,10 @@ def container_config(
 
 def container_log_path(name: str, attempt: int = 0) -> str:
     return f"{name}/{attempt}.log"
+
+
+def shown(message: Any) -> str:
+    """A runtime's answer (any protobuf message) as one line of text, the way a check keeps it."""
+    return (
+        text_format.MessageToString(message, as_one_line=True) or f"{type(message).__name__} {{}} (every field unset)"
+    )

@@ -8,8 +8,11 @@ allowed, and reported as evidence.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from typing import Any
+
+from ocimatrix.errors import ImplementationFailure
 
 
 @dataclass(frozen=True)
@@ -53,3 +56,17 @@ def runtime_handler_problem(asked: str, reported: str, where: str) -> str:
     if reported == asked:
         return ""
     return f"the pod was run with runtime handler {asked!r}; {where} reports {reported!r}"
+
+
+def listed_images(images: Iterable[Any]) -> str:
+    """A ListImages answer as the text a check keeps (``api.Image`` items): how many images the runtime
+    listed, each by id with its tags; a listed incompatibility about the answer is read against this."""
+    images = list(images)
+    shown = "; ".join(f"{image.id} {list(image.repo_tags)}" for image in images)
+    return f"{len(images)} images: {shown}"
+
+
+def refused(step: str, message: str, error: Any) -> ImplementationFailure:
+    """A ``CriError`` the check did not accept, as its failure: ``step`` names the call and the
+    situation (``StopPodSandbox after remove``), the answer is the runtime's status and message."""
+    return ImplementationFailure(f"{message}: {error}", step=step, answer=error.answer)

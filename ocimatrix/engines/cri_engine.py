@@ -34,7 +34,7 @@ from ocimatrix.cri.answers import (
 from ocimatrix.cri.client import CriError
 from ocimatrix.cri.gen import api_pb2 as api
 from ocimatrix.cri.image_ids import digest_or_none, repo_digests_of
-from ocimatrix.cri.kubelet import KubeletCri
+from ocimatrix.cri.kubelet import NO_IMAGE, KubeletCri
 from ocimatrix.engines import catalog
 from ocimatrix.engines.base import Engine, EngineError, ResolvedImage, RunResult, RunSpec, Unsupported, service_missing
 from ocimatrix.engines.image_views import config_section_of, host_manifest
@@ -51,6 +51,11 @@ OWNER_LABEL = "io.ocimatrix.owner"
 RUN_LABEL = "io.ocimatrix.run"
 CRIO_DEFAULT_SOCKET = "/var/run/crio/crio.sock"
 READY_TIMEOUT = 10.0
+
+
+def _refused(message: str, error: CriError) -> EngineError:
+    """The runtime's CRI answer as the engine's error: its status is the answer, its RPC the step."""
+    return EngineError(message, step=error.step, answer=error.answer)
 
 
 def resolve_endpoint(name: str, named: str, embedded: str | None, embedded_error: str = "") -> tuple[str, str]:
@@ -132,22 +137,26 @@ class CriEngine(Engine):
             self._client = None
 
     def unavailable(self) -> str | None:
-        """The skip reason (a fact of the host), or None; raises ServiceUnavailable for a service that
-        is there but broken (the harness's containerd did not start, a socket refuses connections)."""
+        """The skip reason, decided before acting and true of the host (no CRI endpoint here: the
+        runtime is not installed, or the matrix names none), or None.
+
+        An endpoint that exists (the harness started it, or the matrix names it) and does not answer
+        is never a skip: a missing socket, a refused connection, a Version that times out or answers
+        only errors raise ServiceUnavailable, and the cell is an ``error``."""
         if not self.endpoint:
             if self.tool.embedded_endpoint and not self.named:
                 return service_missing(self.endpoints, "containerd", "embedded containerd (for its CRI)")
             return self.missing
         if self.embedded and self.endpoints.errors.get("cri"):
             raise ServiceUnavailable("containerd's CRI", f"it cannot run pods: {self.endpoints.errors['cri']}")
+        who = "named in the matrix" if self.named else "started by the harness"
         socket = self.endpoint.removeprefix("unix://")
         if socket.startswith("/") and not os.path.exists(socket):
-            return f"CRI endpoint {self.endpoint}: no such socket"
-        # A socket that refuses the connection raises ServiceUnavailable from here: a broken service.
+            raise ServiceUnavailable(f"CRI endpoint {self.endpoint} ({who})", "no such socket")
         try:
             self._version = self.client.wait_ready(READY_TIMEOUT)
-        except (CriError, UsageError) as exc:
-            return f"CRI endpoint {self.endpoint} does not answer: {exc}"
+        except CriError as exc:
+            raise ServiceUnavailable(f"CRI endpoint {self.endpoint} ({who})", str(exc)) from exc
         return None
 
     def runtime_version(self) -> api.VersionResponse:
@@ -198,7 +207,7 @@ class CriEngine(Engine):
         try:
             return call(*args, **kwargs)
         except CriError as exc:
-            raise EngineError(f"{self.name} at {self.endpoint}: {exc}") from None
+            raise _refused(f"{self.name} at {self.endpoint}: {exc}", exc) from exc
 
     # -- images -----------------------------------------------------------------------------------
 
@@ -224,7 +233,9 @@ class CriEngine(Engine):
         self._check_platform(platform)
         image = self._image(ref)
         if image is None:
-            raise EngineError(f"{self.name} has no {ref}: ImageStatus found no image")
+            raise EngineError(
+                f"{self.name} has no {ref}: ImageStatus found no image", step="ImageStatus", answer=NO_IMAGE
+            )
         parsed = parse_reference(ref)
         digests = repo_digests_of(f"{parsed.registry}/{parsed.repository}", image.repo_digests)
         config_digest = digest_or_none(image.id)
@@ -249,7 +260,11 @@ class CriEngine(Engine):
         # repo digest) from the registry instead.
         digest = self.image_digest(ref)
         if not digest:
-            raise EngineError(f"{self.name} has no {ref}: ImageStatus found no image with a repo digest")
+            raise EngineError(
+                f"{self.name} has no {ref}: ImageStatus found no image with a repo digest",
+                step="ImageStatus",
+                answer=NO_IMAGE if self._image(ref) is None else "an image with no repo_digests for its repository",
+            )
         return self._registry_config(ref, digest)
 
     def _registry_config(self, ref: str, digest: str) -> dict:
@@ -264,8 +279,12 @@ class CriEngine(Engine):
                     manifest = json.loads(registry.get_manifest(parsed.repository, chosen["digest"])[0])
                 with registry.get_blob(parsed.repository, manifest["config"]["digest"]) as blob:
                     return config_section_of(json.loads(blob.read()))
-        except (OcimatrixError, KeyError, IndexError, ValueError) as exc:
-            raise EngineError(f"reading the config of {ref}@{digest} from its registry: {exc}") from None
+        except HarnessError:
+            raise
+        except (OcimatrixError, KeyError, IndexError, ValueError, TypeError) as exc:
+            # The registry the runtime pulled from: the harness's own, or the user's; what it served
+            # for the digest the runtime recorded is not the CRI runtime's answer, so not a failure of it.
+            raise HarnessError(f"reading the config of {ref}@{digest} from its registry: {exc}") from exc
 
     def remove_image(self, ref: str) -> None:
         try:
@@ -280,7 +299,11 @@ class CriEngine(Engine):
             self.pull(ref)
             image = self._image(ref)
             if image is None:
-                raise EngineError(f"{self.name}: PullImage {ref} succeeded but ImageStatus does not find it")
+                raise EngineError(
+                    f"{self.name}: PullImage {ref} succeeded but ImageStatus does not find it",
+                    step="ImageStatus after PullImage",
+                    answer=NO_IMAGE,
+                )
         return image.id
 
     # -- pods and containers ----------------------------------------------------------------------
@@ -301,8 +324,8 @@ class CriEngine(Engine):
             return self.client.run_pod_config(pod_config, runtime)
         except CriError as exc:
             if exc.call == "RunPodSandbox" and is_unknown_handler(exc):
-                raise Unsupported(f"{self.name} at {self.endpoint} has no runtime handler {runtime!r}: {exc}") from None
-            raise EngineError(f"{self.name} at {self.endpoint}: {exc}") from None
+                raise Unsupported(f"{self.name} at {self.endpoint} has no runtime handler {runtime!r}: {exc}") from exc
+            raise _refused(f"{self.name} at {self.endpoint}: {exc}", exc) from exc
 
     def run(self, spec: RunSpec) -> RunResult:
         self.check_runtime(spec.runtime)
@@ -321,14 +344,17 @@ class CriEngine(Engine):
             try:
                 status = self.client.wait_for_exit(container_id, timeout=spec.timeout)
             except CriError as exc:
-                raise EngineError(f"{self.name}: the container did not exit: {exc}") from None
+                raise _refused(f"{self.name}: the container did not exit: {exc}", exc) from exc
             evidence.current().add("cri_status", status_summary(status))
             log = self._cri(self.client.container_log, container_id)
             return RunResult(status.exit_code, log.stdout, log.stderr)
         except OcimatrixError as exc:
             # A broken service (HarnessError) stays what it is: the cell is an error, not a failure.
-            if not isinstance(exc, Unsupported | EngineError | HarnessError):
-                raise EngineError(f"{self.name}: {exc}") from None
+            if not isinstance(exc, Unsupported | EngineError | HarnessError | UsageError):
+                # A CRI answer (or the log file the runtime wrote) keeps its step and answer.
+                raise EngineError(
+                    f"{self.name}: {exc}", step=getattr(exc, "step", None), answer=getattr(exc, "answer", None)
+                ) from exc
             raise
         finally:
             self.tear_down(pod_id, container_id, Path(pod_config.log_directory))

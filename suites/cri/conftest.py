@@ -20,11 +20,12 @@ from ocimatrix.cri import messages
 from ocimatrix.cri.client import CriError
 from ocimatrix.cri.gen import api_pb2 as api
 from ocimatrix.cri.kubelet import KubeletCri
+from ocimatrix.engines.base import EngineError, Unsupported
 from ocimatrix.engines.cri_engine import CriEngine
-from ocimatrix.errors import HarnessError, OcimatrixError, ServiceUnavailable
+from ocimatrix.errors import HarnessError, ImplementationFailure, OcimatrixError, ServiceUnavailable
 from ocimatrix.images.pause import ImageFile, PushedImage, build_busybox_image, push_image
 from ocimatrix.run_ids import run_id as this_worker_run
-from ocimatrix.verdicts import skip_unless_started
+from ocimatrix.verdicts import answer_of, skip_unless_started
 
 
 @dataclass
@@ -79,7 +80,8 @@ def probe_images(endpoints, run_id) -> ProbeImages:
         except HarnessError:
             raise
         except OcimatrixError as exc:
-            pytest.fail(f"could not build and push the CRI probe image: {exc}", pytrace=False)
+            # The harness's own image and registry: nothing the CRI runtime under test did.
+            raise HarnessError(f"could not build and push the CRI probe image: {exc}") from exc
     return _images[endpoints.registry]
 
 
@@ -143,7 +145,7 @@ class Pod:
         return Path(self.config.log_directory)
 
     def container_config(self, name: str, image: PushedImage, **overrides) -> api.ContainerConfig:
-        image_id = self.cri.image_status(image.tag_ref).id
+        image_id = self.cri.require_image(image.tag_ref, "of the pulled probe").id
         return messages.container_config(self.config, name, image.tag_ref, image_ref=image_id, **overrides)
 
     def create(self, name: str, image: PushedImage, **overrides) -> str:
@@ -175,10 +177,17 @@ def new_pod(cell, cri_runtime: CriEngine, recorder) -> Iterator[Callable[[str], 
         config = cri_runtime.pod_config(label)
         try:
             pod_id = cri_runtime.run_pod(config, cell["runtime"])
-        except HarnessError:
-            raise  # the endpoint stopped answering: the cell is an error, not the runtime's failure
-        except OcimatrixError as exc:
-            pytest.fail(f"RunPodSandbox with runtime handler {cell['runtime']} failed: {exc}", pytrace=False)
+        except (EngineError, Unsupported) as exc:
+            # The runtime refused the sandbox (a HarnessError, an endpoint that stopped answering,
+            # passes through as the error it is): failed, with the runtime's answer.
+            answer = answer_of(exc)
+            if answer is None:
+                raise
+            raise ImplementationFailure(
+                f"RunPodSandbox with runtime handler {cell['runtime']} failed: {exc}",
+                step=f"RunPodSandbox (a {label} pod)",
+                answer=answer.text,
+            ) from exc
         pod = Pod(cri_runtime, pod_id, config, cell["runtime"])
         started.append(pod)
         recorder.add("pod_ids", [p.id for p in started])

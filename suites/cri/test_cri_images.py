@@ -6,19 +6,26 @@ import pytest
 from cri_probe import UID, USER, spec
 
 from ocimatrix.cri.client import CriError
+from ocimatrix.cri.messages import shown
+from ocimatrix.cri.verdicts import listed_images
+from ocimatrix.errors import fail_with
 
 
 @pytest.mark.axes("engine")
 @spec("RuntimeService/Version")
 def test_version_speaks_v1(cell, cri):
     version = cri.version()
-    assert version.runtime_api_version == "v1", (
-        f"{cell['engine']} answered Version with runtime_api_version {version.runtime_api_version!r}; "
-        "a runtime serving the runtime.v1 API reports 'v1'"
-    )
-    assert version.runtime_name, "Version returned no runtime_name"
-    assert version.runtime_version, "Version returned no runtime_version"
-    assert version.version, "Version returned no version (the runtime API version the kubelet checks)"
+    answer = shown(version)
+    if version.runtime_api_version != "v1":
+        fail_with(
+            f"{cell['engine']} answered Version with runtime_api_version {version.runtime_api_version!r}; "
+            "a runtime serving the runtime.v1 API reports 'v1'",
+            step="Version",
+            answer=answer,
+        )
+    for name in ("runtime_name", "runtime_version", "version"):  # version: the API version the kubelet checks
+        if not getattr(version, name):
+            fail_with(f"Version returned no {name}", step="Version", answer=answer)
 
 
 @pytest.mark.axes("engine")
@@ -39,8 +46,7 @@ def test_pull_by_tag(cell, cri, probe_images):
     image = probe_images.probe
     image_ref = cri.pull_image(image.tag_ref)
     assert image_ref, f"PullImage {image.tag_ref} returned an empty image_ref"
-    status = cri.image_status(image.tag_ref)
-    assert status is not None, f"ImageStatus found no {image.tag_ref} right after PullImage succeeded"
+    status = cri.require_image(image.tag_ref, "after PullImage by tag")
     assert image.tag_ref in status.repo_tags, f"repo_tags {list(status.repo_tags)} lack {image.tag_ref}"
     assert image.digest_ref in status.repo_digests, (
         f"repo_digests {list(status.repo_digests)} lack {image.digest_ref}, the manifest the registry served"
@@ -53,8 +59,7 @@ def test_pull_by_tag(cell, cri, probe_images):
 def test_pull_by_digest(cell, cri, cri_runtime, probe_images):
     image = probe_images.probe
     cri.pull_image(image.digest_ref)
-    by_digest = cri.image_status(image.digest_ref)
-    assert by_digest is not None, f"ImageStatus found no {image.digest_ref} after pulling it by digest"
+    by_digest = cri.require_image(image.digest_ref, "after PullImage by digest")
     assert image.digest_ref in by_digest.repo_digests, list(by_digest.repo_digests)
     assert cri_runtime.image_digest(image.digest_ref) == image.manifest_digest
     by_tag = cri.image_status(image.tag_ref)
@@ -80,7 +85,7 @@ def test_image_status_of_absent_image_is_empty(cell, cri, probe_images):
 @pytest.mark.axes("engine")
 @spec("ImageService/ImageStatus (Image.uid, Image.username from the config's User)")
 def test_image_status_reports_config_user(cell, cri, probe):
-    status = cri.image_status(probe.tag_ref)
+    status = cri.require_image(probe.tag_ref, "of the pulled probe")
     # The config says User "ocitest", a name: username carries it and uid stays unset.
     assert status.username == USER, (
         f"ImageStatus username {status.username!r}; "
@@ -92,17 +97,24 @@ def test_image_status_reports_config_user(cell, cri, probe):
 @pytest.mark.axes("engine")
 @spec("ImageService/ListImages")
 def test_list_images(cell, cri, probe):
-    image_id = cri.image_status(probe.tag_ref).id
-    listed = [image.id for image in cri.list_images()]
-    assert image_id in listed, f"ListImages lacks {image_id} ({probe.tag_ref}); it lists {len(listed)} images"
+    image_id = cri.require_image(probe.tag_ref, "of the pulled probe").id
+    images = cri.list_images()
+    if image_id not in [image.id for image in images]:
+        fail_with(f"ListImages lacks {image_id} ({probe.tag_ref})", step="ListImages", answer=listed_images(images))
 
 
 @pytest.mark.axes("engine")
 @spec("ImageService/ListImages (ListImagesRequest.filter: one image by reference)")
 def test_list_images_filtered_by_reference(cell, cri, probe):
-    image_id = cri.image_status(probe.tag_ref).id
-    filtered = [image.id for image in cri.list_images(probe.tag_ref)]
-    assert filtered == [image_id], f"ListImages filtered by {probe.tag_ref} returned {filtered}"
+    image_id = cri.require_image(probe.tag_ref, "of the pulled probe").id
+    images = cri.list_images(probe.tag_ref)
+    if [image.id for image in images] != [image_id]:
+        # The runtime's own list is the answer: what a listed incompatibility is read against.
+        fail_with(
+            f"ListImages filtered by {probe.tag_ref} did not answer exactly its image {image_id}",
+            step="ListImages filtered by reference",
+            answer=listed_images(images),
+        )
 
 
 @pytest.mark.axes("engine")
@@ -110,7 +122,7 @@ def test_list_images_filtered_by_reference(cell, cri, probe):
 def test_remove_image(cell, cri, probe_images, probe):
     removable = probe_images.removable
     cri.pull_image(removable.tag_ref)
-    assert cri.image_status(removable.tag_ref) is not None
+    cri.require_image(removable.tag_ref, "after PullImage")
     cri.remove_image(removable.tag_ref)
     assert cri.image_status(removable.tag_ref) is None, "ImageStatus still finds the image after RemoveImage"
     assert cri.image_status(removable.digest_ref) is None, "the image is still there under its digest name"
