@@ -4,6 +4,9 @@ A service found dead makes the cell that found it ``error`` (with the service's 
 evidence), never ``failed`` or ``skipped``; the service is restarted (at most twice per run, see
 ``host/supervision.py``) so the cells after it run against a live one. Only the cell's own services
 count: a podman cell is not touched by a dockerd that died beside it.
+
+A daemon the user named in the matrix's ``endpoints:`` is watched the same way (its protocol
+health, see ``host/supervision.probe_once``), but never restarted: the run does not own it.
 """
 
 from __future__ import annotations
@@ -13,19 +16,54 @@ from dataclasses import dataclass, field
 from functools import cache
 
 from ocimatrix.engines import catalog
-from ocimatrix.host.supervision import ServiceBook
+from ocimatrix.host.supervision import PROBE_ATTEMPTS, Probe, ServiceBook, probe_once
 from ocimatrix.matrix import Matrix
 
 # What the cell's tools need from the embedded services, by the tools' declared needs.
 _REGISTRY_SERVICES = {True: ("registry",), "token": ("token-server", "registry-token"), "basic": ("registry-basic",)}
 
 
-def services_of_cell(cell: dict | None, matrix: Matrix) -> list[str]:
+@dataclass(frozen=True)
+class UserEndpoint:
+    """A daemon of the user's a cell drives (named in the matrix's ``endpoints:``): probed, never restarted."""
+
+    tool: str
+    endpoint: str
+    probe: Probe = field(compare=False)  # one endpoint, one watch: the probe follows from the two above
+
+    def __str__(self) -> str:
+        return f"{self.tool} at {self.endpoint} (named in the matrix)"
+
+
+def user_endpoint(tool: str, endpoint: str) -> UserEndpoint | None:
+    """How to ask the user's ``tool`` daemon at ``endpoint`` whether it answers; None for an endpoint
+    the harness has no protocol probe for (not a unix socket)."""
+    if not endpoint.startswith("unix://"):
+        return None
+    try:
+        found = catalog.lookup(tool)
+    except Exception:  # noqa: BLE001 - a tool the catalog does not know is not watched
+        return None
+    socket = endpoint.removeprefix("unix://")
+    if found.capabilities.cri:
+        return UserEndpoint(tool, endpoint, Probe("cri", socket))
+    kinds = {"containerd": "containerd", "docker": "docker"}
+    kind = kinds.get(found.embedded_endpoint)
+    return UserEndpoint(tool, endpoint, Probe(kind, socket)) if kind else None
+
+
+def services_of_cell(cell: dict | None, matrix: Matrix) -> list[str | UserEndpoint]:
+    """The harness's services (their ``ServiceBook`` names) and the user's daemons the cell relies on."""
     cell = cell or {}
-    names: list[str] = []
+    names: list[str | UserEndpoint] = []
     for axis in ("builder", "engine"):
         tool = cell.get(axis)
-        if not tool or tool in matrix.endpoints:  # a user's daemon: never the harness's to restart
+        if tool and tool in matrix.endpoints:  # a user's daemon: watched, never the harness's to restart
+            watched = user_endpoint(tool, matrix.endpoints[tool])
+            if watched is not None:
+                names.append(watched)
+            continue
+        if not tool:
             continue
         names += catalog.embedded_services(tool)  # as the tool's catalog line declares them
     if "builder" in cell or "engine" in cell:
@@ -60,11 +98,17 @@ class Watch:
     cell: str
     services: list[str]
     restarts_at_start: dict[str, int] = field(default_factory=dict)
+    user_endpoints: list[UserEndpoint] = field(default_factory=list)
 
     @classmethod
-    def begin(cls, nodeid: str, services: list[str]) -> Watch:
+    def begin(cls, nodeid: str, services: list[str | UserEndpoint]) -> Watch:
         book = _book()
-        watch = cls(nodeid, [s for s in services if book and s in book.names()])
+        names = book.names() if book else []
+        watch = cls(
+            nodeid,
+            [s for s in services if isinstance(s, str) and s in names],
+            user_endpoints=[s for s in services if isinstance(s, UserEndpoint)],
+        )
         if book:
             watch.restarts_at_start = {s: book.restart_count(s) for s in watch.services}
         return watch
@@ -85,11 +129,19 @@ class Watch:
         return None
 
     def _findings(self, when: str) -> tuple[str, dict[str, str]] | None:
-        book = _book()
-        if book is None:
-            return None
         reasons, logs = [], {}
-        for name in self.services:
+        for user in self.user_endpoints:
+            problem = None
+            for _attempt in range(PROBE_ATTEMPTS):  # a slow answer on a busy host is still an answer
+                problem = probe_once(user.probe)
+                if problem is None:
+                    break
+            if problem is not None:
+                reasons.append(
+                    f"{user} stopped answering {when} ({problem}); the harness never restarts a user's daemon"
+                )
+        book = _book()
+        for name in self.services if book is not None else ():
             health = book.health(name)
             if health.problem is None:
                 continue

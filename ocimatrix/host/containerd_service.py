@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import subprocess
 from pathlib import Path
 
 from ocimatrix.cri.containerd_config import write_containerd_config
 from ocimatrix.host.process import Daemon
+from ocimatrix.host.supervision import Probe, probe_once
 from ocimatrix.host.tools import require
 
 
@@ -27,8 +27,8 @@ class ContainerdService:
         self.daemon.start(self._ready)
 
     def _ready(self) -> bool:
-        probe = ["ctr", "--address", str(self.socket), "version"]
-        return self.socket.exists() and subprocess.run(probe, capture_output=True, timeout=5).returncode == 0
+        # Ready when it answers its gRPC Version: the health the supervision checks later too.
+        return self.socket.exists() and probe_once(Probe("containerd", str(self.socket))) is None
 
     def stop(self) -> None:
         if self.daemon:

@@ -82,7 +82,7 @@ class GenerationServices:
         if "registry" in by_name:
             book.add(f"registry@{g}", by_name["registry"], Probe("http", f"http://{started.registry}/v2/"))
         if "containerd" in by_name:
-            book.add(f"containerd@{g}", by_name["containerd"], Probe("unix", str(started.containerd_socket)))
+            book.add(f"containerd@{g}", by_name["containerd"], Probe("containerd", str(started.containerd_socket)))
         if "dockerd" in by_name:
             pidfile = str(host.state_dir / "dockerd" / "docker.pid")
             book.add(f"dockerd@{g}", by_name["dockerd"], Probe("docker", str(started.docker_socket)), [pidfile])

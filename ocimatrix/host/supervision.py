@@ -6,7 +6,13 @@ is needed to check and restart a service (its command line, log, probe, current 
 so two workers that notice the same death restart it once; each restart is appended to
 ``restarts.json``, which the controller copies into results.json's ``run.restarts``.
 
-A daemon the user named in ``endpoints:`` is never here: the harness never restarts a user's daemon.
+Health is a protocol answer within a deadline (``probe_once``): a registry answers ``GET /v2/``
+(any status, 401 included), dockerd ``GET /_ping``, containerd its gRPC ``Version``, a CRI endpoint
+``Version`` and ``Status``. A process that is alive but answers nothing (hung, stopped) is as broken
+as a dead one: it is killed before the restart.
+
+A daemon the user named in ``endpoints:`` is never here: the harness never restarts a user's daemon
+(``cell_watch`` probes those with the same ``probe_once``, and only reports them).
 """
 
 from __future__ import annotations
@@ -15,6 +21,7 @@ import contextlib
 import fcntl
 import json
 import os
+import signal
 import socket
 import time
 from collections.abc import Iterator
@@ -31,13 +38,30 @@ RESTARTS_FILE = "restarts.json"
 LOCK_FILE = "supervision.lock"
 MAX_RESTARTS = 2
 PROBE_TIMEOUT = 3.0
+# A live process whose probe got no answer is asked once more before it counts as hung: a slow
+# answer on a busy host must not get a working daemon killed.
+PROBE_ATTEMPTS = 2
 RESTART_TIMEOUT = 90.0
+KILL_TIMEOUT = 10.0
+# What containerd's own version service is called (containerd/api/services/version/v1): an empty
+# request, an answer of two strings; asked without generated code.
+CONTAINERD_VERSION = "/containerd.services.version.v1.Version/Version"
+# gRPC statuses that mean nobody answered (the call never reached a server, or got nothing back in
+# time); any other status is an answer, if a refusal.
+_SILENT_CODES = ("UNAVAILABLE", "DEADLINE_EXCEEDED", "CANCELLED")
 
 
 @dataclass
 class Probe:
-    """How to ask a service whether it answers: ``http`` (any HTTP answer to ``target``, a URL),
-    ``docker`` (``GET /_ping`` on the unix socket ``target``), ``unix`` (a connect to the socket)."""
+    """How to ask a service whether it answers, within ``PROBE_TIMEOUT`` seconds:
+
+    - ``http``: any HTTP answer to ``GET target`` (a URL; a registry's ``/v2/``, where 401 is an answer);
+    - ``docker``: ``GET /_ping`` on the unix socket ``target``, answered 200;
+    - ``containerd``: containerd's own gRPC ``Version`` on the socket ``target``;
+    - ``cri``: the CRI's ``Version``, then ``Status``, on ``target`` (``unix:///path`` or a path);
+    - ``unix``: a connect to the socket (for a service with no protocol to ask: a connect proves
+      little, since a hung process's socket still accepts connections).
+    """
 
     kind: str
     target: str
@@ -62,6 +86,8 @@ class ServiceSpec:
 
 def probe_once(probe: Probe) -> str | None:
     """None when the service answers; otherwise what went wrong."""
+    if probe.kind in ("containerd", "cri"):
+        return _grpc_probe(probe)
     try:
         if probe.kind == "http":
             httpx.get(probe.target, timeout=PROBE_TIMEOUT, verify=probe.verify)
@@ -77,6 +103,40 @@ def probe_once(probe: Probe) -> str | None:
         return None
     except (OSError, httpx.HTTPError) as exc:
         return f"{type(exc).__name__}: {exc}"
+
+
+def _grpc_probe(probe: Probe) -> str | None:
+    import grpc
+
+    path = probe.target.removeprefix("unix://")
+    channel = grpc.insecure_channel(f"unix://{path}")
+    try:
+        if probe.kind == "containerd":
+            version = channel.unary_unary(
+                CONTAINERD_VERSION, request_serializer=lambda _: b"", response_deserializer=lambda raw: raw
+            )
+            calls = [("Version", lambda: version(None, timeout=PROBE_TIMEOUT))]
+        else:
+            from ocimatrix.cri.gen import api_pb2 as api
+            from ocimatrix.cri.gen import api_pb2_grpc as api_grpc
+
+            runtime = api_grpc.RuntimeServiceStub(channel)
+            calls = [
+                ("Version", lambda: runtime.Version(api.VersionRequest(version="0.1.0"), timeout=PROBE_TIMEOUT)),
+                ("Status", lambda: runtime.Status(api.StatusRequest(), timeout=PROBE_TIMEOUT)),
+            ]
+        for name, call in calls:
+            try:
+                call()
+            except grpc.RpcError as exc:
+                code = exc.code() if hasattr(exc, "code") else None
+                if code is None or code.name in _SILENT_CODES:
+                    details = exc.details() if hasattr(exc, "details") else ""
+                    state = code.name if code is not None else "no status"
+                    return f"gRPC {name} got no answer within {PROBE_TIMEOUT:g} s ({state}: {details})"
+        return None
+    finally:
+        channel.close()
 
 
 @dataclass
@@ -117,7 +177,13 @@ class ServiceBook:
             return Health(name, None)
         if not is_running(spec.pid):
             return Health(name, f"its process (pid {spec.pid}) is gone", tail(Path(spec.log)))
-        problem = probe_once(spec.probe) if spec.probe else None
+        problem = None
+        for _attempt in range(PROBE_ATTEMPTS if spec.probe else 0):
+            problem = probe_once(spec.probe)
+            if problem is None or not is_running(spec.pid):
+                break
+        if problem and is_running(spec.pid):
+            problem = f"its process (pid {spec.pid}) runs but answers nothing: {problem}"
         return Health(name, problem, tail(Path(spec.log)) if problem else "")
 
     def restarts(self) -> dict[str, list[dict]]:
@@ -142,6 +208,10 @@ class ServiceBook:
             spec = self._specs()[name]
             entry = {"at": datetime.now(UTC).isoformat(timespec="seconds"), "cell": cell, "why": health.problem}
             try:
+                if is_running(spec.pid):
+                    # Alive but answering nothing: it would hold the socket and its state against the restart.
+                    _kill(spec.pid)
+                    entry["killed"] = spec.pid
                 spec.pid = self._respawn(spec)
                 entry["outcome"] = "restarted"
             except Exception as exc:  # noqa: BLE001 - reported in the cell's reason and in run.restarts
@@ -192,3 +262,14 @@ class ServiceBook:
                 yield
             finally:
                 fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def _kill(pid: int) -> None:
+    """SIGKILL ``pid`` (a stopped process dies of it too) and wait until it is gone."""
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, signal.SIGKILL)
+    deadline = time.monotonic() + KILL_TIMEOUT
+    while is_running(pid):
+        if time.monotonic() >= deadline:
+            raise RuntimeError(f"pid {pid} answers nothing and outlived SIGKILL for {KILL_TIMEOUT:.0f}s")
+        time.sleep(0.05)
