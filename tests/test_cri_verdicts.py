@@ -1,0 +1,189 @@
+"""Each CRI expectation of the default and nightly matrices is confirmed only by the runtime's own
+answer to the step it names: the recorded answer of containerd 1.6 is ``xfailed``, any other failure
+of the same test (an empty ListImages, a dead socket, NOT_FOUND from another step, a call cut off by
+the client's deadline, the harness's own sentence) is not.
+
+The failures are built the way the suite builds them (``CriError`` as the client raises it, then
+``cri.verdicts.refused`` / ``listed_images`` as the tests wrap it), so a change to either side that
+lets a different failure confirm a listing fails here.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import grpc
+import pytest
+
+from ocimatrix.cri.client import CriError
+from ocimatrix.cri.gen import api_pb2 as api
+from ocimatrix.cri.kubelet import NO_IMAGE
+from ocimatrix.cri.verdicts import listed_images, refused
+from ocimatrix.errors import ImplementationFailure, ServiceUnavailable
+from ocimatrix.matrix import load_matrix
+from ocimatrix.verdicts import decide
+
+MATRICES = [Path(__file__).parent.parent / "matrix" / name for name in ("default.yaml", "nightly.yaml")]
+POD = "e0b98b9e25d0116345644a78e6474b67f39dbaffe7f15bee5dc3a61502b21b31"
+CONTAINER = "d0a527e08cb2052aa4077e9d35871f1886fc15412afdbb960fe7d05baa1e2642"
+PROBE_TAG = "127.0.0.1:44699/ocimatrix/cri/probe:9a69fbdf-gw0"
+PROBE_ID = "sha256:14cd3dd6bc2d543455a269e5723544e5cf6a2cdbc6b415b78e6192e3612dbe74"
+PAUSE_ID = "sha256:181e0cef711a06344f9ef25a2b846d021438baf127cb5ce72332c3e7f7bc8bd0"
+PAUSE_TAG = "127.0.0.1:44699/ocimatrix/pause:3.9"
+OTHER_ID = "sha256:" + "ab" * 32
+
+
+def _raised(make) -> BaseException:
+    """What ``make`` raises, with the chain Python gives it when raised where the suite raises it."""
+    try:
+        make()
+    except BaseException as exc:  # noqa: BLE001 - the exception itself is under test
+        return exc
+    raise AssertionError("nothing was raised")
+
+
+def _refusal(step: str, message: str, error: CriError) -> BaseException:
+    """``error`` turned into the check's failure as the suite does it, inside the handler."""
+
+    def make():
+        try:
+            raise error
+        except CriError as exc:
+            raise refused(step, message, exc) from exc
+
+    return _raised(make)
+
+
+def _not_found(rpc: str, what: str, ident: str) -> CriError:
+    # containerd 1.6.20's own words (recorded from the embedded containerd's CRI).
+    details = f'an error occurred when try to find {what} "{ident}": not found'
+    return CriError(rpc, ident, grpc.StatusCode.NOT_FOUND, details)
+
+
+def _timed_out(rpc: str, ident: str) -> CriError:
+    details = "timed out after 120 s (kubelet's runtime-request-timeout)"
+    return CriError(rpc, ident, grpc.StatusCode.DEADLINE_EXCEEDED, details, timed_out=True)
+
+
+def _image(image_id: str, *tags: str) -> api.Image:
+    return api.Image(id=image_id, repo_tags=list(tags))
+
+
+def _listing(images: list[api.Image]) -> BaseException:
+    def make():
+        raise ImplementationFailure(
+            f"ListImages filtered by {PROBE_TAG} did not answer exactly its image",
+            step="ListImages filtered by reference",
+            answer=listed_images(images),
+        )
+
+    return _raised(make)
+
+
+class _Unavailable(grpc.RpcError):
+    def code(self) -> grpc.StatusCode:
+        return grpc.StatusCode.UNAVAILABLE
+
+    def details(self) -> str:
+        return "connection refused"
+
+
+STOP_POD = "StopPodSandbox after remove"
+STOP_CTR = "StopContainer after remove"
+POD_MESSAGE = "StopPodSandbox of a pod already stopped and removed failed"
+CTR_MESSAGE = "StopContainer of a container already stopped and removed failed"
+
+# test -> (the recorded failure that confirms its listing, {name: a different failure of the same test}).
+CASES = {
+    "test_stop_pod_sandbox_after_remove": (
+        lambda: _refusal(STOP_POD, POD_MESSAGE, _not_found("StopPodSandbox", "sandbox", POD)),
+        {
+            "deadline exceeded": lambda: _refusal(STOP_POD, POD_MESSAGE, _timed_out("StopPodSandbox", POD)),
+            "NOT_FOUND of the first stop": lambda: _not_found("StopPodSandbox", "sandbox", POD),
+            "NOT_FOUND of RemovePodSandbox": lambda: _not_found("RemovePodSandbox", "sandbox", POD),
+            "a container NOT_FOUND": lambda: _refusal(
+                STOP_POD, POD_MESSAGE, _not_found("StopPodSandbox", "container", CONTAINER)
+            ),
+            "UNAVAILABLE": lambda: _Unavailable(),
+            "the socket gone": lambda: ServiceUnavailable("CRI endpoint unix:///x.sock", "UNAVAILABLE"),
+            "the harness's sentence": lambda: AssertionError(f"{POD_MESSAGE} (StopPodSandbox {POD}: NOT_FOUND: x)"),
+        },
+    ),
+    "test_stop_container_after_remove": (
+        lambda: _refusal(STOP_CTR, CTR_MESSAGE, _not_found("StopContainer", "container", CONTAINER)),
+        {
+            "deadline exceeded": lambda: _refusal(STOP_CTR, CTR_MESSAGE, _timed_out("StopContainer", CONTAINER)),
+            "NOT_FOUND of ContainerStatus after remove": lambda: _refusal(
+                "ContainerStatus after remove", "not NOT_FOUND", _not_found("ContainerStatus", "container", CONTAINER)
+            ),
+            "NOT_FOUND of RemoveContainer": lambda: _not_found("RemoveContainer", "container", CONTAINER),
+            "a sandbox NOT_FOUND": lambda: _refusal(STOP_CTR, CTR_MESSAGE, _not_found("StopContainer", "sandbox", POD)),
+            "UNAVAILABLE": lambda: _Unavailable(),
+            "the harness's sentence": lambda: AssertionError(f"{CTR_MESSAGE} (StopContainer: NOT_FOUND: not found)"),
+        },
+    ),
+    "test_list_images_filtered_by_reference": (
+        lambda: _listing([_image(PAUSE_ID, PAUSE_TAG), _image(PROBE_ID, PROBE_TAG)]),
+        {
+            "an empty ListImages answer": lambda: _listing([]),
+            "only another image": lambda: _listing([_image(PAUSE_ID, PAUSE_TAG)]),
+            "two images, not the one asked for": lambda: _listing(
+                [_image(PAUSE_ID, PAUSE_TAG), _image(OTHER_ID, "127.0.0.1:1/other:1")]
+            ),
+            "ImageStatus without an image": lambda: ImplementationFailure(
+                "ImageStatus found no probe", step="ImageStatus of the pulled probe", answer=NO_IMAGE
+            ),
+            "UNAVAILABLE": lambda: _Unavailable(),
+            "deadline exceeded": lambda: _timed_out("ListImages", PROBE_TAG),
+            "the harness's sentence": lambda: AssertionError(f"ListImages filtered by {PROBE_TAG} returned ['a', 'b']"),
+        },
+    ),
+}
+
+
+def _cri_expectations(path: Path) -> list[dict]:
+    return [e for e in load_matrix(path).expectations if "containerd-cri" in e["cell"].get("engine", ())]
+
+
+@pytest.mark.parametrize("path", MATRICES, ids=lambda p: p.name)
+def test_every_cri_expectation_has_recorded_answers_here(path):
+    listed = {e["test"] for e in _cri_expectations(path)}
+    assert listed == set(CASES), "a CRI expectation without a mutation self-test here (or one listed no more)"
+    for expected in _cri_expectations(path):
+        assert expected.get("step"), f"{expected['test']}: a CRI expectation names the step it applies to"
+
+
+@pytest.mark.parametrize("path", MATRICES, ids=lambda p: p.name)
+@pytest.mark.parametrize("test", sorted(CASES))
+def test_the_recorded_answer_confirms_the_listing(path, test):
+    expected = next(e for e in _cri_expectations(path) if e["test"] == test)
+    confirmed, _ = CASES[test]
+    verdict = decide(confirmed(), expected=expected)
+    assert verdict.outcome == "xfailed", verdict.reason
+    assert verdict.answer is not None and verdict.answer.step and verdict.answer.text
+
+
+@pytest.mark.parametrize("path", MATRICES, ids=lambda p: p.name)
+@pytest.mark.parametrize(
+    ("test", "different"), [(test, name) for test, (_, others) in sorted(CASES.items()) for name in others]
+)
+def test_a_different_failure_never_confirms_the_listing(path, test, different):
+    expected = next(e for e in _cri_expectations(path) if e["test"] == test)
+    exc = CASES[test][1][different]()
+    verdict = decide(exc, expected=expected)
+    assert verdict.outcome != "xfailed", f"{different!r} confirmed {test}'s listing: {verdict.reason}"
+    assert verdict.outcome in ("failed", "error")
+
+
+def test_a_dead_service_is_an_error_even_with_the_recorded_answer():
+    expected = next(e for e in _cri_expectations(MATRICES[0]) if e["test"] == "test_stop_pod_sandbox_after_remove")
+    confirmed, _ = CASES["test_stop_pod_sandbox_after_remove"]
+    verdict = decide(confirmed(), expected=expected, service_broke="containerd stopped answering while this cell ran")
+    assert verdict.outcome == "error"
+
+
+def test_an_image_status_without_an_image_fails_with_that_answer():
+    exc = CASES["test_list_images_filtered_by_reference"][1]["ImageStatus without an image"]()
+    verdict = decide(exc)
+    assert verdict.outcome == "failed"
+    assert verdict.answer is not None and verdict.answer.text == NO_IMAGE
