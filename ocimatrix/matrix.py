@@ -20,7 +20,7 @@ from typing import Any
 import yaml
 
 from ocimatrix.axes import AXES, SUITES
-from ocimatrix.claims.versions import RangeError, VersionRange, parse_range
+from ocimatrix.tools.versions import RangeError, VersionRange, parse_range
 from ocimatrix.engines import catalog
 from ocimatrix.errors import UsageError
 from ocimatrix.registry_targets import registry_settings_problems

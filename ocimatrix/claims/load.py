@@ -25,7 +25,7 @@ from ocimatrix.claims.model import (
     RegistryClaims,
     RuntimeClaims,
 )
-from ocimatrix.claims.versions import RangeError, parse_range
+from ocimatrix.tools.versions import RangeError, parse_range
 from ocimatrix.errors import UsageError
 from ocimatrix.matrix import KNOWN_PLATFORMS, YamlLocations
 from ocimatrix.registries import registry_settings_problems

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ocimatrix.claims.versions import VersionRange
+from ocimatrix.tools.versions import VersionRange
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,7 @@ import argparse
 import os
 
 from ocimatrix.errors import UsageError
-from ocimatrix.generations.catalog import generation
+from ocimatrix.tools.generations import generation
 from ocimatrix.host.distro import FOREIGN_MIRROR_ENV, SUPPORTED
 from ocimatrix.host.provision import provision, provision_generations
 

@@ -4,23 +4,18 @@
 (``prepare``), and runs its daemons chrooted in a private mount namespace (``GenerationHost``).
 """
 
-from ocimatrix.generations.catalog import GENERATIONS, HOST_GENERATION, Generation, generation
 from ocimatrix.generations.daemons import GenerationEndpoints, start_generation_services
 from ocimatrix.generations.manifest import Manifest, read_manifest
 from ocimatrix.generations.namespace import GenerationHost, StopReport
 from ocimatrix.generations.roots import GenerationUnavailable, PreparedRoot, prepare, prepared_root
 
 __all__ = [
-    "GENERATIONS",
-    "HOST_GENERATION",
-    "Generation",
     "GenerationEndpoints",
     "GenerationHost",
     "GenerationUnavailable",
     "Manifest",
     "PreparedRoot",
     "StopReport",
-    "generation",
     "prepare",
     "prepared_root",
     "read_manifest",

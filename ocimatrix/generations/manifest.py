@@ -12,7 +12,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ocimatrix.generations.catalog import TOOL_PACKAGES
+from ocimatrix.tools.catalog import root_version_keys
 
 SCHEMA = 1
 
@@ -30,7 +30,7 @@ class Manifest:
         """Tool -> its version and origin, as the engines record them (only tools the root has)."""
         return {
             tool: {"version": self.packages[package], "package": package, "origin": self.origin}
-            for tool, package in TOOL_PACKAGES.items()
+            for tool, package in root_version_keys().items()
             if package in self.packages
         }
 

@@ -25,7 +25,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ocimatrix.errors import OcimatrixError
-from ocimatrix.generations.catalog import Generation, generation
 from ocimatrix.generations.manifest import (
     Manifest,
     RefreshPlan,
@@ -40,6 +39,8 @@ from ocimatrix.host.distro import UnsupportedDistribution, read_os_release
 from ocimatrix.host.foreign_busybox import AptSource, configured_sources, debian_mirror, host_codename
 from ocimatrix.host.packages import Heartbeat
 from ocimatrix.host.process import mounts_under
+from ocimatrix.tools.catalog import root_packages
+from ocimatrix.tools.generations import Generation, generation
 
 Log = Callable[[str], None]
 DEFAULT_CACHE = Path("/var/cache/ocimatrix")
@@ -113,6 +114,11 @@ class PreparedRoot:
     manifest: Manifest
     plan: RefreshPlan
     seconds: float
+
+
+def _all_packages() -> tuple[str, ...]:
+    """What a root holds: the required packages, then the optional ones."""
+    return (*root_packages(), *root_packages(optional=True))
 
 
 # --- the commands ------------------------------------------------------------------------------
@@ -254,10 +260,10 @@ def _prepare_chroot_files(rootfs: Path) -> None:
 
 
 def _install(gen: Generation, rootfs: Path, packages: tuple[str, ...], log: Log) -> None:
-    required = tuple(p for p in packages if p in gen.packages)
+    required = tuple(p for p in packages if p in root_packages())
     if required:
         _in_root(rootfs, install_argv(required), log, f"apt-get install ({gen.name})")
-    for package in (p for p in packages if p in gen.optional):
+    for package in (p for p in packages if p in root_packages(optional=True)):
         code, lines = run_streamed(chroot_command(rootfs, install_argv([package])), log, package, APT_TIMEOUT_S)
         if code != 0:
             log(f"  {package}: not installed in {gen.name} (optional): {_tail(lines, 2)}")
@@ -266,8 +272,8 @@ def _install(gen: Generation, rootfs: Path, packages: tuple[str, ...], log: Log)
 
 def _record(gen: Generation, rootfs: Path, mirror: str, manifest_path: Path, prepared: float) -> Manifest:
     now = time.time()
-    manifest = Manifest(gen.name, gen.suite, mirror, installed_versions(rootfs, gen.all_packages), prepared, now)
-    missing = [p for p in gen.packages if p not in manifest.packages]
+    manifest = Manifest(gen.name, gen.suite, mirror, installed_versions(rootfs, _all_packages()), prepared, now)
+    missing = [p for p in root_packages() if p not in manifest.packages]
     if missing:
         raise GenerationUnavailable(f"generation {gen.name}: {' '.join(missing)} not installed in {rootfs}")
     write_manifest(manifest_path, manifest)
@@ -293,9 +299,9 @@ def _build(gen: Generation, layout: RootLayout, mirror: AptSource, log: Log) -> 
         _remove_tree(layout.building)
         raise GenerationUnavailable(f"debootstrap {gen.suite} failed (exit {code}):\n{_tail(lines)}")
     _prepare_chroot_files(staging)
-    log(f"generation {gen.name}: installing {' '.join(gen.all_packages)}")
+    log(f"generation {gen.name}: installing {' '.join(_all_packages())}")
     try:
-        _install(gen, staging, gen.all_packages, log)
+        _install(gen, staging, _all_packages(), log)
         manifest = _record(gen, staging, mirror.uri, layout.building / "versions.json", time.time())
     except GenerationUnavailable:
         _remove_tree(layout.building)
@@ -337,8 +343,8 @@ def prepare(
         if manifest is not None and manifest.suite == gen.suite and recheck_due(manifest, recheck_after):
             log(f"generation {name}: comparing {gen.suite}'s versions with the root's")
             _prepare_chroot_files(layout.rootfs)
-            candidates = candidate_versions(layout.rootfs, gen.all_packages, log)
-        plan = refresh_plan(manifest, gen.suite, gen.packages, candidates)
+            candidates = candidate_versions(layout.rootfs, _all_packages(), log)
+        plan = refresh_plan(manifest, gen.suite, root_packages(), candidates)
         log(f"generation {name}: {plan.action}: {plan.reason}")
         if plan.action == "build":
             mirror = choose_mirror(

@@ -1,9 +1,9 @@
 """Which distribution this host runs (from /etc/os-release) and what provisioning needs on it.
 
-Each supported release has its own package table: the package to install and the binary that shows
-it usable. Debian's and Ubuntu's names agree today, but they are kept apart so that a rename in one
-archive is a one-line change here. A derivative is matched through ``ID_LIKE`` (with Ubuntu's own
-``UBUNTU_CODENAME`` when it has one); anything else is refused with the values that were read.
+Each supported release's package table is read off the tools catalog (``tools/catalog.py``: each
+tool's package, the distributions it is provisioned on, where it is optional). A derivative is
+matched through ``ID_LIKE`` (with Ubuntu's own ``UBUNTU_CODENAME`` when it has one); anything else
+is refused with the values that were read.
 
 Docker's own packages (docker-ce, containerd.io; moby-* on older images) ship dockerd, containerd
 and runc and conflict with the distribution's: where one of them is installed, its binaries are
@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ocimatrix.errors import OcimatrixError
+from ocimatrix.tools.catalog import TOOLS, presence
 
 OS_RELEASE = Path("/etc/os-release")
 FOREIGN_MIRROR_ENV = "OCIMATRIX_FOREIGN_APT_MIRROR"
@@ -70,9 +71,17 @@ class Distribution:
     id: str
     codename: str
     name: str
-    requirements: tuple[Requirement, ...]
     # Debian architectures each archive serves, when the distribution splits them; empty: one serves all.
     archives: tuple[frozenset[str], ...] = field(default_factory=tuple)
+
+    @property
+    def requirements(self) -> tuple[Requirement, ...]:
+        """What provisioning installs here: every tool the catalog provisions on this distribution."""
+        return tuple(
+            Requirement(tool.package, presence(tool), tool.vendor_packages, self.id in tool.optional_on)
+            for tool in TOOLS
+            if self.id in tool.provision_on
+        )
 
     def archive_serves(self, host_arch: str, foreign_arch: str) -> bool:
         """Does the mirror the host uses for its own architecture carry ``foreign_arch`` too?"""
@@ -82,49 +91,11 @@ class Distribution:
         return True
 
 
-_DOCKER = ("docker-ce", "moby-engine")
-_CONTAINERD = ("containerd.io", "moby-containerd")
-_RUNC = ("containerd.io", "moby-runc")
-
-
-def _table(*, runsc_optional: bool) -> tuple[Requirement, ...]:
-    return (
-        Requirement("docker.io", "dockerd", _DOCKER),
-        Requirement("containerd", "containerd", _CONTAINERD),
-        Requirement("runc", "runc", _RUNC),
-        Requirement("crun", "crun"),
-        Requirement("runsc", "runsc", optional=runsc_optional),
-        Requirement("podman", "podman"),
-        Requirement("buildah", "buildah"),
-        Requirement("skopeo", "skopeo"),
-        Requirement("umoci", "umoci"),
-        Requirement("docker-registry", "docker-registry"),
-        Requirement("busybox-static", "busybox"),
-        Requirement("qemu-user-static", "qemu-aarch64-static"),
-        Requirement("binfmt-support", "update-binfmts"),
-    )
-
-
-# debootstrap builds the roots of the tool generations (trixie, sid) a matrix names (ocimatrix/generations).
-DEBIAN_12 = Distribution(
-    "debian",
-    "bookworm",
-    "Debian 12 (bookworm)",
-    (*_table(runsc_optional=False), Requirement("debootstrap", "debootstrap")),
-)
-# gVisor's runsc is in Debian's archive, measured here; Ubuntu's is only known on paper, so optional.
-# Ubuntu builds the Debian roots from a Debian mirror it must be given (OCIMATRIX_GENERATION_MIRROR),
-# checked against Debian's archive keyring, which Ubuntu packages too.
+DEBIAN_12 = Distribution("debian", "bookworm", "Debian 12 (bookworm)")
 UBUNTU_24_04 = Distribution(
     "ubuntu",
     "noble",
     "Ubuntu 24.04 (noble)",
-    (
-        *_table(runsc_optional=True),
-        Requirement("debootstrap", "debootstrap"),
-        # A data package: no binary shows it, so only dpkg's word counts.
-        Requirement("debian-archive-keyring", "/usr/share/keyrings/debian-archive-keyring.gpg"),
-    ),
     archives=(frozenset({"amd64", "i386"}), frozenset({"arm64", "armhf", "ppc64el", "s390x", "riscv64"})),
 )
 SUPPORTED = {(d.id, d.codename): d for d in (DEBIAN_12, UBUNTU_24_04)}

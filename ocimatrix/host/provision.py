@@ -150,7 +150,8 @@ def provision_generations(names: Iterable[str], check_only: bool = False, log: L
     Returns generation -> where its root is, or why it is not ready. A root that can't be prepared
     is reported, never hidden: the cells naming its tools are errors in a run.
     """
-    from ocimatrix.generations import GenerationUnavailable, generation, prepare, prepared_root
+    from ocimatrix.generations import GenerationUnavailable, prepare, prepared_root
+    from ocimatrix.tools.generations import generation
 
     outcome: dict[str, str] = {}
     for name in names:

@@ -13,7 +13,7 @@ import re
 import pytest
 
 from ocimatrix.claims.elf_abi import kernel_text
-from ocimatrix.claims.versions import parse_range, parse_version
+from ocimatrix.tools.versions import parse_range, parse_version
 from ocimatrix.engines.base import EngineError, RunSpec, Unsupported
 from ocimatrix.host.platforms import detect, platform_matches_request
 from ocimatrix.oci import elf
