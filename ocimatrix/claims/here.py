@@ -13,18 +13,8 @@ import shutil
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from ocimatrix.engines import catalog
-
-# The binary whose version says which engine release this host has, before any daemon starts.
-ENGINE_VERSION_PROBES = {
-    "docker": ["dockerd", "--version"],
-    "podman": ["podman", "--version"],
-    "containerd": ["containerd", "--version"],
-    "containerd-cri": ["containerd", "--version"],
-    "cri-o": ["crio", "--version"],
-}
-# Engine -> the tool a root's versions.json names its package under.
-ROOT_TOOL = {"docker": "docker", "podman": "podman", "containerd": "containerd", "containerd-cri": "containerd"}
+from ocimatrix.tools import catalog
+from ocimatrix.tools.generations import ROOT_GENERATIONS, order
 
 
 @dataclass(frozen=True)
@@ -47,7 +37,7 @@ class Here:
             name, generation = catalog.split_generation(label)
             if name == engine and version and (not generations or generation in generations):
                 found.append((label, generation, version))
-        return sorted(found, key=lambda f: catalog.GENERATIONS.index(f[1]) if f[1] in catalog.GENERATIONS else 99)
+        return sorted(found, key=lambda f: order(f[1]))
 
     def is_host(self, names: tuple[str, ...]) -> bool:
         return not names or bool({self.host, *self.host_aliases} & set(names))
@@ -56,10 +46,12 @@ class Here:
 def host_versions() -> dict[str, str]:
     from ocimatrix.engines.base import first_line_version
 
-    return {
-        engine: first_line_version(argv) if shutil.which(argv[0]) else ""
-        for engine, argv in ENGINE_VERSION_PROBES.items()
-    }
+    found = {}
+    for engine in catalog.names("engine"):
+        argv = list(catalog.version_probe(engine))
+        if argv:
+            found[engine] = first_line_version(argv) if shutil.which(argv[0]) else ""
+    return found
 
 
 def root_versions() -> tuple[dict[str, str], dict[str, str]]:
@@ -68,13 +60,14 @@ def root_versions() -> tuple[dict[str, str], dict[str, str]]:
 
     found: dict[str, str] = {}
     missing: dict[str, str] = {}
-    for generation in catalog.ROOT_GENERATIONS:
+    for generation in ROOT_GENERATIONS:
         root = prepared_root(generation)
         if root is None:
             missing[generation] = f"its root is not prepared here (ocimatrix provision --generation {generation})"
             continue
         tools = root.manifest.tools()
-        for engine, tool in ROOT_TOOL.items():
+        for engine in catalog.names("engine"):
+            tool = catalog.root_tool(engine)
             if generation in catalog.lookup(engine).generations and tool in tools:
                 found[catalog.spelled(engine, generation)] = tools[tool]["version"]
     return found, missing
