@@ -9,14 +9,20 @@ from collections.abc import Callable, Iterator, Mapping
 
 import httpx
 
-from ocimatrix.errors import OcimatrixError
+from ocimatrix.errors import HarnessError
 from ocimatrix.oci.registry_client import parse_challenge
 from ocimatrix.redaction import register_secret
 from ocimatrix.registry_targets import RegistryTarget
 
 
-class RegistryAuthError(OcimatrixError):
-    """The registry's auth challenge could not be answered (token endpoint refused, no token)."""
+class RegistryAuthError(HarnessError):
+    """The registry's auth challenge could not be answered: the token endpoint refused or gave no
+    token, or the registry refused the configured credentials.
+
+    Auth is not part of the distribution-spec: credentials and a token service are the setup a
+    user (or the harness) brings, so a cell that can't get in is an ``error`` naming the setup, never
+    a ``failed`` blamed on the registry's conformance.
+    """
 
 
 _REPO_PATH = re.compile(r"^/v2/(?P<name>.+?)/(?:manifests|blobs|tags|referrers)/")
@@ -56,10 +62,16 @@ class RegistryAuth(httpx.Auth):
         if cached:
             request.headers["Authorization"] = cached
         response = yield request
-        if response.status_code != 401 or self.target.auth_type == "none":
+        if response.status_code != 401:
             return
         scheme, params = parse_challenge(response.headers.get("WWW-Authenticate", ""))
-        if scheme == "basic" and self.target.credentials:
+        if self.target.auth_type == "none" or (scheme == "basic" and not self.target.credentials):
+            raise RegistryAuthError(
+                f"registry '{self.target.name}' answered 401 to {request.method} {request.url.path} and asks for "
+                f"credentials ({response.headers.get('WWW-Authenticate', 'no challenge')!r}), but its settings give "
+                "none: name them in the matrix's auth"
+            )
+        if scheme == "basic":
             header = self.target.credentials.basic_header()
         elif scheme == "bearer":
             token_request = self._token_request(params)
@@ -71,7 +83,17 @@ class RegistryAuth(httpx.Auth):
         with self._lock:
             self._by_key[key] = header
         request.headers["Authorization"] = header
-        yield request
+        response = yield request
+        if response.status_code == 401:
+            response.read()
+            with self._lock:
+                self._by_key.pop(key, None)
+            body = response.content[:200].decode("utf-8", errors="replace")
+            raise RegistryAuthError(
+                f"registry '{self.target.name}' answered 401 to {request.method} {request.url.path} with the "
+                f"configured credentials ({scheme} auth): check the credentials and their access to the namespace. "
+                f"Its answer: {body!r}"
+            )
 
     def _token_request(self, params: Mapping[str, str]) -> httpx.Request:
         realm = self.target.realm or params.get("realm", "")
@@ -92,7 +114,8 @@ class RegistryAuth(httpx.Auth):
         where = f"token endpoint {request.url.copy_with(query=None)}"
         if response.status_code != 200:
             raise RegistryAuthError(
-                f"registry '{self.target.name}': {where} answered {response.status_code} (check the credentials)"
+                f"registry '{self.target.name}': {where} answered {response.status_code} {response.reason_phrase} "
+                f"(check the credentials): {response.content[:200].decode('utf-8', errors='replace')!r}"
             )
         try:
             body = response.json()

@@ -149,6 +149,25 @@ def test_a_hanging_registry_times_out(plain_registry):
     assert elapsed < 2.5
 
 
+def test_a_registry_late_with_one_answer_but_answering_others_fails_the_check(plain_registry):
+    """Past the client's deadline on one request while GET /v2/ is answered: the registry's late answer."""
+
+    def hang(exchange: ProxyExchange) -> None:
+        if _is("GET", "/blobs/sha256:", exchange):
+            exchange.delay = 3.0
+
+    with FaultyProxy(plain_registry.url, hang) as proxy:
+        ctx = _ctx(proxy.url, 1.0)
+        try:
+            with pytest.raises(CheckFailed) as info:
+                pull.pull_blob(ctx)
+        finally:
+            ctx.close()
+    assert info.value.step == "pull blob"
+    assert info.value.answer == "no complete answer within 1s (timeout)"
+    assert "while the registry answers other requests" in str(info.value)
+
+
 def test_an_unreachable_registry_is_unavailable_not_failed():
     ctx = _ctx("http://127.0.0.1:9", 2)
     try:

@@ -16,10 +16,10 @@ from distribution_fixtures import auth_registries_fixture, endpoints_for  # noqa
 
 from ocimatrix import evidence
 from ocimatrix.distribution import pull, push
-from ocimatrix.distribution.client import CheckFailed
 from ocimatrix.distribution.context import DistContext
 from ocimatrix.host.token_server import parse_scope
-from ocimatrix.registries import http_client, resolve_target
+from ocimatrix.registries import RegistryAuthError, http_client, resolve_target
+from ocimatrix.verdicts import decide
 
 
 def _b64url_decode(text: str) -> bytes:
@@ -85,7 +85,7 @@ def test_the_token_server_refuses_wrong_credentials(auth_registries):
     assert response.headers["WWW-Authenticate"].startswith("Basic ")
 
 
-def test_wrong_credentials_fail_the_check_with_a_sentence(auth_registries, tmp_path):
+def test_wrong_credentials_are_the_setups_error_not_the_registrys_failure(auth_registries, tmp_path):
     creds = tmp_path / "wrong.json"
     creds.write_text(json.dumps({"username": "ocimatrix", "password": "not-the-password"}))
     for kind, registry in zip(("token", "basic"), auth_registries.registries, strict=True):
@@ -97,16 +97,20 @@ def test_wrong_credentials_fail_the_check_with_a_sentence(auth_registries, tmp_p
         evidence.begin()
         ctx = DistContext(target, "authtest")
         try:
-            with pytest.raises(CheckFailed) as info:
+            with pytest.raises(RegistryAuthError) as info:
                 pull.api_version_check(ctx)
         finally:
             ctx.close()
         message = str(info.value)
         if kind == "token":
-            assert "token endpoint http://127.0.0.1:" in message and "answered 401 (check the credentials)" in message
+            assert (
+                "token endpoint http://127.0.0.1:" in message
+                and "answered 401 Unauthorized (check the credentials)" in message
+            )
         else:
-            assert "answered 401 Unauthorized; expected 200" in message
+            assert "answered 401 to GET /v2/ with the configured credentials (basic auth)" in message
         assert "not-the-password" not in message
+        assert decide(info.value).outcome == "error"
 
 
 def test_basic_registry_serves_tls_with_the_harness_ca(auth_registries):

@@ -3,13 +3,17 @@
 The checks need to see exactly what the registry answered (status, headers, bytes), so this is
 not a convenient client but a recording one: every request becomes an equivalent ``curl`` command
 in the test's repro (credentials left as ``$OCIMATRIX_REGISTRY_USER``/``...PASSWORD``), and a
-registry that hangs, resets the connection or can't be reached fails the check with a sentence
+registry that hangs, resets the connection or can't be reached ends the check with a sentence
 saying so instead of a traceback.
 
-A registry that does not answer at all (connection refused or reset, a broken HTTP exchange, no
-answer before the deadline) is not a spec violation but a service that is gone: that raises
-``ServiceUnavailable`` naming the registry, so the cell is an ``error`` and never a ``failed``, a
-skip, or a known incompatibility "confirmed" by silence.
+A registry that does not answer at all (connection refused or reset, no connection before the
+deadline, or a request left unanswered while a fresh ``GET /v2/`` goes unanswered too) is not a spec
+violation but a service that is gone: that raises ``ServiceUnavailable`` naming the registry, so the
+cell is an ``error`` and never a ``failed``, a skip, or a known incompatibility "confirmed" by
+silence. A registry that still answers ``GET /v2/`` but left this request unanswered past the
+deadline, or answered it with a broken HTTP message, answered it wrongly: ``CheckFailed``.
+Credentials it refuses, or a token endpoint that gives no token, are the setup's problem
+(``RegistryAuthError``, a ``HarnessError``): ``error`` too.
 """
 
 from __future__ import annotations
@@ -23,7 +27,7 @@ from urllib.parse import urlencode, urljoin, urlsplit, urlunsplit
 import httpx
 
 from ocimatrix import evidence
-from ocimatrix.errors import HarnessError, OcimatrixError, ServiceUnavailable
+from ocimatrix.errors import ImplementationFailure, ServiceUnavailable
 from ocimatrix.registries import RegistryTarget, http_client, redact
 
 INLINE_TEXT_LIMIT = 4096  # bodies up to this size go into the curl line as text
@@ -31,8 +35,17 @@ INLINE_BINARY_LIMIT = 65536  # binary ones up to this size as base64 piped into 
 _PRINTABLE = set(string.printable) - set("\x0b\x0c")
 
 
-class CheckFailed(AssertionError):
-    """The registry did something the spec forbids, or failed to do what it requires."""
+class CheckFailed(ImplementationFailure):
+    """The registry did something the spec forbids, or failed to do what it requires.
+
+    ``step`` is the check's step (the ``what`` every request is made with) and ``answer`` the
+    registry's own answer to it: ``"<status> <reason>"``, the header at issue when there is one, and
+    the start of the body (``expect.registry_answer``). A listed known incompatibility is matched against
+    these two only, so a 500 to a setup push can never stand for "500 on a malformed digest".
+    """
+
+    def __init__(self, message: str, *, step: str, answer: str) -> None:
+        super().__init__(message, step=step, answer=answer)
 
 
 class NotApplicable(Exception):  # noqa: N818 - reads as what it is: "this check is not applicable"
@@ -92,11 +105,21 @@ class DistributionClient:
         self._record(method, url, sent_headers, content)
         try:
             response = self.http.request(method, url, headers=sent_headers, content=content)
+        except (httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
+            self.exchanges.append(f"{method} {path_of(url)} -> {type(exc).__name__}")
+            raise self._unavailable(what, method, url, f"no connection within {self.timeout:g}s") from None
         except httpx.TimeoutException:
             self.exchanges.append(f"{method} {path_of(url)} -> timeout")
-            raise self._unavailable(
-                what, method, url, f"no complete answer within {self.timeout:g}s (timeout)"
-            ) from None
+            late = f"no complete answer within {self.timeout:g}s (timeout)"
+            if self.alive():
+                # It answers a fresh GET /v2/ in time: this request's answer was the late one, the
+                # registry's doing (as a CRI call past the kubelet's deadline is the runtime's).
+                raise CheckFailed(
+                    f"{what}: {method} {path_of(url)} got {late}, while the registry answers other requests",
+                    step=what,
+                    answer=late,
+                ) from None
+            raise self._unavailable(what, method, url, late) from None
         except httpx.TransportError as exc:
             self.exchanges.append(f"{method} {path_of(url)} -> {type(exc).__name__}")
             detail = f"{type(exc).__name__}: {redact(str(exc)) or type(exc).__name__}"
@@ -104,21 +127,19 @@ class DistributionClient:
                 # It answers a fresh connection: the broken message was this request's answer, not an outage.
                 raise CheckFailed(
                     f"{what}: {method} {path_of(url)} got a broken HTTP answer ({detail}), while the registry "
-                    "answers other requests: the registry sent an invalid HTTP message for this request"
+                    "answers other requests: the registry sent an invalid HTTP message for this request",
+                    step=what,
+                    answer=f"broken HTTP message: {detail}",
                 ) from None
             raise self._unavailable(what, method, url, detail) from None
-        except HarnessError:
-            raise
-        except OcimatrixError as exc:  # the auth flow could not get a token or answer a challenge
-            self.exchanges.append(f"{method} {path_of(url)} -> auth failed")
-            raise CheckFailed(f"{what}: {method} {path_of(url)}: {redact(str(exc))}") from None
         self.exchanges.append(f"{method} {path_of(url)} -> {response.status_code}")
         return response
 
     def alive(self) -> bool:
-        """Whether the registry answers GET /v2/ on a fresh connection (any status counts)."""
+        """Whether the registry answers GET /v2/ on a fresh connection within the client's deadline
+        (any status counts): one that does not is gone, whatever the request before said."""
         try:
-            with httpx.Client(verify=self.target.ssl_verify(), timeout=5) as probe:
+            with httpx.Client(verify=self.target.ssl_verify(), timeout=min(self.timeout, 5.0)) as probe:
                 probe.get(self.target.base_url + "/v2/")
         except httpx.HTTPError:
             return False

@@ -13,8 +13,11 @@ from ocimatrix.distribution.client import CheckFailed, DistributionClient, NotAp
 from ocimatrix.distribution.content import absent_digest, text_blob
 from ocimatrix.distribution.context import DistContext
 from ocimatrix.oci.registry_client import parse_challenge
+from ocimatrix.registries import redact
 
 API_VERSION_HEADER = "Docker-Distribution-API-Version"
+CHALLENGE = "WWW-Authenticate"
+REDIRECTS = (301, 302, 303, 307, 308)
 
 
 def api_version_check(ctx: DistContext) -> None:
@@ -37,12 +40,14 @@ def api_version_check_unauthenticated(ctx: DistContext) -> None:
     if response.status_code == 200:
         expect.note("anonymous_access", "allowed (GET /v2/ answered 200 without credentials)")
         return
-    challenge = expect.header(response, "WWW-Authenticate", what, "a 401 MUST carry a challenge (RFC 7235)")
+    challenge = expect.header(response, CHALLENGE, what, "a 401 MUST carry a challenge (RFC 7235)")
     scheme, params = parse_challenge(challenge)
     if scheme not in ("basic", "bearer"):
-        raise CheckFailed(f"{what}: 401 challenge {challenge!r} is neither Basic nor Bearer")
+        expect.fail(response, what, f"{what}: 401 challenge {challenge!r} is neither Basic nor Bearer", CHALLENGE)
     if scheme == "bearer" and not params.get("realm"):
-        raise CheckFailed(f"{what}: Bearer challenge {challenge!r} has no realm to fetch a token from")
+        expect.fail(
+            response, what, f"{what}: Bearer challenge {challenge!r} has no realm to fetch a token from", CHALLENGE
+        )
     expect.note("challenge", f"{scheme} " + ", ".join(f"{k}={v}" for k, v in sorted(params.items()) if k != "scope"))
     expect.error_body(response, what, {"UNAUTHORIZED"})
 
@@ -58,9 +63,12 @@ def pull_manifest(ctx: DistContext, by: str) -> None:
     expect.body_digest(response, image.digest, what, image.size)
     got_type = expect.media_type(response)
     if got_type != image.media_type:
-        raise CheckFailed(
+        expect.fail(
+            response,
+            what,
             f"{what}: Content-Type is {got_type!r}, but the manifest was pushed as {image.media_type!r} "
-            "(its mediaType field); the response MUST carry the manifest's media type"
+            "(its mediaType field); the response MUST carry the manifest's media type",
+            "Content-Type",
         )
     expect.digest_header(response, image.digest, what)
 
@@ -74,7 +82,7 @@ def head_manifest(ctx: DistContext, by: str) -> None:
     response = ctx.get_manifest(repo, reference, what, method="HEAD")
     expect.status(response, 200, what, "a HEAD of an existing manifest MUST answer 200 OK")
     if response.content:
-        raise CheckFailed(f"{what}: the HEAD response carried a {len(response.content)}-byte body")
+        expect.fail(response, what, f"{what}: the HEAD response carried a {len(response.content)}-byte body")
     expect.digest_header(response, image.digest, what)
     expect.content_length(response, image.size, what)
 
@@ -86,15 +94,9 @@ def pull_blob(ctx: DistContext) -> None:
     ctx.push_blob(repo, blob)
     what = "pull blob"
     response = ctx.request("GET", f"/v2/{repo}/blobs/{blob.digest}", what=what)
-    if response.status_code in (301, 302, 303, 307, 308):
-        # The spec allows serving blobs from elsewhere (a CDN, signed URLs): follow without our auth.
-        location = expect.header(response, "Location", what)
-        expect.note("blob_redirect", f"{response.status_code} to another location")
-        target = ctx.client.url(location)
-        try:  # a fresh request without our auth: credentials never follow a redirect to another host
-            response = ctx.client.http.get(target, auth=None, follow_redirects=True)
-        except httpx.HTTPError as exc:
-            raise CheckFailed(f"{what}: following the redirect to {path_of(target)} failed: {exc}") from None
+    if response.status_code in REDIRECTS:
+        response = _follow_redirect(ctx, response, what)
+        what = f"{what} (at the redirect target)"
     expect.status(response, 200, what, "a GET of an existing blob MUST answer 200 OK")
     expect.body_digest(response, blob.digest, what, blob.size)
     expect.digest_header(response, blob.digest, what)
@@ -107,14 +109,42 @@ def head_blob(ctx: DistContext) -> None:
     ctx.push_blob(repo, blob)
     what = "HEAD blob"
     response = ctx.request("HEAD", f"/v2/{repo}/blobs/{blob.digest}", what=what)
-    expect.status(response, (200, 307), what, "a HEAD of an existing blob MUST answer 200 OK")
-    if response.status_code == 307:
-        expect.note("blob_redirect", "HEAD answered 307")
+    if response.status_code in REDIRECTS:
+        # Served from elsewhere (a CDN, a signed URL): the place it points to must serve this blob.
+        redirect = response
+        response = _follow_redirect(ctx, redirect, what)
+        what = f"{what} (at the redirect target)"
+        expect.status(response, 200, what, "the redirect target of a HEAD MUST answer 200 OK for the blob")
+        expect.content_length(response, blob.size, what)
+        step = f"{what}: GET of the redirect target"
+        served = _follow_redirect(ctx, redirect, step, method="GET")
+        expect.status(served, 200, step, "the redirect target MUST serve the blob")
+        expect.body_digest(served, blob.digest, step, blob.size)
         return
+    expect.status(response, 200, what, "a HEAD of an existing blob MUST answer 200 OK")
     if response.content:
-        raise CheckFailed(f"{what}: the HEAD response carried a {len(response.content)}-byte body")
+        expect.fail(response, what, f"{what}: the HEAD response carried a {len(response.content)}-byte body")
     expect.content_length(response, blob.size, what)
     expect.digest_header(response, blob.digest, what)
+
+
+def _follow_redirect(ctx: DistContext, response: httpx.Response, what: str, method: str = "") -> httpx.Response:
+    """Follow a blob's redirect (the spec lets a registry serve blobs from elsewhere) without our
+    credentials: they never follow a redirect to another host. A target that doesn't answer is the
+    registry's wrong answer (it pointed there), so it fails the check."""
+    method = method or response.request.method
+    location = expect.header(response, "Location", what, "a redirect MUST say where the blob is")
+    expect.note("blob_redirect", f"{response.request.method} answered {response.status_code} to another location")
+    target = ctx.client.url(location)
+    try:
+        return ctx.client.http.request(method, target, auth=None, follow_redirects=True)
+    except httpx.HTTPError as exc:
+        raise CheckFailed(
+            f"{what}: {method} of the redirect target {path_of(target)} failed: {redact(str(exc))}",
+            step=what,
+            answer=f"{response.status_code} {response.reason_phrase} to {path_of(target)}, which answered "
+            f"{type(exc).__name__}: {redact(str(exc))}",
+        ) from None
 
 
 def pull_unknown_manifest(ctx: DistContext, by: str, method: str = "GET") -> None:
@@ -179,7 +209,7 @@ def pull_invalid_repository_name(ctx: DistContext) -> None:
     expect.status(response, (400, 404), what, "an invalid name is refused (400 NAME_INVALID) or unknown (404)")
     codes = expect.error_body(response, what) or []
     if response.status_code == 400 and "NAME_INVALID" not in codes:
-        raise CheckFailed(f"{what}: 400 with code(s) {', '.join(codes)}; an invalid name is NAME_INVALID")
+        expect.fail(response, what, f"{what}: 400 with code(s) {', '.join(codes)}; an invalid name is NAME_INVALID")
 
 
 # (Range header, expected slice or None for 416) over a 2048-byte blob, as the official suite asks.
@@ -210,10 +240,17 @@ def pull_blob_range(ctx: DistContext, case: str) -> None:
     expect.status(response, 206, what, "a satisfiable range answers 206 Partial Content")
     part = blob.data[wanted]
     if response.content != part:
-        raise CheckFailed(f"{what}: served {len(response.content)} bytes that are not bytes {case} of the blob")
+        expect.fail(
+            response, what, f"{what}: served {len(response.content)} bytes that are not bytes {case} of the blob"
+        )
     start = blob.size - len(part) if wanted.start is not None and wanted.start < 0 else wanted.start
     content_range = response.headers.get("Content-Range", "")
     allowed = {f"bytes {start}-{start + len(part) - 1}/{blob.size}", f"bytes {start}-{start + len(part) - 1}/*"}
     if content_range not in allowed:
-        raise CheckFailed(f"{what}: Content-Range is {content_range!r}; expected {' or '.join(sorted(allowed))}")
+        expect.fail(
+            response,
+            what,
+            f"{what}: Content-Range is {content_range!r}; expected {' or '.join(sorted(allowed))}",
+            "Content-Range",
+        )
     expect.content_length(response, len(part), what)

@@ -7,8 +7,9 @@
   failure. Only what is true of the host (a secret not set, no dockerd for an image) skips.
 - ``registry_http``: an ``httpx.Client`` for it (its TLS settings, its auth, timeouts).
 - ``dist``: runs one check of ``ocimatrix.distribution`` against it in a fresh ``DistContext``;
-  a spec violation fails the test with the check's message, a lawfully absent optional feature
-  skips it; what the check pushed is deleted afterwards.
+  a spec violation fails the test with the check's message and the registry's answer (which alone
+  can confirm a listed known incompatibility), a lawfully absent optional feature skips it; what
+  the check pushed is deleted afterwards.
 
 The workflows are selectable on their own: ``-m distribution_pull`` (``_push``, ``_discovery``,
 ``_management``), or by file.
@@ -97,17 +98,17 @@ class Checker:
         self.ctx = ctx
 
     def __call__(self, check: Callable[..., Any], **kwargs: Any) -> None:
-        # Outcomes leave the except blocks first, so reports don't chain the check's exception.
+        # A skip leaves the except block first, so its report doesn't chain the check's exception.
         try:
             check(self.ctx, **kwargs)
             return
         except NotApplicable as exc:
-            skipped, failure = str(exc), ""
+            skipped = str(exc)
         except CheckFailed as exc:
-            skipped, failure = "", str(exc)
-        if skipped:
-            pytest.skip(skipped)
-        pytest.fail(failure, pytrace=False)
+            # pytest shows the check's sentence alone; the verdict reads the registry's answer (and
+            # the step it answered) from the CheckFailed this failure is raised from.
+            raise pytest.fail.Exception(str(exc), pytrace=False) from exc
+        pytest.skip(skipped)
 
 
 @pytest.fixture
