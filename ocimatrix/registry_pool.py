@@ -7,7 +7,7 @@ import contextlib
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from ocimatrix.errors import OcimatrixError
+from ocimatrix.errors import HarnessError, OcimatrixError, ServiceUnavailable
 from ocimatrix.registry_targets import RegistryTarget, TargetUnavailable, resolve_target
 
 
@@ -38,6 +38,8 @@ class RegistryPool:
         if name not in self._targets:
             try:
                 self._targets[name] = self._resolve(name)
+            except HarnessError:
+                raise  # a service of the harness's that broke: an error of the cell, never "unavailable here"
             except OcimatrixError as exc:
                 self._unavailable[name] = str(exc)
                 raise TargetUnavailable(str(exc)) from None
@@ -63,7 +65,13 @@ class RegistryPool:
 
         docker = getattr(endpoints, "docker", "") if endpoints is not None else ""
         if not docker:
-            why = (getattr(endpoints, "errors", {}) or {}).get("docker", "no dockerd endpoint")
+            failed = (getattr(endpoints, "errors", {}) or {}).get("docker")
+            if failed:
+                # Installed but it did not start: the harness broke, which is never "no dockerd here".
+                raise ServiceUnavailable(
+                    f"dockerd (to run registry '{name}' from its image)", f"it did not start: {failed}"
+                )
+            why = (getattr(endpoints, "absent", {}) or {}).get("docker", "no dockerd endpoint")
             raise TargetUnavailable(f"registry '{name}' runs from an image, but there is no dockerd here: {why}")
         container = ContainerRegistry(image, docker)
         try:

@@ -11,6 +11,7 @@ import pytest
 from ocimatrix import evidence
 from ocimatrix.distribution import pull, push
 from ocimatrix.distribution.context import DistContext
+from ocimatrix.errors import ServiceUnavailable
 from ocimatrix.host.registry_container import BUILTIN_TAG, registry_build_context
 from ocimatrix.registries import RegistryPool, TargetUnavailable
 
@@ -35,11 +36,21 @@ def test_build_context_holds_the_binary_and_its_libraries():
 
 def test_an_image_registry_without_dockerd_is_skipped_with_the_reason():
     pool = RegistryPool(
-        {"zot": {"image": "ghcr.io/project-zot/zot:v2"}},
-        lambda: type("E", (), {"docker": "", "errors": {"docker": "dockerd failed to start"}})(),
+        {"zot": {"image": "registry.example/zot:v2"}},
+        lambda: type("E", (), {"docker": "", "errors": {}, "absent": {"docker": "dockerd is not installed"}})(),
     )
-    with pytest.raises(TargetUnavailable, match="no dockerd here: dockerd failed to start"):
+    with pytest.raises(TargetUnavailable, match="no dockerd here: dockerd is not installed"):
         pool.target("zot")
+
+
+def test_an_image_registry_whose_dockerd_did_not_start_is_an_error_not_a_skip():
+    pool = RegistryPool(
+        {"zot": {"image": "registry.example/zot:v2"}},
+        lambda: type("E", (), {"docker": "", "errors": {"docker": "dockerd failed to start"}, "absent": {}})(),
+    )
+    with pytest.raises(ServiceUnavailable, match="it did not start: dockerd failed to start") as caught:
+        pool.target("zot")
+    assert "no dockerd" not in str(caught.value)
 
 
 @needs_registry
