@@ -193,6 +193,8 @@ TOOLS: tuple[Tool, ...] = (
         package="containerd",
         capabilities=_CRI_CAPABILITIES,
         embedded_endpoint="cri",
+        # Its CRI is the harness's containerd's: a cell of it is watched on that daemon.
+        embedded_services=("containerd",),
         user_endpoint=True,
         version_probe=("containerd", "--version"),
         provision_on=(),  # containerd's own package, provisioned for the containerd line
