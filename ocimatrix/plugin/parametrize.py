@@ -1,0 +1,69 @@
+"""Cells become parameters: each suite test is parametrized with the matrix's cells projected onto
+the axes it declares, and ``--shard K/N`` keeps a stable slice of them."""
+
+from __future__ import annotations
+
+import zlib
+
+import pytest
+
+from ocimatrix.plugin.expectations import apply_expectations
+from ocimatrix.plugin.items import MATRIX_KEY, suite_of
+
+
+def cell_id(cell: dict[str, str]) -> str:
+    return "-".join(str(v).replace("/", "_") for v in cell.values())
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "cell" not in metafunc.fixturenames:
+        return
+    marker = metafunc.definition.get_closest_marker("axes")
+    if marker is None:
+        raise pytest.UsageError(f"{metafunc.definition.nodeid}: a test taking 'cell' needs @pytest.mark.axes(...)")
+    matrix = metafunc.config.stash.get(MATRIX_KEY, None)
+    if matrix is None:
+        metafunc.parametrize("cell", [pytest.param(None, marks=pytest.mark.skip(reason="no matrix loaded"))])
+        return
+    suite = suite_of(metafunc.definition.path)
+    cells = matrix.cells_for(marker.args, suite)
+    if not cells:
+        reason = f"matrix {matrix.name} has no cells for axes {', '.join(marker.args)}"
+        metafunc.parametrize("cell", [pytest.param(None, marks=pytest.mark.skip(reason=reason))])
+        return
+    metafunc.parametrize("cell", cells, ids=[cell_id(c) for c in cells])
+
+
+def parse_shard(text: str | None) -> tuple[int, int] | None:
+    if not text:
+        return None
+    k, sep, n = text.partition("/")
+    if not (sep and k.isdigit() and n.isdigit() and 1 <= int(k) <= int(n)):
+        raise pytest.UsageError(f"--shard {text}: expected K/N with 1 <= K <= N, e.g. --shard 2/4")
+    return int(k), int(n)
+
+
+def in_shard(nodeid: str, shard: tuple[int, int] | None) -> bool:
+    """Stable across hosts and Python runs (unlike hash()), so N hosts together cover every cell once."""
+    if shard is None:
+        return True
+    k, n = shard
+    return zlib.crc32(nodeid.encode()) % n == k - 1
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    matrix = config.stash.get(MATRIX_KEY, None)
+    if matrix is None:
+        return
+    shard = parse_shard(config.getoption("shard"))
+    keep, drop = [], []
+    for item in items:
+        suite = suite_of(item.path)
+        if (suite and not matrix.runs_suite(suite)) or not in_shard(item.nodeid, shard):
+            drop.append(item)
+            continue
+        keep.append(item)
+        apply_expectations(item, matrix)
+    if drop:
+        config.hook.pytest_deselected(items=drop)
+        items[:] = keep
