@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from ocimatrix import evidence
-from ocimatrix.errors import HarnessError, OcimatrixError
+from ocimatrix.errors import HarnessError, OcimatrixError, UsageError
 
 KNOWN_RUNTIMES = ("runc", "crun", "runsc")
 # gVisor would otherwise give the sandbox a network stack of its own with the host's interfaces.
@@ -31,7 +31,15 @@ _features_seen: dict[str, tuple[CallResult, dict[str, Any] | None]] = {}
 
 
 class RuntimeHang(OcimatrixError):
-    """A runtime command did not return in time: the runtime's doing, reported as a failure."""
+    """A runtime command did not return in time: the runtime's doing, reported as a failure.
+
+    ``step`` and ``answer`` are what ``ImplementationFailure`` carries: the operation, and its
+    silence (no exit status within the deadline)."""
+
+    def __init__(self, name: str, operation: str, timeout: float) -> None:
+        super().__init__(f"{name} {operation} did not return within {timeout:.0f}s")
+        self.step = f"{name} {operation}"
+        self.answer = f"no exit status within {timeout:.0f}s"
 
 
 @dataclass
@@ -52,6 +60,11 @@ class CallResult:
         # The message opens a usage dump (runsc) and closes a log (runc): keep both ends.
         return text if len(text) <= 1200 else f"{text[:600]} [...] {text[-600:]}"
 
+    @property
+    def answer(self) -> str:
+        """The runtime's answer as a verdict reads it: ``exit N: <what it said>``."""
+        return f"exit {self.returncode}: {self.words}"
+
 
 @dataclass
 class Container:
@@ -67,9 +80,33 @@ class Container:
         return self.stderr_path.read_text(errors="replace") if self.stderr_path.exists() else ""
 
 
+# ``runc=/opt/runc-build/runc,crun=/usr/local/bin/crun``: the binary to test for a runtime, instead of
+# the catalog's (a build of one's own, or a wrapper standing in for the runtime).
+BINARIES_ENV = "OCIMATRIX_RUNTIME_BINARIES"
+
+
+def binaries_from_env(text: str | None = None) -> dict[str, str]:
+    """``OCIMATRIX_RUNTIME_BINARIES`` as {runtime: binary}; UsageError naming the variable when malformed."""
+    text = os.environ.get(BINARIES_ENV, "") if text is None else text
+    found = {}
+    for entry in filter(None, (part.strip() for part in text.split(","))):
+        name, sep, path = entry.partition("=")
+        if not sep or not name.strip() or not path.strip():
+            raise UsageError(f"{BINARIES_ENV}: {entry!r} is not NAME=PATH (e.g. runc=/opt/runc/runc)")
+        found[name.strip()] = path.strip()
+    return found
+
+
 def runtime_binary(name: str) -> str | None:
-    """The binary the tool catalog binds ``name`` to, else the one on PATH; None when there is none."""
+    """The binary ``OCIMATRIX_RUNTIME_BINARIES`` names for ``name``, else the one the tool catalog binds
+    it to, else the one on PATH; None when there is none."""
     from ocimatrix.engines import catalog
+
+    chosen = binaries_from_env().get(name)
+    if chosen is not None:
+        if not os.access(chosen, os.X_OK):
+            raise UsageError(f"{BINARIES_ENV}: {name}={chosen} is not an executable file")
+        return chosen
 
     try:
         bound = catalog.lookup(name, "runtime").binary
@@ -96,7 +133,7 @@ class OciRuntime:
         try:
             proc = subprocess.run(argv, capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL)
         except subprocess.TimeoutExpired:
-            raise RuntimeHang(f"{self.name} {args[0]} did not return within {timeout:.0f}s") from None
+            raise RuntimeHang(self.name, args[0], timeout) from None
         except OSError as exc:
             raise HarnessError(f"cannot execute {self.binary}: {exc}") from exc
         return CallResult(argv, proc.returncode, proc.stdout, proc.stderr)
@@ -130,7 +167,7 @@ class OciRuntime:
             with open(container.stdout_path, "wb") as out, open(container.stderr_path, "wb") as err:
                 proc = subprocess.run(argv, stdin=subprocess.DEVNULL, stdout=out, stderr=err, timeout=timeout)
         except subprocess.TimeoutExpired:
-            raise RuntimeHang(f"{self.name} {operation} did not return within {timeout:.0f}s") from None
+            raise RuntimeHang(self.name, operation, timeout) from None
         except OSError as exc:
             raise HarnessError(f"cannot execute {self.binary} {operation}: {exc}") from exc
         return container, CallResult(argv, proc.returncode, container.output(), container.errors())

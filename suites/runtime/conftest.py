@@ -1,16 +1,20 @@
 """Fixtures of the runtime suite: the cell's OCI runtime, one shared busybox rootfs, and a lab that
 writes bundles, drives containers through the runtime's command line and always deletes them.
 
-Verdicts:
-- an operation the spec makes a MUST (create, start, state, kill, delete) refused or wrong: failed;
-- a configuration the runtime refuses at create or start, with an error (``refused="skip"``):
-  skipped with its own words, since a runtime unable to create the environment asked for MUST
-  generate an error (runtime.md, Lifecycle step 2), and it did;
-- a configuration the runtime accepts and then ignores: failed, unless the property is newer than
-  the spec version the runtime declares and had no effect at all (``Lab.since``): config.md's
+Verdicts (``ocimatrix/verdicts.py`` decides; every check here hands it the runtime's own answer):
+- an operation the spec makes a MUST (create, start, state, kill, delete) refused or wrong: failed,
+  with ``step`` the operation and ``answer`` its ``exit N: <stderr>``;
+- a configuration the runtime refuses at create or start: failed the same way. A property is
+  skipped only when that is decided before the container is made: the runtime's ``features``
+  document leaves it out (``Lab.needs_feature``), or the host lacks what it needs (a cgroup
+  controller, a capability of the harness's own: ``Lab.needs_cgroup``, ``Lab.needs_host_capability``);
+- a configuration the runtime accepts and then gets wrong: failed with what the container showed
+  (its probe's output, a mount line, the hook log); one it ignores altogether is skipped only when
+  the property is newer than the spec version the runtime declares (``Lab.since``): config.md's
   Extensibility makes it ignore properties it does not know;
 - a bundle the harness could not write: HarnessError (error);
-- processes that outlive ``delete --force``: killed by pid, and the test fails in teardown.
+- processes that outlive ``delete --force``: killed by pid, and the test fails in teardown, the
+  answer naming which of the test's containers (``role``) they belonged to.
 """
 
 from __future__ import annotations
@@ -28,13 +32,15 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, NoReturn
 
 import pytest
 
+from ocimatrix.errors import ImplementationFailure, fail_with
 from ocimatrix.host.process import processes_mentioning
 from ocimatrix.images.busybox import HOST_BUSYBOX
 from ocimatrix.runtime.bundle import GROUP, MOUNT_POINTS, PASSWD, Bundle, Rootfs, write_bundle, write_rootfs
+from ocimatrix.runtime.capabilities import sets_from_status
 from ocimatrix.runtime.cli import CallResult, Container, OciRuntime, RuntimeHang, make_state_root, runtime_binary
 from ocimatrix.runtime.config import Process, RuntimeConfig
 from ocimatrix.runtime.documents import semver_key
@@ -46,7 +52,7 @@ from ocimatrix.runtime.leftovers import (
     remove_cgroups,
 )
 
-Refusal = Literal["fail", "skip"]
+CGROUP_ROOT = Path("/sys/fs/cgroup")
 _versions: dict[str, str] = {}
 
 
@@ -113,12 +119,22 @@ class Ran:
     def lines(self) -> list[str]:
         return self.stdout.splitlines()
 
+    @property
+    def seen(self) -> str:
+        """What the container's probe printed, as a failure's answer: stdout, and stderr when it said anything."""
+        said = self.stdout.strip()
+        if self.stderr.strip():
+            said += ("\n" if said else "") + f"stderr: {self.stderr.strip()}"
+        return said[-3000:]
+
     def value(self, key: str) -> str:
         """The value of a ``key=value`` line the probe printed (the last one wins)."""
         found = [line.partition("=")[2] for line in self.lines() if line.startswith(f"{key}=")]
         if not found:
-            pytest.fail(
-                f"the container printed no {key}= line; stdout: {self.stdout[-800:]!r}, stderr: {self.stderr[-800:]!r}"
+            fail_with(
+                f"the container printed no {key}= line; stdout: {self.stdout[-800:]!r}, stderr: {self.stderr[-800:]!r}",
+                step="the container's probe",
+                answer=self.seen or "no output",
             )
         return found[-1]
 
@@ -130,6 +146,7 @@ class Lab:
         self.workdir = workdir
         self.recorder = recorder
         self.created: list[str] = []
+        self.roles: dict[str, str] = {}
         self.marks: dict[str, ProcessMark] = {}
         stem = re.sub(r"[^a-z0-9]+", "-", test_name.lower().removeprefix("test_"))[:24].strip("-")
         self._ids = (f"om-{stem}-{secrets.token_hex(3)}-{n}" for n in itertools.count())
@@ -156,19 +173,25 @@ class Lab:
         self.recorder.repro.append(f"printf '%s\\n' {shlex.quote(document)} > {shlex.quote(str(bundle.config_path))}")
         return container_id, bundle
 
-    def create(self, config: RuntimeConfig, *, refused: Refusal = "fail") -> Container:
+    def create(self, config: RuntimeConfig, *, role: str = "container") -> Container:
+        """``create``, failing with the runtime's own words when it refuses."""
         container_id, bundle = self.bundle(config)
-        container, result = self.create_bundle(container_id, bundle)
+        container, result = self.create_bundle(container_id, bundle, role=role)
         if not result.ok:
-            self.refused("create", result, refused)
+            self.refused("create", result)
         return container
 
-    def create_bundle(self, container_id: str, bundle: Bundle) -> tuple[Container, CallResult]:
+    def create_bundle(
+        self, container_id: str, bundle: Bundle, *, role: str = "container"
+    ) -> tuple[Container, CallResult]:
+        """``create`` whatever it answers; the container is deleted in teardown either way. ``role``
+        names it in a teardown failure (``the first container``), so a leftover is told from another."""
         self.created.append(container_id)
+        self.roles[container_id] = role
         try:
             container, result = self.runtime.create(container_id, bundle.path)
         except RuntimeHang as exc:
-            pytest.fail(str(exc), pytrace=False)
+            raise ImplementationFailure(str(exc), step=exc.step, answer=exc.answer) from None
         if result.ok:
             # Remember the container's process, to find it again should the runtime lose track of it.
             state = self.runtime.call("state", container_id, record=False)
@@ -178,44 +201,58 @@ class Lab:
                     self.marks[container_id] = seen
         return container, result
 
-    def refused(self, operation: str, result: CallResult, refused: Refusal) -> None:
-        words = f"{self.name} {operation} refused (exit {result.returncode}): {result.words}"
+    def refused(self, operation: str, result: CallResult) -> NoReturn:
+        """The runtime refused an operation the test needed: its exit status and words are the answer."""
         self.recorder.add(f"{operation}_refused", result.words)
-        if refused == "skip":
-            pytest.skip(words)
-        pytest.fail(words, pytrace=False)
+        fail_with(
+            f"{self.name} {operation} refused (exit {result.returncode}): {result.words}",
+            step=f"{self.name} {operation}",
+            answer=result.answer,
+        )
 
-    def start(self, container: Container, *, refused: Refusal = "fail") -> None:
+    def start(self, container: Container) -> None:
         result = self.runtime.start(container.id)
         if not result.ok:
-            self.refused("start", result, refused)
+            self.refused("start", result)
 
     def state(self, container: Container) -> dict[str, Any]:
         result = self.runtime.state(container.id)
         if not result.ok:
-            pytest.fail(f"{self.name} state {container.id} failed (exit {result.returncode}): {result.words}")
+            self.refused("state", result)
         try:
             return json.loads(result.stdout)
         except ValueError:
-            pytest.fail(f"{self.name} state printed something that is not JSON: {result.stdout[:500]!r}")
+            fail_with(
+                f"{self.name} state printed something that is not JSON: {result.stdout[:500]!r}",
+                step=f"{self.name} state",
+                answer=f"exit 0: {result.stdout[:1500]}",
+            )
 
     def wait_stopped(self, container: Container, timeout: float = 20.0) -> dict[str, Any] | None:
         status, document = self.runtime.wait_for_status(container.id, ["stopped"], timeout)
         if status != "stopped":
-            pytest.fail(f"{container.id} still reports status {status!r} {timeout:.0f}s after its process should end")
+            fail_with(
+                f"{container.id} still reports status {status!r} {timeout:.0f}s after its process should end",
+                step=f"{self.name} state, until stopped",
+                answer=f"status {status!r} after {timeout:.0f}s",
+            )
         return document
 
     def wait_for_output(self, container: Container, text: str, timeout: float = 15.0) -> None:
         deadline = time.monotonic() + timeout
         while text not in container.output():
             if time.monotonic() > deadline:
-                pytest.fail(f"the container never printed {text!r}; stdout {container.output()[-500:]!r}")
+                fail_with(
+                    f"the container never printed {text!r}; stdout {container.output()[-500:]!r}",
+                    step=f"the container's output, waiting for {text!r}",
+                    answer=f"stdout {container.output()[-1000:]!r}, stderr {container.errors()[-1000:]!r}",
+                )
             time.sleep(0.05)
 
-    def run(self, config: RuntimeConfig, *, refused: Refusal = "fail", timeout: float = 20.0) -> Ran:
+    def run(self, config: RuntimeConfig, *, timeout: float = 20.0) -> Ran:
         """Create, start, wait for ``stopped``; the output is recorded as evidence."""
-        container = self.create(config, refused=refused)
-        self.start(container, refused=refused)
+        container = self.create(config)
+        self.start(container)
         state = self.wait_stopped(container, timeout)
         ran = Ran(container, container.output(), container.errors(), state)
         self.recorder.add("stdout", ran.stdout[-4000:])
@@ -223,8 +260,8 @@ class Lab:
             self.recorder.add("stderr", ran.stderr[-4000:])
         return ran
 
-    def run_probe(self, script: str, *, refused: Refusal = "fail", **overrides: Any) -> Ran:
-        return self.run(self.config(script, **overrides), refused=refused)
+    def run_probe(self, script: str, **overrides: Any) -> Ran:
+        return self.run(self.config(script, **overrides))
 
     def feature(self, *path: str) -> Any:
         """A value of the runtime's features document; None when it has none or doesn't say."""
@@ -244,6 +281,21 @@ class Lab:
             pytest.skip(f"`{self.name} features` says {where} = false")
         if wanted is not None and isinstance(value, list) and wanted not in value:
             pytest.skip(f"`{self.name} features` does not list {wanted!r} in {where}: {value}")
+
+    def needs_cgroup(self, controller: str) -> None:
+        """Skip, before any container is made, when this host has no cgroup v1 hierarchy for
+        ``controller`` (the suite reads limits there) or the runtime's features deny cgroup v1."""
+        self.needs_feature(("linux", "cgroup", "v1"))
+        hierarchy = CGROUP_ROOT / controller
+        if not hierarchy.is_dir() or not (hierarchy / "cgroup.procs").exists():
+            pytest.skip(f"this host has no cgroup v1 {controller} hierarchy at {hierarchy}")
+
+    def needs_host_capability(self, capability: str, why: str) -> None:
+        """Skip when the harness itself lacks ``capability``: the runtime it starts inherits its sets,
+        so no runtime could do what needs it here. Decided from /proc/self/status before acting."""
+        held = sets_from_status(Path("/proc/self/status").read_text())
+        if capability not in held.get("effective", set()):
+            pytest.skip(f"this host's harness process lacks {capability} ({why}); /proc/self/status CapEff")
 
     def declared_spec_version(self) -> tuple[str, str]:
         """(version, where it was read): ``features``' ociVersionMax, else the ``--version`` spec line."""
@@ -292,23 +344,29 @@ class Lab:
             time.sleep(0.05)
         self.recorder.add("leftover_processes", described)
         self.recorder.add("leftover_cgroups_removed", remove_cgroups(container_id))
-        return [f"{container_id}: processes survived delete --force and were killed: {described}"]
+        return [f"processes survived delete --force (killed by the harness): {described}"]
 
     def cleanup(self) -> None:
-        leftovers = []
+        leftovers: list[tuple[str, str]] = []  # (the container's role, what was left of it)
         for container_id in self.created:
+            role = self.roles.get(container_id, "container")
             try:
                 self.runtime.delete(container_id, force=True)
                 still = self.runtime.call("state", container_id, record=False)
             except RuntimeHang as exc:
-                leftovers.append(f"{container_id}: {exc}")
+                leftovers.append((role, f"{exc.step}: {exc.answer}"))
                 continue
             if still.ok:
-                leftovers.append(f"{container_id}: still known after delete --force: {still.stdout[:200]}")
-            leftovers += self._sweep(container_id)
+                leftovers.append((role, f"state still answers after delete --force: {still.stdout[:200]}"))
+            leftovers += [(role, found) for found in self._sweep(container_id)]
         if leftovers:
-            # The runtime's doing, not the harness's: a test that passed becomes an error, one that failed stays so.
-            pytest.fail(f"{self.name} left containers behind: {'; '.join(leftovers)}", pytrace=False)
+            # The runtime's doing, not the harness's: a test that passed becomes a failure, one that failed stays so.
+            roles = sorted({role for role, _ in leftovers})
+            fail_with(
+                f"{self.name} left containers behind: {'; '.join(f'{r}: {what}' for r, what in leftovers)}",
+                step=f"{self.name} delete --force (teardown) of the {', '.join(roles)}",
+                answer="; ".join(what for _, what in leftovers),
+            )
 
 
 @pytest.fixture

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 from runtime_spec import RUNTIME_AXES, spec
 
+from ocimatrix.errors import fail_with
 from ocimatrix.runtime.config import Hook, Mount, RuntimeConfig
 from ocimatrix.runtime.documents import problems
 
@@ -53,8 +54,16 @@ class HookLog:
         return config
 
     def order(self) -> list[str]:
+        """The kinds recorded so far, in order (``program`` is the container's own line)."""
+        return [line.split()[0] for line in self.lines()]
+
+    def lines(self) -> list[str]:
         path = self.dir / "order"
-        return path.read_text().split() if path.exists() else []
+        return [line for line in path.read_text().splitlines() if line.strip()] if path.exists() else []
+
+    def written(self) -> str:
+        """The log as the hooks wrote it, one entry per line joined by ", ": a failure's answer."""
+        return ", ".join(self.lines()) or "(empty: no hook ran)"
 
     def state(self, kind: str) -> dict | None:
         path = Path(self.dir) / f"{kind}.json"
@@ -63,65 +72,86 @@ class HookLog:
         try:
             return json.loads(path.read_text() or "null")
         except ValueError:
-            pytest.fail(f"the {kind} hook got something that is not JSON on stdin: {path.read_text()[:300]!r}")
+            fail_with(
+                f"the {kind} hook got something that is not JSON on stdin: {path.read_text()[:300]!r}",
+                step=f"the state on the {kind} hook's stdin",
+                answer=path.read_text()[:1500],
+            )
 
 
 PROGRAM = "echo program >> /ocimatrix/order; echo started; while true; do sleep 0.2; done"
 
 
-def run_through_lifecycle(lab, log: HookLog) -> dict[str, list[str]]:
-    """create, start, kill, delete; the hook order seen after each step."""
+def run_through_lifecycle(lab, log: HookLog) -> dict[str, str]:
+    """create, start, kill, delete; the hook log as written after each step returned (the answer a
+    failure carries, so "poststart ran at create" is read from a log taken before start was called)."""
     container = lab.create(log.attach(lab.config(PROGRAM)))
-    seen = {"create": log.order()}
+    seen = {"create": log.written()}
     lab.start(container)
     lab.wait_for_output(container, "started")
-    seen["start"] = [k for k in log.order() if k != "program"]
+    seen["start"] = log.written()
     lab.runtime.kill(container.id, "KILL")
     lab.wait_stopped(container)
     deleted = lab.runtime.delete(container.id)
-    assert deleted.ok, f"{lab.name} delete of the stopped container failed: {deleted.words}"
-    seen["delete"] = log.order()
+    if not deleted.ok:
+        lab.refused("delete", deleted)
+    seen["delete"] = log.written()
     lab.recorder.add("hook_order", seen)
     return seen
+
+
+def kinds(written: str) -> list[str]:
+    """The hook kinds of a written log, the program's own line left out."""
+    return [entry for entry in written.split(", ") if entry in ALL_KINDS]
+
+
+def expect_log(lab, seen: dict[str, str], after: str, wanted: list[str], why: str) -> None:
+    if kinds(seen[after]) != wanted:
+        fail_with(
+            f"after {after} the hook log reads {seen[after]!r}; expected {', '.join(wanted) or 'no hook'} ({why})",
+            step=f"{lab.name} {after}",
+            answer=seen[after],
+        )
 
 
 @spec("config.md", "posix-platform-hooks", "Hooks: prestart, poststart, poststop in lifecycle order")
 def test_classic_hooks_run_in_lifecycle_order(lab):
     log = HookLog(lab, CLASSIC)
     seen = run_through_lifecycle(lab, log)
-    assert seen["create"] == ["prestart"], (
-        f"create ran the hooks {seen['create']}; poststart belongs after start has executed the program"
-    )
-    assert seen["start"] == ["prestart", "poststart"], f"after start, the hooks run were {seen['start']}"
-    assert [k for k in seen["delete"] if k != "program"] == list(CLASSIC), f"after delete: {seen['delete']}"
+    expect_log(lab, seen, "create", ["prestart"], "poststart belongs after start has executed the program")
+    expect_log(lab, seen, "start", ["prestart", "poststart"], "start runs poststart")
+    expect_log(lab, seen, "delete", list(CLASSIC), "delete runs poststop")
 
 
 @spec("config.md", "posix-platform-hooks", "Hooks: all six kinds in lifecycle order (runtime.md Lifecycle)")
 def test_all_hook_kinds_run_in_lifecycle_order(lab):
     log = HookLog(lab, ALL_KINDS)
     seen = run_through_lifecycle(lab, log)
+    ran = kinds(seen["delete"])
     newer = ("createRuntime", "createContainer", "startContainer")
-    missing = [k for k in newer if k not in seen["delete"]]
+    missing = [k for k in newer if k not in ran]
     what = f"the {', '.join(missing or newer)} hook kinds"
     # Ignored = the kinds that misbehave simply never ran; one that ran at the wrong time still fails.
-    ran_right = all(seen["delete"].count(k) == 1 for k in ALL_KINDS if k not in missing)
-    with lab.since("1.0.2", what, ignored=bool(missing) and ran_right and _order_ok(seen["delete"], missing)):
-        assert seen["create"] == ["prestart", "createRuntime", "createContainer"], (
-            f"create ran the hooks {seen['create']}; expected prestart, createRuntime, createContainer "
-            "(poststart belongs after start has executed the program)"
+    ran_right = all(ran.count(k) == 1 for k in ALL_KINDS if k not in missing)
+    with lab.since("1.0.2", what, ignored=bool(missing) and ran_right and _order_ok(ran, missing)):
+        expect_log(
+            lab, seen, "create", ["prestart", "createRuntime", "createContainer"], "poststart belongs after start"
         )
-        assert seen["start"] == [*seen["create"], "startContainer", "poststart"], (
-            f"after start the hooks had run in the order {seen['start']}: startContainer comes before the program "
-            "is executed, poststart after it"
-        )
-        order = seen["delete"]
-        assert order.index("startContainer") < order.index("program"), f"startContainer ran after the program: {order}"
-        assert [k for k in order if k != "program"] == list(ALL_KINDS), f"the whole lifecycle ran {order}"
+        wanted = [*ALL_KINDS[:3], "startContainer", "poststart"]
+        expect_log(lab, seen, "start", wanted, "startContainer comes before the program is executed, poststart after")
+        entries = seen["delete"].split(", ")
+        if "program" not in entries or entries.index("startContainer") > entries.index("program"):
+            fail_with(
+                f"startContainer did not run before the program: {seen['delete']}",
+                step=f"{lab.name} start",
+                answer=seen["delete"],
+            )
+        expect_log(lab, seen, "delete", list(ALL_KINDS), "the whole lifecycle")
 
 
-def _order_ok(order: list[str], missing: list[str]) -> bool:
+def _order_ok(ran: list[str], missing: list[str]) -> bool:
     """The hooks that did run, ran in the spec's order (the missing ones left out)."""
-    return [k for k in order if k != "program"] == [k for k in ALL_KINDS if k not in missing]
+    return ran == [k for k in ALL_KINDS if k not in missing]
 
 
 @spec("config.md", "posix-platform-hooks", "Hooks: the container's state on each hook's stdin")
@@ -152,8 +182,12 @@ def test_hook_args_and_env(lab):
     container = lab.create(config)
     lab.start(container)
     lab.wait_stopped(container)
-    recorded = log.order()
-    assert recorded == ["poststart", "env-arrived"], f"the poststart hook recorded {recorded} (kind, then $OM_HOOK)"
+    if log.lines() != ["poststart env-arrived"]:
+        fail_with(
+            f"the poststart hook recorded {log.written()!r}; expected 'poststart env-arrived' (kind, then $OM_HOOK)",
+            step=f"{lab.name} start",
+            answer=log.written(),
+        )
 
 
 @spec("runtime.md", "lifecycle", "Lifecycle: a failing prestart hook is an error and the program never runs")

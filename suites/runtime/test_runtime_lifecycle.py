@@ -12,6 +12,7 @@ import time
 import pytest
 from runtime_spec import RUNTIME_AXES, spec
 
+from ocimatrix.errors import fail_with
 from ocimatrix.runtime.documents import problems
 
 pytestmark = pytest.mark.axes(*RUNTIME_AXES)
@@ -79,19 +80,30 @@ def test_state_of_missing_container_is_an_error(lab):
 
 @spec("runtime.md", "create", "Create (an ID that is not unique is an error; no new container)")
 def test_create_with_duplicate_id_is_refused(lab):
-    first = lab.create(lab.config(LONG_RUNNING))
+    first = lab.create(lab.config(LONG_RUNNING), role="first container")
     other_id, other_bundle = lab.bundle(lab.config("echo impostor"))
     _, result = lab.runtime.create(first.id, other_bundle.path)
-    assert not result.ok, f"{lab.name} created a second container with the id {first.id!r}"
+    if result.ok:
+        fail_with(
+            f"{lab.name} created a second container with the id {first.id!r}",
+            step=f"{lab.name} create with the id of the first container",
+            answer=result.answer,
+        )
     after = lab.runtime.state(first.id)
-    assert after.ok, (
-        f"after refusing a duplicate create, {lab.name} no longer knows the first container {first.id!r} "
-        f"(an error must leave the environment as if the operation were never attempted): {after.words}"
-    )
+    if not after.ok:
+        fail_with(
+            f"after refusing a duplicate create, {lab.name} no longer knows the first container {first.id!r} "
+            f"(an error must leave the environment as if the operation were never attempted): {after.words}",
+            step=f"{lab.name} state of the first container after the refused duplicate create",
+            answer=after.answer,
+        )
     state = json.loads(after.stdout)
-    assert state["status"] == "created" and state["bundle"] == str(first.bundle), (
-        f"a refused duplicate create changed the first container: {state}"
-    )
+    if state["status"] != "created" or state["bundle"] != str(first.bundle):
+        fail_with(
+            f"a refused duplicate create changed the first container: {state}",
+            step=f"{lab.name} state of the first container after the refused duplicate create",
+            answer=f"exit 0: {after.stdout[:1500]}",
+        )
 
 
 @spec("runtime.md", "start", "Start (starting a container that is not created is an error with no effect)")
@@ -152,7 +164,12 @@ def test_kill_sigkill_stops_running_container(lab):
 def test_kill_of_created_container(lab):
     container = lab.create(lab.config("echo user-code-ran"))
     result = lab.runtime.kill(container.id, "KILL")
-    assert result.ok, f"{lab.name} kill of a created container failed: {result.words}"
+    if not result.ok:
+        fail_with(
+            f"{lab.name} kill of a created container failed: {result.words}",
+            step=f"{lab.name} kill KILL of a created container",
+            answer=result.answer,
+        )
     lab.wait_stopped(container, timeout=10)
     assert "user-code-ran" not in container.output(), "killing a created container ran its program"
 

@@ -16,7 +16,7 @@ import pytest
 from runtime_spec import RUNTIME_AXES, spec
 
 from ocimatrix import evidence
-from ocimatrix.errors import HarnessError
+from ocimatrix.errors import HarnessError, fail_with
 from ocimatrix.runtime.bundle import Bundle
 from ocimatrix.runtime.cli import Container
 from ocimatrix.runtime.config import Rlimit, RuntimeConfig
@@ -41,22 +41,28 @@ def bundle_with_extra(lab, config: RuntimeConfig, extra: dict[str, Any]) -> tupl
     return container_id, Bundle(bundle.path, document)
 
 
-def refusal(lab, container_id: str, bundle: Bundle) -> str | None:
-    """What the runtime said refusing the bundle at create or start; None when it ran it to the end."""
+def refusal(lab, container_id: str, bundle: Bundle) -> tuple[str | None, str]:
+    """(what the runtime said refusing the bundle at create or start, None when it ran it to the end;
+    what each operation answered, as ``create exit 0, start exit 0, stopped; stdout: ...``)."""
     container, created = lab.create_bundle(container_id, bundle)
     if not created.ok:
-        return f"create: {created.words}"
+        return f"create: {created.words}", f"create {created.answer}"
     started = lab.runtime.start(container.id)
     if not started.ok:
-        return f"start: {started.words}"
-    lab.wait_stopped(container)
-    return None
+        return f"start: {started.words}", f"create exit 0, start {started.answer}"
+    state = lab.wait_stopped(container) or {}
+    return None, f"create exit 0, start exit 0, {state.get('status')}; stdout: {container.output().strip()[-300:]}"
 
 
 def must_refuse(lab, config: RuntimeConfig, what: str) -> None:
     container_id, bundle = lab.bundle(config)
-    said = refusal(lab, container_id, bundle)
-    assert said is not None, f"{lab.name} created and ran a container whose config.json has {what}, without an error"
+    said, answered = refusal(lab, container_id, bundle)
+    if said is None:
+        fail_with(
+            f"{lab.name} created and ran a container whose config.json has {what}, without an error",
+            step=f"{lab.name} create and start of a config.json with {what}",
+            answer=answered,
+        )
     lab.recorder.add("refused", said)
 
 
@@ -66,8 +72,13 @@ def test_unknown_property_is_not_an_error(lab):
     container_id, bundle = bundle_with_extra(
         lab, lab.config("echo ran"), {"org.ocimatrix.unknown": {"any": ["shape", 1]}}
     )
-    said = refusal(lab, container_id, bundle)
-    assert said is None, f"{lab.name} refused a config.json with one unknown top-level property: {said}"
+    said, answered = refusal(lab, container_id, bundle)
+    if said is not None:
+        fail_with(
+            f"{lab.name} refused a config.json with one unknown top-level property: {said}",
+            step=f"{lab.name} create and start of a config.json with an unknown top-level property",
+            answer=answered,
+        )
 
 
 @spec("config.md", "valid-values", "Valid values (an invalid ociVersion MUST be an error)")
@@ -104,16 +115,21 @@ def test_unlisted_namespaces_are_the_runtimes(lab, recorder):
     inside = {n: ran.value(n) for n in INHERITED}
     recorder.add("namespaces", {"runtime": runtime_side, "container": inside})
     own = [n for n in INHERITED if inside[n] != runtime_side[n]]
-    assert not own, (
-        f"config.json lists no {own} namespace, so the container must share the runtime's; "
-        f"it has its own: { {n: (inside[n], runtime_side[n]) for n in own} }"
-    )
+    if own:
+        fail_with(
+            f"config.json lists no {own} namespace, so the container must share the runtime's; "
+            f"it has its own: { {n: (inside[n], runtime_side[n]) for n in own} }",
+            step="/proc/self/ns links of a container whose config.json lists no ipc, uts, network, cgroup namespace",
+            answer=" ".join(f"{n}={inside[n]}" for n in INHERITED)
+            + "; the runtime's: "
+            + " ".join(f"{n}={runtime_side[n]}" for n in INHERITED),
+        )
 
 
 @spec("config-linux.md", "namespaces", "Namespaces (a path of another namespace type MUST be an error)")
 def test_namespace_path_of_another_type_is_an_error(lab):
     """runtime-tools linux_ns_path_type: join "ipc" through a uts namespace file."""
-    owner = lab.create(lab.config(LONG_RUNNING, hostname="ns-owner"))
+    owner = lab.create(lab.config(LONG_RUNNING, hostname="ns-owner"), role="owner container")
     lab.start(owner)
     lab.wait_for_output(owner, "started")
     pid = lab.state(owner)["pid"]
@@ -137,7 +153,11 @@ def create_with_pid_file(lab, pid_file: str) -> tuple[Container, subprocess.Comp
         with open(container.stdout_path, "wb") as out, open(container.stderr_path, "wb") as err:
             done = subprocess.run(argv, stdin=subprocess.DEVNULL, stdout=out, stderr=err, timeout=60)
     except subprocess.TimeoutExpired:
-        pytest.fail(f"{lab.name} create --pid-file did not return within 60s", pytrace=False)
+        fail_with(
+            f"{lab.name} create --pid-file did not return within 60s",
+            step=f"{lab.name} create --pid-file",
+            answer="no exit status within 60s",
+        )
     except OSError as exc:
         raise HarnessError(f"cannot execute {lab.runtime.binary}: {exc}") from exc
     return container, done
@@ -149,7 +169,11 @@ def test_pid_file_holds_the_state_pid(lab, recorder):
     pid_file = str(lab.scratch("pidfile") / "pid")
     container, done = create_with_pid_file(lab, pid_file)
     if done.returncode != 0:
-        pytest.fail(f"{lab.name} create --pid-file refused (exit {done.returncode}): {container.errors()[-800:]}")
+        fail_with(
+            f"{lab.name} create --pid-file refused (exit {done.returncode}): {container.errors()[-800:]}",
+            step=f"{lab.name} create --pid-file",
+            answer=f"exit {done.returncode}: {container.errors()[-1200:].strip()}",
+        )
     written = Path(pid_file).read_text().strip() if os.path.exists(pid_file) else None
     state = lab.state(container)
     recorder.add("pid_file", written)
