@@ -1,0 +1,412 @@
+"""The runtime suite's verdicts: its known incompatibilities are confirmed only by the runtime's own
+answer, and a runtime that refuses ``create`` is ``failed`` with its words, leaving nothing behind.
+
+The first half replays answers the runtimes gave on this project's Debian 12 host (runc 1.1.5,
+crun 1.8.1, runsc 20221219) against the expectations of ``matrix/default.yaml``, through the one
+decision table (``ocimatrix.verdicts.decide``): the recorded answer is ``xfailed``, and a different
+failure of the same test (an empty hook log, another mount option missing, a refusal at another
+step, a leftover of another container) is not. The second half runs the suite on the real runc,
+through a wrapper script standing in for it that refuses every ``create``.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import functools
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from ocimatrix.errors import ImplementationFailure, UsageError
+from ocimatrix.host.process import mounts_under, processes_mentioning
+from ocimatrix.matrix import load_matrix, value_matches, versions_match
+from ocimatrix.resources import MATRIX_DIR
+from ocimatrix.runtime.cli import BINARIES_ENV, binaries_from_env, runtime_binary
+from ocimatrix.verdicts import decide
+
+DEFAULT = MATRIX_DIR / "default.yaml"
+
+# (test, runtime) -> the (step, answer) the runtime gave when the listed incompatibility showed.
+RECORDED: dict[tuple[str, str], list[tuple[str, str]]] = {
+    ("test_classic_hooks_run_in_lifecycle_order", "runc"): [("runc create", "prestart, poststart")],
+    ("test_all_hook_kinds_run_in_lifecycle_order", "runc"): [
+        ("runc create", "prestart, createRuntime, createContainer, poststart")
+    ],
+    ("test_all_hook_kinds_run_in_lifecycle_order", "crun"): [
+        ("crun start", "prestart, createRuntime, createContainer, poststart, startContainer, program")
+    ],
+    ("test_tmpfs_mount_with_options", "runc"): [("stat -c %a /mnt/tmpfs in the container", "mode=755")],
+    ("test_tmpfs_mount_with_options", "runsc"): [
+        ("/proc/self/mounts entry of /mnt/tmpfs", "none /mnt/tmpfs tmpfs rw,noexec,size=1m,mode=0700 0 0")
+    ],
+    ("test_masked_paths_cannot_be_read", "runsc"): [
+        ("read the masked /etc/secret and list the masked /srv/secret", "file=s3cret dir=key")
+    ],
+    ("test_readonly_paths_refuse_writes", "runsc"): [("write to /mnt/tmpfs, listed in readonlyPaths", "writable")],
+    ("test_sysctl_is_applied", "runsc"): [
+        (
+            "read /proc/sys/net/ipv4/ip_forward in the container (sysctl net.ipv4.ip_forward=1)",
+            "net.ipv4.ip_forward=0",
+        )
+    ],
+    ("test_namespaces_joined_by_path", "runsc"): [
+        ("hostname in a container joining the owner's uts namespace by path", "hostname=? uts= ipc=")
+    ],
+    ("test_create_with_duplicate_id_is_refused", "runsc"): [
+        (
+            "runsc state of the first container after the refused duplicate create",
+            "exit 128: loading container: file does not exist",
+        ),
+        (
+            "runsc delete --force (teardown) of the first container",
+            "processes survived delete --force (killed by the harness): ['9788 runsc-gofer --root=/var/tmp/"
+            "ocimatrix-runtime-9grl71na/state-runsc --network=none gofer --bundle /var/tmp/ocimatrix-runtime-"
+            "9grl71na/bundles/om-create-with-dupl', '9796 runsc-sandbox --root=/var/tmp/ocimatrix-runtime-"
+            "9grl71na/state-runsc --network=none boot --proc-mount-sync-fd=18 --bundle=/var/tmp/ocimatrix-runt']",
+        ),
+    ],
+    ("test_kill_of_created_container", "runsc"): [
+        (
+            "runsc kill KILL of a created container",
+            'exit 128: cannot signal container "om-kill-of-created-containe-baac1c-0" in state created',
+        )
+    ],
+    ("test_listed_device_is_created", "runsc"): [
+        (
+            "stat and read /dev/om-zero in the container",
+            "stderr: stat: can't stat '/dev/om-zero': No such file or directory",
+        )
+    ],
+    ("test_seccomp_denies_a_syscall", "runsc"): [
+        ("mkdir under a seccomp profile that denies mkdir/mkdirat", "mkdir=ok")
+    ],
+    ("test_seccomp_errno_ret", "runsc"): [
+        ("mkdir under a seccomp profile that denies mkdir/mkdirat with errnoRet 13", "mkdir=ok")
+    ],
+    ("test_invalid_oci_version_is_an_error", "runc"): [
+        (
+            'runc create and start of a config.json with ociVersion "invalid"',
+            "create exit 0, start exit 0, stopped; stdout: ran",
+        )
+    ],
+    ("test_invalid_oci_version_is_an_error", "runsc"): [
+        (
+            'runsc create and start of a config.json with ociVersion "invalid"',
+            "create exit 0, start exit 0, stopped; stdout: ran",
+        )
+    ],
+    ("test_unknown_capability_is_an_error", "runc"): [
+        (
+            "runc create and start of a config.json with the capability CAP_OCIMATRIX",
+            "create exit 0, start exit 0, stopped; stdout: ran",
+        )
+    ],
+    ("test_unknown_capability_is_an_error", "crun"): [
+        (
+            "crun create and start of a config.json with the capability CAP_OCIMATRIX",
+            "create exit 0, start exit 0, stopped; stdout: ran",
+        )
+    ],
+    ("test_unlisted_namespaces_are_the_runtimes", "runsc"): [
+        (
+            "/proc/self/ns links of a container whose config.json lists no ipc, uts, network, cgroup namespace",
+            "ipc= uts= net=net:[251] cgroup=; the runtime's: ipc=ipc:[4026531839] uts=uts:[4026531838] "
+            "net=net:[4026531833] cgroup=cgroup:[4026531835]",
+        )
+    ],
+    ("test_namespace_path_of_another_type_is_an_error", "runsc"): [
+        (
+            'runsc create and start of a config.json with namespace type "ipc" with the path of a uts namespace '
+            "(/proc/18283/ns/uts)",
+            "create exit 0, start exit 0, stopped; stdout: ran",
+        )
+    ],
+}
+
+REFUSED_CREATE = 'exit 1: time="..." level=error msg="runc create failed: unable to start container process"'
+
+# Different failures of the same tests: each must be `failed`, never taken for the listed finding.
+DIFFERENT: dict[tuple[str, str], list[tuple[str, str]]] = {
+    ("test_classic_hooks_run_in_lifecycle_order", "runc"): [
+        ("runc create", "(empty: no hook ran)"),  # a runtime that runs no hooks at all
+        ("runc create", "poststart"),  # poststart at create, but no prestart
+        ("runc start", "prestart, poststart"),  # the same log, judged after start: not the create finding
+        ("runc create", REFUSED_CREATE),
+    ],
+    ("test_all_hook_kinds_run_in_lifecycle_order", "runc"): [
+        ("runc create", "(empty: no hook ran)"),
+        ("runc create", "prestart, poststart, createRuntime, createContainer"),
+        ("runc start", "prestart, createRuntime, createContainer, startContainer, program"),
+    ],
+    ("test_all_hook_kinds_run_in_lifecycle_order", "crun"): [
+        ("crun start", "(empty: no hook ran)"),
+        ("crun start", "prestart, createRuntime, createContainer, startContainer, program"),  # no poststart
+        ("crun create", "prestart, createRuntime, createContainer, poststart"),
+        ("crun start", "exit 1: crun: error executing hook"),
+    ],
+    ("test_tmpfs_mount_with_options", "runc"): [
+        (
+            "/proc/self/mounts entry of /mnt/tmpfs",
+            "tmpfs /mnt/tmpfs tmpfs rw,nosuid,nodev,relatime,size=1024k,mode=700 0 0",
+        ),
+        ("stat -c %a /mnt/tmpfs in the container", "mode=777"),
+        ("runc create", REFUSED_CREATE),
+    ],
+    ("test_tmpfs_mount_with_options", "runsc"): [
+        # noexec missing instead; nosuid alone missing; the mode wrong besides; no entry at all
+        ("/proc/self/mounts entry of /mnt/tmpfs", "none /mnt/tmpfs tmpfs rw,nosuid,nodev,size=1m,mode=0700 0 0"),
+        ("/proc/self/mounts entry of /mnt/tmpfs", "none /mnt/tmpfs tmpfs rw,nodev,noexec,size=1m,mode=0700 0 0"),
+        ("/proc/self/mounts entry of /mnt/tmpfs", "none /mnt/tmpfs tmpfs rw,noexec,size=1m,mode=0755 0 0"),
+        ("/proc/self/mounts entry of /mnt/tmpfs", "no entry; /proc/self/mounts: none / 9p ro 0 0"),
+        ("stat -c %a /mnt/tmpfs in the container", "mode=755"),
+    ],
+    ("test_masked_paths_cannot_be_read", "runsc"): [
+        ("read the masked /etc/secret and list the masked /srv/secret", "file= dir=key"),
+        ("read the masked /etc/secret and list the masked /srv/secret", "file=s3cret dir="),
+        ("read /etc/secret and list /srv/secret, unmasked", "file= dir="),
+    ],
+    ("test_readonly_paths_refuse_writes", "runsc"): [
+        ("write to /mnt/tmpfs, not listed", "refused"),
+        ("write to /mnt/tmpfs, listed in readonlyPaths", "no output"),
+        ("runsc create", "exit 128: creating container: readonly path"),
+    ],
+    ("test_sysctl_is_applied", "runsc"): [
+        ("runsc create", "exit 128: sysctl net.ipv4.ip_forward not allowed"),  # refused: no longer skipped
+        ("read /proc/sys/net/ipv4/ip_forward in the container (sysctl net.ipv4.ip_forward=1)", "net.ipv4.ip_forward="),
+    ],
+    ("test_namespaces_joined_by_path", "runsc"): [
+        ("runsc create", "exit 128: joining namespace /proc/1/ns/uts: invalid argument"),
+        ("runsc start", "exit 128: starting the owner container"),
+        ("hostname in a container joining the owner's uts namespace by path", "hostname= uts=uts:[1] ipc=ipc:[2]"),
+    ],
+    ("test_create_with_duplicate_id_is_refused", "runsc"): [
+        # a leftover of another of the test's containers, or of another kind
+        (
+            "runsc delete --force (teardown) of the owner container",
+            "processes survived delete --force (killed by the harness): ['1 runsc-sandbox']",
+        ),
+        ("runsc delete --force (teardown) of the first container", "state still answers after delete --force: {}"),
+        ("runsc create with the id of the first container", "exit 0: "),  # the duplicate accepted
+        ("runsc state of the first container after the refused duplicate create", 'exit 0: {"status": "running"}'),
+    ],
+    ("test_kill_of_created_container", "runsc"): [
+        ("runsc kill KILL of a created container", 'exit 128: container "om-x-0" does not exist'),
+        ("runsc state, until stopped", "status 'created' after 10s"),
+        ("runsc create", "exit 128: cannot signal container"),
+    ],
+    ("test_listed_device_is_created", "runsc"): [
+        ("stat and read /dev/om-zero in the container", "character special file 1:5 666 0:0\n00 00 00 00"),
+        ("stat and read /dev/om-zero in the container", "stderr: head: /dev/om-zero: Permission denied"),
+        ("runsc create", "exit 128: can't stat '/dev/om-zero': No such file or directory"),
+    ],
+    ("test_seccomp_denies_a_syscall", "runsc"): [
+        ("mkdir without a seccomp profile", "mkdir=ok"),
+        ("mkdir under a seccomp profile that denies mkdir/mkdirat", "mkdir=denied"),
+        ("runsc create", "exit 128: seccomp: mkdir=ok"),
+    ],
+    ("test_seccomp_errno_ret", "runsc"): [
+        (
+            "mkdir under a seccomp profile that denies mkdir/mkdirat with errnoRet 13",
+            "mkdir: can't create directory '/tmp/probe-dir': Operation not permitted\nmkdir=denied",
+        ),
+        ("runsc start", "exit 128: mkdir=ok"),
+    ],
+    ("test_invalid_oci_version_is_an_error", "runc"): [
+        (
+            'runc create and start of a config.json with ociVersion "invalid"',
+            "create exit 0, start exit 0, stopped; stdout: ",
+        ),
+        (
+            "runc create and start of a config.json with the capability CAP_OCIMATRIX",
+            "create exit 0, start exit 0, stopped; stdout: ran",
+        ),
+        ("runc state, until stopped", "status 'running' after 20s"),
+    ],
+    ("test_invalid_oci_version_is_an_error", "runsc"): [
+        (
+            'runsc create and start of a config.json with ociVersion "invalid"',
+            "create exit 0, start exit 0, running; stdout: ran",
+        ),
+        ("runsc create", "exit 0: create exit 0, start exit 0, stopped; stdout: ran"),
+    ],
+    ("test_unknown_capability_is_an_error", "runc"): [
+        (
+            'runc create and start of a config.json with ociVersion "invalid"',
+            "create exit 0, start exit 0, stopped; stdout: ran",
+        ),
+        (
+            "runc create and start of a config.json with the capability CAP_OCIMATRIX",
+            "create exit 0, start exit 0, stopped; stdout: ",
+        ),
+    ],
+    ("test_unknown_capability_is_an_error", "crun"): [
+        ("crun state, until stopped", "status 'running' after 20s"),
+        (
+            "crun create and start of a config.json with the capability CAP_OCIMATRIX",
+            "create exit 0, start exit 0, stopped; stdout: x",
+        ),
+    ],
+    ("test_unlisted_namespaces_are_the_runtimes", "runsc"): [
+        # only the network namespace its own; nothing printed at all
+        (
+            "/proc/self/ns links of a container whose config.json lists no ipc, uts, network, cgroup namespace",
+            "ipc=ipc:[4026531839] uts=uts:[4026531838] net=net:[251] cgroup=cgroup:[4026531835]; the runtime's: "
+            "ipc=ipc:[4026531839] uts=uts:[4026531838] net=net:[4026531833] cgroup=cgroup:[4026531835]",
+        ),
+        ("the container's probe", "no output"),
+    ],
+    ("test_namespace_path_of_another_type_is_an_error", "runsc"): [
+        ("runsc start", "exit 128: starting the owner container"),
+        ("runsc state", "exit 128: loading container: file does not exist"),
+        (
+            'runsc create and start of a config.json with namespace type "ipc" with the path of a uts namespace '
+            "(/proc/1/ns/uts)",
+            "create exit 0, start exit 0, stopped; stdout: ",
+        ),
+    ],
+}
+
+
+@functools.cache
+def expectations(path: Path) -> tuple[dict, ...]:
+    return load_matrix(path).expectations
+
+
+def runtime_expectations(path: Path) -> list[dict]:
+    """The expectations of the runtime suite's cells (keyed on the runtime axis alone)."""
+    return [e for e in expectations(path) if set(e["cell"]) == {"runtime"}]
+
+
+def expectation_for(path: Path, test: str, runtime: str) -> dict | None:
+    """The expectation the plugin would apply to the cell: the first whose test and cell fit."""
+    for expected in expectations(path):
+        if fnmatch.fnmatchcase(test, expected["test"]) and all(
+            value_matches({"runtime": runtime}.get(axis), values) for axis, values in expected["cell"].items()
+        ):
+            return expected
+    return None
+
+
+def failure(step: str, answer: str) -> ImplementationFailure:
+    return ImplementationFailure(f"the harness's message naming {answer[:40]}", step=step, answer=answer)
+
+
+@pytest.mark.parametrize("path", [DEFAULT, MATRIX_DIR / "nightly.yaml"], ids=lambda p: p.name)
+def test_every_runtime_expectation_has_a_recorded_answer_and_different_failures(path):
+    """A runtime expectation added without its mutation cases fails here."""
+    listed = []
+    for expected in runtime_expectations(path):
+        for runtime in expected["cell"]["runtime"]:
+            tests = [t for t, r in RECORDED if r == runtime and fnmatch.fnmatchcase(t, expected["test"])]
+            assert tests, f"{path.name}: no recorded answer for {expected['test']} on {runtime}"
+            listed += [(t, runtime) for t in tests]
+    for cell in listed:
+        assert DIFFERENT.get(cell), f"no different failure recorded for {cell}"
+
+
+@pytest.mark.parametrize(("test", "runtime"), sorted(RECORDED), ids=lambda v: v)
+def test_the_runtimes_own_answer_confirms_the_listed_finding(test, runtime):
+    expected = expectation_for(DEFAULT, test, runtime)
+    assert expected is not None, f"matrix/default.yaml lists nothing for {test} on {runtime}"
+    for step, answer in RECORDED[(test, runtime)]:
+        verdict = decide(failure(step, answer), expected=expected)
+        assert verdict.outcome == "xfailed", (step, answer, verdict.reason)
+        assert verdict.answer is not None and verdict.answer.text == answer
+
+
+@pytest.mark.parametrize(("test", "runtime"), sorted(DIFFERENT), ids=lambda v: v)
+def test_a_different_failure_of_the_same_test_is_not_the_listed_finding(test, runtime):
+    expected = expectation_for(DEFAULT, test, runtime)
+    assert expected is not None
+    for step, answer in DIFFERENT[(test, runtime)]:
+        verdict = decide(failure(step, answer), expected=expected)
+        assert verdict.outcome == "failed", (step, answer, verdict.outcome)
+    # The harness's own sentence, the listed words in it, confirms nothing: it carries no answer.
+    worded = AssertionError(
+        f"{expected['match']} {expected['reason']} poststart 'nosuid' 'nodev' left containers behind"
+    )
+    assert decide(worded, expected=expected).outcome == "failed"
+
+
+def test_runc_tmpfs_mode_is_listed_for_the_versions_before_the_fix():
+    expected = expectation_for(DEFAULT, "test_tmpfs_mount_with_options", "runc")
+    assert expected is not None
+    assert versions_match(expected["versions"], {"runc": "1.1.5+ds1"}) is True
+    assert versions_match(expected["versions"], {"runc": "1.1.8"}) is False
+
+
+def test_runtime_binaries_from_the_environment():
+    assert binaries_from_env("runc=/opt/r/runc, crun=/x/crun") == {"runc": "/opt/r/runc", "crun": "/x/crun"}
+    assert binaries_from_env("") == {}
+    for bad in ("runc", "=/x", "runc="):
+        with pytest.raises(UsageError, match=BINARIES_ENV):
+            binaries_from_env(bad)
+
+
+# --- a runtime that refuses create, through a wrapper standing in for runc ------------------------
+
+REAL_RUNC = runtime_binary("runc")
+WRAPPER_WORDS = "wrapper-runc: create refused on purpose (ocimatrix self-test)"
+# A test of each kind: a lifecycle MUST, a property that was once skipped when refused, a cgroup limit,
+# and one whose known incompatibility on runc must not be "confirmed" by a refusal.
+REFUSED_TESTS = (
+    "test_create_leaves_container_created",
+    "test_sysctl_is_applied",
+    "test_memory_limit",
+    "test_classic_hooks_run_in_lifecycle_order",
+)
+
+
+@pytest.mark.skipif(
+    os.geteuid() != 0 or REAL_RUNC is None or not shutil.which("busybox"),
+    reason="needs root, runc and busybox (ocimatrix provision)",
+)
+def test_a_runtime_refusing_create_is_failed_with_its_words_and_leaves_nothing(tmp_path):
+    calls = tmp_path / "calls"
+    wrapper = tmp_path / "wrapper" / "runc"
+    wrapper.parent.mkdir()
+    wrapper.write_text(
+        "#!/bin/sh\n"
+        f'echo "$*" >> {calls}\n'
+        f'case " $* " in *" create "*) echo "{WRAPPER_WORDS}" >&2; exit 42;; esac\n'
+        f'exec {REAL_RUNC} "$@"\n'
+    )
+    wrapper.chmod(0o755)
+    # The default matrix's runtime expectations ride along: a refusal must confirm none of them.
+    listed = [e for e in yaml.safe_load(DEFAULT.read_text())["expectations"] if set(e.get("cell") or {}) == {"runtime"}]
+    axes = {"builder": ["buildah"], "engine": ["podman"], "runtime": ["runc"]}  # the runtime suite uses runtime alone
+    matrix = {"axes": axes, "suites": {"runtime": {}}, "expectations": listed}
+    (tmp_path / "m.yaml").write_text(yaml.safe_dump(matrix))
+    out = tmp_path / "out"
+    argv = [sys.executable, "-m", "ocimatrix.cli", "run", "--matrix", str(tmp_path / "m.yaml"), "--out", str(out)]
+    argv += ["--no-provision", "--no-allure", "-n", "1", "--suite", "runtime", "-k", " or ".join(REFUSED_TESTS)]
+    env = {**os.environ, BINARIES_ENV: f"runc={wrapper}"}
+    done = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=600)
+    output = done.stdout[-3000:] + done.stderr[-3000:]
+    records = json.loads((out / "results.json").read_text())["results"]
+    assert done.returncode == 1, output
+    assert sorted(r["test"].split("::")[1].split("[")[0] for r in records) == sorted(REFUSED_TESTS), output
+    for record in records:
+        assert record["outcome"] == "failed", (record["test"], record["outcome"], record["reason"][:500])
+        assert record["evidence"]["answer"] == {"step": "runc create", "text": f"exit 42: {WRAPPER_WORDS}"}
+        assert record["cell"]["versions"]["runc"], "the wrapper's --version (the real runc's) was recorded"
+    assert " create " in f" {calls.read_text()} ", "the wrapper stood in for runc"
+    # Nothing left: no process, mount or directory of the run's runtime workdir (runc's --root is in it).
+    repro = "\n".join(line for record in records for line in record["repro"])
+    workdirs = {Path(found) for found in re.findall(r"(/var/tmp/ocimatrix-runtime-[^/\s]+)/bundles/", repro)}
+    assert workdirs, "the repro names the run's bundles"
+    for workdir in workdirs:
+        assert not workdir.exists(), f"{workdir} outlived the run"
+        assert not mounts_under(workdir), f"a mount under {workdir} outlived the run"
+        assert not processes_mentioning(str(workdir)), f"a process of {workdir} outlived the run"
+    assert not processes_mentioning(str(wrapper)), "a process started through the wrapper outlived the run"
+    # The run's own services (started for every suite) are gone too.
+    for state in {Path(found) for found in re.findall(r"(/var/tmp/ocimatrix-[A-Za-z0-9_]+)/", done.stderr)}:
+        assert not state.exists() and not mounts_under(state) and not processes_mentioning(str(state)), state
