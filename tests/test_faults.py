@@ -1,14 +1,16 @@
 """Fault tests on real daemons: a service that dies mid-run fails only what it touched.
 
 Each test runs ``ocimatrix run`` on a handful of cells, kills one of the harness's own daemons with
-SIGKILL while a cell is using it, and checks the verdicts: the cell in flight (or the next one that
-needs the service) is ``error`` with the service's log as evidence, never ``failed`` or ``skipped``;
+SIGKILL (or stops it with SIGSTOP: alive, answering nothing) while a cell is using it, and checks
+the verdicts: the cell in flight (or the next one that needs the service) is ``error`` with the
+service's log as evidence, never ``failed`` or ``skipped``;
 the service is restarted and the cells after it pass; the run exits 1; nothing of the harness is
 left running, mounted or on disk afterwards.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -23,7 +25,7 @@ from pathlib import Path
 
 import pytest
 
-from ocimatrix.host.process import mounts_under, processes_mentioning
+from ocimatrix.host.process import is_running, mounts_under, processes_mentioning
 from ocimatrix.host.supervision import ServiceBook
 
 pytestmark = pytest.mark.skipif(
@@ -187,6 +189,56 @@ def test_registry_down_before_the_suite_starts(tmp_path):
     outcomes = {r["outcome"] for r in records}
     assert outcomes == {"error"}, sorted({(r["outcome"], r["reason"][:100]) for r in records})
     assert all(f"127.0.0.1:{port}" in r["reason"] for r in records)
+    assert_nothing_left(state)
+
+
+CRI = """
+axes: {builder: [podman], engine: [containerd-cri], runtime: [runc]}
+suites: {cri: {engine: [containerd-cri]}}
+"""
+
+
+def test_containerd_stopped_with_sigstop_during_the_cri_suite(tmp_path):
+    """A containerd that answers nothing at all (SIGSTOP) is the harness's service breaking: the cells
+    it hangs are ``error``, never ``failed`` (no RPC was answered late: none was answered) nor
+    ``skipped``; the hung daemon is killed and restarted, the cells after it run; exit 1; nothing left."""
+    run = LiveRun(
+        tmp_path,
+        CRI,
+        "--suite",
+        "cri",
+        "-k",
+        "test_exec_sync or test_stop_container_graceful or test_stop_container_twice",
+    )
+    state = run.state_dir()
+    run.wait_for("a first CRI cell finished", lambda: len(run.progress_lines()) >= 1)
+    stopped = ServiceBook(state).pid("containerd")
+    os.kill(stopped, signal.SIGSTOP)
+    stopped_at = len(run.progress_lines())
+    try:
+        # The cell in flight (or the next one) finds it silent and the supervision kills it; never later
+        # than the client's liveness probes plus the watch's, far inside the kubelet's 2-minute deadline.
+        run.wait_for("the stopped containerd replaced", lambda: not is_running(stopped), timeout=120)
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(stopped, signal.SIGCONT)
+    code, data = run.finish()
+    records = data["results"]
+    outcomes = {r["test"].split("::")[-1]: r["outcome"] for r in records}
+    errors = [r for r in records if r["outcome"] == "error"]
+    assert code == 1, "a run with an errored cell must exit 1"
+    assert errors, f"no cell was an error after containerd was stopped: {outcomes}"
+    assert all("containerd" in r["reason"] or "CRI endpoint" in r["reason"] for r in errors), [
+        r["reason"][:300] for r in errors
+    ]
+    assert not [r for r in records if r["outcome"] in ("failed", "skipped")], {
+        r["test"]: r["reason"][:300] for r in records if r["outcome"] in ("failed", "skipped")
+    }
+    restarts = data["run"]["restarts"].get("containerd", [])
+    assert len(restarts) == 1 and restarts[0]["outcome"] == "restarted", data["run"]["restarts"]
+    assert restarts[0]["killed"] == stopped and "answers nothing" in restarts[0]["why"]
+    later = [line for line in run.progress_lines()[stopped_at:] if " PASSED " in line or " XFAIL" in line]
+    assert later, "no cell ran after the restart: the rest of the run was lost"
     assert_nothing_left(state)
 
 
