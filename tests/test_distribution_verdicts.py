@@ -25,7 +25,7 @@ import httpx
 import pytest
 
 from ocimatrix import evidence
-from ocimatrix.distribution import discovery, management, pull, push
+from ocimatrix.distribution import discovery, management, pull, push, shapes
 from ocimatrix.distribution.client import CheckFailed, NotApplicable
 from ocimatrix.distribution.context import DistContext
 from ocimatrix.errors import HarnessError, ServiceUnavailable
@@ -361,6 +361,7 @@ def test_the_in_memory_registry_passes_the_checks_it_serves():
     _run(discovery.referrers_of_unknown_subject, registry)
     _run(discovery.referrers_api, registry)
     _run(management.tags_list_after_manifest_delete, registry)
+    _run(shapes.round_trip, registry, "artifacts-with-subject")
 
 
 # --- item: the setup's credentials and token endpoint are error, never failed ----------------------
@@ -480,6 +481,14 @@ def test_a_referrers_list_that_is_no_image_index_fails_the_check(body):
     registry.overrides.append(_body_at("/referrers/", body, INDEX))
     failure = _failure(discovery.referrers_api, registry)
     assert failure.step == "referrers API" and failure.answer.startswith("200 OK; body: ")
+
+
+@pytest.mark.parametrize("body", [b"[]", b'{"manifests": {"digest": "x"}}', b'{"manifests": [{"digest": ["x"]}]}'])
+def test_a_shapes_referrers_list_that_is_no_image_index_fails_the_check(body):
+    registry = FakeRegistry()
+    registry.overrides.append(_body_at("/referrers/", body, INDEX))
+    failure = _failure(shapes.round_trip, registry, "artifacts-with-subject")
+    assert failure.step.startswith("artifacts-with-subject: referrers of ")
 
 
 # --- item: the referrers list of an unknown subject; HEAD on a redirected blob --------------------

@@ -193,7 +193,9 @@ def json_object(response: httpx.Response, what: str, fields: dict[str, type] | N
 def descriptors(response: httpx.Response, what: str, document: dict[str, Any]) -> list[dict[str, Any]]:
     """An image index's ``manifests``, each a JSON object (a list of anything else fails the check)."""
     listed = document.get("manifests") or []
-    if not isinstance(listed, list) or not all(isinstance(item, dict) for item in listed):
+    if not isinstance(listed, list) or not all(
+        isinstance(item, dict) and isinstance(item.get("digest", ""), str) for item in listed
+    ):
         fail(
             response,
             what,
