@@ -17,6 +17,7 @@ from collections.abc import Iterator
 from concurrent import futures
 
 import grpc
+import httpx
 import pytest
 
 from ocimatrix import evidence
@@ -29,9 +30,10 @@ from ocimatrix.cri.verdicts import judge_map, runtime_handler_problem
 from ocimatrix.engines import cri_engine
 from ocimatrix.engines.base import ResolvedImage, RunSpec
 from ocimatrix.engines.cri_engine import CriEngine, CrioEngine
-from ocimatrix.errors import ServiceUnavailable
+from ocimatrix.errors import HarnessError, ServiceUnavailable
 from ocimatrix.host.services import Endpoints
 from ocimatrix.oci.digest import DigestError
+from ocimatrix.oci.registry_client import RegistryClient
 from ocimatrix.platform_images.index import IndexEntry, PlatformIndex
 from ocimatrix.platform_images.pulls import Pulled, selection
 
@@ -53,7 +55,6 @@ CRIO_IMAGE = api.Image(
     size=1_234_567,
 )
 CRIO_VERBOSE_IMAGE_INFO = {"info": json.dumps({"labels": None, "imageSpec": None})}  # no OCI config in there
-CONFIG = {"architecture": "amd64", "os": "linux", "variant": ""}
 # Status(verbose) of CRI-O 1.33: its info map names the sandbox image, no runtime handler or binary.
 CRIO_STATUS_INFO = {"config": json.dumps({"sandboxImage": f"{REGISTRY}/pause:3.10"})}
 
@@ -91,22 +92,135 @@ class RecordedCrio:
         return {k: json.loads(v) for k, v in CRIO_VERBOSE_IMAGE_INFO.items()}
 
 
+# The registry's answers to CRI-O's driver, as distribution 2.8 gave them for REF: the platform manifest
+# CRI-O's repo_digests names, the index above it, and the config blob that manifest points to.
+AMD64_CONFIG_BLOB = {
+    "architecture": "amd64",
+    "os": "linux",
+    "config": {"Cmd": ["sh"], "Env": ["PATH=/bin"]},
+    "rootfs": {"type": "layers", "diff_ids": ["sha256:" + "d1" * 32]},
+}
+ARM64_CONFIG_BLOB = {**AMD64_CONFIG_BLOB, "architecture": "arm64", "variant": "v8"}
+OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
+OCI_INDEX = "application/vnd.oci.image.index.v1+json"
+
+
+def _manifest(config_digest: str) -> bytes:
+    return json.dumps(
+        {
+            "schemaVersion": 2,
+            "mediaType": OCI_MANIFEST,
+            "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": config_digest, "size": 2},
+            "layers": [],
+        }
+    ).encode()
+
+
+class RecordedRegistry:
+    """distribution's HTTP answers for REF's repository, served to the driver's own RegistryClient (no
+    socket: an httpx transport), so ``CrioEngine._registry_config`` runs as it does against a registry."""
+
+    def __init__(self, config_blob: dict | None = None) -> None:
+        self.asked: list[str] = []
+        repo = "/v2/ocimatrix/platforms/buildah-oci"
+        index = {
+            "schemaVersion": 2,
+            "mediaType": OCI_INDEX,
+            "manifests": [
+                {
+                    "mediaType": OCI_MANIFEST,
+                    "digest": ARM64_MANIFEST,
+                    "size": 1,
+                    "platform": {"architecture": "arm64", "os": "linux"},
+                },
+                {
+                    "mediaType": OCI_MANIFEST,
+                    "digest": AMD64_MANIFEST,
+                    "size": 1,
+                    "platform": {"architecture": "amd64", "os": "linux"},
+                },
+            ],
+        }
+        self.answers: dict[str, tuple[bytes, str]] = {
+            f"{repo}/manifests/{INDEX}": (json.dumps(index).encode(), OCI_INDEX),
+            f"{repo}/manifests/{AMD64_MANIFEST}": (_manifest(f"sha256:{AMD64_CONFIG_HEX}"), OCI_MANIFEST),
+            f"{repo}/manifests/{ARM64_MANIFEST}": (_manifest(ARM64_CONFIG), OCI_MANIFEST),
+            f"{repo}/blobs/sha256:{AMD64_CONFIG_HEX}": (
+                json.dumps(config_blob or AMD64_CONFIG_BLOB).encode(),
+                "application/octet-stream",
+            ),
+            f"{repo}/blobs/{ARM64_CONFIG}": (json.dumps(ARM64_CONFIG_BLOB).encode(), "application/octet-stream"),
+        }
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        self.asked.append(f"{request.method} {request.url}")
+        found = self.answers.get(request.url.path)
+        if found is None:
+            body = {"errors": [{"code": "MANIFEST_UNKNOWN", "message": "manifest unknown"}]}
+            return httpx.Response(404, json=body)
+        body, media_type = found
+        return httpx.Response(200, content=body, headers={"Content-Type": media_type})
+
+    def serve(self, monkeypatch) -> None:
+        real = cri_engine.RegistryClient
+
+        def recorded_client(host: str, **kwargs) -> RegistryClient:
+            client = real(host, **kwargs)
+            client._client = httpx.Client(transport=httpx.MockTransport(self), follow_redirects=True)
+            return client
+
+        monkeypatch.setattr(cri_engine, "RegistryClient", recorded_client)
+
+
 @pytest.fixture
-def crio(tmp_path, monkeypatch) -> CrioEngine:
+def registry(monkeypatch) -> RecordedRegistry:
+    served = RecordedRegistry()
+    served.serve(monkeypatch)
+    return served
+
+
+@pytest.fixture
+def crio(tmp_path, monkeypatch, registry) -> CrioEngine:
     monkeypatch.delenv("OCIMATRIX_MATRIX", raising=False)
     engine = CrioEngine(Endpoints(state_dir=str(tmp_path)), endpoint="unix:///run/crio/crio.sock")
     engine._client = RecordedCrio()  # type: ignore[assignment]
-    # CRI-O's verbose ImageStatus has no OCI config: the driver reads it from the registry.
-    monkeypatch.setattr(engine, "_registry_config", lambda ref, digest: dict(CONFIG))
     return engine
 
 
-def test_crio_image_status_resolves_to_prefixed_digests(crio):
+def test_crio_image_status_resolves_to_prefixed_digests(crio, registry):
     resolved = crio.resolved_image(REF)
     assert resolved.config_digest == f"sha256:{AMD64_CONFIG_HEX}"
     assert resolved.digests == (AMD64_MANIFEST,)
-    assert resolved.architecture == "amd64"
     assert crio.image_digest(REF) == AMD64_MANIFEST
+    # CRI-O's verbose ImageStatus has no OCI config: the driver read the one its repo digest names.
+    assert (resolved.architecture, resolved.os, resolved.variant) == ("amd64", "linux", "")
+    base = f"http://{REGISTRY}/v2/ocimatrix/platforms/buildah-oci"
+    assert registry.asked == [f"GET {base}/manifests/{AMD64_MANIFEST}", f"GET {base}/blobs/sha256:{AMD64_CONFIG_HEX}"]
+
+
+def test_crio_s_platform_is_the_registry_config_s_not_a_guess(crio, monkeypatch):
+    RecordedRegistry(config_blob=ARM64_CONFIG_BLOB).serve(monkeypatch)
+    resolved = crio.resolved_image(REF)
+    assert (resolved.architecture, resolved.variant) == ("arm64", "v8")
+    assert crio.image_config(REF)["Cmd"] == ["sh"]
+
+
+def test_a_repo_digest_naming_the_index_reads_this_host_s_manifest_config(crio, registry, monkeypatch):
+    monkeypatch.setattr(cri_engine, "host_manifest", lambda manifests: manifests[1])  # the amd64 entry
+    crio._client = RecordedCrio(api.Image(id=AMD64_CONFIG_HEX, repo_tags=[REF], repo_digests=[f"{REPO}@{INDEX}"]))
+    assert crio.image_config(REF)["architecture"] == "amd64"
+    assert [line.rsplit("/", 2)[-1] for line in registry.asked] == [
+        INDEX,
+        AMD64_MANIFEST,
+        f"sha256:{AMD64_CONFIG_HEX}",
+    ]
+
+
+def test_a_registry_that_lost_the_manifest_is_the_harness_s_error_naming_the_digest(crio, registry):
+    del registry.answers[f"/v2/ocimatrix/platforms/buildah-oci/manifests/{AMD64_MANIFEST}"]
+    # What the registry served is not CRI-O's answer: an error of the run, never a failure of CRI-O.
+    with pytest.raises(HarnessError, match=rf"reading the config of {REF}@{AMD64_MANIFEST} from its registry: .*404"):
+        crio.resolved_image(REF)
 
 
 # ------------------------------------------------------------------ the platforms suite's matching

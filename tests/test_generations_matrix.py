@@ -7,12 +7,14 @@ from pathlib import Path
 
 import pytest
 
+from ocimatrix import evidence
 from ocimatrix.claims.versions import parse_range
 from ocimatrix.engines import catalog
 from ocimatrix.errors import ServiceUnavailable, UsageError
 from ocimatrix.generations.site import GenerationSite
 from ocimatrix.host.services import Endpoints, generation_service
 from ocimatrix.matrix import DEFAULT_MATRIX, load_matrix, same_generation, value_matches, versions_match
+from ocimatrix.plugin import EXPECTATION_KEY, PENDING_KEY, VersionedExpectations
 
 
 def matrix_from(text: str, tmp_path: Path):
@@ -113,6 +115,37 @@ def test_versions_decide_whether_a_known_incompatibility_applies():
     exact = {"docker@trixie": parse_range(">=26")}
     assert versions_match(exact, {"docker@trixie": "26.1.5", "docker": "20.10.24"}) is True
     assert versions_match(exact, {"docker": "26.1.5"}) is None
+
+
+@pytest.mark.parametrize(
+    ("recorded", "applied", "note"),
+    [
+        ({"podman@trixie": "5.4.2", "docker": "20.10.24+dfsg1"}, True, None),
+        ({"podman": "4.3.1", "docker@trixie": "26.1.5+dfsg1"}, False, "this cell's versions are outside docker <23"),
+        ({"podman": "4.3.1"}, False, "the cell recorded no version of docker <23"),
+    ],
+)
+def test_the_plugin_applies_a_versioned_expectation_from_the_versions_the_cell_recorded(
+    pytester, recorded, applied, note
+):
+    # What decides, run as the plugin runs it at the end of a cell's setup (the whole run through the
+    # plugin is in test_mutation_expectations.py).
+    item = pytester.getitem("def test_func(): pass")
+    expected = {"test": "test_*", "cell": {}, "versions": {"docker": parse_range("<23")}, "match": "x", "reason": "r"}
+    later = {**expected, "versions": {"docker": parse_range("<30")}, "reason": "r2"}  # fits as well
+    item.stash[PENDING_KEY] = [expected, later] if applied else [expected]
+    with evidence.scoped() as recorder:
+        recorder.versions.update(recorded)
+        VersionedExpectations().pytest_runtest_setup(item)
+    marker = item.get_closest_marker("xfail")
+    if applied:
+        assert marker is not None and marker.kwargs == {"reason": "known: r", "strict": True}
+        assert item.stash[EXPECTATION_KEY] is expected, "the first listing that fits applies, not a later one"
+        assert recorder.evidence["expectation"] == "r (versions docker <23)"
+        assert "expectations_not_applied" not in recorder.evidence
+    else:
+        assert marker is None and EXPECTATION_KEY not in item.stash
+        assert recorder.evidence["expectations_not_applied"] == [f"r: {note}"]
 
 
 def test_default_matrix_runs_trixie_beside_this_host():

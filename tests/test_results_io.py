@@ -36,13 +36,22 @@ def sample() -> Results:
 
 def test_round_trip(tmp_path):
     path = tmp_path / "out" / "results.json"
-    write_results(sample(), path)
+    written = sample()
+    # Every run field set, so a reader that drops or renames one of them shows up below.
+    written.run.finished = "2026-01-02T03:04:05Z"
+    written.run.merge = {"sources": [{"file": "a.json", "host": "h1"}], "duplicates": 0, "conflicts": 0}
+    written.run.restarts = {"registry": [{"at": "t", "cell": "c", "why": "w", "outcome": "error"}]}
+    write_results(written, path)
     data = json.loads(path.read_text())
     assert data["schema"] == SCHEMA_ID
     assert data["run"]["tools"]["docker"] == "20.10.24"
     assert data["run"]["host"] and data["run"]["arch"] and data["run"]["kernel"]
     back = read_results(path)
-    assert back.to_json() == sample().to_json() | {"run": back.to_json()["run"]}
+    assert back.to_json() == written.to_json()
+    assert back.run.started == written.run.started and back.run.finished == "2026-01-02T03:04:05Z"
+    assert back.run.matrix == "matrix/default.yaml" and back.run.tools == {"docker": "20.10.24", "runc": "1.1.5"}
+    assert back.run.restarts["registry"][0]["outcome"] == "error"
+    assert back.run.merge["sources"] == [{"file": "a.json", "host": "h1"}]
     assert back.results[0].spec.section == "runtime-spec §lifecycle"
     assert back.counts()["failed"] == 1 and back.counts()["skipped"] == 1
     assert not list(path.parent.glob(".*tmp")), "the temporary file was left behind"
