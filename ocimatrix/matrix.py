@@ -20,11 +20,11 @@ from typing import Any
 import yaml
 
 from ocimatrix.axes import AXES, SUITES
-from ocimatrix.tools.versions import RangeError, VersionRange, parse_range
 from ocimatrix.engines import catalog
 from ocimatrix.errors import UsageError
 from ocimatrix.registry_targets import registry_settings_problems
 from ocimatrix.resources import MATRIX_DIR
+from ocimatrix.tools.versions import RangeError, VersionRange, parse_range
 
 DEFAULT_MATRIX = MATRIX_DIR / "default.yaml"
 

@@ -10,8 +10,6 @@ import pytest
 
 from ocimatrix.errors import UsageError
 from ocimatrix.generations import roots
-from ocimatrix.tools.catalog import root_packages
-from ocimatrix.tools.generations import generation
 from ocimatrix.generations.manifest import (
     Manifest,
     parse_apt_policy,
@@ -22,6 +20,8 @@ from ocimatrix.generations.manifest import (
     write_manifest,
 )
 from ocimatrix.host.foreign_busybox import configured_sources
+from ocimatrix.tools.catalog import root_packages
+from ocimatrix.tools.generations import generation
 
 MIRROR = "http://mirror.example/debian"
 KEYRING = "/usr/share/keyrings/debian-archive-keyring.gpg"

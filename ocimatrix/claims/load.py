@@ -25,10 +25,10 @@ from ocimatrix.claims.model import (
     RegistryClaims,
     RuntimeClaims,
 )
-from ocimatrix.tools.versions import RangeError, parse_range
 from ocimatrix.errors import UsageError
 from ocimatrix.matrix import KNOWN_PLATFORMS, YamlLocations
 from ocimatrix.registries import registry_settings_problems
+from ocimatrix.tools.versions import RangeError, parse_range
 
 SCHEMA_NAME = "claims.schema.json"
 REGISTRY_SETTING_KEYS = ("embedded", "url", "plain_http", "tls_verify", "namespace", "auth", "version")

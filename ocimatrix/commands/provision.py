@@ -6,9 +6,9 @@ import argparse
 import os
 
 from ocimatrix.errors import UsageError
-from ocimatrix.tools.generations import generation
 from ocimatrix.host.distro import FOREIGN_MIRROR_ENV, SUPPORTED
 from ocimatrix.host.provision import provision, provision_generations
+from ocimatrix.tools.generations import generation
 
 HELP = "install the Debian packages and host fixes the matrix needs (idempotent; needs root)"
 EPILOG = (

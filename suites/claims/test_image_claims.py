@@ -13,10 +13,10 @@ import re
 import pytest
 
 from ocimatrix.claims.elf_abi import kernel_text
-from ocimatrix.tools.versions import parse_range, parse_version
 from ocimatrix.engines.base import EngineError, RunSpec, Unsupported
 from ocimatrix.host.platforms import detect, platform_matches_request
 from ocimatrix.oci import elf
+from ocimatrix.tools.versions import parse_range, parse_version
 from ocimatrix.verdicts import run_container
 
 INDEX_SPEC = "https://github.com/opencontainers/image-spec/blob/v1.1.0/image-index.md#image-index-property-descriptions"
