@@ -20,14 +20,10 @@ from __future__ import annotations
 import importlib
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 from ocimatrix.errors import UsageError
 from ocimatrix.tools.capabilities import Capabilities, SinceVersion
 from ocimatrix.tools.generations import HOST_GENERATION, NAMES
-
-if TYPE_CHECKING:
-    from ocimatrix.engines.base import Engine
 
 GENERATIONS = NAMES
 ROLES = ("engine", "builder", "copier", "runtime", "registry", "support")
@@ -71,7 +67,8 @@ class Tool:
     vendor_packages: tuple[str, ...] = ()
     optional_on: tuple[str, ...] = ()
 
-    def driver_class(self) -> type[Engine]:
+    def driver_class(self) -> type:
+        """The driver class (an ``engines.base.Engine``), imported by name: this floor imports no driver."""
         if not self.driver:
             raise UsageError(f"{self.name} has no driver in ocimatrix.engines")
         module, _, attr = self.driver.partition(":")
