@@ -4,6 +4,10 @@ Both sides run against the same services (started once here, as `ocimatrix run` 
 script is the cell's own repro, as recorded in results.json, so the engines do identical work:
 build, push, remove the local copy, pull, read the digest, run. Runs alternate to share any drift.
 
+The shell pushes to repositories of its own (``ocimatrix-bench/shell-N/...``), never to a tag the
+harness wrote: a harness step replaying its record would find the tag moved. Each harness round is
+a fresh run: its shared build records are dropped first, so it builds and pushes as the shell does.
+
     python bench/bench_lifecycle.py [--rounds 5] [--cell podman-oci-podman-runc]
 
 Prints median seconds per side and the ratio; exits 1 if the overhead exceeds --max-overhead.
@@ -14,6 +18,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -88,16 +93,23 @@ def shell_once(repro: list[str], workdir: Path) -> float:
     return elapsed
 
 
-def replayable(repro: list[str], build_context: Path) -> list[str]:
-    """The same commands, but building from a fresh context: its build id makes new layers, so the
-    shell pushes and pulls as much as the harness did (the registry would skip layers it has)."""
+HARNESS_REPOSITORIES = "/ocimatrix/lifecycle/"
+
+
+def replayable(repro: list[str], build_context: Path, round_no: int) -> list[str]:
+    """The same commands, but building from a fresh context (its build id makes new layers, so the
+    shell pushes and pulls as much as the harness did: the registry would skip layers it has), and
+    pushing to repositories of the shell's own, never to a tag the harness wrote."""
     lines = []
     for line in repro:
+        line = line.replace(HARNESS_REPOSITORIES, f"/ocimatrix-bench/shell-{round_no}/")
         if " build " in f" {line} ":
             words = line.split(" ")
             words[-1] = str(build_context)
             line = " ".join(words)
         lines.append(line)
+    if not any(f"/ocimatrix-bench/shell-{round_no}/" in line for line in lines):
+        sys.exit(f"the cell's repro names no {HARNESS_REPOSITORIES} image: the shell would reuse the harness's tags")
     return lines
 
 
@@ -118,10 +130,12 @@ def main() -> int:
             endpoints_file = Path(endpoints.state_dir) / "endpoints.json"
             harness, shell = [], []
             for round_no in range(args.rounds):
+                # A fresh run each round: without its records the harness builds and pushes again.
+                shutil.rmtree(Path(endpoints.state_dir) / "lifecycle-builds", ignore_errors=True)
                 seconds, repro = harness_once(endpoints_file, args.cell, work / "results.json", f"bench{round_no}")
                 harness.append(seconds)
                 context = lifecycle_context(work / f"ctx{round_no}", "linux/amd64", build_id=f"bench-shell-{round_no}")
-                shell.append(shell_once(replayable(repro, context), work))
+                shell.append(shell_once(replayable(repro, context, round_no), work))
             h, s = statistics.median(harness), statistics.median(shell)
             overhead = h / s - 1
             print(f"cell {args.cell}: every lifecycle test of the cell (build, push, rmi, pull, inspect, runs)")
