@@ -443,3 +443,25 @@ def test_fail_refused_raises_a_harness_fault_as_itself():
     with pytest.raises(EngineError) as raised:
         fail_refused("docker could not run the container", fault)
     assert raised.value is fault and decide(raised.value).outcome == "error"
+
+
+# --- the lifecycle bench never writes a tag of the harness's ------------------------------------------
+
+
+def test_the_bench_shell_replay_pushes_to_tags_of_its_own(tmp_path, monkeypatch):
+    monkeypatch.syspath_prepend(str(ROOT / "bench"))
+    import bench_lifecycle
+
+    harness = "127.0.0.1:5000/ocimatrix/lifecycle/podman-oci-gzip"
+    repro = [
+        f"podman --root /s/root build --format oci -t {harness}:bench0 /s/build-x/context",
+        f"podman --root /s/root push --tls-verify=false {harness}:bench0 docker://{harness}:bench0",
+        f"skopeo copy docker://{harness}:bench0 docker://{harness}-skopeo-copy-gw0:bench0",
+        f"podman --root /s/root run --rm --network none --pull never --runtime /usr/bin/runc {harness}:bench0",
+    ]
+    lines = bench_lifecycle.replayable(repro, tmp_path / "ctx", 3)
+    assert not [line for line in lines if "/ocimatrix/lifecycle/" in line]
+    assert all("/ocimatrix-bench/shell-3/podman-oci-gzip" in line for line in lines)
+    assert lines[0].endswith(str(tmp_path / "ctx"))
+    with pytest.raises(SystemExit, match="no /ocimatrix/lifecycle/ image"):
+        bench_lifecycle.replayable(["podman run other:tag"], tmp_path / "ctx", 0)
