@@ -94,8 +94,12 @@ class DockerEngine(Engine):
             said = _said(exc)
             raise EngineError(f"docker push {ref}: {said}", step="docker push", answer=said) from None
         if not digest:
-            said = f"the push stream ended without a digest; its last line: {json.dumps(last)}"
-            raise EngineError(f"docker push {ref}: {said}", step="docker push", answer=said)
+            said = json.dumps(last)  # the stream's last line, as dockerd wrote it
+            raise EngineError(
+                f"docker push {ref}: the push stream ended without a digest; its last line: {said}",
+                step="docker push",
+                answer=said,
+            )
         return digest
 
     def build_index(self, ref: str, per_platform: dict[str, str], *, format: str) -> str:
