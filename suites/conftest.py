@@ -109,11 +109,14 @@ def skopeo(endpoints, recorder):
 
 # --- the lifecycle probe image, shared by the suites that build, push and pull it ------------------
 
-_built: dict = {}
+@pytest.fixture(scope="session")
+def lifecycle_builds() -> dict:
+    """This worker's view of the run's shared builds: (builder, format, compression, platform) -> Outcome."""
+    return {}
 
 
 @pytest.fixture
-def pushed_image(cell, builder: Engine, endpoints) -> Outcome:
+def pushed_image(cell, builder: Engine, endpoints, lifecycle_builds: dict) -> Outcome:
     """The probe built by the cell's builder and pushed to the embedded registry (``.get()`` it).
 
     Built once per builder, generation, format and compression for the whole run: the first worker
@@ -139,10 +142,11 @@ def pushed_image(cell, builder: Engine, endpoints) -> Outcome:
         builder.remove_image(ref)
         return PushedImage(ref, digest, builder.label)
 
-    if key not in _built:
-        shared = Path(endpoints.state_dir) / "lifecycle-builds"
-        _built[key] = shared_step(shared, name, build_and_push, asdict, lambda data: PushedImage(**data))
-    return _built[key]
+    if key not in lifecycle_builds:
+        # Per run: services kept up across runs (`ocimatrix services`) must not replay another run's build.
+        shared = Path(endpoints.state_dir) / "lifecycle-builds" / run_token()
+        lifecycle_builds[key] = shared_step(shared, name, build_and_push, asdict, lambda data: PushedImage(**data))
+    return lifecycle_builds[key]
 
 
 @pytest.fixture
