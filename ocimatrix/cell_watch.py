@@ -80,7 +80,7 @@ def services_of_cell(cell: dict | None, matrix: Matrix) -> list[str | UserEndpoi
 
 @cache
 def _book() -> ServiceBook | None:
-    from ocimatrix.host.services import ENDPOINTS_ENV, Endpoints
+    from ocimatrix.endpoints import ENDPOINTS_ENV, Endpoints
 
     path = os.environ.get(ENDPOINTS_ENV)
     if not path:

@@ -225,7 +225,7 @@ def _exception_text(exc: BaseException) -> str:
 
 def skip_unless_started(endpoints, service: str, what: str) -> None:
     """Skip when ``service`` is not installed on this host; an error when it is but did not start."""
-    from ocimatrix.engines.base import service_missing
+    from ocimatrix.endpoints import service_missing
 
     if endpoints.unavailable(service) is not None:
         pytest.skip(service_missing(endpoints, service, what))

@@ -109,6 +109,7 @@ def skopeo(endpoints, recorder):
 
 # --- the lifecycle probe image, shared by the suites that build, push and pull it ------------------
 
+
 @pytest.fixture(scope="session")
 def lifecycle_builds() -> dict:
     """This worker's view of the run's shared builds: (builder, format, compression, platform) -> Outcome."""

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
+from ocimatrix.endpoints import Endpoints
 from ocimatrix.engines import catalog
 from ocimatrix.engines.base import Engine, Unsupported
 from ocimatrix.errors import UsageError
-from ocimatrix.host.services import Endpoints
 from ocimatrix.matrix import ENDPOINT_KEYS, KNOWN_VALUES, parse_matrix
 from ocimatrix.results import Record
 

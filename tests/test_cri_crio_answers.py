@@ -27,11 +27,11 @@ from ocimatrix.cri.gen import api_pb2 as api
 from ocimatrix.cri.gen import api_pb2_grpc as api_grpc
 from ocimatrix.cri.image_ids import digest_or_none, normalize_digest, repo_digests_of
 from ocimatrix.cri.verdicts import judge_map, runtime_handler_problem
+from ocimatrix.endpoints import Endpoints
 from ocimatrix.engines import cri_engine
 from ocimatrix.engines.base import ResolvedImage, RunSpec
 from ocimatrix.engines.cri_engine import CriEngine, CrioEngine
 from ocimatrix.errors import HarnessError, ServiceUnavailable
-from ocimatrix.host.services import Endpoints
 from ocimatrix.oci.digest import DigestError
 from ocimatrix.oci.registry_client import RegistryClient
 from ocimatrix.platform_images.index import IndexEntry, PlatformIndex

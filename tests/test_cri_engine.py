@@ -11,11 +11,11 @@ from ocimatrix.cri import messages
 from ocimatrix.cri.answers import config_from_info, is_unknown_handler, repo_digest_for
 from ocimatrix.cri.client import CriError
 from ocimatrix.cri.gen import api_pb2 as api
+from ocimatrix.endpoints import Endpoints
 from ocimatrix.engines import catalog, cri_engine
 from ocimatrix.engines.base import RunSpec, Unsupported
 from ocimatrix.engines.cri_engine import CriEngine, CrioEngine, container_overrides, resolve_endpoint
 from ocimatrix.errors import ServiceUnavailable
-from ocimatrix.host.services import Endpoints
 
 EMBEDDED = "unix:///var/tmp/ocimatrix-x/containerd/containerd.sock"
 REF = "127.0.0.1:5000/ocimatrix/probe:run1"

@@ -10,8 +10,8 @@ import tarfile
 
 import pytest
 
+from ocimatrix.endpoints import Endpoints
 from ocimatrix.errors import UsageError
-from ocimatrix.host.services import Endpoints
 from ocimatrix.images import pause
 from ocimatrix.images.busybox import HOST_BUSYBOX
 from ocimatrix.oci import mediatypes

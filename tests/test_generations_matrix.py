@@ -9,10 +9,10 @@ import pytest
 
 from ocimatrix import evidence
 from ocimatrix.claims.versions import parse_range
+from ocimatrix.endpoints import Endpoints, generation_service
+from ocimatrix.endpoints.site import GenerationSite
 from ocimatrix.engines import catalog
 from ocimatrix.errors import ServiceUnavailable, UsageError
-from ocimatrix.generations.site import GenerationSite
-from ocimatrix.host.services import Endpoints, generation_service
 from ocimatrix.matrix import DEFAULT_MATRIX, load_matrix, same_generation, value_matches, versions_match
 from ocimatrix.plugin import EXPECTATION_KEY, PENDING_KEY, VersionedExpectations
 

@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
+from ocimatrix.endpoints import Endpoints
 from ocimatrix.engines.base import Engine, Unsupported
 from ocimatrix.engines.containerd_engine import ContainerdEngine
 from ocimatrix.engines.docker_engine import DockerEngine
-from ocimatrix.host.services import Endpoints
 
 CTR_PULL = (Path(__file__).parent / "data" / "platforms" / "ctr-pull-arm-v7.txt").read_text()
 ARM_V7_CONFIG = {"architecture": "arm", "os": "linux", "variant": "v7", "config": {}}

@@ -18,10 +18,10 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from ocimatrix import evidence
+from ocimatrix.endpoints import Endpoints
 from ocimatrix.engines import catalog
 from ocimatrix.engines.identity import package_origin
-from ocimatrix.errors import OcimatrixError, ServiceUnavailable
-from ocimatrix.host.services import Endpoints
+from ocimatrix.errors import OcimatrixError
 from ocimatrix.images.busybox import host_platform_name
 
 # OCI runtime -> binary, for the runtimes the engines here are set up to use (from the catalog).
@@ -127,21 +127,6 @@ def run_command(
         answer = f"exit {proc.returncode}: {detail}"
         raise EngineError(f"{step} failed (exit {proc.returncode}): {detail}", step=step, answer=answer)
     return result
-
-
-def service_missing(endpoints: Endpoints, service: str, what: str) -> str:
-    """The skip reason when ``service`` is not installed here; raises when it is but did not start.
-
-    Not installed is true of the host, decided before the cell; installed but not started is a
-    harness fault, and a fault is never a skip.
-    """
-    found = endpoints.unavailable(service)
-    if found is None:
-        raise ServiceUnavailable(what, "the harness did not record an endpoint for it")
-    why, true_of_host = found
-    if true_of_host:
-        return f"no {what}: {why}"
-    raise ServiceUnavailable(what, f"it did not start: {why}")
 
 
 def docker_style_run_args(spec: RunSpec, runtime: str, entrypoint: list[str], name: str = "") -> list[str]:

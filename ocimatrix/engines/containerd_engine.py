@@ -13,6 +13,7 @@ import shutil
 import uuid
 from pathlib import Path
 
+from ocimatrix.endpoints import service_missing
 from ocimatrix.engines import catalog
 from ocimatrix.engines.base import (
     Engine,
@@ -22,7 +23,6 @@ from ocimatrix.engines.base import (
     TimedOut,
     Unsupported,
     run_command,
-    service_missing,
 )
 from ocimatrix.engines.image_views import config_section_of, host_manifest
 from ocimatrix.errors import ServiceUnavailable

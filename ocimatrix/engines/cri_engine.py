@@ -35,8 +35,9 @@ from ocimatrix.cri.client import CriError
 from ocimatrix.cri.gen import api_pb2 as api
 from ocimatrix.cri.image_ids import digest_or_none, repo_digests_of
 from ocimatrix.cri.kubelet import NO_IMAGE, KubeletCri
+from ocimatrix.endpoints import service_missing
 from ocimatrix.engines import catalog
-from ocimatrix.engines.base import Engine, EngineError, ResolvedImage, RunResult, RunSpec, Unsupported, service_missing
+from ocimatrix.engines.base import Engine, EngineError, ResolvedImage, RunResult, RunSpec, Unsupported
 from ocimatrix.engines.image_views import config_section_of, host_manifest
 from ocimatrix.errors import HarnessError, OcimatrixError, ServiceUnavailable, UsageError
 from ocimatrix.images.busybox import host_platform_name

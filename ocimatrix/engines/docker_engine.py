@@ -15,6 +15,7 @@ import docker.errors
 import requests
 
 from ocimatrix import evidence
+from ocimatrix.endpoints import service_missing
 from ocimatrix.engines import catalog
 from ocimatrix.engines.base import (
     Engine,
@@ -26,7 +27,6 @@ from ocimatrix.engines.base import (
     Unsupported,
     docker_style_run_args,
     run_command,
-    service_missing,
 )
 from ocimatrix.engines.image_views import config_section_of_inspect, digests_for, split_tag
 from ocimatrix.errors import ServiceUnavailable

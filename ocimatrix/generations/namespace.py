@@ -28,16 +28,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ocimatrix.endpoints.site import CHROOT_ENV, enter_command
 from ocimatrix.errors import HarnessError
 from ocimatrix.host.process import Daemon, is_running, mounts_under, processes_mentioning, tail
 
 # Ephemeral directories of the root that get a tmpfs of their own in the namespace.
 SCRATCH_DIRS = ("run", "tmp", "var/tmp")
 # podman 5 says cgroup v1 is deprecated on every command; the host is cgroup v1 hybrid.
-CHROOT_ENV = {
-    "PODMAN_IGNORE_CGROUPSV1_WARNING": "1",
-    "PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
-}
 READY_MARK = "ocimatrix-namespace-ready"
 START_TIMEOUT_S = 30.0
 
@@ -85,13 +82,6 @@ def holder_command(rootfs: Path, state_dir: Path, shared: tuple[Path, ...] = ())
         str(state_dir),
         *(str(p) for p in shared),
     ]
-
-
-def enter_command(pid: int, rootfs: Path, argv: list[str]) -> list[str]:
-    """``argv`` started in the namespace of holder ``pid``, whose ``/`` is ``rootfs`` (kept in the
-    signature for the callers' sake: the namespace, not a chroot, decides the root)."""
-    del rootfs
-    return ["nsenter", f"--mount=/proc/{pid}/ns/mnt", *argv]
 
 
 def missing_ancestors(rootfs: Path, path: Path) -> list[Path]:

@@ -13,10 +13,10 @@ from __future__ import annotations
 from dataclasses import asdict
 from pathlib import Path
 
+from ocimatrix.endpoints.site import GenerationSite
 from ocimatrix.generations.daemons import GenerationEndpoints, start_generation_services
 from ocimatrix.generations.namespace import GenerationHost
 from ocimatrix.generations.roots import PreparedRoot, prepare, prepared_root
-from ocimatrix.generations.site import GenerationSite
 from ocimatrix.host.supervision import Probe, ServiceBook
 
 
@@ -52,7 +52,7 @@ class GenerationServices:
         self.hosts: list[GenerationHost] = []
 
     def start(self, generation: str, run_state: Path, endpoints, book: ServiceBook) -> None:
-        from ocimatrix.host.services import generation_service
+        from ocimatrix.endpoints import generation_service
 
         host: GenerationHost | None = None
         try:

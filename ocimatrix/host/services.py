@@ -7,13 +7,12 @@ of an earlier run (stale state directories whose owner is gone are swept on the 
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import tempfile
-from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from ocimatrix.endpoints import Endpoints
 from ocimatrix.host.auth_registries import AuthRegistries
 from ocimatrix.host.containerd_service import ContainerdService
 from ocimatrix.host.dockerd_service import DockerdService
@@ -27,70 +26,6 @@ from ocimatrix.images.pause import publish_sandbox_image
 
 STATE_PARENT = Path(os.environ.get("OCIMATRIX_STATE_PARENT", "/var/tmp"))
 STATE_PREFIX = "ocimatrix-"
-ENDPOINTS_ENV = "OCIMATRIX_ENDPOINTS"
-
-
-# The Endpoints fields that hold an embedded daemon's address (what a catalog line may name).
-DAEMON_FIELDS = ("registry", "containerd", "docker", "cri")
-
-
-@dataclass
-class Endpoints:
-    """What the drivers need to reach the services; serialised so pytest-xdist workers share it."""
-
-    state_dir: str
-    registry: str = ""  # host:port of the embedded registry
-    containerd: str = ""  # socket path
-    docker: str = ""  # unix:// endpoint
-    cri: str = ""  # unix:// endpoint of containerd's CRI
-    podman_root: str = ""
-    podman_env: dict[str, str] = field(default_factory=dict)
-    sandbox_image: str = ""
-    registries: dict[str, dict] = field(default_factory=dict)  # auth kind -> matrix-style registry settings
-    # service -> why it isn't available. ``absent``: its tool isn't installed, true of the host (cells skip);
-    # ``errors``: it is installed but the harness could not start it (cells are errors, never skips).
-    absent: dict[str, str] = field(default_factory=dict)
-    errors: dict[str, str] = field(default_factory=dict)
-    # generation (trixie, sid) -> its GenerationSite as JSON: root, namespace, daemons (see generations/site.py)
-    generations: dict[str, dict] = field(default_factory=dict)
-
-    def address(self, daemon: str) -> str:
-        """The address of embedded daemon ``daemon`` by its field name ("docker", "containerd", "cri" ...),
-        as a tool's catalog line names it (``Tool.embedded_endpoint``); "" for none."""
-        if not daemon or daemon not in DAEMON_FIELDS:
-            return ""
-        return getattr(self, daemon)
-
-    def unavailable(self, service: str) -> tuple[str, bool] | None:
-        """``(why, true_of_host)`` when ``service`` did not start; None when it did."""
-        if service in self.absent:
-            return self.absent[service], True
-        if service in self.errors:
-            return self.errors[service], False
-        return None
-
-    def site(self, generation: str):
-        """The running ``generation`` (a ``GenerationSite``); ServiceUnavailable when the run did not start it:
-        a root that could not be prepared or started is an error of its cells, never a skip."""
-        from ocimatrix.errors import ServiceUnavailable
-        from ocimatrix.generations.site import GenerationSite
-
-        if generation in self.generations:
-            return GenerationSite.from_json(self.generations[generation])
-        why = self.errors.get(generation_service(generation)) or "this run did not start it (no cell names it)"
-        raise ServiceUnavailable(f"generation {generation}", why)
-
-    def save(self, path: Path) -> None:
-        path.write_text(json.dumps(asdict(self), indent=1))
-
-    @classmethod
-    def load(cls, path: str | Path) -> Endpoints:
-        return cls(**json.loads(Path(path).read_text()))
-
-
-def generation_service(generation: str) -> str:
-    """The name a generation's failure is recorded under in ``Endpoints.errors``."""
-    return f"generation {generation}"
 
 
 def _note_failure(endpoints: Endpoints, service: str, exc: Exception) -> None:

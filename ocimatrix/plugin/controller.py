@@ -34,7 +34,8 @@ class Controller:
             print(message, file=sys.stderr)
 
     def start_services(self) -> None:
-        from ocimatrix.host.services import ENDPOINTS_ENV, EmbeddedServices
+        from ocimatrix.endpoints import ENDPOINTS_ENV
+        from ocimatrix.host.services import EmbeddedServices
 
         given = self.config.getoption("endpoints") or os.environ.get(ENDPOINTS_ENV)
         if given:

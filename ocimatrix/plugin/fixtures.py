@@ -29,7 +29,7 @@ def run_id() -> str:
 
 @pytest.fixture(scope="session")
 def endpoints():
-    from ocimatrix.host.services import ENDPOINTS_ENV, Endpoints
+    from ocimatrix.endpoints import ENDPOINTS_ENV, Endpoints
 
     path = os.environ.get(ENDPOINTS_ENV)
     if not path:

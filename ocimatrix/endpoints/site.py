@@ -12,7 +12,18 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ocimatrix.generations.namespace import CHROOT_ENV, enter_command
+# What the generation's chrooted tools need in their environment.
+CHROOT_ENV = {
+    "PODMAN_IGNORE_CGROUPSV1_WARNING": "1",
+    "PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+}
+
+
+def enter_command(pid: int, rootfs: Path, argv: list[str]) -> list[str]:
+    """``argv`` started in the namespace of holder ``pid``, whose ``/`` is ``rootfs`` (kept in the
+    signature for the callers' sake: the namespace, not a chroot, decides the root)."""
+    del rootfs
+    return ["nsenter", f"--mount=/proc/{pid}/ns/mnt", *argv]
 
 
 @dataclass
