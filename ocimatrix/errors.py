@@ -53,3 +53,25 @@ class ImplementationFailure(AssertionError):
 def fail_with(message: str, *, step: str, answer: object) -> NoReturn:
     """Fail the cell with the implementation's own ``answer`` to ``step`` kept beside ``message``."""
     raise ImplementationFailure(message, step=step, answer=answer if isinstance(answer, str) else repr(answer))
+
+
+class EngineError(OcimatrixError):
+    """The engine refused or failed an action; the message carries its own words.
+
+    ``answer`` is those words alone (stderr, the daemon's error) and ``step`` the action asked for
+    (``docker pull``), so that an expectation is read against what the engine said, not the
+    harness's sentence around it; ``None`` when the engine said nothing the harness could keep.
+    """
+
+    def __init__(self, message: str, *, step: str | None = None, answer: str | None = None) -> None:
+        super().__init__(message)
+        self.step = step
+        self.answer = answer
+
+
+class TimedOut(EngineError):
+    """A command, or the container it ran, outlived its timeout: the tool's fault, once it was killed."""
+
+
+class Unsupported(OcimatrixError):
+    """The tool has no way to express this action; cells asking for it are skipped with this reason."""

@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from ocimatrix.errors import HarnessError, ImplementationFailure, OcimatrixError, UsageError
+from ocimatrix.errors import EngineError, HarnessError, ImplementationFailure, OcimatrixError, Unsupported, UsageError
 
 # A CRI status the runtime answered with is the runtime's; UNAVAILABLE means nobody answered.
 _GRPC_TRANSPORT_CODES = {"UNAVAILABLE"}
@@ -238,8 +238,6 @@ def run_container(runner, spec, recorder, failure: str):
     tool, decided before anything ran); one that tries and fails fails the cell as ``failure: <its
     words>``. The exit code and output become evidence either way the container ends.
     """
-    from ocimatrix.engines.base import EngineError, Unsupported
-
     try:
         result = runner.run(spec)
     except Unsupported as exc:

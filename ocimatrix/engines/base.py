@@ -21,33 +21,11 @@ from ocimatrix import evidence
 from ocimatrix.endpoints import Endpoints
 from ocimatrix.engines import catalog
 from ocimatrix.engines.identity import package_origin
-from ocimatrix.errors import OcimatrixError
+from ocimatrix.errors import EngineError, TimedOut, Unsupported
 from ocimatrix.images.busybox import host_platform_name
 
 # OCI runtime -> binary, for the runtimes the engines here are set up to use (from the catalog).
 RUNTIME_BINARIES = catalog.engine_runtimes()
-
-
-class EngineError(OcimatrixError):
-    """The engine refused or failed an action; the message carries its own words.
-
-    ``answer`` is those words alone (stderr, the daemon's error) and ``step`` the action asked for
-    (``docker pull``), so that an expectation is read against what the engine said, not the
-    harness's sentence around it; ``None`` when the engine said nothing the harness could keep.
-    """
-
-    def __init__(self, message: str, *, step: str | None = None, answer: str | None = None) -> None:
-        super().__init__(message)
-        self.step = step
-        self.answer = answer
-
-
-class TimedOut(EngineError):
-    """A command, or the container it ran, outlived its timeout: the tool's fault, once it was killed."""
-
-
-class Unsupported(OcimatrixError):
-    """The tool has no way to express this action; cells asking for it are skipped with this reason."""
 
 
 @dataclass
