@@ -27,11 +27,11 @@ from typing import Any, NoReturn
 import pytest
 
 from ocimatrix import cell_watch, evidence
-from ocimatrix.engines import catalog
 from ocimatrix.engines.base import BoundTool, Engine, EngineError, Unsupported
 from ocimatrix.engines.image_views import split_tag
 from ocimatrix.errors import HarnessError, ImplementationFailure, OcimatrixError, ServiceUnavailable
 from ocimatrix.oci.registry_client import RegistryClient, RegistryError
+from ocimatrix.tools import catalog
 from ocimatrix.verdicts import is_harness_fault
 
 

@@ -15,9 +15,9 @@ import os
 from dataclasses import dataclass, field
 from functools import cache
 
-from ocimatrix.engines import catalog
 from ocimatrix.host.supervision import PROBE_ATTEMPTS, Probe, ServiceBook, probe_once
 from ocimatrix.matrix import Matrix
+from ocimatrix.tools import catalog
 
 # What the cell's tools need from the embedded services, by the tools' declared needs.
 _REGISTRY_SERVICES = {True: ("registry",), "token": ("token-server", "registry-token"), "basic": ("registry-basic",)}

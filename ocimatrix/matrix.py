@@ -20,16 +20,16 @@ from typing import Any
 import yaml
 
 from ocimatrix.axes import AXES, SUITES
-from ocimatrix.engines import catalog
 from ocimatrix.errors import UsageError
 from ocimatrix.registry_targets import registry_settings_problems
 from ocimatrix.resources import MATRIX_DIR
+from ocimatrix.tools import catalog
 from ocimatrix.tools.versions import RangeError, VersionRange, parse_range
 
 DEFAULT_MATRIX = MATRIX_DIR / "default.yaml"
 
 # The axes and their known values; ``None`` means "checked by a pattern or by another section".
-# Tools come from the catalog (engines/catalog.py), where ``name@generation`` is spelled too.
+# Tools come from the catalog (tools/catalog.py), where ``name@generation`` is spelled too.
 KNOWN_VALUES: dict[str, tuple[str, ...] | None] = {
     "engine": catalog.names("engine"),
     "builder": catalog.names("builder"),

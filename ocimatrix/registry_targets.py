@@ -287,7 +287,7 @@ def registry_settings_problems(settings: Mapping[str, Any]) -> list[tuple[tuple[
         problems.append((("embedded",), f"expected true or one of: {', '.join(EMBEDDED_KINDS)}"))
     generation = settings.get("generation")
     if generation is not None:
-        from ocimatrix.engines.catalog import ROOT_GENERATIONS
+        from ocimatrix.tools.generations import ROOT_GENERATIONS
 
         if embedded is not True:
             problems.append((("generation",), "only the plain embedded registry (embedded: true) has a generation"))

@@ -9,10 +9,10 @@ import pytest
 from ocimatrix.claims.judge import judge
 from ocimatrix.claims.load import load_claims, parse_claims
 from ocimatrix.claims.plan import all_claims, matrix_document, runtime_expectations, write_run_inputs
-from ocimatrix.engines.catalog import HOST_GENERATION, spelled
 from ocimatrix.errors import UsageError
 from ocimatrix.matrix import load_matrix
 from ocimatrix.results import Record
+from ocimatrix.tools.catalog import HOST_GENERATION, spelled
 
 LIFECYCLE = "suites/runtime/test_runtime_lifecycle.py"
 HOOKS = "suites/runtime/test_runtime_hooks.py"

@@ -21,7 +21,6 @@ import httpx
 import pytest
 
 from ocimatrix import evidence
-from ocimatrix.cri.answers import UNKNOWN_RUNTIME_VERSION, handler_binaries, handler_version
 from ocimatrix.cri.client import KUBELET_RUNTIME_REQUEST_TIMEOUT, CriClient, CriError
 from ocimatrix.cri.gen import api_pb2 as api
 from ocimatrix.cri.gen import api_pb2_grpc as api_grpc
@@ -30,6 +29,7 @@ from ocimatrix.cri.verdicts import judge_map, runtime_handler_problem
 from ocimatrix.endpoints import Endpoints
 from ocimatrix.engines import cri_engine
 from ocimatrix.engines.base import ResolvedImage, RunSpec
+from ocimatrix.engines.cri_answers import UNKNOWN_RUNTIME_VERSION, handler_binaries, handler_version
 from ocimatrix.engines.cri_engine import CriEngine, CrioEngine
 from ocimatrix.errors import HarnessError, ServiceUnavailable
 from ocimatrix.oci.digest import DigestError

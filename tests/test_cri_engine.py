@@ -8,12 +8,12 @@ import grpc
 import pytest
 
 from ocimatrix.cri import messages
-from ocimatrix.cri.answers import config_from_info, is_unknown_handler, repo_digest_for
 from ocimatrix.cri.client import CriError
 from ocimatrix.cri.gen import api_pb2 as api
 from ocimatrix.endpoints import Endpoints
 from ocimatrix.engines import catalog, cri_engine
 from ocimatrix.engines.base import RunSpec, Unsupported
+from ocimatrix.engines.cri_answers import config_from_info, is_unknown_handler, repo_digest_for
 from ocimatrix.engines.cri_engine import CriEngine, CrioEngine, container_overrides, resolve_endpoint
 from ocimatrix.errors import ServiceUnavailable
 

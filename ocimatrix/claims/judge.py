@@ -18,9 +18,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ocimatrix.claims.plan import Claim
-from ocimatrix.engines.catalog import generation_of
 from ocimatrix.host.platforms import platform_matches_request
 from ocimatrix.results import Record
+from ocimatrix.tools.catalog import generation_of
 
 VERDICTS = ("verified", "contradicted", "error", "unverifiable")
 

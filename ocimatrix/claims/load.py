@@ -242,7 +242,7 @@ def _listed(value: Any) -> tuple[str, ...]:
 
 
 def _generations(value: Any, where: _Where, at: tuple[Any, ...]) -> tuple[str, ...]:
-    from ocimatrix.engines.catalog import GENERATIONS
+    from ocimatrix.tools.catalog import GENERATIONS
 
     named = _listed(value)
     for index, name in enumerate(named):
@@ -253,7 +253,7 @@ def _generations(value: Any, where: _Where, at: tuple[Any, ...]) -> tuple[str, .
 
 
 def _exists_in(engine: str, generation: str) -> bool:
-    from ocimatrix.engines.catalog import lookup
+    from ocimatrix.tools.catalog import lookup
 
     return generation in lookup(engine).generations
 
@@ -328,7 +328,7 @@ def _cri(raw: dict, where: _Where) -> CriClaims:
 
 
 def _runtime(raw: dict, where: _Where) -> RuntimeClaims:
-    from ocimatrix.engines.catalog import known_values, lookup, spelled, split_generation
+    from ocimatrix.tools.catalog import known_values, lookup, spelled, split_generation
 
     if "name" not in raw and "binary" not in raw:
         raise where.error(
@@ -361,7 +361,7 @@ def _runtime(raw: dict, where: _Where) -> RuntimeClaims:
 
 
 def _runtime_binaries() -> dict[str, str]:
-    from ocimatrix.engines.catalog import TOOLS
+    from ocimatrix.tools.catalog import TOOLS
 
     return {t.name: t.binary for t in TOOLS if "runtime" in t.roles and t.binary}
 

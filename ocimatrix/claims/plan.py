@@ -25,7 +25,7 @@ from ocimatrix.claims import catalog
 from ocimatrix.claims.catalog import Entry, Selection
 from ocimatrix.claims.here import Here
 from ocimatrix.claims.model import ClaimsFile, EngineClaim, ImageClaims
-from ocimatrix.engines.catalog import generation_of, spelled
+from ocimatrix.tools.catalog import generation_of, spelled
 
 CLAIMS_SUITE = "suites/claims/test_image_claims.py"
 IMAGE_SPEC = "https://github.com/opencontainers/image-spec/blob/v1.1.0/"

@@ -19,10 +19,11 @@ from typing import Any, ClassVar
 
 from ocimatrix import evidence
 from ocimatrix.endpoints import Endpoints
-from ocimatrix.engines import catalog
 from ocimatrix.engines.identity import package_origin
 from ocimatrix.errors import EngineError, TimedOut, Unsupported
 from ocimatrix.images.busybox import host_platform_name
+from ocimatrix.tools import capabilities as caps
+from ocimatrix.tools import catalog
 
 # OCI runtime -> binary, for the runtimes the engines here are set up to use (from the catalog).
 RUNTIME_BINARIES = catalog.engine_runtimes()
@@ -145,7 +146,7 @@ def runtime_versions() -> dict[str, str]:
 
 
 class BoundTool:
-    """One binding of a catalog line (``engines/catalog.py``) to binaries and sockets: the same
+    """One binding of a catalog line (``tools/catalog.py``) to binaries and sockets: the same
     driver class can be bound twice (another generation's dockerd beside this host's). What the
     tool can do is declared on its catalog line; ask ``supports()`` before asking for it."""
 
@@ -170,7 +171,7 @@ class BoundTool:
         self.binary = binary or self.tool.binary
         self.endpoint = ""  # set by drivers that talk to a daemon
         self._identity: dict[str, str] | None = None
-        self._capabilities: catalog.Capabilities | None = None
+        self._capabilities: caps.Capabilities | None = None
 
     @property
     def label(self) -> str:
@@ -214,12 +215,12 @@ class BoundTool:
         return f"{self.name}@{self.generation}:{self.endpoint or self.binary}"
 
     @property
-    def capabilities(self) -> catalog.Capabilities:
+    def capabilities(self) -> caps.Capabilities:
         """The catalog line's capabilities at this binding's version (``Tool.by_version``)."""
         if not self.tool.by_version:
             return self.tool.capabilities
         if self._capabilities is None:
-            self._capabilities = catalog.capabilities_at(self.tool, self.capability_version())
+            self._capabilities = caps.capabilities_at(self.tool, self.capability_version())
         return self._capabilities
 
     def capability_version(self) -> str:
@@ -244,11 +245,11 @@ class BoundTool:
 
     def supports(self, capability: str, value: str | None = None) -> bool:
         """Whether this tool can do ``capability`` (e.g. "save", "cri", ("push_format", "oci"))."""
-        return catalog.supports(self.capabilities, capability, value)
+        return caps.supports(self.capabilities, capability, value)
 
     def why_not(self, capability: str, value: str | None = None) -> str:
         """The driver's own words for a capability it lacks: the skip reason a reader sees."""
-        template = catalog.reason_template(self.capabilities, capability)
+        template = caps.reason_template(self.capabilities, capability)
         version = self._version_for_reason() if "{version}" in template else ""
         host = host_platform_name() if "{host}" in template else ""
         return template.format(name=self.name, version=version, value=value or "", host=host)

@@ -14,7 +14,6 @@ import uuid
 from pathlib import Path
 
 from ocimatrix.endpoints import service_missing
-from ocimatrix.engines import catalog
 from ocimatrix.engines.base import (
     Engine,
     ResolvedImage,
@@ -26,6 +25,7 @@ from ocimatrix.engines.base import (
 )
 from ocimatrix.engines.image_views import config_section_of, host_manifest
 from ocimatrix.errors import ServiceUnavailable
+from ocimatrix.tools import catalog
 
 NAMESPACE = "ocimatrix"
 FETCHED_BLOB = re.compile(r"\b(index|manifest|config)-(sha256:[0-9a-f]{64})")

@@ -22,7 +22,13 @@ from typing import Any
 
 from ocimatrix import evidence
 from ocimatrix.cri import messages
-from ocimatrix.cri.answers import (
+from ocimatrix.cri.client import CriError
+from ocimatrix.cri.gen import api_pb2 as api
+from ocimatrix.cri.image_ids import digest_or_none, repo_digests_of
+from ocimatrix.cri.kubelet import NO_IMAGE, KubeletCri
+from ocimatrix.endpoints import service_missing
+from ocimatrix.engines.base import Engine, EngineError, ResolvedImage, RunResult, RunSpec, Unsupported
+from ocimatrix.engines.cri_answers import (
     UNKNOWN_RUNTIME_VERSION,
     config_from_info,
     handler_binaries,
@@ -31,13 +37,6 @@ from ocimatrix.cri.answers import (
     repo_digest_for,
     status_summary,
 )
-from ocimatrix.cri.client import CriError
-from ocimatrix.cri.gen import api_pb2 as api
-from ocimatrix.cri.image_ids import digest_or_none, repo_digests_of
-from ocimatrix.cri.kubelet import NO_IMAGE, KubeletCri
-from ocimatrix.endpoints import service_missing
-from ocimatrix.engines import catalog
-from ocimatrix.engines.base import Engine, EngineError, ResolvedImage, RunResult, RunSpec, Unsupported
 from ocimatrix.engines.image_views import config_section_of, host_manifest
 from ocimatrix.errors import HarnessError, OcimatrixError, ServiceUnavailable, UsageError
 from ocimatrix.images.busybox import host_platform_name
@@ -45,6 +44,7 @@ from ocimatrix.oci import mediatypes
 from ocimatrix.oci.reference import parse_reference
 from ocimatrix.oci.registry_client import RegistryClient
 from ocimatrix.run_ids import run_id
+from ocimatrix.tools import catalog
 
 POD_NAMESPACE = "ocimatrix"
 CONTAINER_NAME = "main"

@@ -16,7 +16,6 @@ import requests
 
 from ocimatrix import evidence
 from ocimatrix.endpoints import service_missing
-from ocimatrix.engines import catalog
 from ocimatrix.engines.base import (
     Engine,
     EngineError,
@@ -30,6 +29,7 @@ from ocimatrix.engines.base import (
 )
 from ocimatrix.engines.image_views import config_section_of_inspect, digests_for, split_tag
 from ocimatrix.errors import ServiceUnavailable
+from ocimatrix.tools import catalog
 
 __all__ = ["DockerEngine", "docker_run_args", "split_tag"]
 

@@ -7,7 +7,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from ocimatrix.cri.image_ids import repo_digests_of
-from ocimatrix.host.platforms import host_goarch
+from ocimatrix.tools.platforms import host_goarch
 
 
 def config_section(section: Mapping[str, Any] | None, *, architecture: str, os: str, variant: str) -> dict[str, Any]:

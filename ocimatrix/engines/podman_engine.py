@@ -7,7 +7,6 @@ import shutil
 import uuid
 from pathlib import Path
 
-from ocimatrix.engines import catalog
 from ocimatrix.engines.base import (
     Engine,
     EngineError,
@@ -21,6 +20,7 @@ from ocimatrix.engines.base import (
     run_command,
 )
 from ocimatrix.engines.image_views import config_section_of_inspect, digests_for
+from ocimatrix.tools import catalog
 
 BUILD_ULIMITS = ("--ulimit", "nofile=1024:1024", "--ulimit", "nproc=1024:1024")
 PUSH_FORMATS = {"oci": "oci", "docker": "v2s2"}

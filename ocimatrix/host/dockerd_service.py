@@ -8,10 +8,10 @@ import shutil
 import subprocess
 from pathlib import Path
 
-from ocimatrix.engines import catalog
 from ocimatrix.host.process import Daemon
 from ocimatrix.host.tools import require
 from ocimatrix.runtime import recording_shim
+from ocimatrix.tools import catalog
 
 DOCKER_CLI = "/usr/bin/docker"  # Debian's client; /usr/local/bin/docker may be another version without buildx
 RUNSC = "/usr/bin/runsc"  # gVisor (Debian's runsc): dockerd runs it under containerd's runc shim, as gVisor documents

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ocimatrix.oci import elf
-from ocimatrix.tools.platforms import HOST_GOARCH, MACHINES, QEMU_HANDLERS
+from ocimatrix.tools.platforms import MACHINES, QEMU_HANDLERS, host_goarch
 
 BINFMT_DIR = Path("/proc/sys/fs/binfmt_misc")
 NOT_HANDLERS = {"register", "status"}
@@ -166,11 +166,6 @@ class PlatformSupport:
         if not self.runnable:
             data["reason"] = self.detail
         return data
-
-
-def host_goarch(machine: str | None = None) -> str:
-    machine = machine or os.uname().machine
-    return HOST_GOARCH.get(machine, machine)
 
 
 def detect(

@@ -100,7 +100,7 @@ def binaries_from_env(text: str | None = None) -> dict[str, str]:
 def runtime_binary(name: str) -> str | None:
     """The binary ``OCIMATRIX_RUNTIME_BINARIES`` names for ``name``, else the one the tool catalog binds
     it to, else the one on PATH; None when there is none."""
-    from ocimatrix.engines import catalog
+    from ocimatrix.tools import catalog
 
     chosen = binaries_from_env().get(name)
     if chosen is not None:

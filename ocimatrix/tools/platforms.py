@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 
 
@@ -46,3 +47,9 @@ QEMU_HANDLERS = {p.goarch: p.qemu for p in PLATFORMS if p.qemu}
 def platform_of_machine(machine: str) -> str:
     """The OCI platform a native kernel reporting ``machine`` runs (``linux/<machine>`` if unknown)."""
     return next((p.name for p in PLATFORMS if p.machines[0] == machine), f"linux/{machine}")
+
+
+def host_goarch(machine: str | None = None) -> str:
+    """The GOARCH of this host's kernel (or of ``machine``, a ``uname -m`` value)."""
+    machine = machine or os.uname().machine
+    return HOST_GOARCH.get(machine, machine)

@@ -13,8 +13,8 @@ from cri_probe import SERVE, spec
 from ocimatrix.cri.client import CriError
 from ocimatrix.cri.gen import api_pb2 as api
 from ocimatrix.cri.verdicts import judge_map, refused, runtime_handler_problem
-from ocimatrix.engines import catalog
 from ocimatrix.engines.cri_engine import RUN_LABEL
+from ocimatrix.tools import catalog
 
 POD_AXES = ("engine", "runtime")
 
