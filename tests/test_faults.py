@@ -25,8 +25,8 @@ from pathlib import Path
 
 import pytest
 
-from ocimatrix.host.process import is_running, mounts_under, processes_mentioning
 from ocimatrix.host.supervision import ServiceBook
+from ocimatrix.system.process import is_running, mounts_under, processes_mentioning
 
 pytestmark = pytest.mark.skipif(
     os.geteuid() != 0 or not all(shutil.which(t) for t in ("dockerd", "containerd", "podman", "docker-registry")),

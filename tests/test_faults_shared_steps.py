@@ -12,7 +12,7 @@ from pathlib import Path
 
 from test_faults import LiveRun, assert_nothing_left, kill, pytestmark  # noqa: F401 - same host requirements
 
-from ocimatrix.host.process import processes_mentioning
+from ocimatrix.system.process import processes_mentioning
 
 # Two builders, so a second shared build runs after the restart; three tests, so each build is
 # needed again by later cells (which must not replay the first one's fault).

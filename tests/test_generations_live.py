@@ -11,8 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from ocimatrix.generations import GenerationHost, prepared_root, start_generation_services
-from ocimatrix.host.process import processes_mentioning
+from ocimatrix.generations import GenerationHost, prepared_root
+from ocimatrix.host.generation_daemons import start_generation_services
+from ocimatrix.system.process import processes_mentioning
 
 ROOT = prepared_root("trixie")
 if os.geteuid() != 0:

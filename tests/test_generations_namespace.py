@@ -8,8 +8,9 @@ from pathlib import Path
 import pytest
 
 from ocimatrix.errors import HarnessError
-from ocimatrix.generations import daemons, namespace
+from ocimatrix.generations import namespace
 from ocimatrix.generations.namespace import GenerationHost, StopReport
+from ocimatrix.host import generation_daemons as daemons
 
 
 def test_holder_binds_the_root_onto_itself_first():

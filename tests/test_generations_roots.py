@@ -150,7 +150,7 @@ def test_an_ubuntu_host_builds_from_the_given_mirror_with_debians_keyring(tmp_pa
 
 
 def test_ubuntu_provisioning_installs_what_roots_need():
-    from ocimatrix.host import distro
+    from ocimatrix.system import distro
 
     packages = {r.package for r in distro.UBUNTU_24_04.requirements}
     assert {"debootstrap", "debian-archive-keyring"} <= packages

@@ -9,6 +9,7 @@ import pytest
 
 from ocimatrix.host import foreign_busybox as fb
 from ocimatrix.images import busybox
+from ocimatrix.system import apt_sources
 
 DATA = Path(__file__).parent / "data" / "platforms"
 HEADERS = json.loads((DATA / "busybox-elf-headers.json").read_text())
@@ -24,11 +25,11 @@ DEBIAN_OF = {
 
 
 def test_deb822_sources_recorded_from_a_debian_12_host():
-    sources = fb.parse_deb822_sources((DATA / "debian.sources").read_text())
+    sources = apt_sources.parse_deb822_sources((DATA / "debian.sources").read_text())
     assert [s.suites for s in sources] == [("bookworm", "bookworm-updates"), ("bookworm-security",)]
-    mirror = fb.debian_mirror(sources, "bookworm")
+    mirror = apt_sources.debian_mirror(sources, "bookworm")
     assert mirror is not None
-    assert mirror.uri == "http://deb.debian.org/debian"
+    assert mirror.uri == "http://deb.example/debian"
     assert mirror.signed_by == "/usr/share/keyrings/debian-archive-keyring.gpg"
 
 
@@ -40,11 +41,13 @@ def test_one_line_sources_with_options_and_comments():
         "deb http://security.example/debian-security bookworm-security main\n"
         "deb [broken\n"
     )
-    sources = fb.parse_one_line_sources(text)
+    sources = apt_sources.parse_one_line_sources(text)
     assert len(sources) == 2
-    assert sources[0] == fb.AptSource("http://mirror.example/debian", ("bookworm",), ("main", "contrib"), "/k.gpg")
-    assert fb.debian_mirror(sources, "bookworm") == sources[0]
-    assert fb.debian_mirror(sources, "trixie") is None
+    assert sources[0] == apt_sources.AptSource(
+        "http://mirror.example/debian", ("bookworm",), ("main", "contrib"), "/k.gpg"
+    )
+    assert apt_sources.debian_mirror(sources, "bookworm") == sources[0]
+    assert apt_sources.debian_mirror(sources, "trixie") is None
 
 
 def test_disabled_deb822_stanzas_and_inline_keys_are_skipped():
@@ -53,7 +56,7 @@ def test_disabled_deb822_stanzas_and_inline_keys_are_skipped():
         "Types: deb\nURIs: http://b.example/debian\nSuites: bookworm\nComponents: main\n"
         "Signed-By: -----BEGIN PGP PUBLIC KEY BLOCK-----\n .\n abc\n"
     )
-    sources = fb.parse_deb822_sources(text)
+    sources = apt_sources.parse_deb822_sources(text)
     assert [s.uri for s in sources] == ["http://b.example/debian"]
     assert sources[0].signed_by == ""  # an inline key can't be pointed at from our own list
 
@@ -64,11 +67,11 @@ def test_configured_sources_reads_list_and_sources_files_only(tmp_path):
     (tmp_path / "sources.list").write_text("deb http://one.example/debian bookworm main\n")
     (parts / "debian.sources").write_text((DATA / "debian.sources").read_text())
     (parts / "other.list.disabled-by-admin").write_text("deb http://off.example/debian bookworm main\n")
-    uris = [s.uri for s in fb.configured_sources(tmp_path)]
+    uris = [s.uri for s in apt_sources.configured_sources(tmp_path)]
     assert uris == [
         "http://one.example/debian",
-        "http://deb.debian.org/debian",
-        "http://deb.debian.org/debian-security",
+        "http://deb.example/debian",
+        "http://deb.example/debian-security",
     ]
 
 
@@ -87,12 +90,12 @@ def test_suite_for_an_architecture(arch, codename, suite):
 
 
 def test_private_apt_never_points_at_the_systems_sources(tmp_path):
-    mirror = fb.AptSource("http://deb.debian.org/debian", ("bookworm",), ("main",), "/usr/share/keyrings/k.gpg")
+    mirror = apt_sources.AptSource("http://deb.example/debian", ("bookworm",), ("main",), "/usr/share/keyrings/k.gpg")
     apt = fb._PrivateApt(tmp_path / "apt", {"arm64": (mirror, "bookworm"), "riscv64": (mirror, "trixie")})
     sources = (tmp_path / "apt" / "sources.list").read_text().splitlines()
     assert sources == [
-        "deb [arch=arm64 signed-by=/usr/share/keyrings/k.gpg] http://deb.debian.org/debian bookworm main",
-        "deb [arch=riscv64 signed-by=/usr/share/keyrings/k.gpg] http://deb.debian.org/debian trixie main",
+        "deb [arch=arm64 signed-by=/usr/share/keyrings/k.gpg] http://deb.example/debian bookworm main",
+        "deb [arch=riscv64 signed-by=/usr/share/keyrings/k.gpg] http://deb.example/debian trixie main",
     ]
     argv = apt.command("update")
     options = [argv[i + 1] for i, word in enumerate(argv) if word == "-o"]

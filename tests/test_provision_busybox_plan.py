@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from ocimatrix.host import distro
 from ocimatrix.host.provision import plan_foreign_busybox
+from ocimatrix.system import distro
 
 FOREIGN_OF_X86 = ["linux/386", "linux/arm64", "linux/arm/v7", "linux/s390x", "linux/ppc64le", "linux/riscv64"]
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from ocimatrix import cli
-from ocimatrix.host import distro
+from ocimatrix.system import distro
 
 DEBIAN_12 = """\
 PRETTY_NAME="Debian GNU/Linux 12 (bookworm)"

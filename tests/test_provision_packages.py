@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ocimatrix.host import distro, packages
+from ocimatrix.system import distro, packages
 
 
 def _survey(distribution, installed: set[str], binaries: set[str]) -> packages.Survey:

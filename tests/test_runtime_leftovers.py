@@ -7,8 +7,8 @@ import subprocess
 import sys
 import time
 
-from ocimatrix.host.process import processes_mentioning
 from ocimatrix.runtime.leftovers import describe, kill_all, mark, start_time
+from ocimatrix.system.process import processes_mentioning
 
 
 def test_a_process_is_found_by_a_path_in_its_command_line_and_killed(tmp_path):

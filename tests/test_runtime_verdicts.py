@@ -25,10 +25,10 @@ import pytest
 import yaml
 
 from ocimatrix.errors import ImplementationFailure, UsageError
-from ocimatrix.host.process import mounts_under, processes_mentioning
 from ocimatrix.matrix import load_matrix, value_matches, versions_match
 from ocimatrix.resources import MATRIX_DIR
 from ocimatrix.runtime.cli import BINARIES_ENV, binaries_from_env, runtime_binary
+from ocimatrix.system.process import mounts_under, processes_mentioning
 from ocimatrix.verdicts import decide
 
 DEFAULT = MATRIX_DIR / "default.yaml"

@@ -36,9 +36,9 @@ from ocimatrix.cached_steps import (
 )
 from ocimatrix.engines.base import EngineError, TimedOut, Unsupported
 from ocimatrix.errors import HarnessError, ImplementationFailure, ServiceUnavailable
-from ocimatrix.host.process import Daemon, is_running
 from ocimatrix.host.supervision import Probe, ServiceBook
 from ocimatrix.matrix import load_matrix
+from ocimatrix.system.process import Daemon, is_running
 from ocimatrix.verdicts import decide
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -30,9 +30,9 @@ from ocimatrix.cell_watch import UserEndpoint, Watch, services_of_cell, user_end
 from ocimatrix.cri.gen import api_pb2 as api
 from ocimatrix.cri.gen import api_pb2_grpc as api_grpc
 from ocimatrix.host import supervision
-from ocimatrix.host.process import Daemon, free_port, is_running
 from ocimatrix.host.supervision import CONTAINERD_VERSION, Probe, ServiceBook, probe_once
 from ocimatrix.matrix import load_matrix
+from ocimatrix.system.process import Daemon, free_port, is_running
 
 
 @pytest.fixture

@@ -74,7 +74,7 @@ def root_versions() -> tuple[dict[str, str], dict[str, str]]:
 
 
 def host_names() -> tuple[str, tuple[str, ...]]:
-    from ocimatrix.host.distro import UnsupportedDistribution, read_os_release
+    from ocimatrix.system.distro import UnsupportedDistribution, read_os_release
 
     try:
         release = read_os_release()

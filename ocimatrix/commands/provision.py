@@ -6,8 +6,8 @@ import argparse
 import os
 
 from ocimatrix.errors import UsageError
-from ocimatrix.host.distro import FOREIGN_MIRROR_ENV, SUPPORTED
 from ocimatrix.host.provision import provision, provision_generations
+from ocimatrix.system.distro import FOREIGN_MIRROR_ENV, SUPPORTED
 from ocimatrix.tools.generations import generation
 
 HELP = "install the Debian packages and host fixes the matrix needs (idempotent; needs root)"

@@ -1,16 +1,15 @@
 """Host generations: the same tools from newer Debian suites (trixie, sid), side by side with the host's.
 
 ``bookworm`` is this machine itself. Every other generation lives in a root of its own under the cache
-(``prepare``), and runs its daemons chrooted in a private mount namespace (``GenerationHost``).
+(``prepare``), and runs in a private mount namespace (``GenerationHost``) whose daemons ``host/generation_daemons``
+starts.
 """
 
-from ocimatrix.generations.daemons import GenerationEndpoints, start_generation_services
 from ocimatrix.generations.manifest import Manifest, read_manifest
 from ocimatrix.generations.namespace import GenerationHost, StopReport
 from ocimatrix.generations.roots import GenerationUnavailable, PreparedRoot, prepare, prepared_root
 
 __all__ = [
-    "GenerationEndpoints",
     "GenerationHost",
     "GenerationUnavailable",
     "Manifest",
@@ -19,5 +18,4 @@ __all__ = [
     "prepare",
     "prepared_root",
     "read_manifest",
-    "start_generation_services",
 ]

@@ -30,7 +30,7 @@ from pathlib import Path
 
 from ocimatrix.endpoints.site import CHROOT_ENV, enter_command
 from ocimatrix.errors import HarnessError
-from ocimatrix.host.process import Daemon, is_running, mounts_under, processes_mentioning, tail
+from ocimatrix.system.process import Daemon, is_running, mounts_under, processes_mentioning, tail
 
 # Ephemeral directories of the root that get a tmpfs of their own in the namespace.
 SCRATCH_DIRS = ("run", "tmp", "var/tmp")

@@ -35,10 +35,10 @@ from ocimatrix.generations.manifest import (
     refresh_plan,
     write_manifest,
 )
-from ocimatrix.host.distro import UnsupportedDistribution, read_os_release
-from ocimatrix.host.foreign_busybox import AptSource, configured_sources, debian_mirror, host_codename
-from ocimatrix.host.packages import Heartbeat
-from ocimatrix.host.process import mounts_under
+from ocimatrix.system.apt_sources import AptSource, configured_sources, debian_mirror, host_codename
+from ocimatrix.system.distro import UnsupportedDistribution, read_os_release
+from ocimatrix.system.packages import Heartbeat
+from ocimatrix.system.process import mounts_under
 from ocimatrix.tools.catalog import root_packages
 from ocimatrix.tools.generations import Generation, generation
 

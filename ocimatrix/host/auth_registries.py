@@ -32,10 +32,10 @@ import bcrypt
 import httpx
 
 from ocimatrix.host.certs import make_ca, make_signing_cert
-from ocimatrix.host.process import Daemon, free_port
 from ocimatrix.host.registry_service import registry_config
 from ocimatrix.host.supervision import Probe
 from ocimatrix.host.tools import ToolMissing, require
+from ocimatrix.system.process import Daemon, free_port
 
 SERVICE = "ocimatrix-registry"
 ISSUER = "ocimatrix-token-server"

@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from ocimatrix.cri.containerd_config import write_containerd_config
-from ocimatrix.host.process import Daemon
 from ocimatrix.host.supervision import Probe, probe_once
 from ocimatrix.host.tools import require
+from ocimatrix.system.process import Daemon
 
 
 class ContainerdService:

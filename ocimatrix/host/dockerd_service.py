@@ -8,9 +8,9 @@ import shutil
 import subprocess
 from pathlib import Path
 
-from ocimatrix.host.process import Daemon
 from ocimatrix.host.tools import require
 from ocimatrix.runtime import recording_shim
+from ocimatrix.system.process import Daemon
 from ocimatrix.tools import catalog
 
 DOCKER_CLI = "/usr/bin/docker"  # Debian's client; /usr/local/bin/docker may be another version without buildx

@@ -14,9 +14,9 @@ from dataclasses import asdict
 from pathlib import Path
 
 from ocimatrix.endpoints.site import GenerationSite
-from ocimatrix.generations.daemons import GenerationEndpoints, start_generation_services
 from ocimatrix.generations.namespace import GenerationHost
 from ocimatrix.generations.roots import PreparedRoot, prepare, prepared_root
+from ocimatrix.host.generation_daemons import GenerationEndpoints, start_generation_services
 from ocimatrix.host.supervision import Probe, ServiceBook
 
 

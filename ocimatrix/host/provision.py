@@ -10,9 +10,10 @@ import os
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
-from ocimatrix.host import distro, fixes, foreign_busybox, packages, platforms
+from ocimatrix.host import fixes, foreign_busybox, platforms
 from ocimatrix.images.busybox import UNAVAILABLE_NOTE, busybox_cache_path, host_platform_name
 from ocimatrix.matrix import DEFAULT_MATRIX, load_matrix
+from ocimatrix.system import distro, packages
 from ocimatrix.tools.platforms import DEBIAN_ARCH
 
 Log = Callable[[str], None]

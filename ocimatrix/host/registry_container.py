@@ -26,8 +26,8 @@ from typing import Any
 import httpx
 
 from ocimatrix.errors import OcimatrixError
-from ocimatrix.host.process import free_port
 from ocimatrix.host.registry_service import registry_config
+from ocimatrix.system.process import free_port
 
 BUILTIN_TAG = "ocimatrix.local/docker-registry"  # fully qualified, never pulled: built here
 DEFAULT_ENV = {"REGISTRY_HTTP_ADDR": "127.0.0.1:{port}"}

@@ -7,8 +7,8 @@ from pathlib import Path
 import httpx
 
 from ocimatrix.errors import OcimatrixError
-from ocimatrix.host.process import Daemon, free_port, port_is_free
 from ocimatrix.host.tools import require
+from ocimatrix.system.process import Daemon, free_port, port_is_free
 
 CONFIG = """\
 version: 0.1

@@ -18,11 +18,11 @@ from ocimatrix.host.containerd_service import ContainerdService
 from ocimatrix.host.dockerd_service import DockerdService
 from ocimatrix.host.generation_services import GenerationServices
 from ocimatrix.host.podman_setup import write_podman_config
-from ocimatrix.host.process import kill_processes_mentioning, unmount_all_under
 from ocimatrix.host.registry_service import RegistryService
 from ocimatrix.host.supervision import Probe, ServiceBook
 from ocimatrix.host.tools import ToolMissing
 from ocimatrix.images.pause import publish_sandbox_image
+from ocimatrix.system.process import kill_processes_mentioning, unmount_all_under
 
 STATE_PARENT = Path(os.environ.get("OCIMATRIX_STATE_PARENT", "/var/tmp"))
 STATE_PREFIX = "ocimatrix-"

@@ -31,7 +31,7 @@ from pathlib import Path
 
 import httpx
 
-from ocimatrix.host.process import Daemon, is_running, spawn, tail
+from ocimatrix.system.process import Daemon, is_running, spawn, tail
 
 SERVICES_FILE = "services.json"
 RESTARTS_FILE = "restarts.json"

@@ -37,7 +37,6 @@ from typing import Any, NoReturn
 import pytest
 
 from ocimatrix.errors import ImplementationFailure, fail_with
-from ocimatrix.host.process import processes_mentioning
 from ocimatrix.images.busybox import HOST_BUSYBOX
 from ocimatrix.runtime.bundle import GROUP, MOUNT_POINTS, PASSWD, Bundle, Rootfs, write_bundle, write_rootfs
 from ocimatrix.runtime.capabilities import sets_from_status
@@ -51,6 +50,7 @@ from ocimatrix.runtime.leftovers import (
     mark,
     remove_cgroups,
 )
+from ocimatrix.system.process import processes_mentioning
 
 CGROUP_ROOT = Path("/sys/fs/cgroup")
 _versions: dict[str, str] = {}

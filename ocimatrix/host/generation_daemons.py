@@ -17,8 +17,8 @@ import httpx
 from ocimatrix.cri.containerd_config import write_containerd_config
 from ocimatrix.generations.namespace import GenerationHost
 from ocimatrix.host.podman_setup import write_podman_config
-from ocimatrix.host.process import free_port
 from ocimatrix.host.registry_service import registry_config
+from ocimatrix.system.process import free_port
 
 ROOT_CRUN = "/usr/bin/crun"
 ROOT_RUNSC = "/usr/bin/runsc"

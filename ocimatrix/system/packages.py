@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from ocimatrix.errors import OcimatrixError
-from ocimatrix.host import distro
+from ocimatrix.system import distro
 
 Log = Callable[[str], None]
 
