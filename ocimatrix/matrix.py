@@ -21,7 +21,7 @@ import yaml
 
 from ocimatrix.axes import AXES, SUITES
 from ocimatrix.errors import UsageError
-from ocimatrix.registry_targets import registry_settings_problems
+from ocimatrix.registries.targets import registry_settings_problems
 from ocimatrix.resources import MATRIX_DIR
 from ocimatrix.tools import catalog
 from ocimatrix.tools.versions import RangeError, VersionRange, parse_range

@@ -31,7 +31,7 @@ from ocimatrix.distribution.context import DistContext
 from ocimatrix.errors import HarnessError, ServiceUnavailable
 from ocimatrix.matrix import load_matrix
 from ocimatrix.registries import RegistryAuthError, resolve_target
-from ocimatrix.registry_auth import RegistryAuth
+from ocimatrix.registries.auth import RegistryAuth
 from ocimatrix.verdicts import decide
 
 ROOT = Path(__file__).resolve().parents[1]

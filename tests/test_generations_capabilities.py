@@ -14,7 +14,7 @@ from ocimatrix.endpoints.site import GenerationSite
 from ocimatrix.engines import catalog
 from ocimatrix.errors import UsageError
 from ocimatrix.matrix import load_matrix
-from ocimatrix.registry_targets import TargetUnavailable, registry_settings_problems, resolve_target
+from ocimatrix.registries.targets import TargetUnavailable, registry_settings_problems, resolve_target
 
 
 def _with_trixie(tmp_path: Path, **site) -> Endpoints:

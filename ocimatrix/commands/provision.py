@@ -39,7 +39,16 @@ def main(args: argparse.Namespace) -> int:
         raise UsageError("provisioning installs packages and mounts cgroup/binfmt_misc: run it as root")
     for name in args.generation:
         generation(name)  # an unknown name is refused before anything is installed
-    report = provision(check_only=args.check)
+    report = provision(default_foreign_platforms(), check_only=args.check)
     prepared = provision_generations(args.generation, check_only=args.check)
     unready = [name for name, state in prepared.items() if state.startswith("not prepared")]
     return 1 if (args.check and report.missing) or unready else 0
+
+
+def default_foreign_platforms() -> list[str]:
+    """The platforms the default matrix runs, other than this host's own: what provisioning prepares."""
+    from ocimatrix.images.busybox import host_platform_name
+    from ocimatrix.matrix import DEFAULT_MATRIX, load_matrix
+
+    cells = load_matrix(DEFAULT_MATRIX).cells_for(("platform",), "platforms")
+    return [c["platform"] for c in cells if c["platform"] != host_platform_name()]

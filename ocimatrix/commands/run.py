@@ -87,14 +87,16 @@ def _check_shard(text: str | None) -> None:
 
 
 def provision_if_needed() -> None:
+    from ocimatrix.commands.provision import default_foreign_platforms
     from ocimatrix.host.provision import needs_provisioning, provision
 
-    if not needs_provisioning():
+    foreign = default_foreign_platforms()
+    if not needs_provisioning(foreign):
         return
     if os.geteuid() != 0:
         raise UsageError("this host needs provisioning (packages, cgroup/binfmt fixes) and that needs root")
     print("ocimatrix: provisioning the host (first run)")
-    provision(log=lambda m: print(f"ocimatrix: provision: {m}"))
+    provision(foreign, log=lambda m: print(f"ocimatrix: provision: {m}"))
 
 
 def run_pytest(args: argparse.Namespace, matrix: Path, results_path: Path) -> int:

@@ -12,7 +12,6 @@ from dataclasses import dataclass, field
 
 from ocimatrix.host import fixes, foreign_busybox, platforms
 from ocimatrix.images.busybox import UNAVAILABLE_NOTE, busybox_cache_path, host_platform_name
-from ocimatrix.matrix import DEFAULT_MATRIX, load_matrix
 from ocimatrix.system import distro, packages
 from ocimatrix.tools.platforms import DEBIAN_ARCH
 
@@ -30,12 +29,6 @@ class ProvisionReport:
     fixes: list[fixes.FixResult] = field(default_factory=list)
     handlers: dict[str, str] = field(default_factory=dict)
     busybox: dict[str, str] = field(default_factory=dict)
-
-
-def default_foreign_platforms() -> list[str]:
-    """The platforms the default matrix runs, other than this host's own."""
-    cells = load_matrix(DEFAULT_MATRIX).cells_for(("platform",), "platforms")
-    return [c["platform"] for c in cells if c["platform"] != host_platform_name()]
 
 
 def plan_foreign_busybox(
@@ -80,7 +73,8 @@ def _record_busybox(outcome: dict[str, str]) -> None:
             note.write_text(result + "\n")
 
 
-def provision(check_only: bool = False, log: Log = print) -> ProvisionReport:
+def provision(foreign: list[str], check_only: bool = False, log: Log = print) -> ProvisionReport:
+    """Install and fix what the harness needs here, with QEMU handlers and busybox for the ``foreign`` platforms."""
     report = ProvisionReport()
     release = distro.read_os_release()
     distribution = distro.detect(release)
@@ -98,7 +92,7 @@ def provision(check_only: bool = False, log: Log = print) -> ProvisionReport:
         log(f"packages: missing {' '.join(found.missing)}" if found.missing else "packages: all present")
         if found.optional_missing:
             log(f"optional packages missing: {' '.join(found.optional_missing)}")
-        for platform, support in platforms.detect_all(default_foreign_platforms()).items():
+        for platform, support in platforms.detect_all(foreign).items():
             log(f"{platform}: {'runnable' if support.runnable else 'not runnable'}")
         return report
     wanted = found.missing + found.optional_missing
@@ -115,7 +109,6 @@ def provision(check_only: bool = False, log: Log = print) -> ProvisionReport:
     for result in fixes.apply_all():
         report.fixes.append(result)
         log(f"{result.name}: {result.detail}")
-    foreign = default_foreign_platforms()
     log(f"[4/{STEPS}] binfmt: QEMU handlers for {len(foreign)} foreign platforms: {', '.join(foreign)}")
     with packages.Heartbeat(log, "binfmt handlers"):
         report.handlers = platforms.ensure_handlers(foreign, log=log)
@@ -171,8 +164,8 @@ def provision_generations(names: Iterable[str], check_only: bool = False, log: L
     return outcome
 
 
-def needs_provisioning() -> bool:
-    """The cheap check `ocimatrix run` makes before deciding to provision."""
+def needs_provisioning(foreign: list[str]) -> bool:
+    """The cheap check `ocimatrix run` makes before deciding to provision (``foreign``: the platforms it runs)."""
     distribution = distro.current()
     if packages.survey(distribution).missing:
         return True
@@ -182,7 +175,6 @@ def needs_provisioning() -> bool:
         return True
     # A kept machine with an emptied cache would otherwise skip the foreign cells silently; a platform
     # that no configured mirror carries stays settled until the mirror variable changes.
-    foreign = default_foreign_platforms()
     mirror = os.environ.get(distro.FOREIGN_MIRROR_ENV, "").strip()
     _mirrors, unserved = plan_foreign_busybox(distribution, host_platform_name(), foreign, mirror)
     return any(

@@ -1,8 +1,8 @@
 """The registry API the suites and commands use, in one import (stable names).
 
-It lives in rooms of its own: ``registry_targets`` (a matrix's ``registries:`` entry checked and
-resolved), ``registry_auth`` (Basic/Bearer challenges over httpx), ``redaction`` (secrets out of
-everything written) and ``registry_pool`` (a process's registries, container-started ones included).
+One module per job: ``targets`` (a matrix's ``registries:`` entry checked and resolved), ``auth``
+(Basic/Bearer challenges over httpx), ``redaction`` (secrets out of everything written) and ``pool``
+(a process's registries, container-started ones included).
 
 - ``RegistryTarget`` and ``resolve_target(name, settings, endpoints=None, env=None, started_url=None)``
 - ``TargetUnavailable`` (the cell can't run here: skip it with the message)
@@ -15,10 +15,10 @@ everything written) and ``registry_pool`` (a process's registries, container-sta
 
 from __future__ import annotations
 
-from ocimatrix.redaction import REDACTED, redact, register_secret
-from ocimatrix.registry_auth import RegistryAuth, RegistryAuthError, http_client
-from ocimatrix.registry_pool import RegistryPool
-from ocimatrix.registry_targets import (
+from ocimatrix.registries.auth import RegistryAuth, RegistryAuthError, http_client
+from ocimatrix.registries.pool import RegistryPool
+from ocimatrix.registries.redaction import REDACTED, redact, register_secret
+from ocimatrix.registries.targets import (
     DEFAULT_NAMESPACE,
     RegistryTarget,
     TargetUnavailable,

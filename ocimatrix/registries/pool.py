@@ -8,7 +8,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from ocimatrix.errors import HarnessError, OcimatrixError, ServiceUnavailable
-from ocimatrix.registry_targets import RegistryTarget, TargetUnavailable, resolve_target
+from ocimatrix.registries.targets import RegistryTarget, TargetUnavailable, resolve_target
 
 
 class RegistryPool:

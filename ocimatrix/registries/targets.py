@@ -8,7 +8,7 @@ or ``image:`` for one started from a container image), the repository
 ``auth`` names environment variables (``username_env``, ``password_env``, ``token_env``) or a
 ``credentials_file`` (``user:password`` on the first line, a JSON ``{"username", "password"}``
 file, or a Docker ``config.json``). Every secret a target loads is registered with
-``ocimatrix.redaction``, so nothing the harness writes shows it.
+``ocimatrix.registries.redaction``, so nothing the harness writes shows it.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from urllib.parse import urlsplit
 
 from ocimatrix.errors import OcimatrixError
 from ocimatrix.oci.registry_client import Credentials, credentials_from_file
-from ocimatrix.redaction import register_credentials, register_secret
+from ocimatrix.registries.redaction import register_credentials, register_secret
 
 AUTH_TYPES = ("none", "basic", "bearer")
 AUTH_KEYS = {

@@ -11,8 +11,8 @@ import httpx
 
 from ocimatrix.errors import HarnessError
 from ocimatrix.oci.registry_client import parse_challenge
-from ocimatrix.redaction import register_secret
-from ocimatrix.registry_targets import RegistryTarget
+from ocimatrix.registries.redaction import register_secret
+from ocimatrix.registries.targets import RegistryTarget
 
 
 class RegistryAuthError(HarnessError):
