@@ -10,11 +10,3 @@ Modules: ``client`` (HTTP with timeouts, curl repro lines), ``expect`` (status/h
 assertions), ``content`` (test blobs, images, artifacts), ``context`` (per-test repositories and
 cleanup), and one module per workflow: ``pull``, ``push``, ``discovery``, ``management``.
 """
-
-SPEC_VERSION = "v1.1.0"
-SPEC_URL = f"https://github.com/opencontainers/distribution-spec/blob/{SPEC_VERSION}/spec.md"
-
-
-def spec_ref(anchor: str, title: str) -> tuple[str, str]:
-    """The (section, url) pair ``@pytest.mark.spec`` takes."""
-    return f"distribution-spec {SPEC_VERSION} §{title}", f"{SPEC_URL}#{anchor}"

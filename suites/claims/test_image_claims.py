@@ -16,16 +16,9 @@ from ocimatrix.claims.elf_abi import kernel_text
 from ocimatrix.engines.base import EngineError, RunSpec, Unsupported
 from ocimatrix.host.platforms import detect, platform_matches_request
 from ocimatrix.oci import elf
+from ocimatrix.specs import spec
 from ocimatrix.tools.versions import parse_range, parse_version
 from ocimatrix.verdicts import run_container
-
-INDEX_SPEC = "https://github.com/opencontainers/image-spec/blob/v1.1.0/image-index.md#image-index-property-descriptions"
-CONFIG_SPEC = "https://github.com/opencontainers/image-spec/blob/v1.1.0/config.md#properties"
-LAYER_SPEC = "https://github.com/opencontainers/image-spec/blob/v1.1.0/layer.md"
-MANIFEST_SPEC = (
-    "https://github.com/opencontainers/image-spec/blob/v1.1.0/manifest.md#image-manifest-property-descriptions"
-)
-RUNTIME_SPEC = "https://github.com/opencontainers/runtime-spec/blob/v1.1.0/runtime.md#lifecycle"
 
 
 def _checks(image_claims: dict, name: str):
@@ -33,7 +26,7 @@ def _checks(image_claims: dict, name: str):
 
 
 @pytest.mark.axes("platform")
-@pytest.mark.spec("image-spec §image index: manifests[].platform", INDEX_SPEC)
+@spec("image-spec/image-index.md#image-index-property-descriptions", "image index: manifests[].platform")
 def test_platform_provided(cell, static_image):
     image = static_image.get()
     assert platform_matches_request(cell["platform"], _platform_fields(image.platform)), (
@@ -48,7 +41,7 @@ def _platform_fields(text: str) -> dict:
 
 @pytest.mark.axes("platform")
 @pytest.mark.claim_check("files")
-@pytest.mark.spec("image-spec §layer filesystem changeset (the final filesystem)", LAYER_SPEC)
+@spec("image-spec/layer.md", "layer filesystem changeset (the final filesystem)")
 def test_files(cell, static_image, image_claims, recorder):
     image = static_image.get()
     files = _checks(image_claims, "files")
@@ -89,7 +82,7 @@ def _user_entry(image, user: str) -> tuple[str, str] | None:
 
 @pytest.mark.axes("platform")
 @pytest.mark.claim_check("metadata")
-@pytest.mark.spec("image-spec §config User (the user the process runs as)", CONFIG_SPEC)
+@spec("image-spec/config.md#properties", "config User (the user the process runs as)")
 def test_runs_as_non_root(cell, static_image, image_claims, recorder):
     if not _checks(image_claims, "metadata").get("non_root"):
         pytest.skip("the claims don't state a non-root user")  # deselected by the plan; kept for direct runs
@@ -105,7 +98,7 @@ def test_runs_as_non_root(cell, static_image, image_claims, recorder):
 
 @pytest.mark.axes("platform")
 @pytest.mark.claim_check("metadata")
-@pytest.mark.spec("image-spec §config Labels, Entrypoint, Cmd, ExposedPorts", CONFIG_SPEC)
+@spec("image-spec/config.md#properties", "config Labels, Entrypoint, Cmd, ExposedPorts")
 def test_metadata(cell, static_image, image_claims, recorder):
     image = static_image.get()
     wanted = _checks(image_claims, "metadata")
@@ -132,7 +125,7 @@ def test_metadata(cell, static_image, image_claims, recorder):
 
 @pytest.mark.axes("platform")
 @pytest.mark.claim_check("layers")
-@pytest.mark.spec("image-spec §manifest layers (count, sizes, media types)", MANIFEST_SPEC)
+@spec("image-spec/manifest.md#image-manifest-property-descriptions", "manifest layers (count, sizes, media types)")
 def test_layers(cell, static_image, image_claims, recorder):
     image = static_image.get()
     wanted = _checks(image_claims, "layers")
@@ -153,7 +146,7 @@ def test_layers(cell, static_image, image_claims, recorder):
 
 @pytest.mark.axes("platform")
 @pytest.mark.claim_check("binaries_match_platform")
-@pytest.mark.spec("image-spec §config architecture (the binaries are built for it)", CONFIG_SPEC)
+@spec("image-spec/config.md#properties", "config architecture (the binaries are built for it)")
 def test_binaries_match_platform(cell, static_image, recorder):
     image = static_image.get()
     goarch = cell["platform"].split("/")[1]
@@ -170,7 +163,7 @@ def test_binaries_match_platform(cell, static_image, recorder):
 
 @pytest.mark.axes("platform")
 @pytest.mark.claim_check("kernel")
-@pytest.mark.spec("ELF ABI note (NT_GNU_ABI_TAG): the oldest kernel glibc starts on", CONFIG_SPEC)
+@spec("image-spec/config.md#properties", "ELF ABI note (NT_GNU_ABI_TAG): the oldest kernel glibc starts on")
 def test_minimum_kernel(cell, static_image, image_claims, recorder):
     image = static_image.get()
     tagged = [b for b in image.binaries if b.abi is not None]
@@ -192,7 +185,7 @@ def test_minimum_kernel(cell, static_image, image_claims, recorder):
 
 @pytest.mark.axes("engine", "runtime", "platform")
 @pytest.mark.claim_check("smoke")
-@pytest.mark.spec("runtime-spec §lifecycle: the claimed image runs on the claimed engine and platform", RUNTIME_SPEC)
+@spec("runtime-spec/runtime.md#lifecycle", "lifecycle: the claimed image runs on the claimed engine and platform")
 def test_image_runs(cell, vendor_image, image_claims, endpoints, matrix, recorder, request):
     engine_name, platform = cell["engine"], cell["platform"]
     runner = request.getfixturevalue("runner")  # the engine driver; skips if it isn't on this host

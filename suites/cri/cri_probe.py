@@ -5,10 +5,6 @@ A module of its own (not conftest) so that test modules can import the values th
 
 from __future__ import annotations
 
-import pytest
-
-SPEC_URL = "https://github.com/kubernetes/cri-api/blob/master/pkg/apis/runtime/v1/api.proto"
-
 # What the probe image's config says; the tests assert against these same values.
 ENTRYPOINT = ["/bin/echo", "from-entrypoint"]
 CMD = ["from-cmd"]
@@ -22,8 +18,3 @@ GROUP = f"root:x:0:\n{USER}:x:{GID}:\n"
 
 # A container that runs until stopped, and says so when it gets SIGTERM.
 SERVE = ["/bin/sh", "-c", "trap 'echo got TERM; exit 0' TERM; while :; do sleep 1 & wait $!; done"]
-
-
-def spec(call: str):
-    """The spec marker of a test checking one CRI call."""
-    return pytest.mark.spec(f"CRI runtime.v1 {call}", SPEC_URL)

@@ -6,13 +6,14 @@ import time
 
 import grpc
 import pytest
-from cri_probe import SERVE, spec
+from cri_probe import SERVE
 
 from ocimatrix.cri import logs
 from ocimatrix.cri.client import CriError
 from ocimatrix.cri.gen import api_pb2 as api
 from ocimatrix.cri.image_ids import digest_or_none
 from ocimatrix.cri.verdicts import judge_map, refused
+from ocimatrix.specs import spec
 
 AXES = ("engine", "runtime")
 
@@ -22,7 +23,7 @@ def _state(value: int) -> str:
 
 
 @pytest.mark.axes(*AXES)
-@spec("RuntimeService/CreateContainer, StartContainer, ContainerStatus")
+@spec("cri/api.proto", "RuntimeService/CreateContainer, StartContainer, ContainerStatus")
 def test_container_create_start_status(cell, cri, pod, probe, recorder):
     labels, annotations = {"io.ocimatrix.role": "server"}, {"io.ocimatrix.note": "kept as given"}
     config = pod.container_config("server", probe, command=SERVE, labels=labels, annotations=annotations)
@@ -58,7 +59,7 @@ def test_container_create_start_status(cell, cri, pod, probe, recorder):
 
 
 @pytest.mark.axes(*AXES)
-@spec("RuntimeService/ContainerStatus (exit code and timestamps of an exited container)")
+@spec("cri/api.proto", "RuntimeService/ContainerStatus (exit code and timestamps of an exited container)")
 def test_exited_container_status(cell, cri, pod, probe):
     status, _ = pod.run_to_exit("exits", probe, command=["/bin/sh", "-c", "sleep 0.2; exit 7"])
     assert status.exit_code == 7, f"the process exited 7, ContainerStatus says {status.exit_code}"
@@ -72,7 +73,7 @@ def test_exited_container_status(cell, cri, pod, probe):
 
 
 @pytest.mark.axes(*AXES)
-@spec("RuntimeService/ExecSync (output and exit code)")
+@spec("cri/api.proto", "RuntimeService/ExecSync (output and exit code)")
 def test_exec_sync(cell, cri, pod, probe):
     container = pod.start("server", probe, command=SERVE)
     result = cri.exec_sync(container, ["/bin/sh", "-c", "echo out; echo err >&2; exit 3"], timeout=10)
@@ -84,7 +85,7 @@ def test_exec_sync(cell, cri, pod, probe):
 
 
 @pytest.mark.axes(*AXES)
-@spec("RuntimeService/ExecSync (timeout)")
+@spec("cri/api.proto", "RuntimeService/ExecSync (timeout)")
 def test_exec_sync_timeout(cell, cri, pod, probe, recorder):
     container = pod.start("server", probe, command=SERVE)
     started = time.monotonic()
@@ -103,7 +104,7 @@ def test_exec_sync_timeout(cell, cri, pod, probe, recorder):
 
 
 @pytest.mark.axes(*AXES)
-@spec("CRI container log format (<RFC3339Nano> <stream> <P|F> <content>) at ContainerConfig.log_path")
+@spec("cri/api.proto", "CRI container log format (<RFC3339Nano> <stream> <P|F> <content>) at ContainerConfig.log_path")
 def test_logs_in_cri_format(cell, cri, pod, probe):
     script = "echo line one; echo to stderr >&2; printf 'no newline at the end'"
     status, _ = pod.run_to_exit("logger", probe, command=["/bin/sh", "-c", script])
@@ -122,7 +123,7 @@ def test_logs_in_cri_format(cell, cri, pod, probe):
 
 
 @pytest.mark.axes(*AXES)
-@spec("RuntimeService/StopContainer (SIGTERM, then the process exits within the grace period)")
+@spec("cri/api.proto", "RuntimeService/StopContainer (SIGTERM, then the process exits within the grace period)")
 def test_stop_container_graceful(cell, cri, pod, probe):
     container = pod.start("server", probe, command=SERVE)
     time.sleep(0.3)  # let the shell install its trap
@@ -137,7 +138,7 @@ def test_stop_container_graceful(cell, cri, pod, probe):
 
 
 @pytest.mark.axes(*AXES)
-@spec("RuntimeService/StopContainer (timeout: killed once the grace period is over)")
+@spec("cri/api.proto", "RuntimeService/StopContainer (timeout: killed once the grace period is over)")
 def test_stop_container_kills_after_timeout(cell, cri, pod, probe):
     ignore_term = ["/bin/sh", "-c", "trap '' TERM; while :; do sleep 1; done"]
     container = pod.start("stubborn", probe, command=ignore_term)
@@ -152,7 +153,7 @@ def test_stop_container_kills_after_timeout(cell, cri, pod, probe):
 
 
 @pytest.mark.axes(*AXES)
-@spec("RuntimeService/StopContainer (idempotent: already stopped)")
+@spec("cri/api.proto", "RuntimeService/StopContainer (idempotent: already stopped)")
 def test_stop_container_twice(cell, cri, pod, probe):
     container = pod.start("server", probe, command=SERVE)
     cri.stop_container(container, timeout=0)
@@ -161,7 +162,7 @@ def test_stop_container_twice(cell, cri, pod, probe):
 
 
 @pytest.mark.axes(*AXES)
-@spec("RuntimeService/StopContainer (idempotent: a container already removed)")
+@spec("cri/api.proto", "RuntimeService/StopContainer (idempotent: a container already removed)")
 def test_stop_container_after_remove(cell, cri, pod, probe):
     container = pod.start("server", probe, command=SERVE)
     cri.stop_container(container, timeout=0)
@@ -178,7 +179,7 @@ def test_stop_container_after_remove(cell, cri, pod, probe):
 
 
 @pytest.mark.axes(*AXES)
-@spec("RuntimeService/RemoveContainer (a running one is removed forcibly; again: idempotent)")
+@spec("cri/api.proto", "RuntimeService/RemoveContainer (a running one is removed forcibly; again: idempotent)")
 def test_remove_container(cell, cri, pod, probe):
     container = pod.start("server", probe, command=SERVE)
     cri.remove_container(container)
@@ -193,7 +194,7 @@ def test_remove_container(cell, cri, pod, probe):
 
 
 @pytest.mark.axes(*AXES)
-@spec("RuntimeService/ListContainers (filters: id, pod, state, label selector)")
+@spec("cri/api.proto", "RuntimeService/ListContainers (filters: id, pod, state, label selector)")
 def test_list_containers_filters(cell, cri, pod, probe):
     running = pod.start("running", probe, command=SERVE, labels={"io.ocimatrix.role": "running"})
     created = pod.create("created", probe, command=SERVE, labels={"io.ocimatrix.role": "created"})

@@ -8,9 +8,10 @@ run_as_user / run_as_username / run_as_group replace User, a name being resolved
 from __future__ import annotations
 
 import pytest
-from cri_probe import CMD, ENTRYPOINT, GID, IMAGE_ENV, UID, USER, WORKDIR, spec
+from cri_probe import CMD, ENTRYPOINT, GID, IMAGE_ENV, UID, USER, WORKDIR
 
 from ocimatrix.cri.client import CriError
+from ocimatrix.specs import spec
 
 AXES = ("engine", "runtime")
 REPORT = "echo uid=$(id -u) gid=$(id -g) pwd=$(pwd) image=$CRI_IMAGE_ENV shared=$CRI_SHARED extra=$CRI_EXTRA"
@@ -33,7 +34,9 @@ def _report(pod, probe, name: str = "report", **overrides) -> dict[str, str]:
     ],
     ids=["image-defaults", "args-replace-cmd", "command-drops-cmd", "command-and-args"],
 )
-@spec("RuntimeService/CreateContainer (ContainerConfig.command replaces Entrypoint, args replaces Cmd)")
+@spec(
+    "cri/api.proto", "RuntimeService/CreateContainer (ContainerConfig.command replaces Entrypoint, args replaces Cmd)"
+)
 def test_command_and_args(cell, pod, probe, command, args, expected):
     status, log = pod.run_to_exit("echo", probe, command=command, args=args)
     assert status.exit_code == 0, log.stderr
@@ -44,7 +47,7 @@ def test_command_and_args(cell, pod, probe, command, args, expected):
 
 
 @pytest.mark.axes(*AXES)
-@spec("RuntimeService/CreateContainer (ContainerConfig.envs merged with the image config's Env)")
+@spec("cri/api.proto", "RuntimeService/CreateContainer (ContainerConfig.envs merged with the image config's Env)")
 def test_env_merges_with_image_config(cell, pod, probe):
     report = _report(pod, probe, env={"CRI_EXTRA": "from-container", "CRI_SHARED": "container"})
     assert report.get("image") == IMAGE_ENV["CRI_IMAGE_ENV"], f"the image's Env was lost: {report}"
@@ -56,7 +59,7 @@ def test_env_merges_with_image_config(cell, pod, probe):
 
 
 @pytest.mark.axes(*AXES)
-@spec("RuntimeService/CreateContainer (working_dir; the image config's WorkingDir when empty)")
+@spec("cri/api.proto", "RuntimeService/CreateContainer (working_dir; the image config's WorkingDir when empty)")
 def test_working_dir(cell, pod, probe):
     default = _report(pod, probe, "image-workdir")["pwd"]
     assert default == WORKDIR, f"the image's WorkingDir is {WORKDIR}, the process started in {default}"
@@ -65,7 +68,7 @@ def test_working_dir(cell, pod, probe):
 
 
 @pytest.mark.axes(*AXES)
-@spec("RuntimeService/CreateContainer (no run_as_*: the image config's User, resolved in the image)")
+@spec("cri/api.proto", "RuntimeService/CreateContainer (no run_as_*: the image config's User, resolved in the image)")
 def test_user_from_image_config(cell, pod, probe):
     report = _report(pod, probe)
     assert (report["uid"], report["gid"]) == (str(UID), str(GID)), (
@@ -75,7 +78,7 @@ def test_user_from_image_config(cell, pod, probe):
 
 
 @pytest.mark.axes(*AXES)
-@spec("RuntimeService/CreateContainer (LinuxContainerSecurityContext.run_as_user, run_as_group)")
+@spec("cri/api.proto", "RuntimeService/CreateContainer (LinuxContainerSecurityContext.run_as_user, run_as_group)")
 def test_run_as_user_and_group(cell, pod, probe):
     report = _report(pod, probe, user="4321:4322")
     assert (report["uid"], report["gid"]) == ("4321", "4322"), (
@@ -84,14 +87,14 @@ def test_run_as_user_and_group(cell, pod, probe):
 
 
 @pytest.mark.axes(*AXES)
-@spec("RuntimeService/CreateContainer (run_as_username: resolved in the image's /etc/passwd)")
+@spec("cri/api.proto", "RuntimeService/CreateContainer (run_as_username: resolved in the image's /etc/passwd)")
 def test_run_as_username(cell, pod, probe):
     report = _report(pod, probe, user=USER)
     assert report["uid"] == str(UID), f"run_as_username {USER!r} is uid {UID} in the image; got {report['uid']}"
 
 
 @pytest.mark.axes(*AXES)
-@spec("RuntimeService/CreateContainer (run_as_username absent from the image: the runtime MUST error)")
+@spec("cri/api.proto", "RuntimeService/CreateContainer (run_as_username absent from the image: the runtime MUST error)")
 def test_run_as_unknown_username_fails(cell, cri, pod, probe):
     with pytest.raises(CriError) as caught:
         container = pod.create("nobody", probe, user="no-such-user")
@@ -100,7 +103,7 @@ def test_run_as_unknown_username_fails(cell, cri, pod, probe):
 
 
 @pytest.mark.axes(*AXES)
-@spec("RuntimeService/CreateContainer (run_as_group without a user: the runtime MUST error)")
+@spec("cri/api.proto", "RuntimeService/CreateContainer (run_as_group without a user: the runtime MUST error)")
 def test_run_as_group_without_user_fails(cell, cri, pod, probe):
     config = pod.container_config("group-only", probe)
     config.linux.security_context.run_as_group.value = 4322

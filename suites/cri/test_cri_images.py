@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 import pytest
-from cri_probe import UID, USER, spec
+from cri_probe import UID, USER
 
 from ocimatrix.cri.client import CriError
 from ocimatrix.cri.messages import shown
 from ocimatrix.cri.verdicts import listed_images
 from ocimatrix.errors import fail_with
+from ocimatrix.specs import spec
 
 
 @pytest.mark.axes("engine")
-@spec("RuntimeService/Version")
+@spec("cri/api.proto", "RuntimeService/Version")
 def test_version_speaks_v1(cell, cri):
     version = cri.version()
     answer = shown(version)
@@ -29,7 +30,7 @@ def test_version_speaks_v1(cell, cri):
 
 
 @pytest.mark.axes("engine")
-@spec("RuntimeService/Status (RuntimeReady, NetworkReady)")
+@spec("cri/api.proto", "RuntimeService/Status (RuntimeReady, NetworkReady)")
 def test_status_reports_required_conditions(cell, cri, recorder):
     conditions = cri.conditions()
     recorder.add("conditions", {k: {"status": c.status, "reason": c.reason} for k, c in conditions.items()})
@@ -41,7 +42,7 @@ def test_status_reports_required_conditions(cell, cri, recorder):
 
 
 @pytest.mark.axes("engine")
-@spec("ImageService/PullImage, ImageStatus (by tag)")
+@spec("cri/api.proto", "ImageService/PullImage, ImageStatus (by tag)")
 def test_pull_by_tag(cell, cri, probe_images):
     image = probe_images.probe
     image_ref = cri.pull_image(image.tag_ref)
@@ -55,7 +56,7 @@ def test_pull_by_tag(cell, cri, probe_images):
 
 
 @pytest.mark.axes("engine")
-@spec("ImageService/PullImage, ImageStatus (by digest)")
+@spec("cri/api.proto", "ImageService/PullImage, ImageStatus (by digest)")
 def test_pull_by_digest(cell, cri, cri_runtime, probe_images):
     image = probe_images.probe
     cri.pull_image(image.digest_ref)
@@ -68,7 +69,7 @@ def test_pull_by_digest(cell, cri, cri_runtime, probe_images):
 
 
 @pytest.mark.axes("engine")
-@spec("ImageService/PullImage (an image the registry does not have)")
+@spec("cri/api.proto", "ImageService/PullImage (an image the registry does not have)")
 def test_pull_of_missing_image_fails(cell, cri, probe_images):
     with pytest.raises(CriError) as caught:
         cri.pull_image(probe_images.missing_ref)
@@ -77,13 +78,13 @@ def test_pull_of_missing_image_fails(cell, cri, probe_images):
 
 
 @pytest.mark.axes("engine")
-@spec("ImageService/ImageStatus (absent image: image unset, no error)")
+@spec("cri/api.proto", "ImageService/ImageStatus (absent image: image unset, no error)")
 def test_image_status_of_absent_image_is_empty(cell, cri, probe_images):
     assert cri.image_status(probe_images.missing_ref) is None
 
 
 @pytest.mark.axes("engine")
-@spec("ImageService/ImageStatus (Image.uid, Image.username from the config's User)")
+@spec("cri/api.proto", "ImageService/ImageStatus (Image.uid, Image.username from the config's User)")
 def test_image_status_reports_config_user(cell, cri, probe):
     status = cri.require_image(probe.tag_ref, "of the pulled probe")
     # The config says User "ocitest", a name: username carries it and uid stays unset.
@@ -95,7 +96,7 @@ def test_image_status_reports_config_user(cell, cri, probe):
 
 
 @pytest.mark.axes("engine")
-@spec("ImageService/ListImages")
+@spec("cri/api.proto", "ImageService/ListImages")
 def test_list_images(cell, cri, probe):
     image_id = cri.require_image(probe.tag_ref, "of the pulled probe").id
     images = cri.list_images()
@@ -104,7 +105,7 @@ def test_list_images(cell, cri, probe):
 
 
 @pytest.mark.axes("engine")
-@spec("ImageService/ListImages (ListImagesRequest.filter: one image by reference)")
+@spec("cri/api.proto", "ImageService/ListImages (ListImagesRequest.filter: one image by reference)")
 def test_list_images_filtered_by_reference(cell, cri, probe):
     image_id = cri.require_image(probe.tag_ref, "of the pulled probe").id
     images = cri.list_images(probe.tag_ref)
@@ -118,7 +119,7 @@ def test_list_images_filtered_by_reference(cell, cri, probe):
 
 
 @pytest.mark.axes("engine")
-@spec("ImageService/RemoveImage (and again: idempotent)")
+@spec("cri/api.proto", "ImageService/RemoveImage (and again: idempotent)")
 def test_remove_image(cell, cri, probe_images, probe):
     removable = probe_images.removable
     cri.pull_image(removable.tag_ref)
@@ -131,7 +132,7 @@ def test_remove_image(cell, cri, probe_images, probe):
 
 
 @pytest.mark.axes("engine")
-@spec("ImageService/ImageFsInfo")
+@spec("cri/api.proto", "ImageService/ImageFsInfo")
 def test_image_fs_info(cell, cri):
     filesystems = cri.image_fs_info().image_filesystems
     assert filesystems, "ImageFsInfo reports no image filesystem"

@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import grpc
 import pytest
-from cri_probe import SERVE, spec
+from cri_probe import SERVE
 
 from ocimatrix.cri.client import CriError
 from ocimatrix.cri.gen import api_pb2 as api
 from ocimatrix.cri.verdicts import judge_map, refused, runtime_handler_problem
 from ocimatrix.engines.cri_engine import RUN_LABEL
+from ocimatrix.specs import spec
 from ocimatrix.tools import catalog
 
 POD_AXES = ("engine", "runtime")
@@ -24,7 +25,7 @@ def _state(value: int) -> str:
 
 
 @pytest.mark.axes(*POD_AXES)
-@spec("RuntimeService/RunPodSandbox, PodSandboxStatus")
+@spec("cri/api.proto", "RuntimeService/RunPodSandbox, PodSandboxStatus")
 def test_run_pod_sandbox_is_ready(cell, cri, new_pod, recorder):
     pod = new_pod("ready")
     status = cri.pod_status(pod.id)
@@ -49,7 +50,7 @@ def test_run_pod_sandbox_is_ready(cell, cri, new_pod, recorder):
 
 
 @pytest.mark.axes(*POD_AXES)
-@spec("RuntimeService/RunPodSandbox (runtime_handler), ListPodSandbox")
+@spec("cri/api.proto", "RuntimeService/RunPodSandbox (runtime_handler), ListPodSandbox")
 def test_pod_sandbox_reports_its_runtime_handler(cell, cri, new_pod, recorder):
     pod = new_pod("handler")
     listed = cri.list_pods(pod_id=pod.id)
@@ -65,7 +66,7 @@ def test_pod_sandbox_reports_its_runtime_handler(cell, cri, new_pod, recorder):
 
 
 @pytest.mark.axes(*POD_AXES)
-@spec("RuntimeService/ListPodSandbox (filters: id, state, label selector)")
+@spec("cri/api.proto", "RuntimeService/ListPodSandbox (filters: id, state, label selector)")
 def test_list_pod_sandbox_filters(cell, cri, new_pod):
     ready, stopped = new_pod("listed"), new_pod("listed")
     cri.stop_pod(stopped.id)
@@ -82,7 +83,7 @@ def test_list_pod_sandbox_filters(cell, cri, new_pod):
 
 
 @pytest.mark.axes(*POD_AXES)
-@spec("RuntimeService/StopPodSandbox (forcibly terminates its containers)")
+@spec("cri/api.proto", "RuntimeService/StopPodSandbox (forcibly terminates its containers)")
 def test_stop_pod_sandbox_terminates_containers(cell, cri, pod, probe):
     container = pod.start("server", probe, command=SERVE)
     assert cri.container_status(container).state == api.CONTAINER_RUNNING
@@ -95,7 +96,7 @@ def test_stop_pod_sandbox_terminates_containers(cell, cri, pod, probe):
 
 
 @pytest.mark.axes(*POD_AXES)
-@spec("RuntimeService/StopPodSandbox (idempotent: stopping a stopped pod)")
+@spec("cri/api.proto", "RuntimeService/StopPodSandbox (idempotent: stopping a stopped pod)")
 def test_stop_pod_sandbox_twice(cell, cri, pod):
     cri.stop_pod(pod.id)
     cri.stop_pod(pod.id)  # must not fail: multiple StopPodSandbox calls are expected
@@ -103,7 +104,7 @@ def test_stop_pod_sandbox_twice(cell, cri, pod):
 
 
 @pytest.mark.axes(*POD_AXES)
-@spec("RuntimeService/RemovePodSandbox (and again: idempotent)")
+@spec("cri/api.proto", "RuntimeService/RemovePodSandbox (and again: idempotent)")
 def test_remove_pod_sandbox(cell, cri, pod, probe):
     container = pod.create("created", probe, command=SERVE)
     cri.stop_pod(pod.id)
@@ -120,7 +121,7 @@ def test_remove_pod_sandbox(cell, cri, pod, probe):
 
 
 @pytest.mark.axes(*POD_AXES)
-@spec("RuntimeService/RemovePodSandbox (forcibly terminates and removes running containers)")
+@spec("cri/api.proto", "RuntimeService/RemovePodSandbox (forcibly terminates and removes running containers)")
 def test_remove_pod_sandbox_with_running_container(cell, cri, pod, probe):
     container = pod.start("server", probe, command=SERVE)
     cri.remove_pod(pod.id)  # no StopPodSandbox first: removal must stop what still runs
@@ -130,7 +131,7 @@ def test_remove_pod_sandbox_with_running_container(cell, cri, pod, probe):
 
 
 @pytest.mark.axes(*POD_AXES)
-@spec("RuntimeService/StopPodSandbox (idempotent: resources already reclaimed)")
+@spec("cri/api.proto", "RuntimeService/StopPodSandbox (idempotent: resources already reclaimed)")
 def test_stop_pod_sandbox_after_remove(cell, cri, pod):
     cri.stop_pod(pod.id)
     cri.remove_pod(pod.id)

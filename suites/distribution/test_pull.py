@@ -2,89 +2,92 @@
 
 import pytest
 
-from ocimatrix.distribution import pull, spec_ref
+from ocimatrix.distribution import pull
+from ocimatrix.specs import spec
 
 pytestmark = [pytest.mark.axes("registry"), pytest.mark.distribution_pull]
 
 
-@pytest.mark.spec(*spec_ref("determining-support", "Determining Support"))
+@spec("distribution-spec/spec.md#determining-support", "Determining Support")
 def test_api_version_check(dist):
     dist(pull.api_version_check)
 
 
-@pytest.mark.spec(*spec_ref("determining-support", "Determining Support (end-1: 200 or 401)"))
+@spec("distribution-spec/spec.md#determining-support", "Determining Support (end-1: 200 or 401)")
 def test_api_version_check_without_credentials(dist):
     dist(pull.api_version_check_unauthenticated)
 
 
-@pytest.mark.spec(*spec_ref("pulling-manifests", "Pulling manifests"))
+@spec("distribution-spec/spec.md#pulling-manifests", "Pulling manifests")
 @pytest.mark.parametrize("by", ["tag", "digest"])
 def test_pull_manifest(dist, by):
     dist(pull.pull_manifest, by=by)
 
 
-@pytest.mark.spec(*spec_ref("checking-if-content-exists-in-the-registry", "Checking if content exists"))
+@spec("distribution-spec/spec.md#checking-if-content-exists-in-the-registry", "Checking if content exists")
 @pytest.mark.parametrize("by", ["tag", "digest"])
 def test_head_manifest(dist, by):
     dist(pull.head_manifest, by=by)
 
 
-@pytest.mark.spec(*spec_ref("pulling-blobs", "Pulling blobs"))
+@spec("distribution-spec/spec.md#pulling-blobs", "Pulling blobs")
 def test_pull_blob(dist):
     dist(pull.pull_blob)
 
 
-@pytest.mark.spec(*spec_ref("checking-if-content-exists-in-the-registry", "Checking if content exists"))
+@spec("distribution-spec/spec.md#checking-if-content-exists-in-the-registry", "Checking if content exists")
 def test_head_blob(dist):
     dist(pull.head_blob)
 
 
-@pytest.mark.spec(*spec_ref("pulling-manifests", "Pulling manifests (not found: 404)"))
+@spec("distribution-spec/spec.md#pulling-manifests", "Pulling manifests (not found: 404)")
 @pytest.mark.parametrize("method", ["GET", "HEAD"])
 @pytest.mark.parametrize("by", ["tag", "digest"])
 def test_unknown_manifest_is_404(dist, by, method):
     dist(pull.pull_unknown_manifest, by=by, method=method)
 
 
-@pytest.mark.spec(*spec_ref("pulling-blobs", "Pulling blobs (not found: 404)"))
+@spec("distribution-spec/spec.md#pulling-blobs", "Pulling blobs (not found: 404)")
 @pytest.mark.parametrize("method", ["GET", "HEAD"])
 def test_unknown_blob_is_404(dist, method):
     dist(pull.pull_unknown_blob, method=method)
 
 
-@pytest.mark.spec(*spec_ref("error-codes", "Error Codes (NAME_UNKNOWN)"))
+@spec("distribution-spec/spec.md#error-codes", "Error Codes (NAME_UNKNOWN)")
 def test_unknown_repository_is_404(dist):
     dist(pull.pull_unknown_repository)
 
 
-@pytest.mark.spec(*spec_ref("error-codes", "Error Codes (malformed digest: 400 or 404 with a JSON body)"))
+@spec("distribution-spec/spec.md#error-codes", "Error Codes (malformed digest: 400 or 404 with a JSON body)")
 @pytest.mark.parametrize("method", ["GET", "HEAD"])
 def test_malformed_digest_is_refused(dist, method):
     dist(pull.pull_manifest_malformed_digest, method=method)
 
 
-@pytest.mark.spec(*spec_ref("pulling-manifests", "Pulling manifests (invalid tag .INVALID_MANIFEST_NAME: 404)"))
+@spec("distribution-spec/spec.md#pulling-manifests", "Pulling manifests (invalid tag .INVALID_MANIFEST_NAME: 404)")
 def test_invalid_tag_is_404(dist):
     dist(pull.pull_manifest_invalid_tag, method="GET")
 
 
-@pytest.mark.spec(*spec_ref("pulling-manifests", "Pulling manifests (HEAD of invalid tag .INVALID_MANIFEST_NAME: 404)"))
+@spec(
+    "distribution-spec/spec.md#pulling-manifests", "Pulling manifests (HEAD of invalid tag .INVALID_MANIFEST_NAME: 404)"
+)
 def test_invalid_tag_head_is_404(dist):
     dist(pull.pull_manifest_invalid_tag, method="HEAD")
 
 
-@pytest.mark.spec(*spec_ref("error-codes", "Error Codes (NAME_INVALID)"))
+@spec("distribution-spec/spec.md#error-codes", "Error Codes (NAME_INVALID)")
 def test_invalid_repository_name_is_refused(dist):
     dist(pull.pull_invalid_repository_name)
 
 
-@pytest.mark.spec(*spec_ref("pulling-blobs", "Pulling blobs (Range requests: 206)"))
+@spec("distribution-spec/spec.md#pulling-blobs", "Pulling blobs (Range requests: 206)")
 @pytest.mark.parametrize("case", [c for c, (_, part) in pull.BLOB_RANGES.items() if part is not None])
 def test_blob_range_request(dist, case):
     dist(pull.pull_blob_range, case=case)
 
 
-@pytest.mark.spec(*spec_ref("pulling-blobs", "Pulling blobs (Range outside the blob: 416)"))
+@spec("distribution-spec/spec.md#pulling-blobs", "Pulling blobs (Range outside the blob: 416)")
 @pytest.mark.parametrize("case", [c for c, (_, part) in pull.BLOB_RANGES.items() if part is None])
 def test_unsatisfiable_blob_range_is_416(dist, case):
     dist(pull.pull_blob_range, case=case)

@@ -4,7 +4,8 @@ no layers, non-distributable layers, large manifests, sha512 digests."""
 
 import pytest
 
-from ocimatrix.distribution import shapes, spec_ref
+from ocimatrix.distribution import shapes
+from ocimatrix.specs import spec
 
 pytestmark = [pytest.mark.axes("registry"), pytest.mark.distribution_push, pytest.mark.distribution_pull]
 
@@ -13,17 +14,17 @@ pytestmark = [pytest.mark.axes("registry"), pytest.mark.distribution_push, pytes
 OWN_TESTS = ("non-distributable-layers", "sha512")
 
 
-@pytest.mark.spec(*spec_ref("pushing-manifests", "Pushing Manifests (content shapes, read back by digest and tag)"))
+@spec("distribution-spec/spec.md#pushing-manifests", "Pushing Manifests (content shapes, read back by digest and tag)")
 @pytest.mark.parametrize("shape", [s for s in shapes.SHAPES if s not in OWN_TESTS])
 def test_content_shape_round_trip(dist, shape):
     dist(shapes.round_trip, shape=shape)
 
 
-@pytest.mark.spec(*spec_ref("pushing-manifests", "Pushing Manifests (non-distributable layers, blobs not pushed)"))
+@spec("distribution-spec/spec.md#pushing-manifests", "Pushing Manifests (non-distributable layers, blobs not pushed)")
 def test_content_shape_non_distributable_layers(dist):
     dist(shapes.round_trip, shape="non-distributable-layers")
 
 
-@pytest.mark.spec(*spec_ref("pushing-manifests", "Pushing Manifests (sha512 digests)"))
+@spec("distribution-spec/spec.md#pushing-manifests", "Pushing Manifests (sha512 digests)")
 def test_content_shape_sha512(dist):
     dist(shapes.round_trip, shape="sha512")

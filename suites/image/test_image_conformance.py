@@ -21,8 +21,8 @@ import pytest
 from ocimatrix.cached_steps import fail_refused
 from ocimatrix.errors import OcimatrixError
 from ocimatrix.oci.validate import validate_archive, validate_layout, validate_registry
+from ocimatrix.specs import spec
 
-IMAGE_SPEC = "https://github.com/opencontainers/image-spec/blob/v1.1.0"
 LAYOUT_TAG = "probe"
 
 
@@ -31,9 +31,9 @@ def _validate_cmd(*args: str) -> list[str]:
 
 
 @pytest.mark.axes("builder", "format", "compression")
-@pytest.mark.spec(
-    "image-spec §manifest, §config, §layer (the image as pushed to a registry)",
-    f"{IMAGE_SPEC}/manifest.md#image-manifest-property-descriptions",
+@spec(
+    "image-spec/manifest.md#image-manifest-property-descriptions",
+    "manifest, §config, §layer (the image as pushed to a registry)",
 )
 def test_pushed_image_conforms(cell, pushed_image, assert_conforms):
     image = pushed_image.get()
@@ -50,10 +50,7 @@ def test_pushed_image_conforms(cell, pushed_image, assert_conforms):
 
 
 @pytest.mark.axes("builder", "format", "engine")
-@pytest.mark.spec(
-    "image-spec §image layout (an OCI archive saved by the runner that pulled the image)",
-    f"{IMAGE_SPEC}/image-layout.md",
-)
+@spec("image-spec/image-layout.md", "image layout (an OCI archive saved by the runner that pulled the image)")
 def test_saved_oci_archive_conforms(cell, saved_archive, assert_conforms):
     archive = str(saved_archive("oci"))
     assert_conforms(
@@ -66,10 +63,9 @@ def test_saved_oci_archive_conforms(cell, saved_archive, assert_conforms):
 
 
 @pytest.mark.axes("builder", "format", "engine")
-@pytest.mark.spec(
-    "Docker image spec v1.3 §combined image JSON + filesystem changeset format (docker save); "
-    "image-spec §config, §layer for its contents",
-    "https://github.com/moby/docker-image-spec/blob/v1.3.1/spec.md",
+@spec(
+    "docker-image-spec/spec.md",
+    "combined image JSON + filesystem changeset format (docker save); image-spec §config, §layer for its contents",
 )
 def test_saved_docker_archive_conforms(cell, saved_archive, assert_conforms):
     archive = str(saved_archive("docker"))
@@ -83,7 +79,7 @@ def test_saved_docker_archive_conforms(cell, saved_archive, assert_conforms):
 
 
 @pytest.mark.axes("builder", "format", "compression")
-@pytest.mark.spec("image-spec §image layout (skopeo's copy from the registry)", f"{IMAGE_SPEC}/image-layout.md")
+@spec("image-spec/image-layout.md", "image layout (skopeo's copy from the registry)")
 def test_skopeo_layout_copy_conforms(cell, pushed_image, skopeo, scratch, assert_conforms):
     image = pushed_image.get()
     layout = scratch / "layout"

@@ -10,15 +10,15 @@ from __future__ import annotations
 import pytest
 
 from ocimatrix.images import contexts as probe
+from ocimatrix.specs import spec
 
-CONFIG_SPEC = "https://github.com/opencontainers/image-spec/blob/v1.1.0/config.md#properties"
 RUN_AXES = ("builder", "format", "engine", "runtime")
 
 
 @pytest.mark.axes("builder", "format", "compression", "engine")
-@pytest.mark.spec(
+@spec(
+    "distribution-spec/spec.md#pulling-manifests",
     "image-spec §descriptor digests; distribution-spec §pulling manifests",
-    "https://github.com/opencontainers/distribution-spec/blob/v1.1.0/spec.md#pulling-manifests",
 )
 def test_pulled_digest_is_pushed_digest(cell, pulled_image):
     image = pulled_image.get()
@@ -29,7 +29,7 @@ def test_pulled_digest_is_pushed_digest(cell, pulled_image):
 
 
 @pytest.mark.axes(*RUN_AXES)
-@pytest.mark.spec("image-spec §config Entrypoint, Cmd", CONFIG_SPEC)
+@spec("image-spec/config.md#properties", "config Entrypoint, Cmd")
 def test_process_is_entrypoint_then_cmd(cell, run_probe):
     result, report = run_probe()
     assert result.exit_code == 0, f"the probe exited {result.exit_code}: {result.stderr.strip()[-500:]}"
@@ -40,10 +40,7 @@ def test_process_is_entrypoint_then_cmd(cell, run_probe):
 
 
 @pytest.mark.axes(*RUN_AXES)
-@pytest.mark.spec(
-    "runtime-spec §lifecycle (process exit status)",
-    "https://github.com/opencontainers/runtime-spec/blob/v1.1.0/runtime.md#lifecycle",
-)
+@spec("runtime-spec/runtime.md#lifecycle", "lifecycle (process exit status)")
 def test_exit_code_propagates(cell, run_probe):
     result, _ = run_probe(env={"OCIMATRIX_EXIT": "42"})
     assert result.exit_code == 42, (
@@ -52,7 +49,7 @@ def test_exit_code_propagates(cell, run_probe):
 
 
 @pytest.mark.axes(*RUN_AXES)
-@pytest.mark.spec("image-spec §config Env", CONFIG_SPEC)
+@spec("image-spec/config.md#properties", "config Env")
 def test_env_from_config(cell, run_probe):
     _, report = run_probe()
     assert report.get("greeting") == probe.GREETING, (
@@ -61,7 +58,7 @@ def test_env_from_config(cell, run_probe):
 
 
 @pytest.mark.axes(*RUN_AXES)
-@pytest.mark.spec("image-spec §config Env (merged with the runtime's)", CONFIG_SPEC)
+@spec("image-spec/config.md#properties", "config Env (merged with the runtime's)")
 def test_env_override_merges_with_config(cell, run_probe):
     _, report = run_probe(env={"OCIMATRIX_OVERRIDE": "from-the-runner"})
     assert report.get("override") == "from-the-runner", "an environment variable set at run time was lost"
@@ -72,7 +69,7 @@ def test_env_override_merges_with_config(cell, run_probe):
 
 
 @pytest.mark.axes(*RUN_AXES)
-@pytest.mark.spec("image-spec §config WorkingDir", CONFIG_SPEC)
+@spec("image-spec/config.md#properties", "config WorkingDir")
 def test_workdir_from_config(cell, run_probe):
     _, report = run_probe()
     assert report.get("pwd") == probe.WORKDIR, (
@@ -81,14 +78,14 @@ def test_workdir_from_config(cell, run_probe):
 
 
 @pytest.mark.axes(*RUN_AXES)
-@pytest.mark.spec("image-spec §config WorkingDir (overridden at run time)", CONFIG_SPEC)
+@spec("image-spec/config.md#properties", "config WorkingDir (overridden at run time)")
 def test_workdir_override(cell, run_probe):
     _, report = run_probe(workdir="/tmp")
     assert report.get("pwd") == "/tmp", f"asked for working directory /tmp, got {report.get('pwd')!r}"
 
 
 @pytest.mark.axes(*RUN_AXES)
-@pytest.mark.spec("image-spec §config User (a name resolved through the image's /etc/passwd)", CONFIG_SPEC)
+@spec("image-spec/config.md#properties", "config User (a name resolved through the image's /etc/passwd)")
 def test_user_name_from_config(cell, run_probe):
     _, report = run_probe()
     got = (report.get("uid"), report.get("gid"))
@@ -99,7 +96,7 @@ def test_user_name_from_config(cell, run_probe):
 
 
 @pytest.mark.axes(*RUN_AXES)
-@pytest.mark.spec("image-spec §config User (uid:gid overridden at run time)", CONFIG_SPEC)
+@spec("image-spec/config.md#properties", "config User (uid:gid overridden at run time)")
 def test_user_override_numeric(cell, run_probe):
     _, report = run_probe(user="4321:4321")
     got = (report.get("uid"), report.get("gid"))
@@ -107,7 +104,7 @@ def test_user_override_numeric(cell, run_probe):
 
 
 @pytest.mark.axes(*RUN_AXES)
-@pytest.mark.spec("image-spec §config Cmd (default arguments, replaced at run time)", CONFIG_SPEC)
+@spec("image-spec/config.md#properties", "config Cmd (default arguments, replaced at run time)")
 def test_args_replace_cmd_keep_entrypoint(cell, run_probe):
     result, report = run_probe(args=["one", "two"])
     assert result.exit_code == 0, f"the probe exited {result.exit_code}: {result.stderr.strip()[-500:]}"
@@ -118,7 +115,7 @@ def test_args_replace_cmd_keep_entrypoint(cell, run_probe):
 
 
 @pytest.mark.axes(*RUN_AXES)
-@pytest.mark.spec("image-spec §config Entrypoint (replaced at run time)", CONFIG_SPEC)
+@spec("image-spec/config.md#properties", "config Entrypoint (replaced at run time)")
 def test_entrypoint_override_drops_cmd(cell, run_probe):
     result, _ = run_probe(entrypoint=["/bin/echo", "replaced-entrypoint"])
     assert result.exit_code == 0, f"exited {result.exit_code}: {result.stderr.strip()[-500:]}"
@@ -129,7 +126,7 @@ def test_entrypoint_override_drops_cmd(cell, run_probe):
 
 
 @pytest.mark.axes("builder", "format", "engine")
-@pytest.mark.spec("image-spec §config Labels", CONFIG_SPEC)
+@spec("image-spec/config.md#properties", "config Labels")
 def test_labels_visible_after_pull(cell, runner, pulled_image, recorder):
     labels = runner.image_config(pulled_image.get().ref).get("Labels") or {}
     recorder.add("labels", labels)
@@ -138,9 +135,9 @@ def test_labels_visible_after_pull(cell, runner, pulled_image, recorder):
 
 
 @pytest.mark.axes("builder", "format", "engine", "runtime")
-@pytest.mark.spec(
-    "image-spec §content addressing (a copy keeps the manifest digest); distribution-spec §pushing manifests",
-    "https://github.com/opencontainers/image-spec/blob/v1.1.0/descriptor.md#digests",
+@spec(
+    "image-spec/descriptor.md#digests",
+    "content addressing (a copy keeps the manifest digest); distribution-spec §pushing manifests",
 )
 def test_built_copied_and_run_by_three_tools(cell, pushed_image, copied_by_skopeo, copied_then_pulled, run_probe):
     """Built and pushed by one tool, copied between repositories by skopeo, pulled and run by a third."""

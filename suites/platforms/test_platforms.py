@@ -23,9 +23,8 @@ from ocimatrix.images.contexts import parse_report
 from ocimatrix.matrix import KNOWN_PLATFORMS
 from ocimatrix.oci import elf, mediatypes
 from ocimatrix.oci.platforms import format_platform
+from ocimatrix.specs import spec
 
-INDEX_SPEC = "https://github.com/opencontainers/image-spec/blob/v1.1.0/image-index.md#image-index-property-descriptions"
-CONFIG_SPEC = "https://github.com/opencontainers/image-spec/blob/v1.1.0/config.md#properties"
 INDEX_TYPE = {"oci": mediatypes.OCI_INDEX, "docker": mediatypes.DOCKER_MANIFEST_LIST}
 MANIFEST_TYPE = {"oci": mediatypes.OCI_MANIFEST, "docker": mediatypes.DOCKER_MANIFEST}
 
@@ -50,7 +49,7 @@ def built_entry(index, platform: str):
 
 
 @pytest.mark.axes("builder", "format")
-@pytest.mark.spec("image-spec §image index (mediaType, manifests[].platform)", INDEX_SPEC)
+@spec("image-spec/image-index.md#image-index-property-descriptions", "image index (mediaType, manifests[].platform)")
 def test_index_lists_every_platform(cell, platform_index, recorder):
     index = platform_index.get()
     recorder.add("index", {"ref": index.ref, "digest": index.digest, "media_type": index.media_type})
@@ -73,7 +72,7 @@ def test_index_lists_every_platform(cell, platform_index, recorder):
 
 
 @pytest.mark.axes("builder", "format", "platform")
-@pytest.mark.spec("image-spec §config architecture, os, variant (the binaries' CPU)", CONFIG_SPEC)
+@spec("image-spec/config.md#properties", "config architecture, os, variant (the binaries' CPU)")
 def test_index_entry_matches_its_binaries(cell, platform_index, recorder):
     index = platform_index.get()
     platform = cell["platform"]
@@ -95,7 +94,10 @@ def test_index_entry_matches_its_binaries(cell, platform_index, recorder):
 
 
 @pytest.mark.axes("builder", "format", "engine", "platform")
-@pytest.mark.spec("image-spec §image index: a runner picks the entry matching the requested platform", INDEX_SPEC)
+@spec(
+    "image-spec/image-index.md#image-index-property-descriptions",
+    "image index: a runner picks the entry matching the requested platform",
+)
 def test_pull_with_platform_selects_that_variant(cell, platform_index, pull_index, record_selection):
     index = platform_index.get()
     platform = cell["platform"]
@@ -135,7 +137,7 @@ def test_pull_with_platform_selects_that_variant(cell, platform_index, pull_inde
 
 
 @pytest.mark.axes("builder", "format", "engine", "runtime", "platform")
-@pytest.mark.spec("image-spec §config architecture (the binaries run on that CPU, natively or emulated)", CONFIG_SPEC)
+@spec("image-spec/config.md#properties", "config architecture (the binaries run on that CPU, natively or emulated)")
 def test_container_runs_on_requested_platform(
     cell, runner, platform_index, pull_index, record_selection, host_support, recorder
 ):
@@ -177,7 +179,10 @@ def test_container_runs_on_requested_platform(
 
 
 @pytest.mark.axes("builder", "format", "engine")
-@pytest.mark.spec("image-spec §image index: with no platform asked, a runner takes its own", INDEX_SPEC)
+@spec(
+    "image-spec/image-index.md#image-index-property-descriptions",
+    "image index: with no platform asked, a runner takes its own",
+)
 def test_pull_without_platform_selects_host(cell, platform_index, pull_index, record_selection):
     index = platform_index.get()
     host = host_platform_name()
@@ -199,7 +204,10 @@ def test_pull_without_platform_selects_host(cell, platform_index, pull_index, re
 
 
 @pytest.mark.axes("builder", "format", "engine", "runtime")
-@pytest.mark.spec("image-spec §image index: with no platform asked, a runner runs its own", INDEX_SPEC)
+@spec(
+    "image-spec/image-index.md#image-index-property-descriptions",
+    "image index: with no platform asked, a runner runs its own",
+)
 def test_run_without_platform_runs_host_variant(cell, runner, platform_index, pull_index, record_selection, recorder):
     index = platform_index.get()
     host = host_platform_name()
@@ -230,7 +238,10 @@ def absent_platform(index) -> str:
 
 
 @pytest.mark.axes("builder", "format", "engine")
-@pytest.mark.spec("image-spec §image index: no entry matches the requested platform", INDEX_SPEC)
+@spec(
+    "image-spec/image-index.md#image-index-property-descriptions",
+    "image index: no entry matches the requested platform",
+)
 def test_pull_of_absent_platform_is_refused(cell, platform_index, pull_index, record_selection, recorder):
     """The expected outcome is the engine's own error: an incompatibility, recorded, not a crash."""
     index = platform_index.get()

@@ -17,7 +17,6 @@ from __future__ import annotations
 import secrets
 
 import pytest
-from runtime_spec import spec
 
 from ocimatrix.engines import base as engine_base
 from ocimatrix.engines import catalog
@@ -25,6 +24,7 @@ from ocimatrix.engines.base import Engine, RunSpec, runtime_versions
 from ocimatrix.errors import HarnessError
 from ocimatrix.runtime import recording_shim
 from ocimatrix.runtime.config_compare import MARKER_VARIABLE, aspects, must_problems
+from ocimatrix.specs import spec
 from ocimatrix.verdicts import run_container
 
 # One builder for every engine, so each runs the very same image: buildah needs no daemon and pushes OCI.
@@ -60,7 +60,7 @@ def recording_runtime(endpoints, recorder) -> str:
     return recording_shim.RECORDING_RUNTIME
 
 
-@spec("config.md", "configuration", "Configuration (the config.json an engine hands its runtime)")
+@spec("runtime-spec/config.md#configuration", "config: Configuration (the config.json an engine hands its runtime)")
 @pytest.mark.axes("engine")
 def test_engine_config_is_valid(cell, runner: Engine, pulled_image, recording_runtime: str, endpoints, recorder):
     marker = f"{MARKER_VARIABLE}={cell['engine']}-{secrets.token_hex(6)}"

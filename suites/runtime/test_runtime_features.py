@@ -5,14 +5,15 @@ from __future__ import annotations
 import json
 
 import pytest
-from runtime_spec import RUNTIME_AXES, spec
+from runtime_spec import RUNTIME_AXES
 
 from ocimatrix.runtime.documents import problems
+from ocimatrix.specs import spec
 
 pytestmark = pytest.mark.axes(*RUNTIME_AXES)
 
 
-@spec("features.md", "features-document", "Features document")
+@spec("runtime-spec/features.md#features-document", "features: Features document")
 def test_features_document(lab, recorder):
     """The runtime's ``features`` output, checked against features.md and features-linux.md.
 
@@ -39,7 +40,9 @@ def test_features_document(lab, recorder):
     assert not found, f"{lab.name}'s features document breaks features.md: {found}"
 
 
-@spec("features.md", "specification-version", "Features: ociVersionMin and ociVersionMax are accepted")
+@spec(
+    "runtime-spec/features.md#specification-version", "features: Features: ociVersionMin and ociVersionMax are accepted"
+)
 def test_features_oci_versions_are_accepted(lab, recorder):
     result, document = lab.runtime.features_document()
     if document is None:

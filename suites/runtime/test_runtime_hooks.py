@@ -12,11 +12,12 @@ import json
 from pathlib import Path
 
 import pytest
-from runtime_spec import RUNTIME_AXES, spec
+from runtime_spec import RUNTIME_AXES
 
 from ocimatrix.errors import fail_with
 from ocimatrix.runtime.config import Hook, Mount, RuntimeConfig
 from ocimatrix.runtime.documents import problems
+from ocimatrix.specs import spec
 
 pytestmark = pytest.mark.axes(*RUNTIME_AXES)
 
@@ -114,7 +115,7 @@ def expect_log(lab, seen: dict[str, str], after: str, wanted: list[str], why: st
         )
 
 
-@spec("config.md", "posix-platform-hooks", "Hooks: prestart, poststart, poststop in lifecycle order")
+@spec("runtime-spec/config.md#posix-platform-hooks", "config: Hooks: prestart, poststart, poststop in lifecycle order")
 def test_classic_hooks_run_in_lifecycle_order(lab):
     log = HookLog(lab, CLASSIC)
     seen = run_through_lifecycle(lab, log)
@@ -123,7 +124,10 @@ def test_classic_hooks_run_in_lifecycle_order(lab):
     expect_log(lab, seen, "delete", list(CLASSIC), "delete runs poststop")
 
 
-@spec("config.md", "posix-platform-hooks", "Hooks: all six kinds in lifecycle order (runtime.md Lifecycle)")
+@spec(
+    "runtime-spec/config.md#posix-platform-hooks",
+    "config: Hooks: all six kinds in lifecycle order (runtime.md Lifecycle)",
+)
 def test_all_hook_kinds_run_in_lifecycle_order(lab):
     log = HookLog(lab, ALL_KINDS)
     seen = run_through_lifecycle(lab, log)
@@ -154,7 +158,7 @@ def _order_ok(ran: list[str], missing: list[str]) -> bool:
     return ran == [k for k in ALL_KINDS if k not in missing]
 
 
-@spec("config.md", "posix-platform-hooks", "Hooks: the container's state on each hook's stdin")
+@spec("runtime-spec/config.md#posix-platform-hooks", "config: Hooks: the container's state on each hook's stdin")
 def test_hooks_get_the_state_on_stdin(lab, recorder):
     log = HookLog(lab, CLASSIC)
     container = lab.create(log.attach(lab.config(PROGRAM)))
@@ -174,7 +178,7 @@ def test_hooks_get_the_state_on_stdin(lab, recorder):
         )
 
 
-@spec("config.md", "posix-platform-hooks", "Hooks: args and env")
+@spec("runtime-spec/config.md#posix-platform-hooks", "config: Hooks: args and env")
 def test_hook_args_and_env(lab):
     log = HookLog(lab, ("poststart",))
     config = log.attach(lab.config("echo started; sleep 1"))
@@ -190,7 +194,10 @@ def test_hook_args_and_env(lab):
         )
 
 
-@spec("runtime.md", "lifecycle", "Lifecycle: a failing prestart hook is an error and the program never runs")
+@spec(
+    "runtime-spec/runtime.md#lifecycle",
+    "runtime: Lifecycle: a failing prestart hook is an error and the program never runs",
+)
 def test_failing_prestart_hook_stops_the_container(lab):
     log = HookLog(lab, ("prestart",), failing="prestart")
     container_id, bundle = lab.bundle(log.attach(lab.config("echo program-ran")))
@@ -204,7 +211,10 @@ def test_failing_prestart_hook_stops_the_container(lab):
     assert "program-ran" not in container.output(), "the program ran although a prestart hook failed"
 
 
-@spec("runtime.md", "lifecycle", "Lifecycle: a failing poststart hook (a warning, or an error that stops it)")
+@spec(
+    "runtime-spec/runtime.md#lifecycle",
+    "runtime: Lifecycle: a failing poststart hook (a warning, or an error that stops it)",
+)
 def test_failing_poststart_hook_is_handled_one_of_two_ways(lab):
     """runtime-spec v1.2.0 makes a failing poststart hook a logged warning, the lifecycle going on;
     the spec's next revision (runtime-spec PR 1262) makes it an error that stops the container, and
@@ -233,7 +243,7 @@ def test_failing_poststart_hook_is_handled_one_of_two_ways(lab):
         assert status in (None, "stopped"), f"{lab.name} reported the failing hook, yet the container is still {status}"
 
 
-@spec("runtime.md", "lifecycle", "Lifecycle: a failing poststop hook is only a warning")
+@spec("runtime-spec/runtime.md#lifecycle", "runtime: Lifecycle: a failing poststop hook is only a warning")
 def test_failing_poststop_hook_is_only_a_warning(lab):
     log = HookLog(lab, ("poststop",), failing="poststop")
     container = lab.create(log.attach(lab.config("true")))

@@ -5,10 +5,11 @@ from __future__ import annotations
 import os
 
 import pytest
-from runtime_spec import RUNTIME_AXES, spec
+from runtime_spec import RUNTIME_AXES
 
 from ocimatrix.errors import fail_with
 from ocimatrix.runtime.config import Mount
+from ocimatrix.specs import spec
 
 pytestmark = pytest.mark.axes(*RUNTIME_AXES)
 
@@ -16,13 +17,13 @@ NEW_NAMESPACES = ("pid", "net", "ipc", "uts", "mnt")
 LONG_RUNNING = "echo started; while true; do sleep 0.2; done"
 
 
-@spec("config.md", "hostname", "Hostname")
+@spec("runtime-spec/config.md#hostname", "config: Hostname")
 def test_hostname(lab):
     ran = lab.run_probe("hostname; cat /proc/sys/kernel/hostname", hostname="om-host.name")
     assert ran.lines() == ["om-host.name", "om-host.name"], f"hostname om-host.name, the container says {ran.lines()}"
 
 
-@spec("config.md", "domainname", "Domainname")
+@spec("runtime-spec/config.md#domainname", "config: Domainname")
 def test_domainname(lab):
     ran = lab.run_probe("cat /proc/sys/kernel/domainname", domainname="om.example", oci_version="1.1.0")
     with lab.since("1.1.0", "domainname", ignored=ran.stdout.strip() in ("", "(none)")):
@@ -30,7 +31,7 @@ def test_domainname(lab):
         assert seen == "om.example", f"domainname om.example, the container says {seen!r}"
 
 
-@spec("config-linux.md", "namespaces", "Namespaces: new namespaces (no path)")
+@spec("runtime-spec/config-linux.md#namespaces", "config-linux: Namespaces: new namespaces (no path)")
 def test_new_namespaces_differ_from_the_hosts(lab, recorder):
     ran = lab.run_probe("for n in " + " ".join(NEW_NAMESPACES) + "; do echo $n=$(readlink /proc/self/ns/$n); done")
     host = {n: os.readlink(f"/proc/self/ns/{n}") for n in NEW_NAMESPACES}
@@ -40,13 +41,16 @@ def test_new_namespaces_differ_from_the_hosts(lab, recorder):
     assert not shared, f"the container shares the host's {shared} namespaces although config.json asks for new ones"
 
 
-@spec("config-linux.md", "network", "Namespaces: a new network namespace (nothing in it but loopback)")
+@spec(
+    "runtime-spec/config-linux.md#network",
+    "config-linux: Namespaces: a new network namespace (nothing in it but loopback)",
+)
 def test_new_network_namespace_is_empty(lab):
     ran = lab.run_probe("tail -n +3 /proc/net/dev | cut -d: -f1 | tr -d ' '")
     assert ran.lines() == ["lo"], f"a new network namespace should hold only lo; the container sees {ran.lines()}"
 
 
-@spec("config-linux.md", "namespaces", "Namespaces: joining a namespace by path")
+@spec("runtime-spec/config-linux.md#namespaces", "config-linux: Namespaces: joining a namespace by path")
 def test_namespaces_joined_by_path(lab, recorder):
     for kind in ("uts", "ipc"):
         lab.needs_feature(("linux", "namespaces"), kind)
@@ -71,7 +75,7 @@ def test_namespaces_joined_by_path(lab, recorder):
         )
 
 
-@spec("config-linux.md", "masked-paths", "Masked paths")
+@spec("runtime-spec/config-linux.md#masked-paths", "config-linux: Masked paths")
 def test_masked_paths_cannot_be_read(lab):
     script = "echo file=$(cat /etc/secret 2>/dev/null); echo dir=$(ls /srv/secret 2>/dev/null)"
     plain = lab.run_probe(script)
@@ -90,7 +94,7 @@ def test_masked_paths_cannot_be_read(lab):
         )
 
 
-@spec("config-linux.md", "readonly-paths", "Readonly paths")
+@spec("runtime-spec/config-linux.md#readonly-paths", "config-linux: Readonly paths")
 def test_readonly_paths_refuse_writes(lab):
     mounts = [*lab.config("").mounts, Mount.tmpfs("/mnt/tmpfs", "mode=0755")]
     probe = "if echo om > /mnt/tmpfs/f 2>/dev/null; then echo writable; else echo refused; fi"
@@ -108,7 +112,7 @@ def test_readonly_paths_refuse_writes(lab):
         )
 
 
-@spec("config-linux.md", "sysctl", "Sysctl")
+@spec("runtime-spec/config-linux.md#sysctl", "config-linux: Sysctl")
 def test_sysctl_is_applied(lab):
     ran = lab.run_probe(
         "echo net.ipv4.ip_forward=$(cat /proc/sys/net/ipv4/ip_forward)", sysctl={"net.ipv4.ip_forward": "1"}

@@ -10,10 +10,11 @@ import json
 import time
 
 import pytest
-from runtime_spec import RUNTIME_AXES, spec
+from runtime_spec import RUNTIME_AXES
 
 from ocimatrix.errors import fail_with
 from ocimatrix.runtime.documents import problems
+from ocimatrix.specs import spec
 
 pytestmark = pytest.mark.axes(*RUNTIME_AXES)
 
@@ -31,7 +32,7 @@ def assert_valid_state(lab, state, *, status, container) -> None:
     )
 
 
-@spec("runtime.md", "create", "Create (status created; user-specified program not run)")
+@spec("runtime-spec/runtime.md#create", "runtime: Create (status created; user-specified program not run)")
 def test_create_leaves_container_created(lab, recorder):
     container = lab.create(lab.config("echo user-code-ran"))
     state = lab.state(container)
@@ -41,7 +42,7 @@ def test_create_leaves_container_created(lab, recorder):
     assert "user-code-ran" not in container.output(), "create ran the user-specified program before start"
 
 
-@spec("runtime.md", "start", "Start (status running; the user-specified program runs)")
+@spec("runtime-spec/runtime.md#start", "runtime: Start (status running; the user-specified program runs)")
 def test_start_runs_program_and_status_is_running(lab, recorder):
     container = lab.create(lab.config(LONG_RUNNING))
     lab.start(container)
@@ -51,7 +52,7 @@ def test_start_runs_program_and_status_is_running(lab, recorder):
     assert_valid_state(lab, state, status="running", container=container)
 
 
-@spec("runtime.md", "kill", "Kill (status stopped once the process has stopped)")
+@spec("runtime-spec/runtime.md#kill", "runtime: Kill (status stopped once the process has stopped)")
 def test_status_is_stopped_after_process_exits(lab, recorder):
     container = lab.create(lab.config("echo done"))
     lab.start(container)
@@ -61,7 +62,7 @@ def test_status_is_stopped_after_process_exits(lab, recorder):
     assert container.output().strip() == "done"
 
 
-@spec("runtime.md", "state", "State: annotations")
+@spec("runtime-spec/runtime.md#state", "runtime: State: annotations")
 def test_state_carries_config_annotations(lab, recorder):
     annotations = {"org.ocimatrix.test": "state-annotations", "org.ocimatrix.empty": ""}
     container = lab.create(lab.config("true", annotations=annotations))
@@ -72,13 +73,13 @@ def test_state_carries_config_annotations(lab, recorder):
     )
 
 
-@spec("runtime.md", "query-state", "Query State (a container that does not exist is an error)")
+@spec("runtime-spec/runtime.md#query-state", "runtime: Query State (a container that does not exist is an error)")
 def test_state_of_missing_container_is_an_error(lab):
     result = lab.runtime.state("om-no-such-container-here")
     assert not result.ok, f"{lab.name} state of a container that does not exist succeeded: {result.stdout[:300]!r}"
 
 
-@spec("runtime.md", "create", "Create (an ID that is not unique is an error; no new container)")
+@spec("runtime-spec/runtime.md#create", "runtime: Create (an ID that is not unique is an error; no new container)")
 def test_create_with_duplicate_id_is_refused(lab):
     first = lab.create(lab.config(LONG_RUNNING), role="first container")
     other_id, other_bundle = lab.bundle(lab.config("echo impostor"))
@@ -106,7 +107,10 @@ def test_create_with_duplicate_id_is_refused(lab):
         )
 
 
-@spec("runtime.md", "start", "Start (starting a container that is not created is an error with no effect)")
+@spec(
+    "runtime-spec/runtime.md#start",
+    "runtime: Start (starting a container that is not created is an error with no effect)",
+)
 def test_start_of_running_container_is_refused(lab):
     container = lab.create(lab.config(LONG_RUNNING))
     lab.start(container)
@@ -117,7 +121,7 @@ def test_start_of_running_container_is_refused(lab):
     assert container.output().count("started") == 1, "a second start ran the program again"
 
 
-@spec("runtime.md", "start", "Start (starting a stopped container is an error)")
+@spec("runtime-spec/runtime.md#start", "runtime: Start (starting a stopped container is an error)")
 def test_start_of_stopped_container_is_refused(lab):
     container = lab.create(lab.config("echo once"))
     lab.start(container)
@@ -127,7 +131,10 @@ def test_start_of_stopped_container_is_refused(lab):
     assert container.output().count("once") == 1, "start of a stopped container ran the program again"
 
 
-@spec("runtime.md", "kill", "Kill (signalling a container that is neither created nor running is an error)")
+@spec(
+    "runtime-spec/runtime.md#kill",
+    "runtime: Kill (signalling a container that is neither created nor running is an error)",
+)
 def test_kill_of_stopped_container_is_refused(lab):
     container = lab.create(lab.config("true"))
     lab.start(container)
@@ -137,7 +144,7 @@ def test_kill_of_stopped_container_is_refused(lab):
     assert lab.state(container)["status"] == "stopped"
 
 
-@spec("runtime.md", "kill", "Kill (the signal reaches the container's process)")
+@spec("runtime-spec/runtime.md#kill", "runtime: Kill (the signal reaches the container's process)")
 def test_kill_delivers_the_signal(lab, recorder):
     script = "trap 'echo got-TERM; exit 0' TERM; echo started; while true; do sleep 0.1; done"
     container = lab.create(lab.config(script))
@@ -150,7 +157,7 @@ def test_kill_delivers_the_signal(lab, recorder):
     assert "got-TERM" in container.output(), f"the process never saw SIGTERM; stdout {container.output()!r}"
 
 
-@spec("runtime.md", "kill", "Kill (SIGKILL stops the container)")
+@spec("runtime-spec/runtime.md#kill", "runtime: Kill (SIGKILL stops the container)")
 def test_kill_sigkill_stops_running_container(lab):
     container = lab.create(lab.config(LONG_RUNNING))
     lab.start(container)
@@ -160,7 +167,7 @@ def test_kill_sigkill_stops_running_container(lab):
     lab.wait_stopped(container, timeout=10)
 
 
-@spec("runtime.md", "kill", "Kill (a created container may be signalled)")
+@spec("runtime-spec/runtime.md#kill", "runtime: Kill (a created container may be signalled)")
 def test_kill_of_created_container(lab):
     container = lab.create(lab.config("echo user-code-ran"))
     result = lab.runtime.kill(container.id, "KILL")
@@ -174,7 +181,10 @@ def test_kill_of_created_container(lab):
     assert "user-code-ran" not in container.output(), "killing a created container ran its program"
 
 
-@spec("runtime.md", "delete", "Delete (deleting a container that is not stopped is an error with no effect)")
+@spec(
+    "runtime-spec/runtime.md#delete",
+    "runtime: Delete (deleting a container that is not stopped is an error with no effect)",
+)
 def test_delete_of_running_container_is_refused(lab):
     container = lab.create(lab.config(LONG_RUNNING))
     lab.start(container)
@@ -184,7 +194,7 @@ def test_delete_of_running_container_is_refused(lab):
     assert lab.state(container)["status"] == "running", "a refused delete changed the running container"
 
 
-@spec("runtime.md", "delete", "Delete (resources go; the ID may be used again)")
+@spec("runtime-spec/runtime.md#delete", "runtime: Delete (resources go; the ID may be used again)")
 def test_delete_removes_container_and_frees_its_id(lab):
     container = lab.create(lab.config("echo first"))
     lab.start(container)
@@ -201,7 +211,7 @@ def test_delete_removes_container_and_frees_its_id(lab):
     assert again.output().strip() == "second"
 
 
-@spec("runtime.md", "create", "Create (changes to config.json after create have no effect)")
+@spec("runtime-spec/runtime.md#create", "runtime: Create (changes to config.json after create have no effect)")
 def test_config_changes_after_create_have_no_effect(lab):
     container = lab.create(lab.config("echo original"))
     config_path = container.bundle / "config.json"
@@ -215,7 +225,10 @@ def test_config_changes_after_create_have_no_effect(lab):
     )
 
 
-@spec("runtime.md", "lifecycle", "Lifecycle (the process exits; its exit status reaches the caller of run)")
+@spec(
+    "runtime-spec/runtime.md#lifecycle",
+    "runtime: Lifecycle (the process exits; its exit status reaches the caller of run)",
+)
 def test_exit_status_reaches_the_caller(lab, recorder):
     """`run` (create, start and wait in one) is the runtimes' common command, not a spec operation;
     it is the one place their command line reports the process's exit status."""

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import pytest
-from runtime_spec import RUNTIME_AXES, spec
+from runtime_spec import RUNTIME_AXES
 
 from ocimatrix.errors import fail_with
 from ocimatrix.runtime.config import Device, Mount
+from ocimatrix.specs import spec
 
 pytestmark = pytest.mark.axes(*RUNTIME_AXES)
 
@@ -25,20 +26,20 @@ def mount_line(ran, destination: str) -> list[str]:
     return entries[-1]
 
 
-@spec("config.md", "root", "Root: readonly true")
+@spec("runtime-spec/config.md#root", "config: Root: readonly true")
 def test_readonly_root_refuses_writes(lab):
     ran = lab.run_probe(WRITE_PROBE.format(path="/probe-file"), root_readonly=True)
     assert ran.stdout.strip() == "refused", "root.readonly is true, yet the root filesystem took a write"
 
 
-@spec("config.md", "root", "Root: readonly false")
+@spec("runtime-spec/config.md#root", "config: Root: readonly false")
 def test_writable_root_takes_writes(lab):
     path = f"/probe-{lab.runtime.name}-rw"
     ran = lab.run_probe(WRITE_PROBE.format(path=path), root_readonly=False)
     assert ran.stdout.strip() == "writable", f"root.readonly is false, yet writing {path} failed: {ran.stderr!r}"
 
 
-@spec("config.md", "mounts", "Mounts: bind mount, read-only")
+@spec("runtime-spec/config.md#mounts", "config: Mounts: bind mount, read-only")
 def test_readonly_bind_mount(lab):
     source = lab.scratch("ro-source")
     (source / "file").write_text("from-the-host\n")
@@ -48,7 +49,7 @@ def test_readonly_bind_mount(lab):
     assert not (source / "new").exists(), "a write through a read-only bind mount reached the host"
 
 
-@spec("config.md", "mounts", "Mounts: bind mount, read-write")
+@spec("runtime-spec/config.md#mounts", "config: Mounts: bind mount, read-write")
 def test_readwrite_bind_mount(lab):
     source = lab.scratch("rw-source")
     mounts = [*lab.config("").mounts, Mount.bind(str(source), "/mnt/rw")]
@@ -59,7 +60,7 @@ def test_readwrite_bind_mount(lab):
     )
 
 
-@spec("config.md", "mounts", "Mounts: tmpfs with options")
+@spec("runtime-spec/config.md#mounts", "config: Mounts: tmpfs with options")
 def test_tmpfs_mount_with_options(lab):
     mounts = [*lab.config("").mounts, Mount.tmpfs("/mnt/tmpfs", "nosuid", "nodev", "noexec", "size=1m", "mode=0700")]
     ran = lab.run_probe("cat /proc/self/mounts; echo mode=$(stat -c %a /mnt/tmpfs)", mounts=mounts)
@@ -81,7 +82,7 @@ def test_tmpfs_mount_with_options(lab):
         )
 
 
-@spec("config.md", "mounts", "Mounts: mounted in the listed order")
+@spec("runtime-spec/config.md#mounts", "config: Mounts: mounted in the listed order")
 def test_mounts_follow_the_listed_order(lab):
     # The second mount's destination only exists inside the first: listed order is the only order that works.
     mounts = [*lab.config("").mounts, Mount.tmpfs("/mnt/tmpfs", "mode=0755"), Mount.tmpfs("/mnt/tmpfs/inner")]
@@ -91,7 +92,7 @@ def test_mounts_follow_the_listed_order(lab):
     assert points.index("/mnt/tmpfs") < points.index("/mnt/tmpfs/inner"), f"mount order seen: {points}"
 
 
-@spec("config-linux.md", "default-filesystems", "Default filesystems: proc")
+@spec("runtime-spec/config-linux.md#default-filesystems", "config-linux: Default filesystems: proc")
 def test_proc_is_the_containers_own(lab):
     ran = lab.run_probe("cat /proc/self/mounts; echo pid=$$; echo cmd=$(tr '\\0' ' ' < /proc/1/cmdline)")
     assert mount_line(ran, "/proc")[2] == "proc"
@@ -99,14 +100,16 @@ def test_proc_is_the_containers_own(lab):
     assert ran.value("cmd").startswith("sh -c"), f"/proc/1 is {ran.value('cmd')!r}, not the container's process"
 
 
-@spec("config-linux.md", "default-filesystems", "Default filesystems: sysfs (read-only as asked)")
+@spec(
+    "runtime-spec/config-linux.md#default-filesystems", "config-linux: Default filesystems: sysfs (read-only as asked)"
+)
 def test_sysfs_mounted_read_only(lab):
     ran = lab.run_probe("cat /proc/self/mounts")
     _, _, fstype, options = mount_line(ran, "/sys")[:4]
     assert fstype == "sysfs" and "ro" in options.split(","), f"/sys is {fstype} ({options}); sysfs ro was asked for"
 
 
-@spec("config-linux.md", "default-devices", "Default devices")
+@spec("runtime-spec/config-linux.md#default-devices", "config-linux: Default devices")
 def test_default_devices(lab):
     wanted = {"/dev/null": "1:3", "/dev/zero": "1:5", "/dev/full": "1:7", "/dev/random": "1:8", "/dev/urandom": "1:9"}
     wanted["/dev/tty"] = "5:0"
@@ -125,7 +128,7 @@ def test_default_devices(lab):
     assert "/dev/ptmx" in seen, f"/dev/ptmx is missing: {ran.stdout!r}"
 
 
-@spec("config-linux.md", "devices", "Devices: a device node listed in linux.devices")
+@spec("runtime-spec/config-linux.md#devices", "config-linux: Devices: a device node listed in linux.devices")
 def test_listed_device_is_created(lab):
     # Decided before acting: the harness makes no device node without CAP_MKNOD, and the allow list
     # below is written to the devices cgroup.

@@ -5,16 +5,17 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from runtime_spec import RUNTIME_AXES, spec
+from runtime_spec import RUNTIME_AXES
 
 from ocimatrix.errors import fail_with
 from ocimatrix.runtime.capabilities import sets_from_status
 from ocimatrix.runtime.config import DEFAULT_PATH, Rlimit
+from ocimatrix.specs import spec
 
 pytestmark = pytest.mark.axes(*RUNTIME_AXES)
 
 
-@spec("config.md", "process", "Process: args")
+@spec("runtime-spec/config.md#process", "config: Process: args")
 def test_args_reach_the_process_unchanged(lab):
     words = ["two words", "", "*", "$HOME", "ünïcode", "tab\there"]
     config = lab.config("")
@@ -23,7 +24,7 @@ def test_args_reach_the_process_unchanged(lab):
     assert ran.lines() == [f"<{w}>" for w in words], f"args arrived as {ran.lines()!r}"
 
 
-@spec("config.md", "process", "Process: env")
+@spec("runtime-spec/config.md#process", "config: Process: env")
 def test_env_reaches_the_process(lab):
     wanted = {"OCIMATRIX_SPACES": "a b  c", "OCIMATRIX_EMPTY": "", "OCIMATRIX_EQUALS": "x=y=z", "PATH": DEFAULT_PATH}
     config = lab.config("env")
@@ -34,14 +35,14 @@ def test_env_reaches_the_process(lab):
     assert not wrong, f"env values differ from config.json's: {wrong}"
 
 
-@spec("config.md", "process", "Process: cwd")
+@spec("runtime-spec/config.md#process", "config: Process: cwd")
 def test_cwd_is_the_working_directory(lab):
     config = lab.config("pwd")
     config.process.cwd = "/srv/work"
     assert lab.run(config).stdout.strip() == "/srv/work"
 
 
-@spec("config.md", "user", "POSIX process: user (uid, gid, additionalGids)")
+@spec("runtime-spec/config.md#user", "config: POSIX process: user (uid, gid, additionalGids)")
 def test_user_uid_gid_and_additional_gids(lab):
     config = lab.config("grep -E '^(Uid|Gid|Groups):' /proc/self/status; id")
     config.process.uid, config.process.gid, config.process.additional_gids = 1000, 1000, [1001, 1002]
@@ -53,7 +54,7 @@ def test_user_uid_gid_and_additional_gids(lab):
     assert {"1001", "1002"} <= groups <= {"1000", "1001", "1002"}, f"supplementary groups {sorted(groups)}"
 
 
-@spec("config.md", "user", "POSIX process: user.umask")
+@spec("runtime-spec/config.md#user", "config: POSIX process: user.umask")
 def test_umask(lab):
     config = lab.config("umask; touch /tmp/f; stat -c %a /tmp/f")
     config.process.umask = 0o027
@@ -62,14 +63,14 @@ def test_umask(lab):
         assert ran.lines()[:2] == ["0027", "640"], f"umask 0027 gave {ran.lines()!r} (umask, mode of a new 0666 file)"
 
 
-@spec("config.md", "posix-process", "POSIX process: rlimits")
+@spec("runtime-spec/config.md#posix-process", "config: POSIX process: rlimits")
 def test_rlimits(lab):
     config = lab.config("echo soft=$(ulimit -Sn) hard=$(ulimit -Hn) core=$(ulimit -Sc)/$(ulimit -Hc)")
     config.process.rlimits = [Rlimit("RLIMIT_NOFILE", 512, 1024), Rlimit("RLIMIT_CORE", 0, 0)]
     assert lab.run(config).stdout.split() == ["soft=512", "hard=1024", "core=0/0"]
 
 
-@spec("config.md", "linux-process", "Linux process: capabilities (every set, exactly)")
+@spec("runtime-spec/config.md#linux-process", "config: Linux process: capabilities (every set, exactly)")
 def test_capability_sets(lab, recorder):
     """Every set compared exactly with config.json's, as runtime-tools' runtimetest does.
 
@@ -107,7 +108,7 @@ def test_capability_sets(lab, recorder):
         )
 
 
-@spec("config.md", "linux-process", "Linux process: capabilities (ambient, for a non-root user)")
+@spec("runtime-spec/config.md#linux-process", "config: Linux process: capabilities (ambient, for a non-root user)")
 def test_ambient_capability_works_for_non_root(lab):
     # Seen by its effect, which every /proc shows: a uid-1000 process chowning a file to root.
     chown = ["CAP_CHOWN"]
@@ -120,7 +121,7 @@ def test_ambient_capability_works_for_non_root(lab):
     )
 
 
-@spec("config.md", "linux-process", "Linux process: noNewPrivileges")
+@spec("runtime-spec/config.md#linux-process", "config: Linux process: noNewPrivileges")
 def test_no_new_privileges(lab):
     config = lab.config("grep -E '^NoNewPrivs:' /proc/self/status || echo no-such-line")
     config.process.no_new_privileges = True
@@ -130,7 +131,7 @@ def test_no_new_privileges(lab):
     assert ran.stdout.split() == ["NoNewPrivs:", "1"], f"noNewPrivileges=true, yet {ran.stdout.strip()!r}"
 
 
-@spec("config.md", "process", "Process: terminal false (stdio passed through, no terminal)")
+@spec("runtime-spec/config.md#process", "config: Process: terminal false (stdio passed through, no terminal)")
 def test_io_without_terminal(lab):
     script = (
         "echo to-stdout; echo to-stderr >&2; "
@@ -163,12 +164,14 @@ def oom_score_adj_seen(lab, value: int) -> str:
     return host
 
 
-@spec("config.md", "linux-process", "Linux process: oomScoreAdj (raised)")
+@spec("runtime-spec/config.md#linux-process", "config: Linux process: oomScoreAdj (raised)")
 def test_oom_score_adj_raised(lab):
     oom_score_adj_seen(lab, 500)
 
 
-@spec("config.md", "linux-process", "Linux process: oomScoreAdj (lowered, which needs CAP_SYS_RESOURCE)")
+@spec(
+    "runtime-spec/config.md#linux-process", "config: Linux process: oomScoreAdj (lowered, which needs CAP_SYS_RESOURCE)"
+)
 def test_oom_score_adj_lowered(lab):
     # Without CAP_SYS_RESOURCE the kernel refuses a lowered value to the runtime too: decided here,
     # before acting; a runtime that has it and refuses or ignores it fails.

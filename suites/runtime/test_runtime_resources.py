@@ -10,9 +10,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from runtime_spec import RUNTIME_AXES, spec
+from runtime_spec import RUNTIME_AXES
 
 from ocimatrix.errors import fail_with
+from ocimatrix.specs import spec
 
 pytestmark = pytest.mark.axes(*RUNTIME_AXES)
 
@@ -59,19 +60,19 @@ def expect_cgroup(seen: dict[str, str], wanted: dict[str, str], asked: str) -> N
         )
 
 
-@spec("config-linux.md", "memory", "Control groups: memory.limit")
+@spec("runtime-spec/config-linux.md#memory", "config-linux: Control groups: memory.limit")
 def test_memory_limit(lab):
     seen = host_cgroup_files(lab, {"memory": {"limit": 64 * 1024 * 1024}}, {"memory.limit_in_bytes": "memory"})
     expect_cgroup(seen, {"memory.limit_in_bytes": str(64 * 1024 * 1024)}, "memory.limit 64 MiB")
 
 
-@spec("config-linux.md", "pids", "Control groups: pids.limit")
+@spec("runtime-spec/config-linux.md#pids", "config-linux: Control groups: pids.limit")
 def test_pids_limit(lab):
     seen = host_cgroup_files(lab, {"pids": {"limit": 64}}, {"pids.max": "pids"})
     expect_cgroup(seen, {"pids.max": "64"}, "pids.limit 64")
 
 
-@spec("config-linux.md", "cpu", "Control groups: cpu shares, quota, period")
+@spec("runtime-spec/config-linux.md#cpu", "config-linux: Control groups: cpu shares, quota, period")
 def test_cpu_shares_and_quota(lab):
     files = {"cpu.shares": "cpu", "cpu.cfs_quota_us": "cpu", "cpu.cfs_period_us": "cpu"}
     seen = host_cgroup_files(lab, {"cpu": {"shares": 512, "quota": 50000, "period": 100000}}, files)
@@ -97,7 +98,7 @@ def mkdir_unconfined(lab) -> None:
         )
 
 
-@spec("config-linux.md", "seccomp", "Seccomp: a syscall denied with SCMP_ACT_ERRNO")
+@spec("runtime-spec/config-linux.md#seccomp", "config-linux: Seccomp: a syscall denied with SCMP_ACT_ERRNO")
 def test_seccomp_denies_a_syscall(lab):
     lab.needs_feature(("linux", "seccomp", "enabled"))
     lab.needs_feature(("linux", "seccomp", "actions"), "SCMP_ACT_ERRNO")
@@ -111,7 +112,7 @@ def test_seccomp_denies_a_syscall(lab):
         )
 
 
-@spec("config-linux.md", "seccomp", "Seccomp: errnoRet")
+@spec("runtime-spec/config-linux.md#seccomp", "config-linux: Seccomp: errnoRet")
 def test_seccomp_errno_ret(lab):
     lab.needs_feature(("linux", "seccomp", "enabled"))
     lab.needs_feature(("linux", "seccomp", "actions"), "SCMP_ACT_ERRNO")

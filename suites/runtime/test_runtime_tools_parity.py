@@ -13,13 +13,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from runtime_spec import RUNTIME_AXES, spec
+from runtime_spec import RUNTIME_AXES
 
 from ocimatrix import evidence
 from ocimatrix.errors import HarnessError, fail_with
 from ocimatrix.runtime.bundle import Bundle
 from ocimatrix.runtime.cli import Container
 from ocimatrix.runtime.config import Rlimit, RuntimeConfig
+from ocimatrix.specs import spec
 
 pytestmark = pytest.mark.axes(*RUNTIME_AXES)
 
@@ -66,7 +67,7 @@ def must_refuse(lab, config: RuntimeConfig, what: str) -> None:
     lab.recorder.add("refused", said)
 
 
-@spec("config.md", "extensibility", "Extensibility (an unknown property MUST NOT be an error)")
+@spec("runtime-spec/config.md#extensibility", "config: Extensibility (an unknown property MUST NOT be an error)")
 def test_unknown_property_is_not_an_error(lab):
     """runtime-tools misc_props, second case."""
     container_id, bundle = bundle_with_extra(
@@ -81,13 +82,16 @@ def test_unknown_property_is_not_an_error(lab):
         )
 
 
-@spec("config.md", "valid-values", "Valid values (an invalid ociVersion MUST be an error)")
+@spec("runtime-spec/config.md#valid-values", "config: Valid values (an invalid ociVersion MUST be an error)")
 def test_invalid_oci_version_is_an_error(lab):
     """runtime-tools misc_props, third case: ociVersion "invalid" is not SemVer."""
     must_refuse(lab, lab.config("echo ran", oci_version="invalid"), 'ociVersion "invalid"')
 
 
-@spec("config.md", "posix-process", "POSIX process: rlimits (a type with no kernel interface MUST be an error)")
+@spec(
+    "runtime-spec/config.md#posix-process",
+    "config: POSIX process: rlimits (a type with no kernel interface MUST be an error)",
+)
 def test_unknown_rlimit_type_is_an_error(lab):
     """runtime-tools process_rlimits_fail."""
     config = lab.config("echo ran")
@@ -95,7 +99,10 @@ def test_unknown_rlimit_type_is_an_error(lab):
     must_refuse(lab, config, "the rlimit type RLIMIT_OCIMATRIX")
 
 
-@spec("config.md", "linux-process", "Linux process: capabilities (a name with no kernel interface MUST be an error)")
+@spec(
+    "runtime-spec/config.md#linux-process",
+    "config: Linux process: capabilities (a name with no kernel interface MUST be an error)",
+)
 def test_unknown_capability_is_an_error(lab):
     """runtime-tools process_capabilities_fail."""
     config = lab.config("echo ran")
@@ -103,7 +110,10 @@ def test_unknown_capability_is_an_error(lab):
     must_refuse(lab, config, "the capability CAP_OCIMATRIX")
 
 
-@spec("config-linux.md", "namespaces", "Namespaces (a type not listed MUST be inherited from the runtime)")
+@spec(
+    "runtime-spec/config-linux.md#namespaces",
+    "config-linux: Namespaces (a type not listed MUST be inherited from the runtime)",
+)
 def test_unlisted_namespaces_are_the_runtimes(lab, recorder):
     """runtime-tools linux_ns_itype, for the namespaces a container can share without harm to the host."""
     config = lab.config("for n in " + " ".join(INHERITED) + "; do echo $n=$(readlink /proc/self/ns/$n); done")
@@ -126,7 +136,10 @@ def test_unlisted_namespaces_are_the_runtimes(lab, recorder):
         )
 
 
-@spec("config-linux.md", "namespaces", "Namespaces (a path of another namespace type MUST be an error)")
+@spec(
+    "runtime-spec/config-linux.md#namespaces",
+    "config-linux: Namespaces (a path of another namespace type MUST be an error)",
+)
 def test_namespace_path_of_another_type_is_an_error(lab):
     """runtime-tools linux_ns_path_type: join "ipc" through a uts namespace file."""
     owner = lab.create(lab.config(LONG_RUNNING, hostname="ns-owner"), role="owner container")
@@ -163,7 +176,7 @@ def create_with_pid_file(lab, pid_file: str) -> tuple[Container, subprocess.Comp
     return container, done
 
 
-@spec("runtime.md", "state", "State: pid (as `create --pid-file` writes it)")
+@spec("runtime-spec/runtime.md#state", "runtime: State: pid (as `create --pid-file` writes it)")
 def test_pid_file_holds_the_state_pid(lab, recorder):
     """runtime-tools pidfile: the --pid-file of its command-line interface names the state's pid."""
     pid_file = str(lab.scratch("pidfile") / "pid")
