@@ -167,3 +167,35 @@ def test_exit_codes_and_counts_over_many_claims():
         "verified",
         "unverifiable",
     ]
+
+
+def test_every_judgement_names_its_claim_and_the_cells_it_rests_on():
+    cases = [
+        [cell("passed")],
+        [cell("error")],
+        [cell("skipped")],
+        [cell("failed")],
+        [cell("failed", version="4.0")],
+        [cell("passed", version=None)],
+    ]
+    for records in cases:
+        subject = claim(engine=ENGINE)
+        found = judge(subject, records)
+        assert found.claim is subject, found.verdict
+        assert [ref.record for ref in found.cells] == records, found.verdict
+
+
+def test_reasons_join_each_distinct_note_once():
+    skipped = [cell("skipped"), cell("skipped", engine="podman"), cell("skipped", engine="docker")]
+    found = judge(claim(), skipped)
+    assert found.reason == "3 of 3 cells were skipped: skipped because podman; skipped because docker"
+    off = judge(claim(engine=ENGINE), [cell("failed", version="4.0"), cell("failed", version="4.1")])
+    assert off.reason == "ran podman 4.0, outside the claimed >=4.3; ran podman 4.1, outside the claimed >=4.3"
+    on = claim(engine=ENGINE, platform="linux/amd64", platform_evidence="ran_platform")
+    unshown = judge(on, [cell("passed", version=None, ran_platform="linux/amd64"), cell("passed")])
+    assert unshown.reason == (
+        "the cell recorded no version of podman, so it can't show >=4.3; "
+        "the cell does not show which platform it ran (ran_platform missing)"
+    )
+    assert [ref.note for ref in unshown.cells] == unshown.reason.split("; ")
+    assert judge(claim(), []).reason == "no cell ran for it on this host (none was collected)"

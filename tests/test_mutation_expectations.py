@@ -9,6 +9,7 @@ the versions the cell recorded (``VersionedExpectations``).
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -64,7 +65,14 @@ def run_matrix(pytester: pytest.Pytester, tmp_path: Path, matrix: str = MATRIX) 
 
 @pytest.fixture
 def records(pytester, tmp_path) -> dict[str, dict]:
-    return run_matrix(pytester, tmp_path)
+    saved = dict(os.environ)
+    try:
+        return run_matrix(pytester, tmp_path)
+    finally:
+        # The plugin, run in this process, exports the matrix and run id for its workers: tests after
+        # this one must not inherit them.
+        os.environ.clear()
+        os.environ.update(saved)
 
 
 def test_the_default_matrix_lists_expectations_of_more_than_one_axis():

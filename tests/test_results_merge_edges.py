@@ -167,3 +167,69 @@ def test_a_diff_lists_changes_worst_kind_first_and_finds_cases_gone():
     assert diff.count("regression") == 1 and diff.count("fix") == 1 and diff.count("now-skipped") == 0
     assert diff.by_case[("a", (("engine", "docker"), ("runtime", "runc")))].kind == "regression"
     assert diff.changes[0].cell == "engine=docker runtime=runc"
+
+
+# ---------------------------------------------------------------- what travels with the kept record
+
+
+def test_each_source_is_described_in_full():
+    source = shard("a.json", "h1", record("passed"), tools={"runc": "1.1.5"}, started="s", finished="f")
+    assert merge_results([source]).results.run.merge["sources"] == [
+        {
+            "file": "a.json",
+            "host": "h1",
+            "kernel": "h1-kernel",
+            "arch": "h1-arch",
+            "started": "s",
+            "finished": "f",
+            "tools": {"runc": "1.1.5"},
+            "records": 1,
+        }
+    ]
+
+
+def test_the_other_records_of_a_case_travel_whole():
+    other = record("passed", version="2.0")
+    other.duration_s, other.repro, other.evidence = 1.5, ["docker run x"], {"exit_code": 0}
+    merged = merge_results([shard("a.json", "h1", record("failed")), shard("b.json", "h2", other)])
+    assert merged.results.results[0].evidence["merge"]["others"] == [
+        {
+            "source": "b.json",
+            "host": "h2",
+            "outcome": "passed",
+            "reason": "passed",
+            "duration_s": 1.5,
+            "versions": {"docker": "2.0"},
+            "repro": ["docker run x"],
+            "evidence": {"exit_code": 0},
+        }
+    ]
+    assert merged.notes[0].cell == "engine=docker runtime=runc"
+
+
+def test_the_merged_run_names_every_ocimatrix_and_no_time_when_none_was_recorded():
+    merged = merge_results(
+        [
+            shard("a.json", "h1", started="", finished="", ocimatrix_version="0.1.0"),
+            shard("b.json", "h2", started="", finished="", ocimatrix_version="0.2.0"),
+        ]
+    )
+    run_ = merged.results.run
+    assert (run_.started, run_.finished, run_.ocimatrix_version) == ("", "", "0.1.0, 0.2.0")
+
+
+def test_a_host_recorded_by_an_earlier_merge_is_kept():
+    moved = record("failed")
+    moved.evidence["host"] = "h0"
+    merged = merge_results([shard("a.json", "h1", moved), shard("b.json", "h2", record("passed", test="t"))])
+    assert merged.results.results[0].evidence["host"] == "h0"
+
+
+def test_a_conflict_found_by_an_earlier_merge_stays_a_conflict():
+    first = merge_results([shard("a.json", "h1", record("passed")), shard("b.json", "h2", record("failed"))])
+    assert first.results.results[0].evidence["merge"]["kind"] == "conflict"
+    # The failure seen again elsewhere is only a duplicate of this merge's, not of the earlier one's.
+    again = merge_results([Source("ab.json", first.results), shard("c.json", "h3", record("failed"))])
+    [kept] = again.results.results
+    assert again.notes[0].kind == "duplicate" and kept.evidence["merge"]["kind"] == "conflict"
+    assert [o["outcome"] for o in kept.evidence["merge"]["others"]] == ["failed", "passed"]

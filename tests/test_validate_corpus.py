@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from corpus.make_corpus import CASES
 
-from ocimatrix.oci.rules import RULES
+from ocimatrix.oci.rules import RULES, rule
 from ocimatrix.oci.validate import validate_source
 
 BROKEN = [c for c in CASES if c.expect]
@@ -146,3 +146,10 @@ def test_valid_case_has_no_violation(case, tmp_path):
     report = validate_source(source, **options)
     assert report.violations == [], [str(v) for v in report.violations]
     assert report.checked["manifests"] + report.checked["configs"] >= 1
+
+
+def test_an_unknown_rule_id_says_where_rules_are_added():
+    assert rule("layer.path-traversal").level == "error"
+    with pytest.raises(KeyError) as unknown:
+        rule("layer.no-such-rule")
+    assert unknown.value.args == ("unknown validation rule id 'layer.no-such-rule': add it to ocimatrix/oci/rules.py",)
