@@ -45,6 +45,23 @@ UPSTREAM_NUMBERS = {
     ("CreateContainerRequest", "sandbox_config"): 3,
     ("RunPodSandboxRequest", "runtime_handler"): 2,
     ("ExecSyncRequest", "timeout"): 3,
+    ("ContainerConfig", "stdin"): 12,
+    ("ContainerConfig", "stdin_once"): 13,
+    ("ContainerConfig", "tty"): 14,
+    # Exec and Attach order the same flags differently upstream; a swap would ask for a TTY instead of stdin.
+    ("ExecRequest", "tty"): 3,
+    ("ExecRequest", "stdin"): 4,
+    ("ExecRequest", "stdout"): 5,
+    ("ExecRequest", "stderr"): 6,
+    ("AttachRequest", "stdin"): 2,
+    ("AttachRequest", "tty"): 3,
+    ("AttachRequest", "stdout"): 4,
+    ("AttachRequest", "stderr"): 5,
+    ("PortForwardRequest", "pod_sandbox_id"): 1,
+    ("PortForwardRequest", "port"): 2,
+    ("ExecResponse", "url"): 1,
+    ("AttachResponse", "url"): 1,
+    ("PortForwardResponse", "url"): 1,
 }
 
 
@@ -84,6 +101,10 @@ def test_package_and_services():
         "ListContainers",
         "ContainerStatus",
         "ExecSync",
+        "Exec",
+        "Attach",
+        "PortForward",
+        "ReopenContainerLog",
     } <= set(runtime.methods_by_name)
     assert {"PullImage", "ListImages", "ImageStatus", "RemoveImage", "ImageFsInfo"} <= set(images.methods_by_name)
 

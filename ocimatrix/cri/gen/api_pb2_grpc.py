@@ -5,7 +5,7 @@ import warnings
 
 from . import api_pb2 as ocimatrix_dot_cri_dot_api__pb2
 
-GRPC_GENERATED_VERSION = '1.85.1'
+GRPC_GENERATED_VERSION = '1.85.4'
 GRPC_VERSION = grpc.__version__
 _version_not_supported = False
 
@@ -106,6 +106,21 @@ class RuntimeServiceStub:
                 request_serializer=ocimatrix_dot_cri_dot_api__pb2.ExecSyncRequest.SerializeToString,
                 response_deserializer=ocimatrix_dot_cri_dot_api__pb2.ExecSyncResponse.FromString,
                 _registered_method=True)
+        self.Exec = channel.unary_unary(
+                '/runtime.v1.RuntimeService/Exec',
+                request_serializer=ocimatrix_dot_cri_dot_api__pb2.ExecRequest.SerializeToString,
+                response_deserializer=ocimatrix_dot_cri_dot_api__pb2.ExecResponse.FromString,
+                _registered_method=True)
+        self.Attach = channel.unary_unary(
+                '/runtime.v1.RuntimeService/Attach',
+                request_serializer=ocimatrix_dot_cri_dot_api__pb2.AttachRequest.SerializeToString,
+                response_deserializer=ocimatrix_dot_cri_dot_api__pb2.AttachResponse.FromString,
+                _registered_method=True)
+        self.PortForward = channel.unary_unary(
+                '/runtime.v1.RuntimeService/PortForward',
+                request_serializer=ocimatrix_dot_cri_dot_api__pb2.PortForwardRequest.SerializeToString,
+                response_deserializer=ocimatrix_dot_cri_dot_api__pb2.PortForwardResponse.FromString,
+                _registered_method=True)
         self.Status = channel.unary_unary(
                 '/runtime.v1.RuntimeService/Status',
                 request_serializer=ocimatrix_dot_cri_dot_api__pb2.StatusRequest.SerializeToString,
@@ -202,6 +217,26 @@ class RuntimeServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def Exec(self, request, context):
+        """The streaming calls answer with a one-shot URL of the runtime's streaming server; the
+        session itself (WebSocket or SPDY) happens there, outside gRPC.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def Attach(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def PortForward(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def Status(self, request, context):
         """Missing associated documentation comment in .proto file."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
@@ -280,6 +315,21 @@ def add_RuntimeServiceServicer_to_server(servicer, server):
                     servicer.ExecSync,
                     request_deserializer=ocimatrix_dot_cri_dot_api__pb2.ExecSyncRequest.FromString,
                     response_serializer=ocimatrix_dot_cri_dot_api__pb2.ExecSyncResponse.SerializeToString,
+            ),
+            'Exec': grpc.unary_unary_rpc_method_handler(
+                    servicer.Exec,
+                    request_deserializer=ocimatrix_dot_cri_dot_api__pb2.ExecRequest.FromString,
+                    response_serializer=ocimatrix_dot_cri_dot_api__pb2.ExecResponse.SerializeToString,
+            ),
+            'Attach': grpc.unary_unary_rpc_method_handler(
+                    servicer.Attach,
+                    request_deserializer=ocimatrix_dot_cri_dot_api__pb2.AttachRequest.FromString,
+                    response_serializer=ocimatrix_dot_cri_dot_api__pb2.AttachResponse.SerializeToString,
+            ),
+            'PortForward': grpc.unary_unary_rpc_method_handler(
+                    servicer.PortForward,
+                    request_deserializer=ocimatrix_dot_cri_dot_api__pb2.PortForwardRequest.FromString,
+                    response_serializer=ocimatrix_dot_cri_dot_api__pb2.PortForwardResponse.SerializeToString,
             ),
             'Status': grpc.unary_unary_rpc_method_handler(
                     servicer.Status,
@@ -667,6 +717,87 @@ class RuntimeService:
             '/runtime.v1.RuntimeService/ExecSync',
             ocimatrix_dot_cri_dot_api__pb2.ExecSyncRequest.SerializeToString,
             ocimatrix_dot_cri_dot_api__pb2.ExecSyncResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Exec(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/runtime.v1.RuntimeService/Exec',
+            ocimatrix_dot_cri_dot_api__pb2.ExecRequest.SerializeToString,
+            ocimatrix_dot_cri_dot_api__pb2.ExecResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Attach(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/runtime.v1.RuntimeService/Attach',
+            ocimatrix_dot_cri_dot_api__pb2.AttachRequest.SerializeToString,
+            ocimatrix_dot_cri_dot_api__pb2.AttachResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def PortForward(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/runtime.v1.RuntimeService/PortForward',
+            ocimatrix_dot_cri_dot_api__pb2.PortForwardRequest.SerializeToString,
+            ocimatrix_dot_cri_dot_api__pb2.PortForwardResponse.FromString,
             options,
             channel_credentials,
             insecure,
