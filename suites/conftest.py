@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import tempfile
+from collections import defaultdict
+from collections.abc import Iterator
 from dataclasses import asdict
 from pathlib import Path
 
@@ -18,92 +20,114 @@ from ocimatrix.images.contexts import lifecycle_context
 from ocimatrix.run_ids import run_token
 from ocimatrix.verdicts import skip_unless_started
 
-_instances: dict[tuple[str, str, str], BoundTool] = {}
-_versions: dict[tuple[str, str, str], dict[str, str]] = {}
-_runtime_versions: dict[str, str] = {}
 
+class BoundTools:
+    """The drivers this worker bound, each once: ready, or the reason a cell skips. Owned by the
+    session fixture ``bound_tools``, which closes their clients when the session ends."""
 
-def tool_or_skip(name: str, endpoints, *, role: str, named: dict[str, str] | None = None) -> BoundTool:
-    """The driver bound for ``name`` in ``role``, once per worker; a tool this host lacks skips the
-    cell with the reason. ``named`` is the matrix's ``endpoints:``: a daemon of the user's is
-    driven only when named there."""
-    endpoint = (named or {}).get(name) or ""
-    key = (name, role, endpoint)
-    if key not in _instances:
-        try:
-            _instances[key] = catalog.bind(name, endpoints, role=role, endpoint=endpoint or None)
-        except UsageError as exc:
-            pytest.skip(f"no {role} driver for {name} on this host: {exc}")
-    tool = _instances[key]
-    reason = tool.unavailable()
-    if reason:
-        pytest.skip(reason)
-    if key not in _versions:
-        _versions[key] = tool.versions() if isinstance(tool, Engine) else {tool.name: tool.version()}
-    return tool
+    def __init__(self) -> None:
+        self.instances: dict[tuple[str, str, str], BoundTool] = {}
+        self.versions: dict[tuple[str, str, str], dict[str, str]] = {}
+        self.runtime_versions: dict[str, str] = {}
 
+    def get(self, name: str, endpoints, *, role: str, named: dict[str, str] | None = None) -> BoundTool:
+        """The driver bound for ``name`` in ``role``; a tool this host lacks skips the cell with the
+        reason. ``named`` is the matrix's ``endpoints:``: a daemon of the user's is driven only when
+        named there."""
+        endpoint = (named or {}).get(name) or ""
+        key = (name, role, endpoint)
+        if key not in self.instances:
+            try:
+                self.instances[key] = catalog.bind(name, endpoints, role=role, endpoint=endpoint or None)
+            except UsageError as exc:
+                pytest.skip(f"no {role} driver for {name} on this host: {exc}")
+        tool = self.instances[key]
+        reason = tool.unavailable()
+        if reason:
+            pytest.skip(reason)
+        if key not in self.versions:
+            self.versions[key] = tool.versions()
+        return tool
 
-def note_tool(recorder, role: str, tool: BoundTool, runtime: str | None = None) -> None:
-    """The cell's versions (``cell["versions"]``, for the report) and the tool's full identity
-    (``evidence["tools"][role]``: version, generation, binary or endpoint, package origin)."""
-    key = next((k for k, t in _instances.items() if t is tool), None)
-    recorder.versions.update(_versions.get(key) or {tool.label: tool.version()})
-    tools = recorder.evidence.setdefault("tools", {})
-    tools[role] = tool.identity()
-    if runtime:
-        tools["runtime"] = runtime_identity(tool, runtime)
-        recorder.versions[runtime] = tools["runtime"]["version"]
+    def note(self, recorder, role: str, tool: BoundTool, runtime: str | None = None) -> None:
+        """The cell's versions (``cell["versions"]``, for the report) and the tool's full identity
+        (``evidence["tools"][role]``: version, generation, binary or endpoint, package origin)."""
+        key = next((k for k, t in self.instances.items() if t is tool), None)
+        recorder.versions.update(self.versions.get(key) or {tool.label: tool.version()})
+        tools = recorder.evidence.setdefault("tools", {})
+        tools[role] = tool.identity()
+        if runtime:
+            tools["runtime"] = self.runtime_identity(tool, runtime)
+            recorder.versions[runtime] = tools["runtime"]["version"]
 
-
-def runtime_identity(engine: BoundTool, runtime: str) -> dict[str, str]:
-    """Which OCI runtime the engine hands containers to: the root's binary for an engine of another
-    generation (its version from the root's manifest), this host's otherwise."""
-    name, generation = catalog.split_generation(runtime)
-    tool = catalog.lookup(runtime)
-    found = {"tool": name, "generation": generation, "binary": tool.binary}
-    site = getattr(engine, "site", None)
-    if site is not None and generation == engine.generation:
-        packaged = site.tools.get(name) or {}
-        found.update(
-            version=packaged.get("version", ""),
-            binary=f"{tool.binary} (in {site.rootfs})",
-            origin=packaged.get("origin", f"the root of generation {generation}"),
-            package=f"{tool.package} {packaged.get('version', '(not in the root)')}",
-        )
+    def runtime_identity(self, engine: BoundTool, runtime: str) -> dict[str, str]:
+        """Which OCI runtime the engine hands containers to: the root's binary for an engine of another
+        generation (its version from the root's manifest), this host's otherwise."""
+        name, generation = catalog.split_generation(runtime)
+        tool = catalog.lookup(runtime)
+        found = {"tool": name, "generation": generation, "binary": tool.binary}
+        site = engine.site
+        if site is not None and generation == engine.generation:
+            packaged = site.tools.get(name) or {}
+            found.update(
+                version=packaged.get("version", ""),
+                binary=f"{tool.binary} (in {site.rootfs})",
+                origin=packaged.get("origin", f"the root of generation {generation}"),
+                package=f"{tool.package} {packaged.get('version', '(not in the root)')}",
+            )
+            return found
+        # A CRI engine's handler may run binaries other than the host's: record only what it vouches for.
+        vouched = engine.runtime_version_of(runtime)
+        if vouched is not None:
+            found["version"] = vouched
+        else:
+            if not self.runtime_versions:
+                self.runtime_versions.update(runtime_versions())
+            found["version"] = self.runtime_versions.get(name, "")
+        found.update(origin="this host", package=package_origin(tool.package))
         return found
-    # A CRI engine's handler may run binaries other than the host's: record only what it vouches for.
-    vouched = getattr(engine, "runtime_version_of", None)
-    if vouched is not None:
-        found["version"] = vouched(runtime)
-    else:
-        if not _runtime_versions:
-            _runtime_versions.update(runtime_versions())
-        found["version"] = _runtime_versions.get(name, "")
-    found.update(origin="this host", package=package_origin(tool.package))
-    return found
+
+    def close(self) -> None:
+        for tool in self.instances.values():
+            tool.close()
+        self.instances.clear()
+
+
+@pytest.fixture(scope="session")
+def worker_cache() -> defaultdict[str, dict]:
+    """What this worker keeps for the whole session, by use (steps done once, answers read once):
+    held by the session, never by a module."""
+    return defaultdict(dict)
+
+
+@pytest.fixture(scope="session")
+def bound_tools() -> Iterator[BoundTools]:
+    shelf = BoundTools()
+    yield shelf
+    shelf.close()
 
 
 @pytest.fixture
-def runner(cell, endpoints, matrix, recorder) -> Engine:
+def runner(cell, endpoints, matrix, recorder, bound_tools: BoundTools) -> Engine:
     """The engine that pulls and runs in this cell."""
-    engine = tool_or_skip(cell["engine"], endpoints, role="engine", named=matrix.endpoints)
-    note_tool(recorder, "engine", engine, cell.get("runtime"))
+    engine = bound_tools.get(cell["engine"], endpoints, role="engine", named=matrix.endpoints)
+    bound_tools.note(recorder, "engine", engine, cell.get("runtime"))
     return engine
 
 
 @pytest.fixture
-def builder(cell, endpoints, matrix, recorder) -> Engine:
+def builder(cell, endpoints, matrix, recorder, bound_tools: BoundTools) -> Engine:
     """The tool that builds and pushes the image this cell runs."""
-    engine = tool_or_skip(cell["builder"], endpoints, role="builder", named=matrix.endpoints)
-    note_tool(recorder, "builder", engine)
+    engine = bound_tools.get(cell["builder"], endpoints, role="builder", named=matrix.endpoints)
+    bound_tools.note(recorder, "builder", engine)
     return engine
 
 
 @pytest.fixture
-def skopeo(endpoints, recorder):
+def skopeo(endpoints, recorder, bound_tools: BoundTools):
     """skopeo, the third tool that copies images between registries, layouts and archives."""
-    copier = tool_or_skip("skopeo", endpoints, role="copier")
-    note_tool(recorder, "copier", copier)
+    copier = bound_tools.get("skopeo", endpoints, role="copier")
+    bound_tools.note(recorder, "copier", copier)
     return copier
 
 

@@ -264,6 +264,18 @@ class BoundTool:
         if not self.supports(capability, value):
             raise Unsupported(self.why_not(capability, value))
 
+    def versions(self) -> dict[str, str]:
+        """Tool label -> version, as a cell records them (a CRI endpoint adds what it reports)."""
+        return {self.label: self.version()}
+
+    def runtime_version_of(self, runtime: str) -> str | None:
+        """The version of ``runtime`` as this tool vouches for it; None: it vouches for none (the host's
+        binary is asked). A CRI endpoint, whose handlers may run binaries other than the host's, answers."""
+        return None
+
+    def close(self) -> None:
+        """Close the clients the driver opened (docker-py, gRPC); the fixture that bound it calls this."""
+
     def identity(self) -> dict[str, str]:
         """Which tool this cell used, fully: version, generation, binary, endpoint and origin."""
         if self._identity is None:
@@ -301,9 +313,6 @@ class Engine(BoundTool, ABC):
 
     @abstractmethod
     def version(self) -> str: ...
-
-    def versions(self) -> dict[str, str]:
-        return {self.label: self.version()}
 
     @contextmanager
     def scratch(self, prefix: str) -> Iterator[str]:

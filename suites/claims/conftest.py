@@ -92,7 +92,7 @@ def source_transport(source: dict) -> str:
 
 
 @pytest.fixture
-def vendor_image(image_claims, endpoints, run_id, recorder) -> Outcome:
+def vendor_image(image_claims, endpoints, run_id, recorder, worker_cache) -> Outcome:
     """The vendor's image, copied by skopeo into the embedded registry (``.get()`` it in the test body)."""
     skip_unless_started(endpoints, "registry", "embedded registry")
     skopeo = SkopeoCopier(endpoints)
@@ -111,29 +111,27 @@ def vendor_image(image_claims, endpoints, run_id, recorder) -> Outcome:
         skopeo.copy(f"docker://{ref}", f"oci:{layout}:claims", all_platforms=True)
         return VendorImage(ref, digest, layout)
 
-    return cached_step(_copied, run_id, copy)
-
-
-_platforms: dict = {}
+    return cached_step(worker_cache["vendor copies"], run_id, copy)
 
 
 class StaticImage:
     """One platform's image as the layout holds it; ``get()`` in the test body fails the cell when the
     image lacks the platform or can't be read (the vendor's image is at fault, not the harness)."""
 
-    def __init__(self, vendor: Outcome, platform: str, contents: list[str], recorder) -> None:
+    def __init__(self, vendor: Outcome, platform: str, contents: list[str], recorder, loaded: dict) -> None:
         self.vendor, self.platform, self.contents, self.recorder = vendor, platform, contents, recorder
+        self.loaded = loaded  # (ref, platform) -> the platform's image, or why it can't be read
 
     def get(self) -> PlatformImage:
         image: VendorImage = self.vendor.get()
         self.recorder.add("image_digest", image.digest)
         key = (image.ref, self.platform)
-        if key not in _platforms:
+        if key not in self.loaded:
             try:
-                _platforms[key] = load_platform(image.layout, self.platform, self.contents)
+                self.loaded[key] = load_platform(image.layout, self.platform, self.contents)
             except (PlatformMissing, ImageUnreadable) as exc:
-                _platforms[key] = str(exc)
-        found = _platforms[key]
+                self.loaded[key] = str(exc)
+        found = self.loaded[key]
         if isinstance(found, str):
             pytest.fail(f"{image.ref} ({image.digest}): {found}", pytrace=False)
         self.recorder.add("platform_examined", found.platform)
@@ -142,6 +140,6 @@ class StaticImage:
 
 
 @pytest.fixture
-def static_image(cell, vendor_image, image_claims, recorder) -> StaticImage:
+def static_image(cell, vendor_image, image_claims, recorder, worker_cache) -> StaticImage:
     contents = list(((image_claims.get("checks") or {}).get("files") or {}).get("contents") or {})
-    return StaticImage(vendor_image, cell["platform"], contents, recorder)
+    return StaticImage(vendor_image, cell["platform"], contents, recorder, worker_cache["claimed platforms"])

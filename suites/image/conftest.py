@@ -20,15 +20,13 @@ from ocimatrix.engines.base import Engine
 from ocimatrix.errors import UsageError
 from ocimatrix.oci.report import Report
 
-_saved: dict = {}  # (runner, ref, archive format) -> Outcome of the save, per worker
-
 
 def scratch_dir(endpoints, prefix: str) -> Path:
     return Path(tempfile.mkdtemp(prefix=prefix, dir=endpoints.state_dir))
 
 
 @pytest.fixture
-def saved_archive(runner: Engine, pulled_image: PullStep, endpoints) -> Callable[[str], Path]:
+def saved_archive(runner: Engine, pulled_image: PullStep, endpoints, worker_cache) -> Callable[[str], Path]:
     """``save(archive_format)``: the image the runner pulled, written back out by the runner itself."""
 
     def save(archive_format: str) -> Path:
@@ -41,7 +39,8 @@ def saved_archive(runner: Engine, pulled_image: PullStep, endpoints) -> Callable
             dest = scratch_dir(endpoints, f"save-{runner.name}-") / f"{archive_format}-archive.tar"
             return runner.save(image.ref, dest, format=archive_format)
 
-        return cached_step(_saved, (runner.key, image.ref, archive_format), write).get()
+        saves = worker_cache["saved archives"]  # (runner, ref, archive format) -> Outcome of the save
+        return cached_step(saves, (runner.key, image.ref, archive_format), write).get()
 
     return save
 

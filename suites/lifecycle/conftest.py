@@ -28,11 +28,8 @@ def run_probe(cell, runner: Engine, pulled_image: PullStep, recorder):
     return run
 
 
-_copied: dict = {}
-
-
 @pytest.fixture
-def copied_by_skopeo(pushed_image: Outcome, skopeo, endpoints) -> Outcome:
+def copied_by_skopeo(pushed_image: Outcome, skopeo, endpoints, worker_cache) -> Outcome:
     """The builder's pushed image, copied by skopeo (a third tool) to another repository of the registry."""
 
     def copy() -> PushedImage:
@@ -48,7 +45,8 @@ def copied_by_skopeo(pushed_image: Outcome, skopeo, endpoints) -> Outcome:
         return PushedImage(target, digest, f"{source.builder}+skopeo")
 
     # The cache key is the Outcome itself: one copy per pushed image and worker.
-    return cached_step(_copied, id(pushed_image), copy, services=registry_services(skopeo))
+    copies = worker_cache["skopeo copies"]
+    return cached_step(copies, id(pushed_image), copy, services=registry_services(skopeo))
 
 
 @pytest.fixture

@@ -27,9 +27,6 @@ from ocimatrix.verdicts import skip_unless_started
 
 SUITE = "platforms"
 
-_indexes: dict[tuple[str, str], Outcome] = {}
-_executable: dict[str, str | None] = {}
-
 
 def shared_dir(endpoints, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A directory every worker of this run sees: the services' state dir, which a generation's root
@@ -46,20 +43,21 @@ def suite_platforms(matrix) -> list[str]:
 
 
 @pytest.fixture
-def platform_index(cell, builder: Engine, endpoints, matrix, tmp_path_factory) -> Outcome:
+def platform_index(cell, builder: Engine, endpoints, matrix, tmp_path_factory, worker_cache) -> Outcome:
     """The (builder, format) index over all the suite's platforms; ``.get()`` it in the test body."""
     skip_unless_started(endpoints, "registry", "embedded registry")
     fmt = cell["format"]
     key = (builder.key, fmt)
-    if key not in _indexes:
+    indexes = worker_cache["platform indexes"]
+    if key not in indexes:
 
         def build(workdir: Path) -> PlatformIndex:
             platforms = suite_platforms(matrix)
             return build_platform_index(builder, endpoints.registry, fmt, platforms, workdir, run_token())
 
         shared = shared_dir(endpoints, tmp_path_factory) / "platform-indexes"
-        _indexes[key] = shared_index(shared, f"{builder.label.replace('@', '-')}-{fmt}", build)
-    return _indexes[key]
+        indexes[key] = shared_index(shared, f"{builder.label.replace('@', '-')}-{fmt}", build)
+    return indexes[key]
 
 
 @pytest.fixture
@@ -88,22 +86,24 @@ def record_selection(recorder) -> Callable[[PlatformIndex, Pulled], IndexEntry |
     return record
 
 
-def support_or_skip(platform: str) -> host_platforms.PlatformSupport:
-    """How the host runs ``platform``; a platform it can't run skips the cell with the reason."""
+def support_or_skip(platform: str, executable: dict[str, str | None]) -> host_platforms.PlatformSupport:
+    """How the host runs ``platform``; a platform it can't run skips the cell with the reason.
+    ``executable``: platform -> why its busybox can't run here ("" when it can), asked once."""
     support = host_platforms.detect(platform)
     if not support.runnable:
         pytest.skip(f"this host can't run {platform}: {support.detail}")
-    if platform not in _executable:
+    if platform not in executable:
         try:
-            _executable[platform] = host_platforms.can_execute(busybox_for(platform))
+            executable[platform] = host_platforms.can_execute(busybox_for(platform))
         except OcimatrixError as exc:
-            _executable[platform] = str(exc)
-    if _executable[platform]:
-        pytest.skip(f"this host can't run {platform} ({support.detail}): {_executable[platform]}")
+            executable[platform] = str(exc)
+    if executable[platform]:
+        pytest.skip(f"this host can't run {platform} ({support.detail}): {executable[platform]}")
     return support
 
 
 @pytest.fixture
-def host_support() -> Callable[[str], host_platforms.PlatformSupport]:
+def host_support(worker_cache) -> Callable[[str], host_platforms.PlatformSupport]:
     """``host_support(platform) -> PlatformSupport``, skipping the cell if this host can't run it."""
-    return support_or_skip
+    executable = worker_cache["executable platforms"]
+    return lambda platform: support_or_skip(platform, executable)
