@@ -89,8 +89,11 @@ def test_dockerd_follows_the_network_rule_with_its_own_containerd(tmp_path):
 
 
 def test_dockerd_config_names_the_roots_runtimes():
-    config = daemons.dockerd_config(["127.0.0.1:5000"], has_runsc=True)
+    config = daemons.dockerd_config(["127.0.0.1:5000"], lambda path: True)
     assert config["insecure-registries"] == ["127.0.0.1:5000"]
-    assert config["runtimes"] == {"crun": {"path": "/usr/bin/crun"}, "runsc": {"path": "/usr/bin/runsc"}}
-    assert "runsc" not in daemons.dockerd_config([], has_runsc=False)["runtimes"]
+    assert config["runtimes"] == {
+        "crun": {"path": "/usr/bin/crun"},
+        "runsc": {"path": "/usr/bin/runsc", "runtimeArgs": ["--network=none"]},  # as engines pass it
+    }
+    assert "runsc" not in daemons.dockerd_config([], lambda path: not path.endswith("/runsc"))["runtimes"]
     assert config["default-ulimits"]["nofile"]["Hard"] == 1024

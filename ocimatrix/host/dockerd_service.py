@@ -73,11 +73,11 @@ class DockerdService:
         self.daemon.start(self._ready, timeout=90)
 
     def runtimes(self) -> dict[str, dict[str, str]]:
-        """daemon.json's ``runtimes``: crun, gVisor's runsc when installed, and the run's recording shim
-        (``ocimatrix/runtime/recording_shim.py``, written under the run's state directory)."""
-        runtimes = {"crun": {"path": shutil.which("crun") or "/usr/bin/crun"}}
-        if os.access(RUNSC, os.X_OK):
-            runtimes["runsc"] = {"path": RUNSC, "runtimeArgs": list(catalog.engine_flags("runsc"))}
+        """daemon.json's ``runtimes``: the catalog's engine runtimes installed here (with the flags
+        engines pass them) and the run's recording shim (``ocimatrix/runtime/recording_shim.py``,
+        written under the run's state directory)."""
+        found = {name: shutil.which(Path(t.binary).name) or t.binary for name, t in catalog.added_runtimes().items()}
+        runtimes = dockerd_runtimes({name: path for name, path in found.items() if os.access(path, os.X_OK)})
         runtimes[recording_shim.RECORDING_RUNTIME] = {"path": str(recording_shim.install(self.dir.parent))}
         return runtimes
 
@@ -88,3 +88,13 @@ class DockerdService:
     def stop(self) -> None:
         if self.daemon:
             self.daemon.stop(timeout=30)
+
+
+def dockerd_runtimes(paths: dict[str, str]) -> dict[str, dict]:
+    """daemon.json's ``runtimes`` for the catalog's runtimes at ``paths`` (name -> binary), each with
+    the global options engines pass it (runsc's ``--network=none``)."""
+    runtimes: dict[str, dict] = {}
+    for name, path in paths.items():
+        flags = catalog.engine_flags(name)
+        runtimes[name] = {"path": path, **({"runtimeArgs": list(flags)} if flags else {})}
+    return runtimes

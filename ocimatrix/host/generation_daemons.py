@@ -9,6 +9,7 @@ paths are the same inside and outside, since the state dir is bound into the roo
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,12 +17,15 @@ import httpx
 
 from ocimatrix.cri.containerd_config import write_containerd_config
 from ocimatrix.generations.namespace import GenerationHost
+from ocimatrix.host.dockerd_service import dockerd_runtimes
 from ocimatrix.host.podman_setup import write_podman_config
 from ocimatrix.host.registry_service import registry_config
 from ocimatrix.system.process import free_port
+from ocimatrix.tools import catalog
 
+# containerd's config still takes crun's binary by name (cri/containerd_config.py): the root's.
 ROOT_CRUN = "/usr/bin/crun"
-ROOT_RUNSC = "/usr/bin/runsc"
+
 # The network rule: no bridge, no NAT, nothing reaches beyond loopback.
 DOCKERD_NETWORK_FLAGS = (
     "--bridge=none",
@@ -34,10 +38,12 @@ DOCKERD_NETWORK_FLAGS = (
 BUILD_ULIMITS = ("--ulimit", "nofile=1024:1024", "--ulimit", "nproc=1024:1024")
 
 
-def dockerd_config(insecure_registries: list[str], has_runsc: bool) -> dict:
-    runtimes = {"crun": {"path": ROOT_CRUN}}
-    if has_runsc:
-        runtimes["runsc"] = {"path": ROOT_RUNSC}
+def dockerd_config(insecure_registries: list[str], installed: Callable[[str], bool]) -> dict:
+    """daemon.json of a generation's dockerd: the catalog's engine runtimes its root holds (their root
+    paths; ``installed(path)`` says which exist), the run's registries as insecure."""
+    runtimes = dockerd_runtimes(
+        {name: tool.binary for name, tool in catalog.added_runtimes().items() if installed(tool.binary)}
+    )
     return {
         "runtimes": runtimes,
         "insecure-registries": list(insecure_registries),
@@ -105,8 +111,8 @@ def start_dockerd(host: GenerationHost, containerd_socket: Path, insecure_regist
     state = host.state_dir / "dockerd"
     state.mkdir(parents=True, exist_ok=True)
     config = state / "daemon.json"
-    has_runsc = (host.rootfs / ROOT_RUNSC.lstrip("/")).exists()
-    config.write_text(json.dumps(dockerd_config(insecure_registries, has_runsc), indent=1) + "\n")
+    installed = lambda path: (host.rootfs / path.lstrip("/")).exists()  # noqa: E731 - the root's view of a path
+    config.write_text(json.dumps(dockerd_config(insecure_registries, installed), indent=1) + "\n")
     socket = state / "docker.sock"
     probe = ["docker", "--host", f"unix://{socket}", "version", "--format", "{{.Server.Version}}"]
     host.start_daemon(

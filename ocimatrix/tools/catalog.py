@@ -23,9 +23,10 @@ from dataclasses import dataclass
 
 from ocimatrix.errors import UsageError
 from ocimatrix.tools.capabilities import Capabilities, SinceVersion
-from ocimatrix.tools.generations import HOST_GENERATION, NAMES
+from ocimatrix.tools.generations import HOST_GENERATION, NAMES, ROOT_GENERATIONS
 
 GENERATIONS = NAMES
+DEFAULT_RUNTIME = "runc"  # dockerd's and containerd's built-in runtime
 ROLES = ("engine", "builder", "copier", "runtime", "registry", "support")
 
 
@@ -60,12 +61,20 @@ class Tool:
     # whether the root still counts without them (a package a suite may drop).
     root_packages: tuple[str, ...] = ()
     root_optional: bool = False
+    # The roots that install ``root_packages``: None is every root generation the tool lists.
+    root_in: tuple[str, ...] | None = None
     # Provisioning of this host: the distributions (os-release IDs) ``ocimatrix provision`` installs it on,
     # Docker's own packages that ship the same binary (if installed, they serve), and the
     # distributions where its absence fails no provisioning (its cells say why).
     provision_on: tuple[str, ...] = ("debian", "ubuntu")
     vendor_packages: tuple[str, ...] = ()
     optional_on: tuple[str, ...] = ()
+
+    def in_root(self, generation: str) -> bool:
+        """Whether ``generation``'s root installs this tool's packages."""
+        if not self.root_packages:
+            return False
+        return generation in (self.generations if self.root_in is None else self.root_in)
 
     def driver_class(self) -> type:
         """The driver class (an ``engines.base.Engine``), imported by name: this floor imports no driver."""
@@ -248,8 +257,11 @@ TOOLS: tuple[Tool, ...] = (
         # The containers have no network; in its default mode (a netstack of its own) runsc 20221219
         # refuses to start them here ("cannot run with network enabled in root network namespace").
         engine_flags=("--network=none",),
-        generations=(HOST_GENERATION,),  # the runtime suite drives this host's runsc only
+        # Every root installs it (root_packages): the runtime suite drives trixie's and sid's 20240729 too.
+        generations=GENERATIONS,
         root_packages=("runsc",),
+        # Every root still installs it: a root's dockerd lists it among its runtimes when present.
+        root_in=ROOT_GENERATIONS,
         root_optional=True,  # installed after the engines, so a suite that dropped it doesn't sink the root
         optional_on=("ubuntu",),  # Ubuntu's runsc is only known on paper
     ),
@@ -262,6 +274,19 @@ TOOLS: tuple[Tool, ...] = (
         Capabilities(run=False),
         binary="/usr/bin/docker-registry",
         root_packages=("docker-registry",),
+    ),
+    # go-containerregistry's registry (``crane registry serve``): a second registry implementation,
+    # from sid's crane only (no other reachable suite packages it). crane's other verbs copy images.
+    Tool(
+        "crane",
+        "",
+        ("registry",),
+        "crane",
+        Capabilities(run=False),
+        binary="/usr/bin/crane",
+        generations=("sid",),
+        root_packages=("crane",),
+        provision_on=(),  # never installed on this host: only sid's root has it
     ),
     # What the harness itself needs: the probe images' static busybox, layouts, foreign platforms,
     # and the generation roots.
@@ -284,9 +309,17 @@ TOOLS: tuple[Tool, ...] = (
 _BY_NAME = {tool.name: tool for tool in TOOLS}
 
 
-def root_packages(optional: bool = False) -> tuple[str, ...]:
-    """What a generation's root installs: the required packages, or (``optional``) the ones after them."""
-    return tuple(p for t in TOOLS if t.root_packages and t.root_optional == optional for p in t.root_packages)
+def root_packages(optional: bool = False, generation: str | None = None) -> tuple[str, ...]:
+    """What a generation's root installs: the required packages, or (``optional``) the ones after them;
+    of ``generation``'s root only when given (a tool of sid alone is no package of trixie's root),
+    else of any root."""
+    return tuple(
+        p
+        for t in TOOLS
+        if t.root_packages and t.root_optional == optional
+        if (any(t.in_root(g) for g in ROOT_GENERATIONS) if generation is None else t.in_root(generation))
+        for p in t.root_packages
+    )
 
 
 def root_version_keys() -> dict[str, str]:
@@ -336,6 +369,21 @@ def engine_runtimes() -> dict[str, str]:
     return {t.name: t.binary for t in TOOLS if "runtime" in t.roles and t.capabilities.engine_runtime}
 
 
+def added_runtimes() -> dict[str, Tool]:
+    """The engine runtimes a daemon's config must name (dockerd's ``runtimes``, containerd's handlers):
+    every one but the default that dockerd and containerd's runc shim know without being told."""
+    return {
+        t.name: t
+        for t in TOOLS
+        if "runtime" in t.roles and t.capabilities.engine_runtime and t.name != default_runtime()
+    }
+
+
+def default_runtime() -> str:
+    """The OCI runtime engines use when a cell names none."""
+    return DEFAULT_RUNTIME
+
+
 def containerd_shim(runtime: str) -> tuple[str, str]:
     """(runtime type, shim binary) when containerd runs ``runtime`` through a shim of its own; () for
     one its runc shim runs (and for a runtime the catalog doesn't know, such as the recording shim)."""
@@ -382,6 +430,12 @@ def lookup(value: str, role: str | None = None) -> Tool:
     if generation not in tool.generations:
         raise UsageError(f"{name} has no generation '{generation}'; known: {', '.join(tool.generations)}")
     return tool
+
+
+def generations_of(name: str) -> tuple[str, ...]:
+    """The generations tool ``name`` exists in (() for a name the catalog doesn't know)."""
+    tool = _BY_NAME.get(name)
+    return tool.generations if tool is not None else ()
 
 
 def known_values(role: str) -> tuple[str, ...]:
