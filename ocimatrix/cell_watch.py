@@ -20,7 +20,12 @@ from ocimatrix.matrix import Matrix
 from ocimatrix.tools import catalog
 
 # What the cell's tools need from the embedded services, by the tools' declared needs.
-_REGISTRY_SERVICES = {True: ("registry",), "token": ("token-server", "registry-token"), "basic": ("registry-basic",)}
+_REGISTRY_SERVICES = {
+    True: ("registry",),
+    "token": ("token-server", "registry-token"),
+    "basic": ("registry-basic",),
+    "crane": ("crane",),  # go-containerregistry's registry, always of a generation: crane@sid
+}
 
 
 @dataclass(frozen=True)

@@ -116,9 +116,9 @@ class PreparedRoot:
     seconds: float
 
 
-def _all_packages() -> tuple[str, ...]:
-    """What a root holds: the required packages, then the optional ones."""
-    return (*root_packages(), *root_packages(optional=True))
+def _all_packages(generation: str) -> tuple[str, ...]:
+    """What ``generation``'s root holds: the required packages, then the optional ones."""
+    return (*root_packages(generation=generation), *root_packages(optional=True, generation=generation))
 
 
 # --- the commands ------------------------------------------------------------------------------
@@ -260,10 +260,10 @@ def _prepare_chroot_files(rootfs: Path) -> None:
 
 
 def _install(gen: Generation, rootfs: Path, packages: tuple[str, ...], log: Log) -> None:
-    required = tuple(p for p in packages if p in root_packages())
+    required = tuple(p for p in packages if p in root_packages(generation=gen.name))
     if required:
         _in_root(rootfs, install_argv(required), log, f"apt-get install ({gen.name})")
-    for package in (p for p in packages if p in root_packages(optional=True)):
+    for package in (p for p in packages if p in root_packages(optional=True, generation=gen.name)):
         code, lines = run_streamed(chroot_command(rootfs, install_argv([package])), log, package, APT_TIMEOUT_S)
         if code != 0:
             log(f"  {package}: not installed in {gen.name} (optional): {_tail(lines, 2)}")
@@ -272,8 +272,8 @@ def _install(gen: Generation, rootfs: Path, packages: tuple[str, ...], log: Log)
 
 def _record(gen: Generation, rootfs: Path, mirror: str, manifest_path: Path, prepared: float) -> Manifest:
     now = time.time()
-    manifest = Manifest(gen.name, gen.suite, mirror, installed_versions(rootfs, _all_packages()), prepared, now)
-    missing = [p for p in root_packages() if p not in manifest.packages]
+    manifest = Manifest(gen.name, gen.suite, mirror, installed_versions(rootfs, _all_packages(gen.name)), prepared, now)
+    missing = [p for p in root_packages(generation=gen.name) if p not in manifest.packages]
     if missing:
         raise GenerationUnavailable(f"generation {gen.name}: {' '.join(missing)} not installed in {rootfs}")
     write_manifest(manifest_path, manifest)
@@ -299,9 +299,9 @@ def _build(gen: Generation, layout: RootLayout, mirror: AptSource, log: Log) -> 
         _remove_tree(layout.building)
         raise GenerationUnavailable(f"debootstrap {gen.suite} failed (exit {code}):\n{_tail(lines)}")
     _prepare_chroot_files(staging)
-    log(f"generation {gen.name}: installing {' '.join(_all_packages())}")
+    log(f"generation {gen.name}: installing {' '.join(_all_packages(gen.name))}")
     try:
-        _install(gen, staging, _all_packages(), log)
+        _install(gen, staging, _all_packages(gen.name), log)
         manifest = _record(gen, staging, mirror.uri, layout.building / "versions.json", time.time())
     except GenerationUnavailable:
         _remove_tree(layout.building)
@@ -343,8 +343,8 @@ def prepare(
         if manifest is not None and manifest.suite == gen.suite and recheck_due(manifest, recheck_after):
             log(f"generation {name}: comparing {gen.suite}'s versions with the root's")
             _prepare_chroot_files(layout.rootfs)
-            candidates = candidate_versions(layout.rootfs, _all_packages(), log)
-        plan = refresh_plan(manifest, gen.suite, root_packages(), candidates)
+            candidates = candidate_versions(layout.rootfs, _all_packages(name), log)
+        plan = refresh_plan(manifest, gen.suite, root_packages(generation=name), candidates)
         log(f"generation {name}: {plan.action}: {plan.reason}")
         if plan.action == "build":
             mirror = choose_mirror(

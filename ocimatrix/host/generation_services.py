@@ -3,7 +3,8 @@
 For each generation: its cached root is made ready (``generations.prepare``: nothing to do when it is
 current), its namespace started with the run's state directory bound in, and its registry, containerd
 and dockerd started (``generations.start_generation_services``), trusting the run's one registry so
-images cross generations. They are supervised like the host's daemons (``containerd@trixie`` ...), and
+images cross generations; where the root has crane, go-containerregistry's registry too
+(``host/crane_registry.py``). They are supervised like the host's daemons (``containerd@trixie`` ...), and
 stopped before the host's. A generation that can't be prepared or started is recorded in
 ``Endpoints.errors``: its cells are errors, never skips.
 """
@@ -16,6 +17,7 @@ from pathlib import Path
 from ocimatrix.endpoints.site import GenerationSite
 from ocimatrix.generations.namespace import GenerationHost
 from ocimatrix.generations.roots import PreparedRoot, prepare, prepared_root
+from ocimatrix.host.crane_registry import CraneRegistry, has_registry, service_name, start_crane_registry
 from ocimatrix.host.generation_daemons import GenerationEndpoints, start_generation_services
 from ocimatrix.host.supervision import Probe, ServiceBook
 
@@ -71,16 +73,37 @@ class GenerationServices:
                 host.stop()
             return
         endpoints.generations[generation] = asdict(site_of(host, root, started))
-        self._supervise(host, started, book)
+        crane = self._start_crane(host, root, endpoints)
+        self._supervise(host, started, book, crane)
         self.log(f"generation {generation}: dockerd {started.docker_endpoint}, containerd {started.containerd_socket}")
 
+    def _start_crane(self, host: GenerationHost, root: PreparedRoot, endpoints) -> CraneRegistry | None:
+        """go-containerregistry's registry, where the root has crane: a second registry implementation.
+        One that can't start is recorded under its own name; the generation's other daemons still serve."""
+        if not has_registry(host):
+            return None
+        name = service_name(host.name)
+        try:
+            crane = start_crane_registry(host, root.manifest.tools().get("crane", {}).get("version", ""))
+        except Exception as exc:  # noqa: BLE001 - recorded: its cells are errors
+            endpoints.errors[name] = f"{type(exc).__name__}: {exc}"
+            self.log(f"generation {host.name}: crane's registry unavailable, its cells will be errors: {exc}")
+            return None
+        endpoints.registries[name] = crane.settings()
+        self.log(f"generation {host.name}: crane registry {crane.url}")
+        return crane
+
     @staticmethod
-    def _supervise(host: GenerationHost, started: GenerationEndpoints, book: ServiceBook) -> None:
+    def _supervise(
+        host: GenerationHost, started: GenerationEndpoints, book: ServiceBook, crane: CraneRegistry | None = None
+    ) -> None:
         """Each daemon under ``<service>@<generation>``, the names the catalog's tools of it declare."""
         by_name = {daemon.name.split(" ")[0]: daemon for daemon in host.daemons}
         g = host.name
         if "registry" in by_name:
             book.add(f"registry@{g}", by_name["registry"], Probe("http", f"http://{started.registry}/v2/"))
+        if crane is not None and "crane" in by_name:
+            book.add(service_name(g), by_name["crane"], Probe("http", f"{crane.url}/v2/"))
         if "containerd" in by_name:
             book.add(f"containerd@{g}", by_name["containerd"], Probe("containerd", str(started.containerd_socket)))
         if "dockerd" in by_name:

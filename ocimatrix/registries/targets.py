@@ -3,6 +3,7 @@ can talk to.
 
 A matrix names each registry by how to reach it (``url``, ``embedded: true|token|basic`` for the
 harness's own, ``embedded: true`` with ``generation: trixie`` for the registry of a generation's root,
+``embedded: crane`` with ``generation: sid`` for go-containerregistry's registry from that root's crane,
 or ``image:`` for one started from a container image), the repository
 ``namespace`` the suites may write under, TLS settings and auth. Secrets never sit in the matrix:
 ``auth`` names environment variables (``username_env``, ``password_env``, ``token_env``) or a
@@ -40,6 +41,12 @@ AUTH_KEYS = {
     "scope",
 }
 EMBEDDED_KINDS = ("token", "basic")  # besides ``embedded: true``, the plain-HTTP registry
+# Registry implementations other than distribution's, each run from a generation's root: the tool's
+# catalog name, which ``embedded:`` names and whose generations ``generation:`` must be among.
+EMBEDDED_IMPLEMENTATIONS = ("crane",)
+# Implementations that keep one blob store for every repository: a blob DELETE in one repository
+# removes it from all of them (go-containerregistry's registry does).
+SHARED_BLOB_STORES = ("crane",)
 IMAGE_KEYS = {"ref", "build", "env", "command"}
 BUILTIN_BUILDS = ("docker-registry",)
 DEFAULT_NAMESPACE = "ocimatrix"
@@ -74,6 +81,8 @@ class RegistryTarget:
     timeout: float = DEFAULT_TIMEOUT
     description: str = ""
     version: str = ""  # the registry software's version when the harness knows it
+    # One blob store for every repository: deleting a blob in one repository deletes it in the others.
+    blobs_shared: bool = False
 
     @property
     def host(self) -> str:
@@ -155,6 +164,11 @@ def resolve_target(
             raise TargetUnavailable(f"registry '{name}': the embedded registry is not available: {why}")
         settings.setdefault("url", f"http://{endpoints.registry}")
         version = getattr(endpoints, "registry_version", "") or ""
+    elif embedded in EMBEDDED_IMPLEMENTATIONS:
+        settings = _implementation_settings(
+            name, str(embedded), str(settings.get("generation") or ""), settings, endpoints
+        )
+        version = str(settings.get("version") or "")
     elif embedded in EMBEDDED_KINDS:
         started = (getattr(endpoints, "registries", None) or {}).get(embedded) if endpoints is not None else None
         if not started:
@@ -184,9 +198,30 @@ def resolve_target(
         tls_verify=tls_verify,
         description=str(settings.get("description") or ""),
         version=str(settings.get("version") or version),
+        blobs_shared=embedded in SHARED_BLOB_STORES,
     )
     _apply_auth(target, settings.get("auth") or {"type": "none"}, env)
     return target
+
+
+def _implementation_settings(
+    name: str, tool: str, generation: str, settings: Mapping[str, Any], endpoints: Any
+) -> dict[str, Any]:
+    """The settings of registry implementation ``tool`` the run started from ``generation``'s root
+    (recorded in ``Endpoints.registries`` under ``tool@generation``), the matrix's own on top."""
+    from ocimatrix.tools.catalog import spelled
+
+    key = spelled(tool, generation)
+    started = (getattr(endpoints, "registries", None) or {}).get(key) if endpoints is not None else None
+    if not started:
+        errors = getattr(endpoints, "errors", {}) or {}
+        why = errors.get(key) or errors.get(f"generation {generation}") or f"this run did not start {key}"
+        raise TargetUnavailable(
+            f"registry '{name}': {tool}'s registry from generation {generation} is not available: {why}"
+        )
+    merged = dict(started)
+    merged.update({k: v for k, v in settings.items() if k not in ("embedded", "generation", "url", "plain_http")})
+    return merged
 
 
 def _generation_registry(name: str, generation: str, endpoints: Any) -> str:
@@ -279,14 +314,44 @@ def load_credentials_file(path: Path, host: str) -> Credentials | None:
 # --- matrix validation --------------------------------------------------------------------------
 
 
+def _implementation_problems(tool: str, settings: Mapping[str, Any]) -> list[tuple[tuple[str, ...], str]]:
+    """An ``embedded: crane`` entry: a generation whose root has the tool, nothing a started one can't honour."""
+    from ocimatrix.tools.catalog import generations_of
+
+    problems: list[tuple[tuple[str, ...], str]] = []
+    known = generations_of(tool)
+    generation = settings.get("generation")
+    if generation is None:
+        problems.append(
+            (("generation",), f"{tool}'s registry runs from a generation's root; expected one of: {', '.join(known)}")
+        )
+    elif generation not in known:
+        problems.append(
+            (("generation",), f"{tool} has no generation {generation!r}; expected one of: {', '.join(known)}")
+        )
+    for key, why in (
+        ("port", "takes a free port"),
+        ("url", "is started by the harness: it has no url"),
+        ("auth", "serves without auth"),
+        ("tls_verify", "serves plain HTTP"),
+        ("image", "is no container image"),
+    ):
+        if settings.get(key) is not None:
+            problems.append(((key,), f"{tool}'s registry {why}"))
+    return problems
+
+
 def registry_settings_problems(settings: Mapping[str, Any]) -> list[tuple[tuple[str, ...], str]]:
     """What is wrong with one ``registries:`` entry, as (field path below the entry, message)."""
     problems: list[tuple[tuple[str, ...], str]] = []
     embedded = settings.get("embedded")
-    if embedded is not None and embedded is not True and embedded is not False and embedded not in EMBEDDED_KINDS:
-        problems.append((("embedded",), f"expected true or one of: {', '.join(EMBEDDED_KINDS)}"))
+    kinds = (*EMBEDDED_KINDS, *EMBEDDED_IMPLEMENTATIONS)
+    if embedded is not None and embedded is not True and embedded is not False and embedded not in kinds:
+        problems.append((("embedded",), f"expected true or one of: {', '.join(kinds)}"))
     generation = settings.get("generation")
-    if generation is not None:
+    if embedded in EMBEDDED_IMPLEMENTATIONS:
+        problems += _implementation_problems(str(embedded), settings)
+    elif generation is not None:
         from ocimatrix.tools.generations import ROOT_GENERATIONS
 
         if embedded is not True:
@@ -296,7 +361,7 @@ def registry_settings_problems(settings: Mapping[str, Any]) -> list[tuple[tuple[
         if settings.get("port") is not None:
             problems.append((("port",), "a generation's registry takes a free port; only this host's is fixed"))
     port = settings.get("port")
-    if port is not None and generation is None:
+    if port is not None and generation is None and embedded not in EMBEDDED_IMPLEMENTATIONS:
         if embedded is not True:
             problems.append((("port",), "only the plain embedded registry (embedded: true) takes a fixed port"))
         elif isinstance(port, bool) or not isinstance(port, int) or not 1024 <= port <= 65535:

@@ -9,7 +9,9 @@
 - ``dist``: runs one check of ``ocimatrix.distribution`` against it in a fresh ``DistContext``;
   a spec violation fails the test with the check's message and the registry's answer (which alone
   can confirm a listed known incompatibility), a lawfully absent optional feature skips it; what
-  the check pushed is deleted afterwards.
+  the check pushed is deleted afterwards, but for blobs in a registry with one blob store for every
+  repository (``RegistryTarget.blobs_shared``, crane's): there the cleanup of one cell would delete
+  the blobs the cells running beside it just pushed, and their verdicts would depend on timing.
 
 The workflows are selectable on their own: ``-m distribution_pull`` (``_push``, ``_discovery``,
 ``_management``), or by file.
@@ -118,7 +120,12 @@ def dist(registry_target: RegistryTarget, run_id: str) -> Iterator[Checker]:
         yield Checker(ctx)
     finally:
         exchanges = list(ctx.client.exchanges)
+        kept = len(ctx.cleanup.blobs) if registry_target.blobs_shared else 0
+        if kept:
+            ctx.cleanup.blobs.clear()
         cleanup = ctx.close()
+        if kept:
+            cleanup["blobs_kept_shared_store"] = kept
         recorder = evidence.current()
         shown = exchanges[:MAX_EXCHANGES] + (["..."] if len(exchanges) > MAX_EXCHANGES else [])
         recorder.add("exchanges", redact(shown))
