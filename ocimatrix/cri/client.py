@@ -391,6 +391,9 @@ class CriClient:
         labels: Mapping[str, str] | None = None,
         annotations: Mapping[str, str] | None = None,
         mounts: Sequence[api.Mount] = (),
+        tty: bool = False,
+        stdin: bool = False,
+        stdin_once: bool = False,
     ) -> str:
         """Create a container in a pod; returns its id.
 
@@ -417,6 +420,9 @@ class CriClient:
             labels=labels,
             annotations=annotations,
             mounts=mounts,
+            tty=tty,
+            stdin=stdin,
+            stdin_once=stdin_once,
         )
         if pod_config.log_directory:
             # The kubelet makes the per-container log directory; runtimes only open the file.
@@ -502,6 +508,33 @@ class CriClient:
         subject = f"{container_id} {list(cmd)!r}"
         response = self._call("ExecSync", self._runtime.ExecSync, request, subject, deadline)
         return ExecResult(response.exit_code, response.stdout, response.stderr)
+
+    # ------------------------------------------------------------------ streaming (cri/streaming.py speaks to the URLs)
+
+    def exec_url(
+        self, container_id: str, cmd: Sequence[str], *, tty: bool = False, stdin: bool = False, stdout: bool = True
+    ) -> str:
+        """Exec: the runtime's one-shot URL of a session running ``cmd``. Like crictl and kubectl, stderr
+        is asked for exactly when there is no TTY (a terminal has one output stream)."""
+        request = api.ExecRequest(
+            container_id=container_id, cmd=list(cmd), tty=tty, stdin=stdin, stdout=stdout, stderr=not tty
+        )
+        return self._call("Exec", self._runtime.Exec, request, f"{container_id} {list(cmd)!r}").url
+
+    def attach_url(self, container_id: str, *, tty: bool = False, stdin: bool = False, stdout: bool = True) -> str:
+        """Attach: the URL of a session on the container's own stdio; ``tty`` must be what it was created with."""
+        request = api.AttachRequest(container_id=container_id, tty=tty, stdin=stdin, stdout=stdout, stderr=not tty)
+        return self._call("Attach", self._runtime.Attach, request, container_id).url
+
+    def port_forward_url(self, pod_id: str, ports: Sequence[int]) -> str:
+        """PortForward: the URL of a session forwarding ``ports`` of the pod's network namespace."""
+        request = api.PortForwardRequest(pod_sandbox_id=pod_id, port=list(ports))
+        return self._call("PortForward", self._runtime.PortForward, request, f"{pod_id} ports {list(ports)}").url
+
+    def reopen_container_log(self, container_id: str) -> None:
+        """After the log file was moved away (rotation), the runtime opens a new one at log_path."""
+        request = api.ReopenContainerLogRequest(container_id=container_id)
+        self._call("ReopenContainerLog", self._runtime.ReopenContainerLog, request, container_id)
 
     def container_log(self, container_id: str) -> logs.ContainerLog:
         """Parse the container's log file, at the host path ContainerStatus reports."""

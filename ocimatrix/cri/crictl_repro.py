@@ -158,7 +158,22 @@ class CrictlScript:
         if call == "ExecSync":
             command = shlex.join(request.cmd)
             return [f"{b} exec --sync --timeout {request.timeout} {self.id(request.container_id)} {command}"]
+        # The streaming calls: crictl makes the same RPC and then speaks SPDY to the URL by default, where
+        # the harness spoke WebSocket (v4.channel.k8s.io); the runtime's session behind both is the same.
+        if call == "Exec":
+            flags = self._stdio_flags(request)
+            return [f"{b} exec{flags} {self.id(request.container_id)} {shlex.join(request.cmd)}"]
+        if call == "Attach":
+            return [f"{b} attach{self._stdio_flags(request)} {self.id(request.container_id)}"]
+        if call == "PortForward":
+            # ":PORT" lets crictl pick the local port (it prints it); connect there to reach PORT in the pod.
+            ports = " ".join(f":{port}" for port in request.port)
+            return [f"{b} port-forward {self.id(request.pod_sandbox_id)} {ports}"]
         return None
+
+    @staticmethod
+    def _stdio_flags(request: Any) -> str:
+        return (" -i" if request.stdin else "") + (" -t" if request.tty else "")
 
     def _filters(self, filter_: Any, states: Mapping[int, str]) -> str:
         text = f" --id {self.id(filter_.id)}" if filter_.id else ""

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from ocimatrix import evidence
-from ocimatrix.cri import messages
+from ocimatrix.cri import logs, messages
 from ocimatrix.cri.client import CriClient, CriError
 from ocimatrix.cri.crictl_repro import CrictlRepro, note
 from ocimatrix.cri.gen import api_pb2 as api
@@ -41,6 +41,17 @@ class KubeletCri(CriClient):
         script = self.repro.for_test(evidence.current())
         note(f"{script.base} logs {script.id(container_id)}  # the CRI log file at ContainerStatus.log_path")
         return super().container_log(container_id)
+
+    def follow_log(self, container_id: str) -> logs.LogFollower:
+        """A follower of the container's log file at the path ContainerStatus reports (``crictl logs -f``)."""
+        status = self.container_status(container_id)
+        script = self.repro.for_test(evidence.current())
+        note(f"{script.base} logs -f {script.id(container_id)}  # follows the CRI log file at ContainerStatus.log_path")
+        if not status.log_path:
+            raise CriError(
+                "ContainerStatus", container_id, None, "the runtime reports no log_path", answer="log_path: ''"
+            )
+        return logs.LogFollower(status.log_path)
 
     def image_info(self, ref: str) -> dict[str, Any]:
         """ImageStatus(verbose): the runtime's free-form details (containerd: the OCI image config)."""

@@ -8,10 +8,14 @@ the pieces that follow on the same stream up to the next ``F``.
 
 from __future__ import annotations
 
+import os
 import re
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+from typing import BinaryIO
 
 from ocimatrix.errors import OcimatrixError
 
@@ -116,3 +120,88 @@ def read_log(path: Path | str) -> ContainerLog:
         ) from None
     # Containers may write any bytes; keep them visible rather than failing on bad UTF-8.
     return parse_log(data.decode("utf-8", errors="replace"), str(path))
+
+
+class LogFollower:
+    """Follows a container's CRI log file the way ``kubectl logs -f`` does through the kubelet: the lines
+    the runtime appends, as it appends them; and across a rotation (the file moved away, ReopenContainerLog,
+    a new file at the same path) the rest of the old file, then the new one from its start.
+
+    Only complete lines are parsed; a line still being written waits for its newline."""
+
+    def __init__(self, path: Path | str) -> None:
+        self.path = Path(path)
+        self.lines: list[LogLine] = []
+        self.files_followed = 0  # 2 after one rotation
+        self.lines_per_file: list[int] = []
+        self._file: BinaryIO | None = None
+        self._inode: int | None = None
+        self._partial = b""
+        self._number = 0
+
+    def _open(self) -> bool:
+        try:
+            handle = self.path.open("rb")
+        except FileNotFoundError:
+            return False  # moved away, the runtime not told yet: keep reading the old one
+        except OSError as exc:
+            raise CriLogFormatError(
+                f"cannot follow container log {self.path}: {exc.strerror}", answer=f"{self.path}: {exc.strerror}"
+            ) from None
+        self._file, self._inode = handle, self._stat_inode(handle.fileno())
+        self._partial, self._number = b"", 0
+        self.files_followed += 1
+        self.lines_per_file.append(0)
+        return True
+
+    @staticmethod
+    def _stat_inode(fd: int) -> int:
+        return os.fstat(fd).st_ino
+
+    def _drain(self) -> list[LogLine]:
+        if self._file is None:
+            return []
+        data = self._partial + self._file.read()
+        *complete, self._partial = data.split(b"\n")
+        new = []
+        for raw in complete:
+            self._number += 1
+            if raw:
+                new.append(parse_line(raw.decode("utf-8", errors="replace"), f"{self.path}:{self._number}"))
+        self.lines.extend(new)
+        self.lines_per_file[-1] += len(new)
+        return new
+
+    def _replaced(self) -> bool:
+        try:
+            return self.path.stat().st_ino != self._inode
+        except FileNotFoundError:
+            return False
+
+    def poll(self) -> list[LogLine]:
+        """The lines written since the last poll (across a rotation: the old file's rest first)."""
+        if self._file is None and not self._open():
+            return []
+        new = self._drain()
+        if self._replaced():
+            new += self._drain()  # whatever reached the old file before the runtime reopened
+            self.close()
+            if self._open():
+                new += self._drain()
+        return new
+
+    def follow(self, until: Callable[[list[LogLine]], bool], timeout: float, interval: float = 0.05) -> bool:
+        """Poll until ``until(lines so far)`` holds (True) or ``timeout`` seconds pass (False)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            self.poll()
+            if until(self.lines):
+                return True
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(interval)
+
+    def close(self) -> None:
+        if self._file is not None:
+            self._file.close()
+            self._file = None

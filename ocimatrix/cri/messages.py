@@ -120,6 +120,7 @@ def container_config(
     mounts: Sequence[api.Mount] = (),
     tty: bool = False,
     stdin: bool = False,
+    stdin_once: bool = False,
 ) -> api.ContainerConfig:
     """``image`` is the reference the user asked for; ``image_ref`` the id PullImage returned
     for it, which the kubelet puts in ImageSpec.image (the reference when not given)."""
@@ -144,6 +145,8 @@ def container_config(
         log_path=container_log_path(name, attempt),
         tty=tty,
         stdin=stdin,
+        # The kubelet's stdinOnce: the runtime closes the container's stdin when the first attach ends.
+        stdin_once=stdin_once,
         linux=api.LinuxContainerConfig(
             security_context=api.LinuxContainerSecurityContext(namespace_options=namespaces, **_user_fields(user)),
         ),
