@@ -85,3 +85,12 @@ def test_write_containerd_config(tmp_path: Path):
     hosts = layout.certs_dir / "127.0.0.1:1" / "hosts.toml"
     assert tomllib.loads(hosts.read_text())["server"] == "http://127.0.0.1:1"
     assert (layout.cni_dir / "net.d").is_dir() and not any((layout.cni_dir / "net.d").iterdir())
+
+
+def test_streaming_server_only_on_loopback():
+    """Exec, Attach and PortForward sessions are served where the config says: 127.0.0.1, a port the
+    kernel picks, plain HTTP (no certificate to manage); an empty address would be the node's IP."""
+    cri = _config()["plugins"][CRI]
+    assert cri["stream_server_address"] == "127.0.0.1"
+    assert cri["stream_server_port"] == "0"
+    assert cri.get("enable_tls_streaming", False) is False

@@ -4,6 +4,7 @@ from pathlib import Path
 
 import pytest
 
+from ocimatrix.cri import logs
 from ocimatrix.cri.logs import CriLogFormatError, parse_line, parse_log, parse_timestamp, read_log
 
 # Recorded from containerd 1.6.20: a 20000-byte line split at 16 KiB, then output without a newline.
@@ -84,3 +85,37 @@ def test_read_log_file(tmp_path: Path):
 def test_missing_log_file_is_a_clear_error(tmp_path: Path):
     with pytest.raises(CriLogFormatError, match=r"cannot read container log .*nope\.log"):
         read_log(tmp_path / "nope.log")
+
+
+def _cri_line(n: int) -> str:
+    return f"2026-12-07T21:00:0{n % 10}.000000001Z stdout F line{n}\n"
+
+
+def test_follower_reads_lines_as_written_and_across_a_rotation(tmp_path):
+    path = tmp_path / "0.log"
+    path.write_text(_cri_line(0) + "2026-12-07T21:00:01Z stdout F li")  # the second line is still being written
+    follower = logs.LogFollower(path)
+    assert [line.content for line in follower.poll()] == ["line0"]
+    with path.open("a") as log:
+        log.write("ne1\n")
+    assert [line.content for line in follower.poll()] == ["line1"]
+    # The kubelet's rotation: the file moved away, the runtime still writing to it until it reopens.
+    rotated = tmp_path / "0.log.1"
+    path.rename(rotated)
+    with rotated.open("a") as log:
+        log.write(_cri_line(2))
+    assert [line.content for line in follower.poll()] == ["line2"]
+    path.write_text(_cri_line(3))  # ReopenContainerLog: a new file at log_path
+    assert follower.follow(lambda lines: lines[-1].content == "line3", timeout=1)
+    assert [line.content for line in follower.lines] == ["line0", "line1", "line2", "line3"]
+    assert (follower.files_followed, follower.lines_per_file) == (2, [3, 1])
+    follower.close()
+
+
+def test_follower_waits_for_a_file_not_there_yet(tmp_path):
+    follower = logs.LogFollower(tmp_path / "0.log")
+    assert follower.poll() == [] and not follower.follow(lambda lines: bool(lines), timeout=0.1)
+    (tmp_path / "0.log").write_text("not a cri line\n")
+    with pytest.raises(logs.CriLogFormatError) as caught:
+        follower.poll()
+    assert caught.value.answer == "not a cri line"

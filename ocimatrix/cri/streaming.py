@@ -494,3 +494,35 @@ def port_forward(
     result.error_text = got.get(1, b"")[2:].decode(errors="replace")
     _record(result)
     return result
+
+
+def _proc_address(hex_address: str) -> str:
+    """An address as /proc/net/tcp{,6} writes it (host byte order, 32-bit words) in the usual notation."""
+    raw = bytes.fromhex(hex_address)
+    words = b"".join(raw[i : i + 4][::-1] for i in range(0, len(raw), 4))
+    return str(ipaddress.ip_address(words))
+
+
+def listening_addresses(port: int, proc_net: str = "/proc/net") -> list[str]:
+    """Every local address a TCP socket of this network namespace listens on at ``port``."""
+    found = []
+    for name in ("tcp", "tcp6"):
+        try:
+            with open(f"{proc_net}/{name}") as table:
+                rows = table.read().splitlines()[1:]
+        except OSError:
+            continue
+        for row in rows:
+            fields = row.split()
+            if len(fields) < 4 or fields[3] != "0A":  # 0A: LISTEN
+                continue
+            address, _, hex_port = fields[1].partition(":")
+            if int(hex_port, 16) == port:
+                found.append(_proc_address(address))
+    return found
+
+
+def is_loopback_address(address: str) -> bool:
+    ip = ipaddress.ip_address(address)
+    mapped = getattr(ip, "ipv4_mapped", None)
+    return (mapped or ip).is_loopback

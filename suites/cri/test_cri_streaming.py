@@ -14,6 +14,7 @@ import socket
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from urllib.parse import urlsplit
 
 import pytest
 from cri_probe import APPLETS, SERVE
@@ -93,6 +94,32 @@ def _listening(port: int, timeout: float) -> bool:
             return True
         time.sleep(0.1)
     return False
+
+
+# ------------------------------------------------------------------ the streaming server
+
+
+@pytest.mark.axes(*AXES)
+@spec("cri/api.proto", "RuntimeService/Exec (the streaming server: on the loopback address only)")
+def test_streaming_server_on_loopback_only(cell, cri, pod, image, recorder):
+    container = pod.start("server", image, command=SERVE)
+    url = cri.exec_url(container, ["/bin/true"])  # never opened: the one-shot token just expires
+    step = "Exec (the URL of the streaming server)"
+    streaming.ws_url(url, step)  # a host off the loopback address fails here, with the URL as the answer
+    port = urlsplit(url).port
+    if port is None:
+        fail_with("the streaming URL names no port", step=step, answer=url)
+    addresses = streaming.listening_addresses(port)
+    recorder.add("streaming_server", {"url": url, "listening_on": addresses})
+    if not addresses:
+        fail_with(f"nothing listens on port {port} of the URL the runtime handed out", step=step, answer=url)
+    exposed = [address for address in addresses if not streaming.is_loopback_address(address)]
+    if exposed:
+        fail_with(
+            f"the streaming server listens beyond the loopback address: {exposed}",
+            step=step,
+            answer=f"{url}; port {port} listened on at {addresses}",
+        )
 
 
 # ------------------------------------------------------------------ Exec
