@@ -3,4 +3,4 @@
 from __future__ import annotations
 
 AXES = ("engine", "builder", "runtime", "platform", "registry", "format", "compression")
-SUITES = ("lifecycle", "image", "platforms", "distribution", "cri", "runtime")
+SUITES = ("lifecycle", "image", "platforms", "distribution", "cri", "runtime", "layers")
