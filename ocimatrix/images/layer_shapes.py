@@ -132,7 +132,8 @@ def whiteouts() -> Shape:
         )
     )
     upper = Layer((Entry("w/.wh.gone"), Entry("w/.wh.dir")))
-    return Shape("whiteouts", (lower, upper), ("/w", "/w/keep", "/w/gone", "/w/dir", "/w/dir/sub/deep"))
+    probe = ("/w", "/w/keep", "/w/gone", "/w/dir", "/w/dir/sub/deep", "/w/.wh.gone", "/w/.wh.dir")
+    return Shape("whiteouts", (lower, upper), probe)
 
 
 def opaque() -> Shape:
@@ -157,7 +158,7 @@ def opaque() -> Shape:
             Entry(f"last/{OPAQUE}"),
         )
     )
-    probe = ("/first", "/first/new", "/first/old", "/first/sub", "/last", "/last/new", "/last/old", "/last/sub")
+    probe = tuple(f"/{d}/{p}".rstrip("/") for d in ("first", "last") for p in ("", "new", "old", "sub", OPAQUE))
     return Shape("opaque", (lower, upper), probe)
 
 
@@ -167,7 +168,7 @@ def whiteout_same_layer(whiteout: str) -> Shape:
     lower = Layer((Entry("s", "dir"), Entry("s/lower", data=b"lower\n")))
     own = Entry("s/own", data=f"its whiteout comes {whiteout} it\n".encode())
     entries = (own, Entry("s/.wh.own")) if whiteout == "after" else (Entry("s/.wh.own"), own)
-    return Shape(f"whiteout-{whiteout}-its-file", (lower, Layer(entries)), ("/s/lower", "/s/own"))
+    return Shape(f"whiteout-{whiteout}-its-file", (lower, Layer(entries)), ("/s/lower", "/s/own", "/s/.wh.own"))
 
 
 def hardlink_in_layer() -> Shape:

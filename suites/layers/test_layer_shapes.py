@@ -51,21 +51,23 @@ def silent_view(shape_view, recorder, name: str, paths):
 @spec("image-spec/layer.md#whiteouts", "Whiteouts (a file of a lower layer)")
 def test_whiteout_hides_a_file(shape_view):
     view = shape_view("whiteouts")
-    expect_as_layers_say(view, ("/w/gone", "/w/keep"), "a whiteout of a lower layer's file")
+    # "Once a whiteout is applied, the whiteout itself MUST also be hidden."
+    expect_as_layers_say(view, ("/w/gone", "/w/keep", "/w/.wh.gone"), "a whiteout of a lower layer's file")
 
 
 @pytest.mark.axes(*AXES)
 @spec("image-spec/layer.md#whiteouts", "Whiteouts (a directory of a lower layer, with its children)")
 def test_whiteout_hides_a_directory(shape_view):
     view = shape_view("whiteouts")
-    expect_as_layers_say(view, ("/w", "/w/dir", "/w/dir/sub/deep"), "a whiteout of a lower layer's directory")
+    paths = ("/w", "/w/dir", "/w/dir/sub/deep", "/w/.wh.dir")
+    expect_as_layers_say(view, paths, "a whiteout of a lower layer's directory")
 
 
 @pytest.mark.axes(*AXES)
 @spec("image-spec/layer.md#opaque-whiteout", "Opaque Whiteout (marker before its new siblings)")
 def test_opaque_marker_before_its_siblings(shape_view):
     view = shape_view("opaque")
-    paths = ("/first", "/first/new", "/first/old", "/first/sub")
+    paths = ("/first", "/first/new", "/first/old", "/first/sub", f"/first/{layer_shapes.OPAQUE}")
     expect_as_layers_say(view, paths, "an opaque directory, the marker written before its new entries")
 
 
@@ -73,17 +75,24 @@ def test_opaque_marker_before_its_siblings(shape_view):
 @spec("image-spec/layer.md#opaque-whiteout", "Opaque Whiteout (marker after its new siblings)")
 def test_opaque_marker_after_its_siblings(shape_view):
     view = shape_view("opaque")
-    paths = ("/last", "/last/new", "/last/old", "/last/sub")
+    paths = ("/last", "/last/new", "/last/old", "/last/sub", f"/last/{layer_shapes.OPAQUE}")
     expect_as_layers_say(view, paths, "an opaque directory, the marker written after its new entries")
 
 
 @pytest.mark.axes(*AXES)
-@pytest.mark.parametrize("whiteout", ["before", "after"])
-@spec("image-spec/layer.md#whiteouts", "Whiteouts (apply to lower layers only, never to their own layer)")
-def test_whiteout_hides_nothing_of_its_own_layer(shape_view, whiteout):
-    view = shape_view(f"whiteout-{whiteout}-its-file")
-    what = f"a file and its own whiteout in one layer, the whiteout written {whiteout} the file"
-    expect_as_layers_say(view, ("/s/lower", "/s/own"), what)
+@spec("image-spec/layer.md#whiteouts", "Whiteouts (never of their own layer: the whiteout before the file)")
+def test_whiteout_before_its_file_in_one_layer(shape_view):
+    view = shape_view("whiteout-before-its-file")
+    what = "a whiteout and then the file it names, in one layer"
+    expect_as_layers_say(view, ("/s/lower", "/s/own", "/s/.wh.own"), what)
+
+
+@pytest.mark.axes(*AXES)
+@spec("image-spec/layer.md#whiteouts", "Whiteouts (never of their own layer: the whiteout after the file)")
+def test_whiteout_after_its_file_in_one_layer(shape_view):
+    view = shape_view("whiteout-after-its-file")
+    what = "a file and then its own whiteout, in one layer"
+    expect_as_layers_say(view, ("/s/lower", "/s/own", "/s/.wh.own"), what)
 
 
 @pytest.mark.axes(*AXES)
