@@ -23,13 +23,24 @@ def apply_expectations(item: pytest.Item, matrix: Matrix) -> None:
     matching = [
         expected
         for expected in matrix.expectations
-        if fnmatch.fnmatchcase(name, expected["test"])
+        if names_the_test(name, item.name, expected["test"])
         and all(value_matches(cell.get(axis), values) for axis, values in expected["cell"].items())
     ]
     if matching and not matching[0].get("versions"):
         _expect(item, matching[0])
     elif matching:
         item.stash[PENDING_KEY] = matching  # the first that fits the cell's versions applies
+
+
+def names_the_test(function: str, item_name: str, pattern: str) -> bool:
+    """Whether an expectation's ``test`` names this test: a glob of the function's name, or
+    ``NAME[ID]`` (a pattern ending in ``]``), globs of the name and of the parametrize id, for a
+    finding in some of a test's cases only (``test_blob_range_request[*--500]``)."""
+    if pattern.endswith("]") and "[" in pattern:
+        base, _, ids = pattern[:-1].partition("[")
+        case = item_name[len(function) + 1 : -1] if item_name.startswith(f"{function}[") else ""
+        return fnmatch.fnmatchcase(function, base) and fnmatch.fnmatchcase(case, ids)
+    return fnmatch.fnmatchcase(function, pattern)
 
 
 def _expect(item: pytest.Item, expected: dict) -> None:
