@@ -69,7 +69,7 @@ CLOSE_TIMEOUT = 2.0
 MAX_MESSAGE_BYTES = 64 * 1024 * 1024
 EXCERPT = 600
 
-Received = Mapping[int, bytes]
+Received = Mapping[int, bytes | bytearray]
 
 
 class StreamError(OcimatrixError):
@@ -117,8 +117,8 @@ def resize(width: int, height: int, *, after: bytes | str = b"", delay: float = 
     return Send(RESIZE, payload, _output_has(marker), delay, f"resize {width}x{height}")
 
 
-def _excerpt(data: bytes) -> str:
-    shown = repr(data[:EXCERPT])
+def _excerpt(data: bytes | bytearray) -> str:
+    shown = repr(bytes(data[:EXCERPT]))
     return shown + (f" ... ({len(data)} bytes)" if len(data) > EXCERPT else "")
 
 
@@ -293,10 +293,10 @@ def _pump(
     deadline: float,
     describe: Callable[[Received], str],
     until: Callable[[Received], bool] | None = None,
-) -> tuple[dict[int, bytes], list[tuple[int, int]]]:
+) -> tuple[dict[int, bytearray], list[tuple[int, int]]]:
     """Send each message when it is due; collect every channel until the server closes the session
     (or ``until`` holds: the client has what it came for and closes)."""
-    got: dict[int, bytes] = {}
+    got: dict[int, bytearray] = {}
     frames: list[tuple[int, int]] = []
     pending = list(sends)
     due_at: float | None = None
@@ -366,7 +366,7 @@ def _pump(
             continue
         channel, payload = data[0], data[1:]
         frames.append((channel, len(payload)))
-        got[channel] = got.get(channel, b"") + payload
+        got.setdefault(channel, bytearray()).extend(payload)  # megabytes arrive in 32 KiB pieces
 
 
 def _record(result: StreamResult | ForwardResult) -> None:
@@ -375,8 +375,8 @@ def _record(result: StreamResult | ForwardResult) -> None:
 
 
 def _stream_result(step: str, url: str, protocol: str, got: Received) -> StreamResult:
-    result = StreamResult(step, url, protocol, got.get(STDOUT, b""), got.get(STDERR, b""))
-    raw = got.get(ERROR, b"")
+    result = StreamResult(step, url, protocol, bytes(got.get(STDOUT, b"")), bytes(got.get(STDERR, b"")))
+    raw = bytes(got.get(ERROR, b""))
     if raw:
         try:
             status = json.loads(raw)
@@ -465,7 +465,7 @@ def port_forward(
     started = time.monotonic()
 
     def data_of(got: Received) -> bytes:
-        return got.get(0, b"")[2:]
+        return bytes(got.get(0, b"")[2:])
 
     def describe(got: Received) -> str:
         error = got.get(1, b"")[2:].decode(errors="replace")
@@ -483,7 +483,7 @@ def port_forward(
             raise
     result = ForwardResult(step, url, port, frames=frames, elapsed=time.monotonic() - started)
     for channel in (0, 1):
-        prefix = got.get(channel, b"")[:2]
+        prefix = bytes(got.get(channel, b"")[:2])
         if len(prefix) == 2 and struct.unpack("<H", prefix)[0] != port:
             raise StreamError(
                 f"{step}: channel {channel} names port {struct.unpack('<H', prefix)[0]}, the request asked for {port}",
@@ -491,7 +491,7 @@ def port_forward(
                 answer=f"channel {channel} port prefix {prefix!r}",
             )
     result.data = data_of(got)
-    result.error_text = got.get(1, b"")[2:].decode(errors="replace")
+    result.error_text = bytes(got.get(1, b"")[2:]).decode(errors="replace")
     _record(result)
     return result
 
