@@ -117,6 +117,10 @@ class Shape:
     def uncompressed(self) -> list[bytes]:
         return [layer.tar() for layer in self.layers]
 
+    def compressed(self) -> list[tuple[bytes, str]]:
+        """The shape's own layers as pushed: (blob, media type)."""
+        return [_compress(raw) for raw in self.uncompressed()]
+
 
 def _dirs(*paths: str, **kw) -> tuple[Entry, ...]:
     return tuple(Entry(p, "dir", **kw) for p in paths)
@@ -405,8 +409,8 @@ def _remove(tree: dict[str, Node], path: str, *, keep_self: bool) -> None:
         del tree[name]
 
 
-def link_count(tree: dict[str, Node], path: str) -> int:
-    node = tree[path]
+def link_count(tree: dict[str, Node], node: Node) -> int:
+    """How many paths of ``tree`` name ``node`` (hardlinks share one Node)."""
     return sum(1 for other in tree.values() if other is node)
 
 
@@ -437,9 +441,11 @@ def _compress(raw: bytes) -> tuple[bytes, str]:
     return gzip.compress(raw, compresslevel=6, mtime=0), mediatypes.OCI_LAYER_TAR_GZIP
 
 
-def build_shape_image(shape: Shape, platform: str | None = None) -> ShapeImage:
+def build_shape_image(shape: Shape, platform: str | None = None, *, base: bytes | None = None) -> ShapeImage:
+    """The shape on top of ``base`` (an uncompressed tar; default: the probe's busybox layer)."""
     platform = platform or host_platform_name()
-    base = busybox_layer(PROBE_APPLETS, platform=platform)
+    if base is None:
+        base = busybox_layer(PROBE_APPLETS, platform=platform)
     uncompressed = [base, *shape.uncompressed()]
     compressed = [_compress(raw) for raw in uncompressed]
     diff_ids = tuple(_sha256(raw) for raw in uncompressed)
@@ -527,3 +533,48 @@ def parse_probe(stdout: str) -> dict[str, Seen]:
             continue
         seen[path] = Seen(path, line, kind, uid, gid, mode, nlink, size, inode, what)
     return seen
+
+
+_KINDS = {"file": ("regular file", "regular empty file"), "dir": ("directory",), "symlink": ("symbolic link",)}
+
+
+def mismatches(tree: dict[str, Node], seen: dict[str, Seen], paths: Iterable[str], *, nlink: bool = False) -> list[str]:
+    """How the container's view (``seen``) of ``paths`` differs from what the layers make (``tree``):
+    type, owner, mode, content or target, size, and with ``nlink`` a file's link count."""
+    found = []
+    for path in paths:
+        node = tree.get(path.strip("/"))
+        view = seen.get(path)
+        if view is None:
+            found.append(f"{path}: the probe printed nothing")
+        elif node is None:
+            if view.exists:
+                found.append(f"{path}: present ({view.kind}), the layers hide it")
+        elif not view.exists:
+            found.append(f"{path}: missing, the layers make a {node.kind}")
+        else:
+            found += [f"{path}: {d}" for d in _differences(node, view, tree if nlink else None)]
+    return found
+
+
+def _differences(node: Node, seen: Seen, tree: dict[str, Node] | None) -> list[str]:
+    if seen.kind not in _KINDS[node.kind]:
+        return [f"a {seen.kind}, the layers make a {node.kind}"]
+    found = []
+    if (seen.uid, seen.gid) != (node.uid, node.gid):
+        found.append(f"owner {seen.uid}:{seen.gid}, the layers say {node.uid}:{node.gid}")
+    if node.kind != "symlink" and seen.mode != node.mode & 0o7777:
+        found.append(f"mode {seen.mode:o}, the layers say {node.mode & 0o7777:o}")
+    if node.kind == "file":
+        want = node.data[:200].decode(errors="replace").replace("\n", " ")
+        if seen.what != want:
+            found.append(f"content {seen.what!r}, the layers say {want!r}")
+        if seen.size != len(node.data):
+            found.append(f"size {seen.size}, the layers say {len(node.data)}")
+    if node.kind == "symlink" and seen.what != node.link:
+        found.append(f"target {seen.what!r}, the layers say {node.link!r}")
+    if tree is not None and node.kind == "file":
+        links = link_count(tree, node)
+        if seen.nlink != links:
+            found.append(f"link count {seen.nlink}, the layers say {links}")
+    return found

@@ -105,6 +105,7 @@ class _TarWalk:
         self.paths: set[str] = set()
         self.symlinks: set[str] = set()
         self.whiteouts: list[tuple[str, str]] = []  # (whiteout entry, hidden path)
+        self.directories: set[str] = set()
 
     def member(self, tar: tarfile.TarFile, info: tarfile.TarInfo) -> None:
         raw_name = info.name
@@ -136,15 +137,42 @@ class _TarWalk:
         else:
             self.symlinks.discard(name)
         if info.islnk():
-            target = info.linkname
-            if target.startswith("/") or _climbs_out("", target):
-                self.problems.add("layer.link-escape", raw_name, f"hardlink {name!r} -> {target!r} leaves the root")
+            self._hardlink(name, raw_name, info.linkname)
+        if info.isdir():
+            self.directories.add(name)
         base = posixpath.basename(name)
         if base.startswith(WHITEOUT_PREFIX) and base != OPAQUE_WHITEOUT:
-            hidden = posixpath.join(posixpath.dirname(name), base[len(WHITEOUT_PREFIX) :])
+            hidden_name = base[len(WHITEOUT_PREFIX) :]
+            if hidden_name in ("", ".", "..") or hidden_name.startswith(WHITEOUT_PREFIX):
+                # ".wh." / ".wh.." would name the directory itself or its parent (the root, from the
+                # top); ".wh..wh.*" is the reserved metadata namespace, of which only the opaque marker is OCI.
+                self.problems.add(
+                    "layer.whiteout-invalid",
+                    raw_name,
+                    f"whiteout {name!r} names {hidden_name or '(nothing)'!r}, not an entry of its directory",
+                )
+                return
+            hidden = posixpath.join(posixpath.dirname(name), hidden_name)
             self.whiteouts.append((name, hidden))
         if self.inspect_elf and info.isreg() and info.size >= elf.HEADER_BYTES:
             self._elf(tar, info, name)
+
+    def _hardlink(self, name: str, raw_name: str, target: str) -> None:
+        if target.startswith("/") or _climbs_out("", target):
+            self.problems.add("layer.link-escape", raw_name, f"hardlink {name!r} -> {target!r} leaves the root")
+            return
+        target = _normalize(target)
+        if target in self.directories:
+            self.problems.add(
+                "layer.hardlink-to-directory", raw_name, f"hardlink {name!r} -> {target!r} links to a directory"
+            )
+        elif target not in self.paths or target == name:
+            # The spec is silent on a link to a lower layer's file; docker, podman and containerd refuse it.
+            self.problems.add(
+                "layer.hardlink-target-absent",
+                raw_name,
+                f"hardlink {name!r} -> {target!r} links to no earlier entry of this layer",
+            )
 
     def _through_symlink(self, name: str, raw_name: str) -> None:
         if not self.symlinks:

@@ -312,6 +312,19 @@ _RULES = [
         "entry is written through a symlink of the same layer",
     ),
     Rule("layer.whiteout-same-layer", "error", _is("layer.md#whiteouts"), "whiteout hides an entry of its own layer"),
+    Rule(
+        "layer.whiteout-invalid",
+        "error",
+        _is("layer.md#whiteouts"),
+        "whiteout names no entry of its directory ('.wh.', '.wh..', a reserved '.wh..wh.' name)",
+    ),
+    Rule("layer.hardlink-to-directory", "error", _is("layer.md#hardlinks"), "hardlink entry links to a directory"),
+    Rule(
+        "layer.hardlink-target-absent",
+        "warning",
+        _is("layer.md#hardlinks"),
+        "hardlink target is no earlier entry of the same layer (a lower layer's file: the spec is silent)",
+    ),
     Rule("layer.duplicate-entry", "warning", _is("layer.md#file-types"), "layer repeats an entry path"),
     Rule(
         "layer.elf-arch-mismatch",

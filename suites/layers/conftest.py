@@ -67,48 +67,7 @@ class ShapeView:
 
     def mismatches(self, paths, *, nlink: bool = False) -> list[str]:
         """How the container's view of ``paths`` differs from the layers' (empty: it doesn't)."""
-        found = []
-        for path in paths:
-            node = self.tree.get(path.strip("/"))
-            seen = self.seen.get(path)
-            if seen is None:
-                found.append(f"{path}: the probe printed nothing")
-                continue
-            if node is None:
-                if seen.exists:
-                    found.append(f"{path}: present ({seen.kind}), the layers hide it")
-                continue
-            if not seen.exists:
-                found.append(f"{path}: missing, the layers make a {node.kind}")
-                continue
-            found += [f"{path}: {d}" for d in _differences(node, seen, self.tree if nlink else None)]
-        return found
-
-
-_KINDS = {"file": ("regular file", "regular empty file"), "dir": ("directory",), "symlink": ("symbolic link",)}
-
-
-def _differences(node: layer_shapes.Node, seen: layer_shapes.Seen, tree) -> list[str]:
-    if seen.kind not in _KINDS[node.kind]:
-        return [f"a {seen.kind}, the layers make a {node.kind}"]
-    found = []
-    if (seen.uid, seen.gid) != (node.uid, node.gid):
-        found.append(f"owner {seen.uid}:{seen.gid}, the layers say {node.uid}:{node.gid}")
-    if node.kind != "symlink" and seen.mode != node.mode & 0o7777:
-        found.append(f"mode {seen.mode:o}, the layers say {node.mode & 0o7777:o}")
-    if node.kind == "file":
-        want = node.data[:200].decode(errors="replace").replace("\n", " ")
-        if seen.what != want:
-            found.append(f"content {seen.what!r}, the layers say {want!r}")
-        if seen.size != len(node.data):
-            found.append(f"size {seen.size}, the layers say {len(node.data)}")
-    if node.kind == "symlink" and seen.what != node.link:
-        found.append(f"target {seen.what!r}, the layers say {node.link!r}")
-    if tree is not None and node.kind == "file":
-        want_links = sum(1 for other in tree.values() if other is node)
-        if seen.nlink != want_links:
-            found.append(f"link count {seen.nlink}, the layers say {want_links}")
-    return found
+        return layer_shapes.mismatches(self.tree, self.seen, paths, nlink=nlink)
 
 
 def shared_dir(endpoints) -> Path:
