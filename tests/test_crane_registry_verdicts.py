@@ -269,3 +269,27 @@ def test_every_recorded_crane_answer_is_listed_in_both_matrices():
             assert confirming, (name, test, step)
         for test in PASSING_CASES:
             assert not [e["test"] for e in listed if _names(e["test"], test)], (name, test, "passes on crane")
+
+
+def test_the_side_by_side_table_has_every_check_and_the_listed_findings():
+    """docs/registries.md's table: one row per test of the suite; a column's *known* exactly where a
+    listing names that test for that implementation (so the table can't go stale silently)."""
+    import re
+
+    text = (ROOT / "docs" / "registries.md").read_text()
+    section = text.split("## Two implementations side by side", 1)[1].split("\n## ", 1)[0]
+    rows = {m[1]: m.groups()[1:] for m in re.finditer(r"^\| `(test_\w+)` \| (.+?) \| (.+?) \| (.+?) \|$", section, re.M)}
+    defined = set()
+    for path in (ROOT / "suites" / "distribution").glob("test_*.py"):
+        defined |= set(re.findall(r"^def (test_\w+)\(", path.read_text(), re.M))
+    assert set(rows) == defined
+    matrix = load_matrix(ROOT / "matrix" / "default.yaml")
+    for column, registry in ((0, "embedded"), (1, "embedded-trixie"), (2, "embedded-crane")):
+        listed = {
+            test
+            for test in defined
+            for e in matrix.expectations
+            if registry in e["cell"].get("registry", ()) and _names(e["test"].partition("[")[0], test)
+        }
+        known = {test for test, cells in rows.items() if cells[column].startswith("known")}
+        assert known == listed, (registry, known ^ listed)
