@@ -155,3 +155,24 @@ def test_mismatches_name_what_differs():
     assert "/w/gone: present (regular file), the layers hide it" in text
     assert "/w/.wh.gone: the probe printed nothing" in text
     assert not any(m.startswith("/w/dir") for m in found), "a hidden directory that is missing is right"
+
+
+def test_capability_lines_are_read_back():
+    out = (
+        "/x/busybox|regular file:0:0:755:1:9:1|sha256:ab\n"
+        "caps|CapEff: 0000000000000000 CapBnd: 00000000a80425fb NoNewPrivs: 0 \n"
+        "caps-after-exec|CapEff: 0000000000000400 \n"
+    )
+    caps = shapes.probe_caps(out)
+    assert shapes.cap_field(caps["caps"], "CapBnd") & shapes.CAP_NET_BIND_SERVICE
+    assert shapes.cap_field(caps["caps"], "NoNewPrivs") == 0
+    assert shapes.cap_field(caps["caps-after-exec"], "CapEff") == shapes.CAP_NET_BIND_SERVICE
+    assert shapes.cap_field("CapEff: zz", "CapEff") is None
+
+
+def test_xattrs_shape_runs_as_a_user_and_names_the_capable_binary():
+    image = shapes.build_shape_image(shapes.xattrs(b"\x7fELF binary"), "linux/amd64", base=BASE)
+    config = json.loads(image.config)["config"]
+    assert config["User"] == "1000:1000"
+    assert f"{shapes.CAPS_ENV}=/x/busybox" in config["Env"]
+    assert shapes.shown_content(b"x" * 201).startswith("sha256:")

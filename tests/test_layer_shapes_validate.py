@@ -137,5 +137,5 @@ def test_pax_xattrs_survive_the_writer():
     raw = layer_shapes.xattrs().uncompressed()[0]
     with tarfile.open(fileobj=io.BytesIO(raw)) as tar:
         headers = {m.name: m.pax_headers for m in tar}
-    assert headers["x/cap"]["SCHILY.xattr.security.capability"].encode("latin-1") == layer_shapes.CAPABILITY_XATTR
+    assert headers["x/busybox"]["SCHILY.xattr.security.capability"].encode("latin-1") == layer_shapes.CAPABILITY_XATTR
     assert headers["x/user"]["SCHILY.xattr.user.ocimatrix"] == "layer-shapes"

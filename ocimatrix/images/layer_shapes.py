@@ -32,20 +32,30 @@ from ocimatrix.oci.registry_client import RegistryClient
 REPOSITORY = "ocimatrix/layers"
 WHITEOUT = ".wh."
 OPAQUE = ".wh..wh..opq"
-PROBE_APPLETS = ("sh", "stat", "cat", "ls", "readlink", "tr", "head")
-# One line per path: "<path>|missing" or "<path>|<stat>|<what>", <what> being a regular file's first
-# line, a symlink's target or a directory's sorted entries (comma-separated).
+PROBE_APPLETS = ("sh", "stat", "cat", "ls", "readlink", "tr", "grep", "sha256sum")
+# One line per path: "<path>|missing" or "<path>|<stat>|<what>", <what> being a regular file's content
+# (newlines as spaces; "sha256:<hex>" above 200 bytes), a symlink's target or a directory's entries.
 PROBE_SCRIPT = r"""
 for p in "$@"; do
   if [ ! -e "$p" ] && [ ! -L "$p" ]; then echo "$p|missing"; continue; fi
   s=$(stat -c '%F:%u:%g:%a:%h:%s:%i' "$p")
   if [ -L "$p" ]; then w=$(readlink "$p")
   elif [ -d "$p" ]; then w=$(ls -A "$p" | tr '\n' ',')
-  else w=$(head -c 200 "$p" | tr '\n' ' '); fi
+  elif [ "$(stat -c %s "$p")" -gt 200 ]; then h=$(sha256sum "$p"); w="sha256:${h%% *}"
+  else w=$(tr '\n' ' ' < "$p"); fi
   echo "$p|$s|$w"
 done
+if [ -n "$OCIMATRIX_CAPS_OF" ]; then
+  echo "caps|$(grep -E '^(CapEff|CapBnd|NoNewPrivs):' /proc/self/status | tr '\t\n' ' ')"
+  echo "caps-after-exec|$("$OCIMATRIX_CAPS_OF" grep -E '^CapEff:' /proc/self/status | tr '\t\n' ' ')"
+fi
 """
+# The image's env names a busybox copy that carries security.capability: the probe, run as a user
+# without capabilities, executes it and prints what the kernel granted (the only way to see the xattr
+# from inside: busybox has no getfattr).
+CAPS_ENV = "OCIMATRIX_CAPS_OF"
 # security.capability v2: cap_net_bind_service (bit 10) permitted and effective.
+CAP_NET_BIND_SERVICE = 1 << 10
 CAPABILITY_XATTR = bytes.fromhex("01000002" + "00040000" + "00000000" + "00000000" + "00000000")
 HIGH_UID, HIGH_GID = 100000, 165536
 # Around the overlay limits (docker refuses more than 125 layers, podman runs up to 128): 100 to 130
@@ -113,6 +123,8 @@ class Shape:
     probe: tuple[str, ...]  # the paths the container reports on
     note: str = ""
     escape_targets: tuple[str, ...] = ()  # host paths a layer aims at: none may ever exist
+    user: str = ""  # the config's User ("" for root)
+    env: tuple[str, ...] = ()  # the config's Env besides PATH
 
     def uncompressed(self) -> list[bytes]:
         return [layer.tar() for layer in self.layers]
@@ -214,15 +226,17 @@ def owners_and_modes() -> Shape:
     return Shape("owners-and-modes", (layer,), probe)
 
 
-def xattrs() -> Shape:
+def xattrs(binary: bytes = b"#!/bin/sh\n") -> Shape:
+    """``binary``: the probe's static busybox, copied into the layer with a file capability; the image
+    runs as uid 1000, which gets cap_net_bind_service only by executing it with the xattr applied."""
     layer = Layer(
         (
             Entry("x", "dir"),
-            Entry("x/cap", data=b"capable\n", mode=0o755, xattrs={"security.capability": CAPABILITY_XATTR}),
+            Entry("x/busybox", data=binary, mode=0o755, xattrs={"security.capability": CAPABILITY_XATTR}),
             Entry("x/user", data=b"labelled\n", xattrs={"user.ocimatrix": b"layer-shapes"}),
         )
     )
-    return Shape("xattrs", (layer,), ("/x/cap", "/x/user"))
+    return Shape("xattrs", (layer,), ("/x/busybox", "/x/user"), user="1000:1000", env=(f"{CAPS_ENV}=/x/busybox",))
 
 
 LONG_DIR = "d" * 90 + "/" + "e" * 90
@@ -315,7 +329,10 @@ def many_layers(count: int) -> Shape:
     return Shape(f"many-layers-{count}", tuple(layers), ("/n", "/n/top", "/n/1", f"/n/{count - 1}"))
 
 
-def all_shapes(sentinel: str, layer_counts: Iterable[int] = MANY_LAYERS) -> dict[str, Shape]:
+def all_shapes(
+    sentinel: str, layer_counts: Iterable[int] = MANY_LAYERS, *, busybox: bytes = b"#!/bin/sh\n"
+) -> dict[str, Shape]:
+    """Every shape; ``busybox``: the binary the xattrs shape copies (the probe's own, for a real run)."""
     shapes = [
         whiteouts(),
         opaque(),
@@ -324,7 +341,7 @@ def all_shapes(sentinel: str, layer_counts: Iterable[int] = MANY_LAYERS) -> dict
         hardlink_in_layer(),
         hardlink_across_layers(),
         owners_and_modes(),
-        xattrs(),
+        xattrs(busybox),
         long_names(),
         symlink_escape(sentinel),
         empty_tar_layer(),
@@ -457,7 +474,8 @@ def build_shape_image(shape: Shape, platform: str | None = None, *, base: bytes 
         "config": {
             "Entrypoint": ["/bin/sh", "-c", PROBE_SCRIPT, "layers-probe"],
             "Cmd": list(shape.probe),
-            "Env": ["PATH=/bin"],
+            "Env": ["PATH=/bin", *shape.env],
+            **({"User": shape.user} if shape.user else {}),
             "Labels": {"org.opencontainers.image.title": f"ocimatrix layer shape {shape.name}"},
         },
         "rootfs": {"type": "layers", "diff_ids": list(diff_ids)},
@@ -557,6 +575,13 @@ def mismatches(tree: dict[str, Node], seen: dict[str, Seen], paths: Iterable[str
     return found
 
 
+def shown_content(data: bytes) -> str:
+    """A file's content as the probe prints it."""
+    if len(data) > 200:
+        return "sha256:" + hashlib.sha256(data).hexdigest()
+    return data.decode(errors="replace").replace("\n", " ")
+
+
 def _differences(node: Node, seen: Seen, tree: dict[str, Node] | None) -> list[str]:
     if seen.kind not in _KINDS[node.kind]:
         return [f"a {seen.kind}, the layers make a {node.kind}"]
@@ -566,7 +591,7 @@ def _differences(node: Node, seen: Seen, tree: dict[str, Node] | None) -> list[s
     if node.kind != "symlink" and seen.mode != node.mode & 0o7777:
         found.append(f"mode {seen.mode:o}, the layers say {node.mode & 0o7777:o}")
     if node.kind == "file":
-        want = node.data[:200].decode(errors="replace").replace("\n", " ")
+        want = shown_content(node.data)
         if seen.what != want:
             found.append(f"content {seen.what!r}, the layers say {want!r}")
         if seen.size != len(node.data):
@@ -578,3 +603,26 @@ def _differences(node: Node, seen: Seen, tree: dict[str, Node] | None) -> list[s
         if seen.nlink != links:
             found.append(f"link count {seen.nlink}, the layers say {links}")
     return found
+
+
+def probe_caps(stdout: str) -> dict[str, str]:
+    """The capability lines of the probe: {"caps": "CapEff: ... CapBnd: ... NoNewPrivs: ...",
+    "caps-after-exec": "CapEff: ..."} (empty when the image names no binary to execute)."""
+    found = {}
+    for line in stdout.splitlines():
+        key, sep, value = line.partition("|")
+        if sep and key in ("caps", "caps-after-exec"):
+            found[key] = value.strip()
+    return found
+
+
+def cap_field(text: str, name: str) -> int | None:
+    """``CapEff`` (or another /proc/self/status field) from a probe_caps value, as an int."""
+    parts = text.split()
+    for i, part in enumerate(parts[:-1]):
+        if part == f"{name}:":
+            try:
+                return int(parts[i + 1], 16)
+            except ValueError:
+                return None
+    return None

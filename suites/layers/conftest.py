@@ -18,8 +18,9 @@ import pytest
 from ocimatrix import evidence
 from ocimatrix.cached_steps import Outcome, PullStep, PushedImage, cached_step, registry_services, shared_step
 from ocimatrix.engines.base import Engine, RunSpec
-from ocimatrix.errors import HarnessError, ImplementationFailure
+from ocimatrix.errors import HarnessError, ImplementationFailure, OcimatrixError
 from ocimatrix.images import layer_shapes
+from ocimatrix.images.busybox import busybox_for, host_platform_name
 from ocimatrix.plugin.items import MATRIX_KEY
 from ocimatrix.run_ids import run_token
 from ocimatrix.verdicts import run_container, skip_unless_started
@@ -86,8 +87,16 @@ def layer_sentinel(endpoints) -> Path:
 
 
 @pytest.fixture(scope="session")
-def layer_shape_set(layer_sentinel: Path) -> dict[str, layer_shapes.Shape]:
-    return layer_shapes.all_shapes(str(layer_sentinel))
+def probe_busybox() -> bytes:
+    try:
+        return busybox_for(host_platform_name()).read_bytes()
+    except OcimatrixError as exc:
+        pytest.skip(str(exc))
+
+
+@pytest.fixture(scope="session")
+def layer_shape_set(layer_sentinel: Path, probe_busybox: bytes) -> dict[str, layer_shapes.Shape]:
+    return layer_shapes.all_shapes(str(layer_sentinel), busybox=probe_busybox)
 
 
 @pytest.fixture(scope="session")
