@@ -2,7 +2,8 @@
 answer, and a runtime that refuses ``create`` is ``failed`` with its words, leaving nothing behind.
 
 The first half replays answers the runtimes gave on this project's Debian 12 host (runc 1.1.5,
-crun 1.8.1, runsc 20221219) against the expectations of ``matrix/default.yaml``, through the one
+crun 1.8.1, runsc 20221219) and in its trixie root (runc 1.1.15, crun 1.21, runsc 20240729) against
+the expectations of ``matrix/default.yaml``, through the one
 decision table (``ocimatrix.verdicts.decide``): the recorded answer is ``xfailed``, and a different
 failure of the same test (an empty hook log, another mount option missing, a refusal at another
 step, a leftover of another container) is not. The second half runs the suite on the real runc,
@@ -27,11 +28,16 @@ import yaml
 from ocimatrix.errors import ImplementationFailure, UsageError
 from ocimatrix.matrix import load_matrix, value_matches, versions_match
 from ocimatrix.resources import MATRIX_DIR
-from ocimatrix.runtime.cli import BINARIES_ENV, binaries_from_env, runtime_binary
+from ocimatrix.runtime.cli import BINARIES_ENV, binaries_from_env, runtime_binary, version_number
 from ocimatrix.system.process import mounts_under, processes_mentioning
 from ocimatrix.verdicts import decide
 
 DEFAULT = MATRIX_DIR / "default.yaml"
+
+SECCOMP_AFTER = (
+    "mkdir under a seccomp profile that denies mkdir/mkdirat with errnoRet 13, after one without errnoRet "
+    "in the same --root"
+)
 
 # (test, runtime) -> the (step, answer) the runtime gave when the listed incompatibility showed.
 RECORDED: dict[tuple[str, str], list[tuple[str, str]]] = {
@@ -57,7 +63,9 @@ RECORDED: dict[tuple[str, str], list[tuple[str, str]]] = {
         )
     ],
     ("test_namespaces_joined_by_path", "runsc"): [
-        ("hostname in a container joining the owner's uts namespace by path", "hostname=? uts= ipc=")
+        ("hostname in a container joining the owner's uts namespace by path", "hostname=? uts= ipc="),
+        # runsc 20240729: the sandbox's own namespace links
+        ("hostname in a container joining the owner's uts namespace by path", "hostname=? uts=uts:[3] ipc=ipc:[2]"),
     ],
     ("test_create_with_duplicate_id_is_refused", "runsc"): [
         (
@@ -119,7 +127,12 @@ RECORDED: dict[tuple[str, str], list[tuple[str, str]]] = {
             "/proc/self/ns links of a container whose config.json lists no ipc, uts, network, cgroup namespace",
             "ipc= uts= net=net:[251] cgroup=; the runtime's: ipc=ipc:[4026531839] uts=uts:[4026531838] "
             "net=net:[4026531833] cgroup=cgroup:[4026531835]",
-        )
+        ),
+        (
+            "/proc/self/ns links of a container whose config.json lists no ipc, uts, network, cgroup namespace",
+            "ipc=ipc:[2] uts=uts:[3] net=net:[1] cgroup=; the runtime's: ipc=ipc:[4026531839] uts=uts:[4026531838] "
+            "net=net:[4026531833] cgroup=cgroup:[4026531835]",
+        ),
     ],
     ("test_namespace_path_of_another_type_is_an_error", "runsc"): [
         (
@@ -128,6 +141,43 @@ RECORDED: dict[tuple[str, str], list[tuple[str, str]]] = {
             "create exit 0, start exit 0, stopped; stdout: ran",
         )
     ],
+    # Trixie's runtimes (runc 1.1.15, crun 1.21, runsc 20240729), run in their root.
+    ("test_invalid_oci_version_is_an_error", "crun"): [
+        (
+            'crun create and start of a config.json with ociVersion "invalid"',
+            "create exit 0, start exit 0, stopped; stdout: ran",
+        )
+    ],
+    ("test_domainname", "runc"): [
+        ("cat /proc/sys/kernel/domainname in a container with domainname om.example", "(none)")
+    ],
+    ("test_domainname", "runsc"): [
+        (
+            "cat /proc/sys/kernel/domainname in a container with domainname om.example",
+            "stderr: cat: can't open '/proc/sys/kernel/domainname': No such file or directory",
+        )
+    ],
+    ("test_all_hook_kinds_run_in_lifecycle_order", "runsc"): [("runsc create", "prestart, createRuntime")],
+    ("test_ambient_capability_works_for_non_root", "runsc"): [
+        (
+            "chown 0:0 of a file by a uid-1000 process with ambient CAP_CHOWN",
+            "stderr: chown: /tmp/f: Operation not permitted",
+        )
+    ],
+    ("test_umask", "runsc"): [("umask and the mode of a new file in a container with user.umask 0027", "0022\n644")],
+    ("test_seccomp_errno_ret_after_the_same_rule_without_it", "crun"): [
+        (
+            SECCOMP_AFTER,
+            "mkdir: can't create directory '/tmp/probe-dir': Operation not permitted\nmkdir=denied",
+        )
+    ],
+    # The version dimension: crun 1.8.1 refusing the releases newer than it knows.
+    **{
+        (f"test_runs_config_declared_as_{r.replace('.', '_')}", "crun"): [
+            (f"crun create of a config.json declared as runtime-spec {r}", "exit 1: unknown version specified")
+        ]
+        for r in ("1.2.0", "1.2.1", "1.3.0")
+    },
 }
 
 REFUSED_CREATE = 'exit 1: time="..." level=error msg="runc create failed: unable to start container process"'
@@ -262,6 +312,48 @@ DIFFERENT: dict[tuple[str, str], list[tuple[str, str]]] = {
         ),
         ("the container's probe", "no output"),
     ],
+    ("test_invalid_oci_version_is_an_error", "crun"): [
+        (
+            'crun create and start of a config.json with ociVersion "invalid"',
+            "create exit 0, start exit 0, stopped; stdout: ",
+        ),
+        ("crun create", "exit 1: unknown version specified"),
+    ],
+    ("test_domainname", "runc"): [
+        ("cat /proc/sys/kernel/domainname in a container with domainname om.example", "om.exampl"),
+        ("cat /proc/sys/kernel/domainname in a container with domainname om.example", "no output"),
+        ("runc create", "exit 1: (none)"),
+    ],
+    ("test_domainname", "runsc"): [
+        ("cat /proc/sys/kernel/domainname in a container with domainname om.example", "(none)"),
+        ("runsc create", "exit 128: cat: can't open '/proc/sys/kernel/domainname': No such file or directory"),
+    ],
+    ("test_all_hook_kinds_run_in_lifecycle_order", "runsc"): [
+        ("runsc create", "(empty: no hook ran)"),
+        ("runsc create", "prestart"),
+        ("runsc start", "prestart, createRuntime"),
+    ],
+    ("test_ambient_capability_works_for_non_root", "runsc"): [
+        ("chown 0:0 of a file by a uid-1000 process with ambient CAP_CHOWN", "owner=1000"),
+        ("runsc create", "exit 128: chown: /tmp/f: Operation not permitted"),
+    ],
+    ("test_seccomp_errno_ret_after_the_same_rule_without_it", "crun"): [
+        (SECCOMP_AFTER, "mkdir: can't create directory '/tmp/probe-dir': Permission denied\nmkdir=denied"),
+        (SECCOMP_AFTER, "mkdir=ok"),
+        ("mkdir under a seccomp profile that denies mkdir/mkdirat with errnoRet 13", "mkdir=denied"),
+    ],
+    ("test_umask", "runsc"): [
+        ("umask and the mode of a new file in a container with user.umask 0027", "0027\n644"),
+        ("umask and the mode of a new file in a container with user.umask 0027", "0022"),
+    ],
+    **{
+        (f"test_runs_config_declared_as_{r.replace('.', '_')}", "crun"): [
+            (f"crun start of a config.json declared as runtime-spec {r}", "exit 1: unknown version specified"),
+            (f"crun create of a config.json declared as runtime-spec {r}", "exit 1: error loading config.json"),
+            ("crun create of a config.json declared as runtime-spec 1.0.2", "exit 1: unknown version specified"),
+        ]
+        for r in ("1.2.0", "1.2.1", "1.3.0")
+    },
     ("test_namespace_path_of_another_type_is_an_error", "runsc"): [
         ("runsc start", "exit 128: starting the owner container"),
         ("runsc state", "exit 128: loading container: file does not exist"),
@@ -342,6 +434,29 @@ def test_runc_tmpfs_mode_is_listed_for_the_versions_before_the_fix():
     assert versions_match(expected["versions"], {"runc": "1.1.8"}) is False
 
 
+def test_runc_domainname_finding_is_runc_1_1_only():
+    expected = expectation_for(DEFAULT, "test_domainname", "runc")
+    assert expected is not None
+    assert versions_match(expected["versions"], {"runc@trixie": "1.1.15+ds1"}) is True
+    assert versions_match(expected["versions"], {"runc@sid": "1.3.6"}) is False
+
+
+def test_crun_refusing_newer_spec_releases_is_listed_for_crun_1_8_only():
+    expected = expectation_for(DEFAULT, "test_runs_config_declared_as_1_3_0", "crun")
+    assert expected is not None
+    assert versions_match(expected["versions"], {"crun": "1.8.1"}) is True
+    assert versions_match(expected["versions"], {"crun@trixie": "1.21"}) is False
+    # The releases crun 1.8.1 runs are not listed: they would turn XPASS.
+    for release in ("1_0_2", "1_1_0"):
+        assert expectation_for(DEFAULT, f"test_runs_config_declared_as_{release}", "crun") is None
+
+
+def test_runsc_version_is_its_release_date():
+    assert version_number("runsc version 0.0~20240729.0") == "20240729.0"
+    assert version_number("runsc version release-20221219.0") == "20221219.0"
+    assert version_number("runc version 1.1.15+ds1") == "1.1.15+ds1"
+
+
 def test_runtime_binaries_from_the_environment():
     assert binaries_from_env("runc=/opt/r/runc, crun=/x/crun") == {"runc": "/opt/r/runc", "crun": "/x/crun"}
     assert binaries_from_env("") == {}
@@ -400,7 +515,8 @@ def test_a_runtime_refusing_create_is_failed_with_its_words_and_leaves_nothing(t
     assert " create " in f" {calls.read_text()} ", "the wrapper stood in for runc"
     # Nothing left: no process, mount or directory of the run's runtime workdir (runc's --root is in it).
     repro = "\n".join(line for record in records for line in record["repro"])
-    workdirs = {Path(found) for found in re.findall(r"(/var/tmp/ocimatrix-runtime-[^/\s]+)/bundles/", repro)}
+    # Under the run's state directory, which a generation's root sees at the same path.
+    workdirs = {Path(found) for found in re.findall(r"(/var/tmp/\S*?ocimatrix-runtime-[^/\s]+)/bundles/", repro)}
     assert workdirs, "the repro names the run's bundles"
     for workdir in workdirs:
         assert not workdir.exists(), f"{workdir} outlived the run"

@@ -4,6 +4,12 @@ runtime.md names the operations (state, create, start, kill, delete) without a c
 (``create --bundle B ID``, ``state ID``, ``kill ID SIG``, ``delete [--force] ID``) is the one crun
 and runsc share, so one driver serves all three. Every call is recorded as a repro line, with the
 runtime's state directory (``--root``) under the run's temp dir, never the system's.
+
+A runtime of another generation (``runc@trixie``) is run as that generation's engines run it: its
+root's binary, started inside the generation's mount namespace (``GenerationSite.cli``), since it
+needs the root's libraries (trixie's runc wants glibc 2.38) and, for runsc 20240729, a real
+``pivot_root``ed ``/`` to make its gofer's user namespace. Bundles and ``--root`` then live under the
+run's state directory, which the root sees at the same path.
 """
 
 from __future__ import annotations
@@ -14,7 +20,7 @@ import shlex
 import shutil
 import subprocess
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -27,7 +33,8 @@ KNOWN_RUNTIMES = ("runc", "crun", "runsc")
 EXTRA_GLOBAL_ARGS = {"runsc": ("--network=none",)}
 
 
-_features_seen: dict[str, tuple[CallResult, dict[str, Any] | None]] = {}
+# (the command prefix and binary) -> the features call and its document: two generations' /usr/bin/runc differ.
+_features_seen: dict[tuple[str, ...], tuple[CallResult, dict[str, Any] | None]] = {}
 
 
 class RuntimeHang(OcimatrixError):
@@ -117,14 +124,38 @@ def runtime_binary(name: str) -> str | None:
     return shutil.which(name)
 
 
+def _identity(argv: list[str]) -> list[str]:
+    return argv
+
+
 class OciRuntime:
-    def __init__(self, name: str, binary: str, state_root: Path) -> None:
+    """One runtime's command line. ``name`` is the cell's spelling (``runc``, ``runc@trixie``); ``enter``
+    turns a command into the one that runs it where the runtime lives (its generation's namespace),
+    ``flags`` are global options on top of the ones every run of the runtime gets."""
+
+    def __init__(
+        self,
+        name: str,
+        binary: str,
+        state_root: Path,
+        *,
+        enter: Callable[[list[str]], list[str]] | None = None,
+        flags: Sequence[str] = (),
+    ) -> None:
         self.name = name
         self.binary = binary
         self.state_root = state_root
+        self.enter = enter or _identity
+        self.flags = tuple(flags)
+
+    @property
+    def tool(self) -> str:
+        """The runtime's own name, whatever its generation (``runc@trixie`` -> ``runc``)."""
+        return self.name.partition("@")[0]
 
     def argv(self, *args: str) -> list[str]:
-        return [self.binary, "--root", str(self.state_root), *EXTRA_GLOBAL_ARGS.get(self.name, ()), *args]
+        own = [self.binary, "--root", str(self.state_root), *EXTRA_GLOBAL_ARGS.get(self.tool, ()), *self.flags]
+        return self.enter([*own, *args])
 
     def call(self, *args: str, timeout: float = 30.0, record: bool = True) -> CallResult:
         argv = self.argv(*args)
@@ -141,7 +172,8 @@ class OciRuntime:
     def version_text(self) -> str:
         """All of ``--version``: runc, crun and runsc each add a ``spec: X`` line (the spec they implement)."""
         try:
-            return subprocess.run([self.binary, "--version"], capture_output=True, text=True, timeout=20).stdout.strip()
+            argv = self.enter([self.binary, "--version"])
+            return subprocess.run(argv, capture_output=True, text=True, timeout=20).stdout.strip()
         except (OSError, subprocess.SubprocessError):
             return ""
 
@@ -199,7 +231,8 @@ class OciRuntime:
 
     def features_document(self) -> tuple[CallResult, dict[str, Any] | None]:
         """``features`` once per binary and process: (the call, the parsed document or None)."""
-        if self.binary not in _features_seen:
+        key = tuple(self.enter([self.binary]))
+        if key not in _features_seen:
             result = self.call("features", record=False)
             document = None
             if result.ok:
@@ -207,8 +240,8 @@ class OciRuntime:
                     document = json.loads(result.stdout)
                 except ValueError:
                     document = None
-            _features_seen[self.binary] = (result, document if isinstance(document, dict) else None)
-        return _features_seen[self.binary]
+            _features_seen[key] = (result, document if isinstance(document, dict) else None)
+        return _features_seen[key]
 
     def wait_for_status(
         self, container_id: str, wanted: Sequence[str], timeout: float = 20.0
@@ -235,6 +268,18 @@ def _record_with_stdio(argv: list[str], container: Container) -> None:
     recorder = evidence.current()
     if line not in recorder.repro:
         recorder.repro.append(line)
+
+
+def version_number(line: str) -> str:
+    """The version in a ``--version`` first line: ``runc version 1.1.5+ds1`` -> 1.1.5+ds1; gVisor's
+    Debian version ``0.0~20221219.0`` -> 20221219.0 (its release date is the version a range compares)."""
+    for word in line.split():
+        word = word.removeprefix("release-")
+        if word.startswith("0.0~"):
+            word = word.removeprefix("0.0~")
+        if word[:1].isdigit() and "." in word:
+            return word
+    return line
 
 
 def make_state_root(base: Path, name: str) -> Path:

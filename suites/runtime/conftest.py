@@ -36,11 +36,19 @@ from typing import Any, NoReturn
 
 import pytest
 
-from ocimatrix.errors import ImplementationFailure, fail_with
+from ocimatrix.errors import HarnessError, ImplementationFailure, fail_with
 from ocimatrix.images.busybox import HOST_BUSYBOX
 from ocimatrix.runtime.bundle import GROUP, MOUNT_POINTS, PASSWD, Bundle, Rootfs, write_bundle, write_rootfs
 from ocimatrix.runtime.capabilities import sets_from_status
-from ocimatrix.runtime.cli import CallResult, Container, OciRuntime, RuntimeHang, make_state_root, runtime_binary
+from ocimatrix.runtime.cli import (
+    CallResult,
+    Container,
+    OciRuntime,
+    RuntimeHang,
+    make_state_root,
+    runtime_binary,
+    version_number,
+)
 from ocimatrix.runtime.config import Process, RuntimeConfig
 from ocimatrix.runtime.documents import semver_key
 from ocimatrix.runtime.leftovers import (
@@ -51,19 +59,36 @@ from ocimatrix.runtime.leftovers import (
     remove_cgroups,
 )
 from ocimatrix.system.process import processes_mentioning
+from ocimatrix.tools import catalog
+from ocimatrix.tools.generations import HOST_GENERATION
 
 CGROUP_ROOT = Path("/sys/fs/cgroup")
-_versions: dict[str, str] = {}
 
 
 @pytest.fixture(scope="session")
 def runtime_workdir() -> Iterator[Path]:
-    """The run's scratch dir: rootfs, bundles and every runtime's --root; removed at the end."""
-    path = Path(tempfile.mkdtemp(prefix="ocimatrix-runtime-", dir="/var/tmp"))
+    """The run's scratch dir: rootfs, bundles and every runtime's --root; removed at the end.
+
+    Under the run's state directory when ``ocimatrix run`` started one: a generation's root sees it at
+    the same path, so its runtimes read the same bundles (the root's own /tmp and /var/tmp are tmpfs
+    of its namespace)."""
+    from ocimatrix.endpoints import ENDPOINTS_ENV, Endpoints
+
+    parent = Path("/var/tmp")
+    if os.environ.get(ENDPOINTS_ENV):
+        parent = Path(Endpoints.load(os.environ[ENDPOINTS_ENV]).state_dir)
+    path = Path(tempfile.mkdtemp(prefix="ocimatrix-runtime-", dir=parent))
+    os.chmod(path, 0o755)
     yield path
     # Whatever a runtime left running from this run names the run's directory: stop it before removing it.
     kill_all(processes_mentioning(str(path)))
     shutil.rmtree(path, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def runtime_versions() -> dict[str, str]:
+    """Each cell runtime's ``--version`` text (``runc@trixie`` -> ...), asked once per worker."""
+    return {}
 
 
 @pytest.fixture(scope="session")
@@ -86,25 +111,48 @@ def rootfs_repro(rootfs: Rootfs) -> str:
     )
 
 
+def _generation_runtime(value: str, runtime_workdir: Path) -> OciRuntime:
+    """``runc@trixie``: the root's binary, entered in the generation's namespace as its engines run it.
+    A generation this run could not start is an error of the cell (ServiceUnavailable), never a skip."""
+    from ocimatrix.endpoints import ENDPOINTS_ENV, Endpoints
+
+    name, generation = catalog.split_generation(value)
+    if not os.environ.get(ENDPOINTS_ENV):
+        pytest.skip(f"{value} runs in the {generation} root, which only `ocimatrix run` starts")
+    site = Endpoints.load(os.environ[ENDPOINTS_ENV]).site(generation)
+    binary = catalog.lookup(value, "runtime").binary
+    if not site.has(binary):
+        pytest.skip(
+            f"the {generation} root has no {binary} (package {catalog.lookup(value).package} not installed in it)"
+        )
+    return OciRuntime(value, binary, make_state_root(runtime_workdir, value), enter=site.cli)
+
+
 @pytest.fixture
-def oci_runtime(cell, runtime_workdir: Path, recorder) -> OciRuntime:
+def oci_runtime(cell, runtime_workdir: Path, runtime_versions: dict[str, str], recorder) -> OciRuntime:
     name = cell["runtime"]
-    binary = runtime_binary(name)
-    if binary is None:
-        pytest.skip(f"{name} is not installed on this host (Debian package {name}; `ocimatrix provision` installs it)")
-    runtime = OciRuntime(name, binary, make_state_root(runtime_workdir, name))
-    if name not in _versions:
-        _versions[name] = runtime.version_text()
-    recorder.versions[name] = _version_number(_versions[name].splitlines()[0] if _versions[name] else "")
-    recorder.add("runtime_version", _versions[name])
+    tool, generation = catalog.split_generation(name)
+    if generation != HOST_GENERATION:
+        runtime = _generation_runtime(name, runtime_workdir)
+    else:
+        binary = runtime_binary(name)
+        if binary is None:
+            pytest.skip(
+                f"{name} is not installed on this host (Debian package {name}; `ocimatrix provision` installs it)"
+            )
+        runtime = OciRuntime(name, binary, make_state_root(runtime_workdir, name))
+    if name not in runtime_versions:
+        runtime_versions[name] = runtime.version_text()
+    text = runtime_versions[name]
+    recorder.versions[name] = version_number(text.splitlines()[0] if text else "")
+    recorder.add("runtime_version", text)
+    recorder.evidence.setdefault("tools", {})["runtime"] = {
+        "tool": tool,
+        "generation": generation,
+        "binary": runtime.binary,
+        "version": recorder.versions[name],
+    }
     return runtime
-
-
-def _version_number(line: str) -> str:
-    for word in line.split():
-        if word[:1].isdigit() and "." in word:
-            return word
-    return line
 
 
 @dataclass
@@ -140,8 +188,11 @@ class Ran:
 
 
 class Lab:
-    def __init__(self, runtime: OciRuntime, rootfs: Rootfs, workdir: Path, recorder, test_name: str) -> None:
+    def __init__(
+        self, runtime: OciRuntime, rootfs: Rootfs, workdir: Path, recorder, test_name: str, version_text: str = ""
+    ) -> None:
         self.runtime = runtime
+        self.version_text = version_text
         self.rootfs = rootfs
         self.workdir = workdir
         self.recorder = recorder
@@ -153,7 +204,20 @@ class Lab:
 
     @property
     def name(self) -> str:
-        return self.runtime.name
+        """The runtime's command, as steps and answers name it (``runc``, whatever its generation: the
+        cell names the generation, and an expectation's ``step:`` reads the same on each)."""
+        return self.runtime.tool
+
+    def use_own_state_root(self) -> None:
+        """A ``--root`` of this test's own, before it makes any container: what the worker's other tests
+        left in the shared one (crun 1.21 caches compiled seccomp filters there) can't reach it."""
+        if self.created:
+            raise HarnessError("use_own_state_root() after a container was made")
+        label = f"{self.runtime.name}-{secrets.token_hex(3)}"
+        root = make_state_root(self.workdir / "own-roots", label)
+        self.runtime = OciRuntime(
+            self.runtime.name, self.runtime.binary, root, enter=self.runtime.enter, flags=self.runtime.flags
+        )
 
     def config(self, script: str, **overrides: Any) -> RuntimeConfig:
         """A container that runs ``sh -c script`` in the shared rootfs (read-only unless overridden)."""
@@ -302,7 +366,7 @@ class Lab:
         high = self.feature("ociVersionMax")
         if isinstance(high, str):
             return high, f"`{self.name} features`: ociVersionMax {high}"
-        line = next((x for x in _versions.get(self.name, "").splitlines() if x.startswith("spec:")), "")
+        line = next((x for x in self.version_text.splitlines() if x.startswith("spec:")), "")
         return line.removeprefix("spec:").strip(), f"`{self.name} --version`: {line.strip()}"
 
     @contextlib.contextmanager
@@ -370,8 +434,17 @@ class Lab:
 
 
 @pytest.fixture
-def lab(request, oci_runtime: OciRuntime, rootfs: Rootfs, runtime_workdir: Path, recorder) -> Iterator[Lab]:
-    made = Lab(oci_runtime, rootfs, runtime_workdir, recorder, request.node.originalname)
+def lab(
+    request, oci_runtime: OciRuntime, rootfs: Rootfs, runtime_workdir: Path, runtime_versions: dict[str, str], recorder
+) -> Iterator[Lab]:
+    made = Lab(
+        oci_runtime,
+        rootfs,
+        runtime_workdir,
+        recorder,
+        request.node.originalname,
+        runtime_versions.get(oci_runtime.name, ""),
+    )
     recorder.repro.append(rootfs_repro(rootfs))
     yield made
     made.cleanup()

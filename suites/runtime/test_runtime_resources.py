@@ -112,15 +112,30 @@ def test_seccomp_denies_a_syscall(lab):
         )
 
 
+def expect_errno_ret(lab, ran, step: str) -> None:
+    with lab.since("1.1.0", "seccomp errnoRet", ignored="Operation not permitted" in ran.stdout):
+        if "Permission denied" not in ran.stdout:
+            fail_with(f"errnoRet 13 (EACCES) was asked for; mkdir said {ran.stdout!r}", step=step, answer=ran.seen)
+
+
 @spec("runtime-spec/config-linux.md#seccomp", "config-linux: Seccomp: errnoRet")
 def test_seccomp_errno_ret(lab):
+    # Alone in its --root: the next test shows what a filter cached there by another container does.
+    lab.use_own_state_root()
     lab.needs_feature(("linux", "seccomp", "enabled"))
     lab.needs_feature(("linux", "seccomp", "actions"), "SCMP_ACT_ERRNO")
     ran = lab.run_probe(MKDIR_PROBE, seccomp=seccomp_denying_mkdir(errnoRet=13), oci_version="1.1.0")
-    with lab.since("1.1.0", "seccomp errnoRet", ignored="Operation not permitted" in ran.stdout):
-        if "Permission denied" not in ran.stdout:
-            fail_with(
-                f"errnoRet 13 (EACCES) was asked for; mkdir said {ran.stdout!r}",
-                step="mkdir under a seccomp profile that denies mkdir/mkdirat with errnoRet 13",
-                answer=ran.seen,
-            )
+    expect_errno_ret(lab, ran, "mkdir under a seccomp profile that denies mkdir/mkdirat with errnoRet 13")
+
+
+@spec("runtime-spec/config-linux.md#seccomp", "config-linux: Seccomp: errnoRet, after a profile without it")
+def test_seccomp_errno_ret_after_the_same_rule_without_it(lab):
+    """Two containers in one ``--root``, as an engine's: the first denies mkdir with the default errno,
+    the second asks errnoRet 13. Each container's profile is its own, whatever ran before it."""
+    lab.use_own_state_root()
+    lab.needs_feature(("linux", "seccomp", "enabled"))
+    lab.needs_feature(("linux", "seccomp", "actions"), "SCMP_ACT_ERRNO")
+    lab.run_probe(MKDIR_PROBE, seccomp=seccomp_denying_mkdir())
+    ran = lab.run_probe(MKDIR_PROBE, seccomp=seccomp_denying_mkdir(errnoRet=13), oci_version="1.1.0")
+    step = "mkdir under a seccomp profile that denies mkdir/mkdirat with errnoRet 13, after one without errnoRet"
+    expect_errno_ret(lab, ran, f"{step} in the same --root")
