@@ -89,3 +89,57 @@ def test_page_shows_engines_side_by_side(tmp_path):
     assert "≠ differs" in html and "docker" in html and "podman" in html
     assert (tmp_path / "engine-configs" / "docker.json").exists()
     assert link_engine_configs("<main></main>", Results(Run(), []), tmp_path / "none") == "<main></main>"
+
+
+def test_each_engines_oci_version_is_crossed_with_the_runtimes_version_dimension(tmp_path):
+    """The cross table takes each runtime's outcome for the release the engine's config declares; the
+    answer shown for a refusal is the runtime's own, and a release no record covers says so."""
+    engine_config = config(["A=1"])  # ociVersion 1.0.2-dev: release 1.0.2
+    newer = {**config(["A=2"]), "ociVersion": "1.2.0"}
+    records = []
+    for engine, document in (("podman", engine_config), ("docker@trixie", newer)):
+        evidence = {
+            "runtime_config": document,
+            "engine_config": {"engine": engine, "container_id": "c", "aspects": aspects(document)},
+        }
+        records.append(
+            Record(
+                "suites/runtime/test_engine_configs.py::test_engine_config_is_valid",
+                "runtime",
+                "passed",
+                {"engine": engine},
+                evidence=evidence,
+            )
+        )
+    refused = "exit 1: unknown version specified"
+    for release, outcome in (("1_0_2", "passed"), ("1_2_0", "failed")):
+        evidence = {"oci_version": {"outcome": "runs" if outcome == "passed" else "refused"}}
+        if outcome == "failed":
+            evidence["answer"] = {"step": "crun create", "text": refused}
+        records.append(
+            Record(
+                f"suites/runtime/test_runtime_spec_versions.py::test_runs_config_declared_as_{release}[crun]",
+                "runtime",
+                outcome,
+                {"runtime": "crun", "versions": {"crun": "1.8.1"}},
+                evidence=evidence,
+            )
+        )
+    records.append(
+        Record(
+            "suites/runtime/test_runtime_spec_versions.py::test_runs_config_declared_as_1_0_2[runc@trixie]",
+            "runtime",
+            "passed",
+            {"runtime": "runc@trixie", "versions": {"runc@trixie": "1.1.15"}},
+            evidence={"oci_version": {"outcome": "runs"}},
+        )
+    )
+    link_engine_configs("<main></main>", Results(Run(), records), tmp_path)
+    html = (tmp_path / PAGE).read_text()
+    cross = html[html.index('id="oci-versions"') :]
+    assert "crun 1.8.1" in cross and "runc@trixie 1.1.15" in cross
+    podman_row = cross[cross.index('<th scope="row">podman') :].split("</tr>")[0]
+    assert "1.0.2-dev" in podman_row and "runs" in podman_row and "no record" not in podman_row
+    trixie_row = cross[cross.index('<th scope="row">docker@trixie') :].split("</tr>")[0]
+    assert "refused" in trixie_row and refused in trixie_row
+    assert "no record of this release" in trixie_row  # runc@trixie's records cover 1.0.2 only

@@ -6,6 +6,12 @@ It reads the records of the runtime suite's ``test_engine_config_is_valid`` (one
 Every aspect on which engines differ is a row marked "differs", with the runtime-spec section that
 defines it; the verdict rule (a difference is evidence, a broken schema or MUST a failure) is in
 ``ocimatrix/runtime/config_compare.py``. The page is self-contained: no script, no network.
+
+Below it, each engine's ``ociVersion`` is crossed with every runtime (of every generation) the same
+results ran the version dimension on (``test_runs_config_declared_as_<release>``,
+``suites/runtime/test_runtime_spec_versions.py``): what that runtime did with the probe declared as
+the release the engine writes. It is the probe's outcome, not the engine's own document handed to
+that runtime; a release no record covers says so.
 """
 
 from __future__ import annotations
@@ -23,6 +29,7 @@ from ocimatrix.runtime.config_compare import ASPECTS, aspects, differences
 PAGE = "engine-configs.html"
 CONFIG_DIR = "engine-configs"
 TEST_NAME = "test_engine_config_is_valid"
+DECLARED_AS = re.compile(r"test_runs_config_declared_as_(\d+)_(\d+)_(\d+)(?:\[|$)")
 STYLE = """\
 main.configs { padding: 1rem 1.5rem; }
 table.configs { border-collapse: collapse; background: var(--paper); font-size: 13px; }
@@ -71,6 +78,70 @@ def engine_columns(results: Results) -> list[EngineColumn]:
     return list(columns.values())
 
 
+def declared_as_outcomes(results: Results) -> dict[str, dict[str, Record]]:
+    """runtime (as the cell spells it, with its version) -> release -> the version dimension's record."""
+    found: dict[str, dict[str, Record]] = {}
+    for record in results.results:
+        name = record.test.rpartition("::")[2]
+        matched = DECLARED_AS.match(name)
+        runtime = record.cell.get("runtime")
+        if matched is None or not runtime:
+            continue
+        version = (record.cell.get("versions") or {}).get(runtime, "")
+        label = f"{runtime} {version}".strip()
+        found.setdefault(label, {})[".".join(matched.groups())] = record
+    return found
+
+
+def _oci_version(column: EngineColumn) -> str:
+    document = column.record.evidence.get("runtime_config")
+    version = document.get("ociVersion") if isinstance(document, dict) else None
+    return version if isinstance(version, str) else ""
+
+
+def _release_of(version: str) -> str:
+    """``1.2.0-dev`` -> ``1.2.0``: the release a declared version belongs to, as the probe declares it."""
+    matched = re.match(r"^(\d+\.\d+\.\d+)", version)
+    return matched.group(1) if matched else ""
+
+
+def render_cross(columns: list[EngineColumn], outcomes: dict[str, dict[str, Record]]) -> str:
+    """Each engine's ociVersion against each runtime's outcome for the probe declared as that release."""
+    if not columns or not outcomes:
+        return ""
+    heads = "".join(f'<th scope="col">{escape(runtime)}</th>' for runtime in outcomes)
+    rows = []
+    for column in columns:
+        declared = _oci_version(column)
+        release = _release_of(declared)
+        cells = []
+        for by_release in outcomes.values():
+            record = by_release.get(release)
+            if record is None:
+                cells.append('<td><span class="none">no record of this release</span></td>')
+                continue
+            shown = dict(record.evidence.get("oci_version") or {})
+            said = shown.get("outcome") or record.outcome
+            answer = ((record.evidence.get("answer") or {}).get("text")) or shown.get("answer") or ""
+            words = f"<br><code>{escape(str(answer)[:200])}</code>" if answer and said != "runs" else ""
+            cells.append(
+                f'<td><span class="outcome {escape(record.outcome)}">{SYMBOLS.get(record.outcome, "?")}</span> '
+                f"{escape(str(said))}{words}</td>"
+            )
+        rows.append(
+            f'<tr><th scope="row">{escape(column.engine)}<br><code>{escape(declared or "no ociVersion")}</code></th>'
+            f"{''.join(cells)}</tr>"
+        )
+    return f"""<h2 id="oci-versions">The ociVersion each engine writes, on every runtime</h2>
+<p>Each row is an engine and the <code>ociVersion</code> of the config.json it handed the recording shim;
+each column a runtime the version dimension ran (<code>test_runs_config_declared_as_&lt;release&gt;</code>):
+the same probe declared as that release, run by that runtime from its own generation's root. A refusal
+there means this engine's config, handed to that runtime, would be refused for its version alone.</p>
+<table class="configs"><thead><tr><th scope="col">engine (ociVersion)</th>{heads}</tr></thead>
+<tbody>{"".join(rows)}</tbody></table>
+"""
+
+
 def _value_html(value: Any) -> str:
     if value is None or value == [] or value == {}:
         return '<span class="none">not set</span>'
@@ -90,7 +161,7 @@ def _safe_name(engine: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.@-]+", "_", engine)
 
 
-def render_page(columns: list[EngineColumn]) -> str:
+def render_page(columns: list[EngineColumn], outcomes: dict[str, dict[str, Record]] | None = None) -> str:
     differing = {d.aspect.key for d in differences({c.engine: c.aspects for c in columns})}
     heads = "".join(
         f'<th scope="col">{escape(c.engine)}<br><span class="outcome {escape(c.record.outcome)}">'
@@ -137,7 +208,7 @@ from another. {escape(summary)}.</p>
 {problems_html}
 <table class="configs"><thead><tr><th scope="col">aspect (spec section)</th>{heads}</tr></thead>
 <tbody>{"".join(rows)}</tbody></table>
-</main></body></html>
+{render_cross(columns, outcomes or {})}</main></body></html>
 """
 
 
@@ -152,7 +223,7 @@ def write_engine_configs(results: Results, out_dir: Path) -> Path | None:
         document = column.record.evidence.get("runtime_config")
         (configs / f"{_safe_name(column.engine)}.json").write_text(json.dumps(document, indent=1), encoding="utf-8")
     page = Path(out_dir) / PAGE
-    page.write_text(render_page(columns), encoding="utf-8")
+    page.write_text(render_page(columns, declared_as_outcomes(results)), encoding="utf-8")
     return page
 
 
