@@ -150,7 +150,10 @@ def test_the_plugin_applies_a_versioned_expectation_from_the_versions_the_cell_r
 
 def test_default_matrix_runs_trixie_beside_this_host():
     matrix = load_matrix(DEFAULT_MATRIX)
-    assert matrix.generations() == ("trixie",)
+    # sid only for go-containerregistry's registry (its crane), a registry of the distribution suite.
+    assert matrix.generations() == ("sid", "trixie")
+    assert matrix.generations(("distribution",)) == ("sid", "trixie")
+    assert "sid" not in matrix.generations(tuple(s for s in matrix.suites if s != "distribution"))
     lifecycle = matrix.cells_for(["builder", "engine", "runtime"], "lifecycle")
     engines = {c["engine"] for c in lifecycle}
     assert engines >= {"docker@trixie", "podman@trixie", "containerd@trixie", "containerd-cri@trixie"}
