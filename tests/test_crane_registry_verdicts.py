@@ -278,7 +278,9 @@ def test_the_side_by_side_table_has_every_check_and_the_listed_findings():
 
     text = (ROOT / "docs" / "registries.md").read_text()
     section = text.split("## Two implementations side by side", 1)[1].split("\n## ", 1)[0]
-    rows = {m[1]: m.groups()[1:] for m in re.finditer(r"^\| `(test_\w+)` \| (.+?) \| (.+?) \| (.+?) \|$", section, re.M)}
+    rows = {
+        m[1]: m.groups()[1:] for m in re.finditer(r"^\| `(test_\w+)` \| (.+?) \| (.+?) \| (.+?) \|$", section, re.M)
+    }
     defined = set()
     for path in (ROOT / "suites" / "distribution").glob("test_*.py"):
         defined |= set(re.findall(r"^def (test_\w+)\(", path.read_text(), re.M))
