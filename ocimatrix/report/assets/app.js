@@ -1241,6 +1241,11 @@
   // ---- does what X builds run on Y
 
   function renderInterop() {
+    renderBuilderRunner();
+    renderRegistries();
+  }
+
+  function renderBuilderRunner() {
     var host = document.getElementById("interop");
     host.textContent = "";
     var rows = D.interop ? D.interop.rows : [],
@@ -1322,6 +1327,99 @@
           text.nodes.concat(cross ? [el("span", { class: "cross-gen", "aria-hidden": "true", text: "\u21c4" })] : [])
         );
         tr.appendChild(el("td", { class: "st-" + status }, [button]));
+      });
+      tbody.appendChild(tr);
+    });
+    table.appendChild(tbody);
+    host.appendChild(el("div", { class: "grid-wrap" }, [table]));
+  }
+
+  // ---- which registry behaves how, per check
+
+  function renderRegistries() {
+    var host = document.getElementById("interop-registries");
+    if (!host) return;
+    host.textContent = "";
+    var spec = D.interop && D.interop.registries;
+    var cols = spec ? spec.cols : [];
+    var axis = axes.indexOf("registry");
+    if (!cols.length || axis < 0) {
+      host.appendChild(el("p", { class: "empty", text: "No registry suite ran here (the distribution suite checks each registry)." }));
+      return;
+    }
+    var suiteOk = {};
+    D.groups.forEach(function (g, k) {
+      suiteOk[k] = spec.suites.indexOf(S[g[0]]) >= 0;
+    });
+    var rows = [],
+      rowOf = {},
+      counts = {};
+    for (var n = 0; n < filtered.length; n++) {
+      var i = filtered[n];
+      if (!suiteOk[R.group[i]]) continue;
+      var registry = cellAxes[R.cell[i]][axis];
+      if (registry === null) continue;
+      var test = R.test[i];
+      if (rowOf[test] === undefined) {
+        rowOf[test] = rows.length;
+        rows.push(test);
+      }
+      var slot = counts[test + ":" + registry] || (counts[test + ":" + registry] = [0, 0, 0, 0, 0]);
+      slot[R.out[i]]++;
+    }
+    if (!rows.length) {
+      host.appendChild(el("p", { class: "empty", text: "No registry check matches the filters." }));
+      return;
+    }
+    var table = el("table", { class: "grid registries" });
+    table.appendChild(el("caption", { class: "sr-only", text: "Outcome counts of the registry checks, by check (rows) and registry (columns)" }));
+    table.appendChild(
+      el("thead", null, [
+        el(
+          "tr",
+          null,
+          [el("th", { scope: "col", class: "corner", text: "check \u2193 registry \u2192" })].concat(
+            cols.map(function (c) {
+              return el("th", { scope: "col", title: c.value + (c.version ? " " + c.version : "") }, [
+                el("span", { class: "row-name", text: c.value }),
+                el("span", { class: "row-version", text: c.version ? " " + c.version.replace(/[+~].*$/, "") : "" }),
+              ]);
+            })
+          )
+        ),
+      ])
+    );
+    var tbody = el("tbody");
+    rows.forEach(function (test) {
+      var name = shortName(S[test]);
+      var tr = el("tr", null, [el("th", { scope: "row" }, [el("span", { class: "row-name", text: name })])]);
+      cols.forEach(function (c) {
+        var counted = counts[test + ":" + c.value] || [0, 0, 0, 0, 0];
+        var status = statusOf(counted);
+        if (status === "none") {
+          tr.appendChild(el("td", { class: "st-none" }, [el("span", { class: "sr-only", text: "no results" }), el("span", { "aria-hidden": "true", text: "\u00b7" })]));
+          return;
+        }
+        var text = countText(counted);
+        var where = name + " on " + c.value;
+        tr.appendChild(
+          el("td", { class: "st-" + status }, [
+            el(
+              "button",
+              {
+                type: "button",
+                class: "gcell st-" + status,
+                "aria-label": where + ": " + text.words + ". Show these results.",
+                title: where + "\n" + text.words,
+                onclick: function () {
+                  state.q = name;
+                  showCells("", { registry: c.value }, true);
+                },
+              },
+              text.nodes
+            ),
+          ])
+        );
       });
       tbody.appendChild(tr);
     });
