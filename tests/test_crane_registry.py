@@ -64,7 +64,7 @@ def test_crane_is_a_registry_tool_of_sid_only():
 def test_only_the_roots_of_its_generations_install_a_tool():
     assert catalog.root_packages(generation="trixie") == TRIXIE_ROOT
     assert catalog.root_packages(generation="sid") == (*TRIXIE_ROOT[:-1], "crane", "busybox-static")
-    # runsc is a runtime of this host's only, but every root still installs it (optional) for its dockerd.
+    # runsc is in every generation: every root installs it (optional).
     assert catalog.root_packages(optional=True, generation="trixie") == ("runsc",)
     assert catalog.root_packages(optional=True, generation="sid") == ("runsc",)
     assert "crane" in catalog.root_packages()  # of any root

@@ -61,8 +61,6 @@ class Tool:
     # whether the root still counts without them (a package a suite may drop).
     root_packages: tuple[str, ...] = ()
     root_optional: bool = False
-    # The roots that install ``root_packages``: None is every root generation the tool lists.
-    root_in: tuple[str, ...] | None = None
     # Provisioning of this host: the distributions (os-release IDs) ``ocimatrix provision`` installs it on,
     # Docker's own packages that ship the same binary (if installed, they serve), and the
     # distributions where its absence fails no provisioning (its cells say why).
@@ -71,10 +69,8 @@ class Tool:
     optional_on: tuple[str, ...] = ()
 
     def in_root(self, generation: str) -> bool:
-        """Whether ``generation``'s root installs this tool's packages."""
-        if not self.root_packages:
-            return False
-        return generation in (self.generations if self.root_in is None else self.root_in)
+        """Whether ``generation``'s root installs this tool's packages: only a root of a generation it lists."""
+        return bool(self.root_packages) and generation in self.generations
 
     def driver_class(self) -> type:
         """The driver class (an ``engines.base.Engine``), imported by name: this floor imports no driver."""
@@ -260,8 +256,6 @@ TOOLS: tuple[Tool, ...] = (
         # Every root installs it (root_packages): the runtime suite drives trixie's and sid's 20240729 too.
         generations=GENERATIONS,
         root_packages=("runsc",),
-        # Every root still installs it: a root's dockerd lists it among its runtimes when present.
-        root_in=ROOT_GENERATIONS,
         root_optional=True,  # installed after the engines, so a suite that dropped it doesn't sink the root
         optional_on=("ubuntu",),  # Ubuntu's runsc is only known on paper
     ),
