@@ -4,6 +4,8 @@ exception carries, and the reasons ``decide`` writes."""
 
 from __future__ import annotations
 
+import itertools
+
 import docker.errors
 import grpc
 import httpx
@@ -111,7 +113,8 @@ def test_an_engine_error_is_a_fault_only_when_it_wraps_a_dead_transport():
 def test_a_chain_that_loops_is_walked_once():
     first, second = ValueError("a"), ValueError("b")
     first.__context__, second.__context__ = second, first
-    assert list(_chain(first)) == [first, second]
+    # At most a few links are taken, so a chain walked forever fails here instead of hanging.
+    assert list(itertools.islice(_chain(first), 5)) == [first, second]
     assert answer_of(first) is None and is_harness_fault(first)
 
 
