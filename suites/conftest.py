@@ -10,13 +10,13 @@ from pathlib import Path
 
 import pytest
 
-from ocimatrix.cached_steps import Outcome, PullStep, PushedImage, shared_step
 from ocimatrix.engines import catalog
 from ocimatrix.engines.base import BoundTool, Engine, runtime_versions
 from ocimatrix.engines.identity import package_origin
 from ocimatrix.errors import UsageError
 from ocimatrix.images.busybox import host_platform_name
 from ocimatrix.images.contexts import lifecycle_context
+from ocimatrix.plugin.shared_steps import Outcome, PullStep, PushedImage, shared_step
 from ocimatrix.run_ids import run_token
 from ocimatrix.verdicts import skip_unless_started
 

@@ -15,9 +15,9 @@ import httpx
 import pytest
 import yaml
 
-from ocimatrix.cell_watch import services_of_cell
 from ocimatrix.errors import UsageError
 from ocimatrix.matrix import parse_matrix
+from ocimatrix.plugin.cell_watch import services_of_cell
 from ocimatrix.plugin.expectations import names_the_test
 from ocimatrix.registries import TargetUnavailable, registry_settings_problems, resolve_target
 from ocimatrix.tools import catalog

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from ocimatrix.distribution import shapes, spec_ref
+from ocimatrix.distribution import shapes
 from ocimatrix.distribution.client import path_of, with_query
 from ocimatrix.distribution.content import (
     make_artifact,
@@ -78,12 +78,6 @@ def test_upload_urls_keep_their_query():
 def test_repository_components_are_safe():
     assert safe_component("ABC_def/ghi--") == "abc-def-ghi"
     assert safe_component("") == "x"
-
-
-def test_spec_refs_point_at_the_v1_1_0_text():
-    section, url = spec_ref("pulling-blobs", "Pulling blobs")
-    assert section == "distribution-spec v1.1.0 §Pulling blobs"
-    assert url == "https://github.com/opencontainers/distribution-spec/blob/v1.1.0/spec.md#pulling-blobs"
 
 
 @pytest.mark.parametrize("shape", sorted(shapes.SHAPES))

@@ -8,12 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from ocimatrix.cell_watch import services_of_cell
 from ocimatrix.endpoints import Endpoints
 from ocimatrix.endpoints.site import GenerationSite
 from ocimatrix.engines import catalog
 from ocimatrix.errors import UsageError
 from ocimatrix.matrix import load_matrix
+from ocimatrix.plugin.cell_watch import services_of_cell
 from ocimatrix.registries.targets import TargetUnavailable, registry_settings_problems, resolve_target
 
 

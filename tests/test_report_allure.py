@@ -1,4 +1,4 @@
-"""Allure: labels from ocimatrix.allure_labels in a real allure-pytest run, then the real Allure CLI."""
+"""Allure: labels from ocimatrix.plugin.allure_labels in a real allure-pytest run, then the real Allure CLI."""
 
 from __future__ import annotations
 
@@ -38,7 +38,7 @@ SAMPLE_TESTS = textwrap.dedent(
 )
 CONFTEST = textwrap.dedent(
     """
-    from ocimatrix.allure_labels import register
+    from ocimatrix.plugin.allure_labels import register
 
     def pytest_configure(config):
         config.addinivalue_line("markers", "spec(section, url): spec section")
@@ -98,7 +98,7 @@ def test_a_cell_skipped_in_setup_keeps_its_labels(allure_results):
 
 def test_register_does_nothing_without_alluredir(pytester):
     pytester.makeconftest(
-        "from ocimatrix.allure_labels import register\n"
+        "from ocimatrix.plugin.allure_labels import register\n"
         "def pytest_configure(config):\n"
         "    config._registered = register(config)\n"
         "def pytest_unconfigure(config):\n"

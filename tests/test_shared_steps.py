@@ -23,8 +23,13 @@ from pathlib import Path
 import httpx
 import pytest
 
-from ocimatrix import cell_watch, evidence
-from ocimatrix.cached_steps import (
+from ocimatrix import evidence
+from ocimatrix.engines.base import EngineError, TimedOut, Unsupported
+from ocimatrix.errors import HarnessError, ImplementationFailure, ServiceUnavailable
+from ocimatrix.host.supervision import Probe, ServiceBook
+from ocimatrix.matrix import load_matrix
+from ocimatrix.plugin import cell_watch
+from ocimatrix.plugin.shared_steps import (
     Outcome,
     PullStep,
     PushedImage,
@@ -34,10 +39,6 @@ from ocimatrix.cached_steps import (
     shared_step,
     verify_tag,
 )
-from ocimatrix.engines.base import EngineError, TimedOut, Unsupported
-from ocimatrix.errors import HarnessError, ImplementationFailure, ServiceUnavailable
-from ocimatrix.host.supervision import Probe, ServiceBook
-from ocimatrix.matrix import load_matrix
 from ocimatrix.system.process import Daemon, is_running
 from ocimatrix.verdicts import decide
 
@@ -182,7 +183,7 @@ def test_a_shared_refusal_is_replayed_by_another_worker(tmp_path):
     # Another worker: a process of its own, reading the record the first one wrote.
     script = (
         "import sys, json\n"
-        "from ocimatrix.cached_steps import shared_step\n"
+        "from ocimatrix.plugin.shared_steps import shared_step\n"
         "from ocimatrix.errors import ImplementationFailure\n"
         "def never(): raise SystemExit('the step ran again')\n"
         f"step = shared_step(__import__('pathlib').Path({str(tmp_path)!r}), 'podman-oci-zstd', never, str, str)\n"

@@ -25,13 +25,13 @@ from pathlib import Path
 import grpc
 import pytest
 
-from ocimatrix import cell_watch
-from ocimatrix.cell_watch import UserEndpoint, Watch, services_of_cell, user_endpoint
 from ocimatrix.cri.gen import api_pb2 as api
 from ocimatrix.cri.gen import api_pb2_grpc as api_grpc
 from ocimatrix.host import supervision
 from ocimatrix.host.supervision import CONTAINERD_VERSION, Probe, ServiceBook, probe_once
 from ocimatrix.matrix import load_matrix
+from ocimatrix.plugin import cell_watch
+from ocimatrix.plugin.cell_watch import UserEndpoint, Watch, services_of_cell, user_endpoint
 from ocimatrix.system.process import Daemon, free_port, is_running
 
 

@@ -12,7 +12,7 @@ Health is a protocol answer within a deadline (``probe_once``): a registry answe
 as a dead one: it is killed before the restart.
 
 A daemon the user named in ``endpoints:`` is never here: the harness never restarts a user's daemon
-(``cell_watch`` probes those with the same ``probe_once``, and only reports them).
+(``plugin/cell_watch.py`` probes those with the same ``probe_once``, and only reports them).
 """
 
 from __future__ import annotations

@@ -15,11 +15,11 @@ from pathlib import Path
 from typing import Any
 
 from ocimatrix import evidence
-from ocimatrix.cached_steps import Outcome, cached_step, registry_services
 from ocimatrix.engines.base import Engine, ResolvedImage, Unsupported
 from ocimatrix.errors import HarnessError, ServiceUnavailable
 from ocimatrix.oci.registry_client import RegistryClient, RegistryError
 from ocimatrix.platform_images.index import IndexEntry, PlatformIndex
+from ocimatrix.plugin.shared_steps import Outcome, cached_step, registry_services
 from ocimatrix.run_ids import worker_name
 
 _aliases: dict[tuple[str, str], str] = {}

@@ -8,8 +8,8 @@ from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
 
-from ocimatrix.cached_steps import Outcome, shared_step
 from ocimatrix.platform_images.index import PlatformIndex
+from ocimatrix.plugin.shared_steps import Outcome, shared_step
 
 
 def shared_index(shared: Path, name: str, build: Callable[[Path], PlatformIndex]) -> Outcome:

@@ -17,9 +17,9 @@ from pathlib import Path
 
 import pytest
 
-from ocimatrix.cached_steps import Outcome, cached_step
 from ocimatrix.claims.imagefs import ImageUnreadable, PlatformImage, PlatformMissing, load_platform
 from ocimatrix.engines.skopeo_copier import SkopeoCopier
+from ocimatrix.plugin.shared_steps import Outcome, cached_step
 from ocimatrix.verdicts import skip_unless_started
 
 PLAN_ENV = "OCIMATRIX_CLAIMS_PLAN"

@@ -15,10 +15,10 @@ import pytest
 from image_conformance import nonconformance_message, record_report, tool_label
 
 from ocimatrix import evidence
-from ocimatrix.cached_steps import PullStep, cached_step
 from ocimatrix.engines.base import Engine
 from ocimatrix.errors import UsageError
 from ocimatrix.oci.report import Report
+from ocimatrix.plugin.shared_steps import PullStep, cached_step
 
 
 def scratch_dir(endpoints, prefix: str) -> Path:

@@ -18,9 +18,9 @@ from __future__ import annotations
 
 import pytest
 
-from ocimatrix.cached_steps import fail_refused
 from ocimatrix.errors import OcimatrixError
 from ocimatrix.oci.validate import validate_archive, validate_layout, validate_registry
+from ocimatrix.plugin.shared_steps import fail_refused
 from ocimatrix.specs import spec
 
 LAYOUT_TAG = "probe"

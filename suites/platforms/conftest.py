@@ -14,7 +14,6 @@ from pathlib import Path
 
 import pytest
 
-from ocimatrix.cached_steps import Outcome
 from ocimatrix.engines.base import Engine
 from ocimatrix.errors import OcimatrixError
 from ocimatrix.host import platforms as host_platforms
@@ -22,6 +21,7 @@ from ocimatrix.images.busybox import busybox_for
 from ocimatrix.platform_images.index import IndexEntry, PlatformIndex, build_platform_index
 from ocimatrix.platform_images.pulls import Pulled, pull_for, selection
 from ocimatrix.platform_images.shared import shared_index
+from ocimatrix.plugin.shared_steps import Outcome
 from ocimatrix.run_ids import run_token
 from ocimatrix.verdicts import skip_unless_started
 

@@ -13,7 +13,6 @@ import time
 import pytest
 
 from ocimatrix import evidence
-from ocimatrix.cached_steps import Refusal, fail_refused
 from ocimatrix.cri.image_ids import digest_or_none
 from ocimatrix.engines.base import EngineError, RunSpec, Unsupported
 from ocimatrix.errors import fail_with
@@ -23,6 +22,7 @@ from ocimatrix.images.contexts import parse_report
 from ocimatrix.matrix import KNOWN_PLATFORMS
 from ocimatrix.oci import elf, mediatypes
 from ocimatrix.oci.platforms import format_platform
+from ocimatrix.plugin.shared_steps import Refusal, fail_refused
 from ocimatrix.specs import spec
 
 INDEX_TYPE = {"oci": mediatypes.OCI_INDEX, "docker": mediatypes.DOCKER_MANIFEST_LIST}
