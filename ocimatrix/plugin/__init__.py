@@ -76,7 +76,7 @@ def pytest_configure(config: pytest.Config) -> None:
     config.stash[MATRIX_KEY] = loaded
     config.pluginmanager.register(VersionedExpectations(), "ocimatrix-versioned-expectations")
     parse_shard(config.getoption("shard"))  # a bad --shard is refused before any service starts
-    from ocimatrix.allure_labels import register as register_allure_labels
+    from ocimatrix.plugin.allure_labels import register as register_allure_labels
 
     register_allure_labels(config)  # suite, spec section and cell axes as Allure labels, when --alluredir
     if hasattr(config, "workerinput"):

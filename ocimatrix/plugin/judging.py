@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 
 from ocimatrix import evidence
-from ocimatrix.cell_watch import Watch, services_of_cell
 from ocimatrix.errors import HarnessError
+from ocimatrix.plugin.cell_watch import Watch, services_of_cell
 from ocimatrix.plugin.items import EXPECTATION_KEY, MATRIX_KEY, RECORD_KEY, STATE_KEY, cell_of, suite_of
 from ocimatrix.registries.redaction import redact
 from ocimatrix.results import Record, Spec

@@ -26,11 +26,12 @@ from typing import Any, NoReturn
 
 import pytest
 
-from ocimatrix import cell_watch, evidence
+from ocimatrix import evidence
 from ocimatrix.engines.base import BoundTool, Engine, EngineError, Unsupported
 from ocimatrix.engines.image_views import split_tag
 from ocimatrix.errors import HarnessError, ImplementationFailure, OcimatrixError, ServiceUnavailable
 from ocimatrix.oci.registry_client import RegistryClient, RegistryError
+from ocimatrix.plugin import cell_watch
 from ocimatrix.tools import catalog
 from ocimatrix.verdicts import is_harness_fault
 
