@@ -17,8 +17,8 @@ from ocimatrix.errors import UsageError
 from ocimatrix.images.busybox import host_platform_name
 from ocimatrix.images.contexts import lifecycle_context
 from ocimatrix.plugin.shared_steps import Outcome, PullStep, PushedImage, shared_step
+from ocimatrix.plugin.verdicts import skip_unless_started
 from ocimatrix.run_ids import run_token
-from ocimatrix.verdicts import skip_unless_started
 
 
 class BoundTools:

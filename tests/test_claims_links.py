@@ -7,7 +7,7 @@ from pathlib import Path
 
 from ocimatrix.report.site import write_site
 from ocimatrix.results import Record, Results, Run, write_results
-from ocimatrix.results_merge import merge_files
+from ocimatrix.results.merge import merge_files
 
 
 def _verify_dir(root: Path, product: str, host: str) -> Path:

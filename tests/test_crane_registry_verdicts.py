@@ -17,8 +17,8 @@ from ocimatrix.distribution.client import CheckFailed
 from ocimatrix.errors import ServiceUnavailable
 from ocimatrix.matrix import load_matrix
 from ocimatrix.plugin.expectations import names_the_test
+from ocimatrix.plugin.verdicts import decide
 from ocimatrix.registries.targets import EMBEDDED_IMPLEMENTATIONS
-from ocimatrix.verdicts import decide
 
 ROOT = Path(__file__).resolve().parents[1]
 MATRICES = ("matrix/default.yaml", "matrix/nightly.yaml")

@@ -34,7 +34,7 @@ from ocimatrix.cri.crictl_repro import CrictlScript
 from ocimatrix.cri.gen import api_pb2 as api
 from ocimatrix.cri.gen import api_pb2_grpc as api_grpc
 from ocimatrix.errors import ServiceUnavailable
-from ocimatrix.verdicts import answer_of, decide
+from ocimatrix.plugin.verdicts import answer_of, decide
 
 RECORDING = json.loads((Path(__file__).parent / "data/cri_streaming/containerd-1.6.20.json").read_text())
 SESSIONS: dict[str, Any] = RECORDING["sessions"]

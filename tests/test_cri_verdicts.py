@@ -23,8 +23,8 @@ from ocimatrix.cri.kubelet import NO_IMAGE
 from ocimatrix.cri.verdicts import listed_images, refused
 from ocimatrix.errors import ImplementationFailure, ServiceUnavailable
 from ocimatrix.matrix import load_matrix
+from ocimatrix.plugin.verdicts import decide
 from ocimatrix.resources import SUITES_DIR
-from ocimatrix.verdicts import decide
 
 MATRICES = [Path(__file__).parent.parent / "matrix" / name for name in ("default.yaml", "nightly.yaml")]
 POD = "e0b98b9e25d0116345644a78e6474b67f39dbaffe7f15bee5dc3a61502b21b31"

@@ -30,10 +30,10 @@ from ocimatrix.distribution.client import CheckFailed, NotApplicable
 from ocimatrix.distribution.context import DistContext
 from ocimatrix.errors import HarnessError, ServiceUnavailable
 from ocimatrix.matrix import load_matrix
+from ocimatrix.plugin.verdicts import decide
 from ocimatrix.registries import RegistryAuthError, resolve_target
 from ocimatrix.registries.auth import RegistryAuth
 from ocimatrix.registries.targets import EMBEDDED_IMPLEMENTATIONS
-from ocimatrix.verdicts import decide
 
 ROOT = Path(__file__).resolve().parents[1]
 MATRICES = ("matrix/default.yaml", "matrix/nightly.yaml")

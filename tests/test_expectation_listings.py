@@ -12,8 +12,8 @@ import pytest
 
 from ocimatrix.errors import HarnessError, ImplementationFailure
 from ocimatrix.matrix import load_matrix
+from ocimatrix.plugin.verdicts import decide
 from ocimatrix.resources import MATRIX_DIR
-from ocimatrix.verdicts import decide
 
 
 def _listings() -> list:

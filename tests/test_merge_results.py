@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from ocimatrix.results import Record, Results, Run
-from ocimatrix.results_merge import Source, case_key, classify, diff_results, merge_results
-from ocimatrix.results_schema import load_checked_results, validate_results_file
+from ocimatrix.results.merge import Source, case_key, classify, diff_results, merge_results
+from ocimatrix.results.schema import load_checked_results, validate_results_file
 
 DATA = Path(__file__).parent / "data" / "report"
 AMD64, ARM64 = DATA / "shard-amd64.json", DATA / "shard-arm64.json"

@@ -14,7 +14,7 @@ import requests
 
 from ocimatrix.engines.base import EngineError
 from ocimatrix.errors import ImplementationFailure
-from ocimatrix.verdicts import Answer, Verdict, _chain, _type_names, answer_of, combine, decide, is_harness_fault
+from ocimatrix.plugin.verdicts import Answer, Verdict, _chain, _type_names, answer_of, combine, decide, is_harness_fault
 
 KNOWN = {"test": "t", "cell": {}, "match": r"NOT_FOUND", "reason": "stop is not idempotent"}
 

@@ -10,8 +10,8 @@ import json
 import pytest
 
 from ocimatrix.plugin import cell_id
-from ocimatrix.results_schema import validate_results_file
-from ocimatrix.verdicts import Verdict, combine
+from ocimatrix.plugin.verdicts import Verdict, combine
+from ocimatrix.results.schema import validate_results_file
 
 SUITE = """
 import pytest

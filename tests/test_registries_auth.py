@@ -18,8 +18,8 @@ from ocimatrix import evidence
 from ocimatrix.distribution import pull, push
 from ocimatrix.distribution.context import DistContext
 from ocimatrix.host.token_server import parse_scope
+from ocimatrix.plugin.verdicts import decide
 from ocimatrix.registries import RegistryAuthError, http_client, resolve_target
-from ocimatrix.verdicts import decide
 
 
 def _b64url_decode(text: str) -> bytes:

@@ -19,7 +19,7 @@ from ocimatrix.report.model import build_site_data
 from ocimatrix.report.site import write_site
 from ocimatrix.report.versions_view import versions_by_test
 from ocimatrix.results import Record, Results, Run, write_results
-from ocimatrix.results_schema import load_checked_results
+from ocimatrix.results.schema import load_checked_results
 
 VERSIONS = {
     "containerd-cri": ("1.6.20~ds1", "bookworm"),

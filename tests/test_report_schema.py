@@ -8,11 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from ocimatrix import results_schema as schema
 from ocimatrix.errors import UsageError
-from ocimatrix.results import Record, Results, Run, Spec, write_results
-from ocimatrix.results_merge import Source, merge_results
-from ocimatrix.results_schema import load_checked_results, results_problems, validate_results_file
+from ocimatrix.results import Record, Results, Run, Spec, schema, write_results
+from ocimatrix.results.merge import Source, merge_results
+from ocimatrix.results.schema import load_checked_results, results_problems, validate_results_file
 
 DATA = Path(__file__).parent / "data" / "report"
 FIXTURES = sorted(DATA.glob("*.json"))

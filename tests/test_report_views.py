@@ -13,7 +13,7 @@ from ocimatrix.report.model import build_site_data
 from ocimatrix.report.site import write_site
 from ocimatrix.report.versions_view import versions_by_test
 from ocimatrix.results import Record, Results, Run
-from ocimatrix.results_schema import load_checked_results
+from ocimatrix.results.schema import load_checked_results
 
 DATA = Path(__file__).parent / "data" / "report"
 GENERATIONS, OLD_RUN = DATA / "generations.json", DATA / "run.json"

@@ -12,7 +12,7 @@ import itertools
 import pytest
 
 from ocimatrix.results import Record, Results, Run
-from ocimatrix.results_merge import Source, classify, diff_results, merge_results
+from ocimatrix.results.merge import Source, classify, diff_results, merge_results
 
 # Which record stands for a case seen twice, most telling first; written down here, not read from
 # the module under test: a failure anywhere is the news, then a harness error, then a cell that ran.

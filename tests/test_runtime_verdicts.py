@@ -4,7 +4,7 @@ answer, and a runtime that refuses ``create`` is ``failed`` with its words, leav
 The first half replays answers the runtimes gave on this project's Debian 12 host (runc 1.1.5,
 crun 1.8.1, runsc 20221219) and in its trixie root (runc 1.1.15, crun 1.21, runsc 20240729) against
 the expectations of ``matrix/default.yaml``, through the one
-decision table (``ocimatrix.verdicts.decide``): the recorded answer is ``xfailed``, and a different
+decision table (``ocimatrix.plugin.verdicts.decide``): the recorded answer is ``xfailed``, and a different
 failure of the same test (an empty hook log, another mount option missing, a refusal at another
 step, a leftover of another container) is not. The second half runs the suite on the real runc,
 through a wrapper script standing in for it that refuses every ``create``.
@@ -27,10 +27,10 @@ import yaml
 
 from ocimatrix.errors import ImplementationFailure, UsageError
 from ocimatrix.matrix import load_matrix, value_matches, versions_match
+from ocimatrix.plugin.verdicts import decide
 from ocimatrix.resources import MATRIX_DIR
 from ocimatrix.runtime.cli import BINARIES_ENV, binaries_from_env, runtime_binary, version_number
 from ocimatrix.system.process import mounts_under, processes_mentioning
-from ocimatrix.verdicts import decide
 
 DEFAULT = MATRIX_DIR / "default.yaml"
 

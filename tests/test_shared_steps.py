@@ -39,8 +39,8 @@ from ocimatrix.plugin.shared_steps import (
     shared_step,
     verify_tag,
 )
+from ocimatrix.plugin.verdicts import decide
 from ocimatrix.system.process import Daemon, is_running
-from ocimatrix.verdicts import decide
 
 ROOT = Path(__file__).resolve().parent.parent
 ZSTD_ANSWER = "failed to register layer: Error processing tar file(exit status 1): archive/tar: invalid tar header"

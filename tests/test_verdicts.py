@@ -9,7 +9,7 @@ import requests
 
 from ocimatrix.engines.base import EngineError, TimedOut
 from ocimatrix.errors import HarnessError, ImplementationFailure, ServiceUnavailable, UsageError
-from ocimatrix.verdicts import Answer, answer_of, decide, is_harness_fault, matches_expectation
+from ocimatrix.plugin.verdicts import Answer, answer_of, decide, is_harness_fault, matches_expectation
 
 
 class _Rpc(grpc.RpcError):

@@ -13,8 +13,8 @@ from pathlib import Path
 
 from ocimatrix.errors import UsageError
 from ocimatrix.results import write_results
-from ocimatrix.results_merge import merge_files
-from ocimatrix.results_schema import validate_results_file
+from ocimatrix.results.merge import merge_files
+from ocimatrix.results.schema import validate_results_file
 
 HELP = "merge results.json shards (one per host) into one file, reporting duplicates and conflicts"
 SHOWN = 50

@@ -20,7 +20,7 @@ Why the ``websockets`` library: maintained, typed, a synchronous client whose ``
 (the harness's deadlines), a refused upgrade raised with the server's status and body, and a clean
 close told apart from a broken one.
 
-What a session's end means for a cell (ocimatrix.verdicts):
+What a session's end means for a cell (ocimatrix.plugin.verdicts):
 
 - the server ends the session: its answer (``StreamResult``/``ForwardResult``), judged by the test;
 - the upgrade refused with an HTTP status, a URL off the loopback address, a broken stream:

@@ -22,7 +22,7 @@ from ocimatrix.oci import elf
 from ocimatrix.oci.layer import check_layer
 from ocimatrix.oci.platforms import format_platform
 from ocimatrix.oci.registry_client import RegistryClient, RegistryError
-from ocimatrix.verdicts import is_harness_fault
+from ocimatrix.plugin.verdicts import is_harness_fault
 
 
 @dataclass

@@ -13,9 +13,9 @@ from ocimatrix import evidence
 from ocimatrix.errors import HarnessError
 from ocimatrix.plugin.cell_watch import Watch, services_of_cell
 from ocimatrix.plugin.items import EXPECTATION_KEY, MATRIX_KEY, RECORD_KEY, STATE_KEY, cell_of, suite_of
+from ocimatrix.plugin.verdicts import Verdict, combine, decide
 from ocimatrix.registries.redaction import redact
 from ocimatrix.results import Record, Spec
-from ocimatrix.verdicts import Verdict, combine, decide
 
 
 @pytest.hookimpl(tryfirst=True)

@@ -32,8 +32,8 @@ from ocimatrix.engines.image_views import split_tag
 from ocimatrix.errors import HarnessError, ImplementationFailure, OcimatrixError, ServiceUnavailable
 from ocimatrix.oci.registry_client import RegistryClient, RegistryError
 from ocimatrix.plugin import cell_watch
+from ocimatrix.plugin.verdicts import is_harness_fault
 from ocimatrix.tools import catalog
-from ocimatrix.verdicts import is_harness_fault
 
 
 @dataclass

@@ -15,7 +15,7 @@ from typing import Any
 
 from ocimatrix.axes import AXES, SUITES
 from ocimatrix.results import OUTCOMES, Record, Results
-from ocimatrix.results_merge import CHANGE_KINDS, Diff, axes_label, case_key
+from ocimatrix.results.merge import CHANGE_KINDS, Diff, axes_label, case_key
 
 AXIS_ORDER = AXES  # the matrix's own order; axes it doesn't know follow, sorted
 SUITE_ORDER = SUITES

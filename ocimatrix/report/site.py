@@ -30,8 +30,8 @@ from ocimatrix.report.model import SiteData, build_site_data
 from ocimatrix.report.svg import history_svg, history_table
 from ocimatrix.report.versions_view import versions_by_test
 from ocimatrix.results import OUTCOMES, Results
-from ocimatrix.results_merge import Diff, MergeNote, Source, diff_results, merge_results
-from ocimatrix.results_schema import load_checked_results
+from ocimatrix.results.merge import Diff, MergeNote, Source, diff_results, merge_results
+from ocimatrix.results.schema import load_checked_results
 
 HERE = Path(__file__).resolve().parent
 ASSETS = ("app.js", "style.css")
@@ -176,7 +176,8 @@ def _render_page(
 
 def _with_claims(page: str, results: Results, inputs: list[Path], out_dir: Path) -> str:
     """Link the claims reports found beside the inputs (or kept by a merge) before the hosts card."""
-    from ocimatrix.report.claims_links import claims_section, find_claims_reports
+    from ocimatrix.report.claims_links import claims_section
+    from ocimatrix.results.claims_reports import find_claims_reports
 
     section = claims_section(find_claims_reports(inputs, (results.run.merge or {}).get("claims")), out_dir)
     marker = '<div class="card"><h3>Hosts</h3>'

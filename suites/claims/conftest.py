@@ -20,7 +20,7 @@ import pytest
 from ocimatrix.claims.imagefs import ImageUnreadable, PlatformImage, PlatformMissing, load_platform
 from ocimatrix.engines.skopeo_copier import SkopeoCopier
 from ocimatrix.plugin.shared_steps import Outcome, cached_step
-from ocimatrix.verdicts import skip_unless_started
+from ocimatrix.plugin.verdicts import skip_unless_started
 
 PLAN_ENV = "OCIMATRIX_CLAIMS_PLAN"
 

@@ -16,9 +16,9 @@ from ocimatrix.claims.elf_abi import kernel_text
 from ocimatrix.engines.base import EngineError, RunSpec, Unsupported
 from ocimatrix.host.platforms import detect, platform_matches_request
 from ocimatrix.oci import elf
+from ocimatrix.plugin.verdicts import run_container
 from ocimatrix.specs import spec
 from ocimatrix.tools.versions import parse_range, parse_version
-from ocimatrix.verdicts import run_container
 
 
 def _checks(image_claims: dict, name: str):

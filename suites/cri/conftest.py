@@ -24,8 +24,8 @@ from ocimatrix.engines.base import EngineError, Unsupported
 from ocimatrix.engines.cri_engine import CriEngine
 from ocimatrix.errors import HarnessError, ImplementationFailure, OcimatrixError, ServiceUnavailable
 from ocimatrix.images.pause import ImageFile, PushedImage, build_busybox_image, push_image
+from ocimatrix.plugin.verdicts import answer_of, skip_unless_started
 from ocimatrix.run_ids import run_id as this_worker_run
-from ocimatrix.verdicts import answer_of, skip_unless_started
 
 
 @dataclass

@@ -26,8 +26,8 @@ from ocimatrix.cri.gen import api_pb2 as api
 from ocimatrix.cri.kubelet import KubeletCri
 from ocimatrix.errors import HarnessError, OcimatrixError, ServiceUnavailable, fail_with
 from ocimatrix.images.pause import ImageFile, PushedImage, build_busybox_image, push_image
+from ocimatrix.plugin.verdicts import skip_unless_started
 from ocimatrix.specs import spec
-from ocimatrix.verdicts import skip_unless_started
 
 AXES = ("engine", "runtime")
 BODY = b"hello-from-pod\n"

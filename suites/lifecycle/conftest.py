@@ -10,8 +10,8 @@ import pytest
 from ocimatrix.engines.base import Engine, RunResult, RunSpec
 from ocimatrix.images.contexts import parse_report
 from ocimatrix.plugin.shared_steps import Outcome, PullStep, PushedImage, cached_step, registry_services, verify_tag
+from ocimatrix.plugin.verdicts import run_container
 from ocimatrix.run_ids import worker_name
-from ocimatrix.verdicts import run_container
 
 
 @pytest.fixture

@@ -22,8 +22,8 @@ from ocimatrix.platform_images.index import IndexEntry, PlatformIndex, build_pla
 from ocimatrix.platform_images.pulls import Pulled, pull_for, selection
 from ocimatrix.platform_images.shared import shared_index
 from ocimatrix.plugin.shared_steps import Outcome
+from ocimatrix.plugin.verdicts import skip_unless_started
 from ocimatrix.run_ids import run_token
-from ocimatrix.verdicts import skip_unless_started
 
 SUITE = "platforms"
 

@@ -22,10 +22,10 @@ from ocimatrix.engines import base as engine_base
 from ocimatrix.engines import catalog
 from ocimatrix.engines.base import Engine, RunSpec, runtime_versions
 from ocimatrix.errors import HarnessError
+from ocimatrix.plugin.verdicts import run_container
 from ocimatrix.runtime import recording_shim
 from ocimatrix.runtime.config_compare import MARKER_VARIABLE, aspects, must_problems
 from ocimatrix.specs import spec
-from ocimatrix.verdicts import run_container
 
 # One builder for every engine, so each runs the very same image: buildah needs no daemon and pushes OCI.
 PROBE_BUILDER = "buildah"

@@ -203,8 +203,8 @@ def merge_results(sources: Sequence[Source]) -> Merged:
 
 def merge_files(paths: Sequence[Path]) -> Merged:
     """Validate each file against the results schema, then merge them (file names in the notes)."""
-    from ocimatrix.report.claims_links import find_claims_reports
-    from ocimatrix.results_schema import load_checked_results
+    from ocimatrix.results.claims_reports import find_claims_reports
+    from ocimatrix.results.schema import load_checked_results
 
     sources = [Source(name=str(p), results=load_checked_results(p)) for p in paths]
     merged = merge_results(sources)
