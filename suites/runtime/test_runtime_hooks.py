@@ -93,7 +93,7 @@ def run_through_lifecycle(lab, log: HookLog) -> dict[str, str]:
     seen["start"] = log.written()
     lab.runtime.kill(container.id, "KILL")
     lab.wait_stopped(container)
-    deleted = lab.runtime.delete(container.id)
+    deleted = lab.delete_stopped(container)
     if not deleted.ok:
         lab.refused("delete", deleted)
     seen["delete"] = log.written()
@@ -166,7 +166,7 @@ def test_hooks_get_the_state_on_stdin(lab, recorder):
     lab.wait_for_output(container, "started")
     lab.runtime.kill(container.id, "KILL")
     lab.wait_stopped(container)
-    lab.runtime.delete(container.id)
+    lab.delete_stopped(container)
     states = {kind: log.state(kind) for kind in CLASSIC}
     recorder.add("hook_states", states)
     for kind, state in states.items():
@@ -249,7 +249,7 @@ def test_failing_poststop_hook_is_only_a_warning(lab):
     container = lab.create(log.attach(lab.config("true")))
     lab.start(container)
     lab.wait_stopped(container)
-    deleted = lab.runtime.delete(container.id)
+    deleted = lab.delete_stopped(container)
     assert log.order() == ["poststop"], f"the poststop hook did not run: {log.order()}"
     assert deleted.ok, f"a failing poststop hook must only be logged; {lab.name} delete failed: {deleted.words}"
     assert not lab.runtime.state(container.id).ok, "the container is still there after delete"

@@ -199,8 +199,9 @@ def test_delete_removes_container_and_frees_its_id(lab):
     container = lab.create(lab.config("echo first"))
     lab.start(container)
     lab.wait_stopped(container)
-    result = lab.runtime.delete(container.id)
-    assert result.ok, f"{lab.name} delete of a stopped container failed: {result.words}"
+    result = lab.delete_stopped(container)
+    if not result.ok:
+        lab.refused("delete of a stopped container", result)
     gone = lab.runtime.state(container.id)
     assert not gone.ok, f"state still answers for a deleted container: {gone.stdout[:300]!r}"
     _, bundle = lab.bundle(lab.config("echo second"))
