@@ -104,7 +104,7 @@ def test_a_cell_is_judged_by_the_version_it_recorded_under_its_own_name():
     claim = claims["image.runs.linux-amd64.docker.runc"]
     # The host's docker key says 20.10, the cell's own engine (docker@trixie) recorded 26.1: 26.1 counts.
     record = cell("docker@trixie", "runc@trixie", "26.1.5")
-    record.cell["versions"]["docker"] = "20.10.24"
+    record.evidence["versions"]["docker"] = "20.10.24"
     assert judge(claim, [record]).verdict == "verified"
     # A root whose docker turned out older than its versions.json said is not evidence for >=24.
     older = judge(claim, [cell("docker@trixie", "runc@trixie", "23.0.1", "failed")])
@@ -114,7 +114,7 @@ def test_a_cell_is_judged_by_the_version_it_recorded_under_its_own_name():
 def test_a_passed_cell_without_its_engine_version_does_not_verify_a_version_claim():
     _, claims = claims_of([{"engine": "docker", "version": ">=24"}])
     record = cell("docker@trixie", "runc@trixie", "")
-    record.cell["versions"] = {}
+    record.evidence["versions"] = {}
     found = judge(claims["image.runs.linux-amd64.docker.runc"], [record])
     assert found.verdict == "unverifiable" and "recorded no version of docker@trixie" in found.reason
 

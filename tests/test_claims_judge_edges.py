@@ -124,7 +124,7 @@ def test_the_claimed_engine_is_read_from_the_version_axis():
     runtime = claim(engine=EngineClaim("crun", parse_range(">=1.8")), version_axis="runtime")
     record.cell["runtime"] = "crun"
     assert judge(runtime, [record]).verdict == "verified"
-    record.cell["versions"] = {"crun": "1.7"}
+    record.evidence["versions"] = {"crun": "1.7"}
     assert judge(runtime, [record]).verdict == "unverifiable"
 
 

@@ -92,7 +92,7 @@ def test_an_expectation_applies_only_where_every_axis_of_its_cell_matches(record
 def test_a_versioned_expectation_applies_inside_its_range_only(records):
     inside = records["test_versioned[docker]"]
     assert inside["outcome"] == "xfailed" and "docker before 23" in inside["reason"]
-    assert inside["cell"]["versions"] == {"docker": "20.10.24+dfsg1"}
+    assert inside["evidence"]["versions"] == {"docker": "20.10.24+dfsg1"}
     assert inside["evidence"]["expectation"] == "docker before 23 pulls no zstd (versions docker <23)"
     # docker@trixie is a docker of the listing, but its 26.1 is outside the range: expected to pass.
     outside = records["test_versioned[docker@trixie]"]

@@ -20,14 +20,18 @@ SAMPLE_TESTS = textwrap.dedent(
     """
     import pytest
 
+    from ocimatrix import evidence
+
     CELLS = [
-        {"engine": "docker", "runtime": "runc", "platform": "linux/amd64", "versions": {"docker": "20.10.24"}},
-        {"engine": "podman", "runtime": "crun", "platform": "linux/arm64", "versions": {"podman": "4.3.1"}},
+        {"engine": "docker", "runtime": "runc", "platform": "linux/amd64"},
+        {"engine": "podman", "runtime": "crun", "platform": "linux/arm64"},
     ]
+    VERSIONS = {"docker": "20.10.24", "podman": "4.3.1"}
 
     @pytest.mark.spec("runtime-spec §lifecycle", "https://github.com/opencontainers/runtime-spec/blob/main/runtime.md")
     @pytest.mark.parametrize("cell", CELLS, ids=["docker-runc-linux_amd64", "podman-crun-linux_arm64"])
     def test_exit_code(cell):
+        evidence.begin().versions[cell["engine"]] = VERSIONS[cell["engine"]]  # as a bound tool reports it
         assert cell["engine"] == "docker", "exit status lost"
 
     @pytest.mark.spec("image-spec §manifest", "https://github.com/opencontainers/image-spec/blob/main/manifest.md")

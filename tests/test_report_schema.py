@@ -158,7 +158,22 @@ def test_checked_load_keeps_the_merge_notes():
     results = load_checked_results(DATA / "run.json")
     assert len(results.results) == 45 and results.run.host == "ci-amd64-1"
     original = json.loads((DATA / "run.json").read_text())
-    assert [r.to_json() for r in results.results] == original["results"]
+    assert [r.to_json() for r in results.results] == [_versions_as_evidence(r) for r in original["results"]]
+
+
+def _versions_as_evidence(record: dict) -> dict:
+    """An older record as it reads back: the versions its cell carried are evidence now."""
+    cell = dict(record["cell"])
+    versions = cell.pop("versions", None)
+    evidence = {**({"versions": versions} if versions is not None else {}), **record["evidence"]}
+    return {**record, "cell": cell, "evidence": evidence}
+
+
+def test_an_older_records_versions_read_back_as_evidence():
+    old = json.loads((DATA / "run.json").read_text())["results"][0]
+    assert "versions" in old["cell"] and "versions" not in old["evidence"]
+    read = load_checked_results(DATA / "run.json").results[0]
+    assert "versions" not in read.cell and read.versions == old["cell"]["versions"]
 
 
 def test_a_large_file_is_checked_quickly(tmp_path):

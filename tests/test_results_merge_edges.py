@@ -60,7 +60,7 @@ def test_among_equal_outcomes_the_first_input_stands():
         [shard("a.json", "h1", record("failed", version="1.0")), shard("b.json", "h2", record("failed", version="2.0"))]
     )
     [kept] = merged.results.results
-    assert kept.cell["versions"] == {"docker": "1.0"} and kept.evidence["host"] == "h1"
+    assert kept.versions == {"docker": "1.0"} and kept.evidence["host"] == "h1"
     assert kept.evidence["merge"]["kind"] == "duplicate"
     assert kept.evidence["merge"]["kept_from"] == {"source": "a.json", "host": "h1"}
     assert kept.evidence["merge"]["others"][0]["versions"] == {"docker": "2.0"}
@@ -190,7 +190,8 @@ def test_each_source_is_described_in_full():
 
 def test_the_other_records_of_a_case_travel_whole():
     other = record("passed", version="2.0")
-    other.duration_s, other.repro, other.evidence = 1.5, ["docker run x"], {"exit_code": 0}
+    other.duration_s, other.repro = 1.5, ["docker run x"]
+    other.evidence["exit_code"] = 0
     merged = merge_results([shard("a.json", "h1", record("failed")), shard("b.json", "h2", other)])
     assert merged.results.results[0].evidence["merge"]["others"] == [
         {
@@ -201,7 +202,7 @@ def test_the_other_records_of_a_case_travel_whole():
             "duration_s": 1.5,
             "versions": {"docker": "2.0"},
             "repro": ["docker run x"],
-            "evidence": {"exit_code": 0},
+            "evidence": {"versions": {"docker": "2.0"}, "exit_code": 0},
         }
     ]
     assert merged.notes[0].cell == "engine=docker runtime=runc"

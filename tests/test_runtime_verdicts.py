@@ -531,7 +531,7 @@ def test_a_runtime_refusing_create_is_failed_with_its_words_and_leaves_nothing(t
     for record in records:
         assert record["outcome"] == "failed", (record["test"], record["outcome"], record["reason"][:500])
         assert record["evidence"]["answer"] == {"step": "runc create", "text": f"exit 42: {WRAPPER_WORDS}"}
-        assert record["cell"]["versions"]["runc"], "the wrapper's --version (the real runc's) was recorded"
+        assert record["evidence"]["versions"]["runc"], "the wrapper's --version (the real runc's) was recorded"
     assert " create " in f" {calls.read_text()} ", "the wrapper stood in for runc"
     # Nothing left: no process, mount or directory of the run's runtime workdir (runc's --root is in it).
     repro = "\n".join(line for record in records for line in record["repro"])

@@ -8,6 +8,8 @@ from html import escape
 from pathlib import Path
 from typing import Any
 
+from ocimatrix.results import Record
+
 VERDICT_LABELS = {
     "verified": "verified",
     "contradicted": "contradicted",
@@ -124,8 +126,8 @@ def _cell_tools(cell: dict[str, Any]) -> str:
 
 
 def evidence_html(index: int, record: dict[str, Any]) -> str:
-    cell = {k: v for k, v in (record.get("cell") or {}).items() if k != "versions"}
-    versions = (record.get("cell") or {}).get("versions") or {}
+    read = Record.from_json(record)  # older records kept the versions in the cell
+    cell, versions = read.cell, read.versions
     spec = record.get("spec") or {}
     body = (
         f'<p><a href="../index.html">back to the claims</a></p><h1>{escape(record["test"])}</h1>'

@@ -49,7 +49,7 @@ def _engine_version(claim: Claim, record: Record) -> tuple[str, str]:
     """(the cell's engine as it names it, the version the cell recorded for it: "" when none)."""
     assert claim.engine is not None
     label = str(record.cell.get(claim.version_axis) or claim.engine.engine)
-    return label, str((record.cell.get("versions") or {}).get(label, ""))
+    return label, str(record.versions.get(label, ""))
 
 
 def _off_claim(claim: Claim, record: Record) -> str:
@@ -162,7 +162,7 @@ def cell_json(ref: CellRef) -> dict[str, Any]:
     return {
         "test": record.test,
         "cell": {k: v for k, v in record.cell.items() if k != "versions"},
-        "versions": dict(record.cell.get("versions") or {}),
+        "versions": record.versions,
         "outcome": record.outcome,
         "reason": record.reason,
         "repro": list(record.repro),

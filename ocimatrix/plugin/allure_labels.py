@@ -6,8 +6,8 @@ allure-pytest is installed and writing (``--alluredir``). Then, per test:
   ``ocimatrix``, suite = the suite folder, subSuite and feature = the spec section, epic = the spec
   document (the part before ``§``), and a link to the spec text;
 - parameters (when the test starts): one per cell axis, replacing the raw ``cell`` dict that
-  allure-pytest would print, plus the tool versions, marked ``excluded`` so a version bump does not
-  start a new history line for the same case.
+  allure-pytest would print; at teardown the tool versions the cell recorded, marked ``excluded``
+  so a version bump does not start a new history line for the same case.
 Labels a test sets itself with ``@allure.*`` win over these defaults.
 """
 
@@ -19,6 +19,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
+from ocimatrix import evidence
 
 PLUGIN_NAME = "ocimatrix-allure-labels"
 LABEL_MARK = "allure_label"  # the marker names allure-pytest reads (allure_pytest.utils)
@@ -54,7 +56,7 @@ def spec_of(item: pytest.Item) -> tuple[str, str] | None:
 
 
 def cell_label(cell: dict[str, Any]) -> str:
-    return " ".join(f"{k}={v}" for k, v in cell.items() if k != "versions")
+    return " ".join(f"{k}={v}" for k, v in cell.items())
 
 
 class AllureLabels:
@@ -82,8 +84,7 @@ class AllureLabels:
                 marks.append(pytest.mark.allure_link(url, link_type="link", name=section))
         cell = self.cell_of(item)
         for axis, value in (cell or {}).items():
-            if axis != "versions":
-                marks.append(pytest.mark.allure_label(f"{axis}:{value}", label_type="tag"))
+            marks.append(pytest.mark.allure_label(f"{axis}:{value}", label_type="tag"))
         for mark in marks:
             item.add_marker(mark)
 
@@ -98,9 +99,16 @@ class AllureLabels:
 
         allure.dynamic.parameter("cell", cell_label(cell))
         for axis, value in cell.items():
-            if axis != "versions":
-                allure.dynamic.parameter(axis, str(value))
-        for tool, version in (cell.get("versions") or {}).items():
+            allure.dynamic.parameter(axis, str(value))
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtest_teardown(self, item: pytest.Item) -> None:
+        # The versions are known once the cell's fixtures bound its tools (evidence, not the cell).
+        if not self.cell_of(item):
+            return
+        import allure
+
+        for tool, version in evidence.current().versions.items():
             allure.dynamic.parameter(f"{tool} version", str(version), excluded=True)
 
 

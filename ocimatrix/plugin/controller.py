@@ -157,5 +157,5 @@ def eta_text(elapsed_s: float, done: int, total: int) -> str:
 def collect_tool_versions(records: list[Record]) -> dict[str, str]:
     tools: dict[str, str] = {}
     for record in records:
-        tools.update(record.cell.get("versions") or {})
+        tools.update(record.versions)
     return dict(sorted(tools.items()))

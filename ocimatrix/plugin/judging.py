@@ -79,8 +79,6 @@ def _judge(item: pytest.Item, call: pytest.CallInfo, report: pytest.TestReport, 
 def build_record(item: pytest.Item, state: dict, report: pytest.TestReport) -> Record:
     recorder = evidence.current()
     cell = dict(cell_of(item) or {})
-    if recorder.versions:
-        cell["versions"] = dict(recorder.versions)
     marker = item.get_closest_marker("spec")
     spec = Spec(*marker.args) if marker else None
     verdict = combine(state["verdicts"].values())
@@ -95,8 +93,14 @@ def build_record(item: pytest.Item, state: dict, report: pytest.TestReport) -> R
         reason=redact(reason),
         duration_s=round(time.monotonic() - state["start"], 3),
         repro=redact(list(recorder.repro)),
-        evidence=redact(_jsonable(recorder.evidence)),
+        evidence=redact(_jsonable(_with_versions(recorder))),
     )
+
+
+def _with_versions(recorder: evidence.Recorder) -> dict[str, Any]:
+    """The test's evidence, with the versions its tools reported: recorded once, never in the cell,
+    which stays the input it was."""
+    return {**recorder.evidence, "versions": dict(recorder.versions)} if recorder.versions else dict(recorder.evidence)
 
 
 def _jsonable(value: Any) -> Any:

@@ -3,8 +3,8 @@
 
 A cell names a tool per role axis (``engine: docker@trixie``); no ``@`` suffix is this host's
 generation. The record's ``evidence["tools"][role]`` says what the harness found (version,
-generation); older records have only ``cell["versions"]`` (tool or ``tool@generation`` -> version),
-and their generation is unknown.
+generation); older records have only the versions (tool or ``tool@generation`` -> version, read
+back as ``Record.versions`` whichever place an older writer put them), and their generation is unknown.
 """
 
 from __future__ import annotations
@@ -68,7 +68,7 @@ class ToolId:
 def tools_of(record: Record) -> dict[str, ToolId]:
     """role -> the tool the record's cell names for it, with the version and generation known for it."""
     cell = record.cell
-    versions = cell.get("versions") if isinstance(cell.get("versions"), dict) else {}
+    versions = record.versions
     seen = record.evidence.get("tools") if isinstance(record.evidence.get("tools"), dict) else {}
     found: dict[str, ToolId] = {}
     for role in ROLES:

@@ -56,7 +56,7 @@ class EngineColumn:
 
     @property
     def versions(self) -> str:
-        versions = self.record.cell.get("versions") or {}
+        versions = self.record.versions
         return ", ".join(f"{tool} {version}" for tool, version in versions.items() if version)
 
 
@@ -87,7 +87,7 @@ def declared_as_outcomes(results: Results) -> dict[str, dict[str, Record]]:
         runtime = record.cell.get("runtime")
         if matched is None or not runtime:
             continue
-        version = (record.cell.get("versions") or {}).get(runtime, "")
+        version = record.versions.get(runtime, "")
         label = f"{runtime} {version}".strip()
         found.setdefault(label, {})[".".join(matched.groups())] = record
     return found

@@ -30,7 +30,7 @@ def registry_columns(records: Iterable[Record]) -> list[dict[str, str]]:
         value = record.cell.get("registry") if record.suite in REGISTRY_SUITES else None
         if not value:
             continue
-        version = str((record.cell.get("versions") or {}).get(f"registry:{value}", ""))
+        version = str(record.versions.get(f"registry:{value}", ""))
         if not columns.get(value):
             columns[value] = version
     return [{"value": value, "version": version} for value, version in columns.items()]

@@ -104,7 +104,7 @@ def build_site_data(
     change_codes = {kind: i + 1 for i, kind in enumerate(CHANGE_KINDS)}
 
     for position, record in enumerate(records):
-        versions = record.cell.get("versions") or {}
+        versions = record.versions
         cell_key = (
             tuple(record.cell.get(a) for a in axes),
             tuple(sorted(versions.items())),

@@ -226,7 +226,7 @@ def _tools_table(results: Results) -> str:
     tools = dict(results.run.tools)
     # Versions recorded per cell count too: a merged run may have no run-level list.
     for record in results.results:
-        for tool, version in (record.cell.get("versions") or {}).items():
+        for tool, version in record.versions.items():
             seen = tools.get(tool, "")
             if version not in seen.split(" | "):
                 tools[tool] = f"{seen} | {version}" if seen else version

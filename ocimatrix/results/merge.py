@@ -141,7 +141,7 @@ def _other_entry(record: Record, origin: dict[str, str]) -> dict[str, Any]:
         "outcome": record.outcome,
         "reason": record.reason,
         "duration_s": record.duration_s,
-        "versions": dict(record.cell.get("versions") or {}),
+        "versions": record.versions,
         "repro": list(record.repro),
         "evidence": record.evidence,
     }

@@ -21,7 +21,8 @@ from ocimatrix.errors import UsageError
 SCHEMA_ID = "ocimatrix/results/v1"
 OUTCOMES = ("passed", "failed", "skipped", "error", "xfailed")
 # Observations earlier versions wrote into ``cell``: read back as evidence (the cell holds inputs only).
-OBSERVED_IN_CELL = ("selected_platform",)
+# The tools' versions too: a cell names the tools, what they turned out to be is what the run saw.
+OBSERVED_IN_CELL = ("selected_platform", "versions")
 
 
 @dataclass
@@ -42,6 +43,19 @@ class Record:
     repro: list[str] = field(default_factory=list)
     evidence: dict[str, Any] = field(default_factory=dict)
 
+    def __post_init__(self) -> None:
+        # Older writers put what a cell observed into the cell; it is evidence, not an axis.
+        observed = {key: self.cell[key] for key in OBSERVED_IN_CELL if key in self.cell}
+        if observed:
+            self.cell = {k: v for k, v in self.cell.items() if k not in observed}
+            self.evidence = {**observed, **self.evidence}
+
+    @property
+    def versions(self) -> dict[str, str]:
+        """Tool label (``docker``, ``docker@trixie``, a CRI endpoint's) -> the version this cell recorded."""
+        found = self.evidence.get("versions")
+        return dict(found) if isinstance(found, dict) else {}
+
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
         if self.spec is None:
@@ -53,10 +67,6 @@ class Record:
         spec = data.get("spec")
         cell = dict(data.get("cell") or {})
         evidence = dict(data.get("evidence") or {})
-        for key in OBSERVED_IN_CELL:
-            # Older writers put what a cell observed into the cell; it is evidence, not an axis.
-            if key in cell:
-                evidence.setdefault(key, cell.pop(key))
         return cls(
             test=data["test"],
             suite=data.get("suite", ""),
