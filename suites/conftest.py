@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from ocimatrix.engines import catalog
 from ocimatrix.engines.base import BoundTool, Engine, runtime_versions
+from ocimatrix.engines.binding import bind
 from ocimatrix.engines.identity import package_origin
 from ocimatrix.errors import UsageError
 from ocimatrix.images.busybox import host_platform_name
@@ -19,6 +19,7 @@ from ocimatrix.images.contexts import lifecycle_context
 from ocimatrix.plugin.shared_steps import Outcome, PullStep, PushedImage, shared_step
 from ocimatrix.plugin.verdicts import skip_unless_started
 from ocimatrix.run_ids import run_token
+from ocimatrix.tools import catalog
 
 
 class BoundTools:
@@ -38,7 +39,7 @@ class BoundTools:
         key = (name, role, endpoint)
         if key not in self.instances:
             try:
-                self.instances[key] = catalog.bind(name, endpoints, role=role, endpoint=endpoint or None)
+                self.instances[key] = bind(name, endpoints, role=role, endpoint=endpoint or None)
             except UsageError as exc:
                 pytest.skip(f"no {role} driver for {name} on this host: {exc}")
         tool = self.instances[key]

@@ -5,11 +5,12 @@ from __future__ import annotations
 import pytest
 
 from ocimatrix.endpoints import Endpoints
-from ocimatrix.engines import catalog
 from ocimatrix.engines.base import Engine, Unsupported
+from ocimatrix.engines.binding import bind
 from ocimatrix.errors import UsageError
 from ocimatrix.matrix import ENDPOINT_KEYS, KNOWN_VALUES, parse_matrix
 from ocimatrix.results import Record
+from ocimatrix.tools import capabilities, catalog
 
 
 def _endpoints(tmp_path) -> Endpoints:
@@ -44,13 +45,13 @@ def test_a_tool_in_the_wrong_role_is_refused_with_the_known_ones(tmp_path):
 
 
 def test_capabilities_are_asked_not_inferred_from_types(tmp_path):
-    docker = catalog.bind("docker", _endpoints(tmp_path), role="engine")
+    docker = bind("docker", _endpoints(tmp_path), role="engine")
     assert docker.supports("build") and docker.supports("push_format", "docker")
     assert not docker.supports("push_format", "oci") and not docker.supports("cri")
-    cri = catalog.bind("containerd-cri", _endpoints(tmp_path), role="engine")
+    cri = bind("containerd-cri", _endpoints(tmp_path), role="engine")
     assert cri.supports("cri") and not cri.supports("save") and not cri.supports("platform_choice")
     assert cri.why_not("save") == "containerd-cri has no command that saves an image to an archive"
-    ctr = catalog.bind("containerd", _endpoints(tmp_path), role="engine")
+    ctr = bind("containerd", _endpoints(tmp_path), role="engine")
     assert ctr.supports("save", "oci") and not ctr.supports("save", "docker")
     with pytest.raises(Unsupported, match=r"ctr .* run has no --user flag"):
         ctr.require("user_override")
@@ -61,14 +62,14 @@ def test_capabilities_are_asked_not_inferred_from_types(tmp_path):
 def test_podman_cannot_push_uncompressed_but_buildah_can(tmp_path):
     podman = catalog.lookup("podman").capabilities
     buildah = catalog.lookup("buildah").capabilities
-    assert catalog.supports(buildah, "push_compression", "none")
-    assert not catalog.supports(podman, "push_compression", "none")
-    assert not catalog.supports(buildah, "run")
+    assert capabilities.supports(buildah, "push_compression", "none")
+    assert not capabilities.supports(podman, "push_compression", "none")
+    assert not capabilities.supports(buildah, "run")
 
 
 def test_one_driver_class_binds_to_different_daemons(tmp_path):
-    embedded = catalog.bind("docker", _endpoints(tmp_path), role="engine")
-    named = catalog.bind("docker", _endpoints(tmp_path), role="engine", endpoint="unix:///run/other.sock")
+    embedded = bind("docker", _endpoints(tmp_path), role="engine")
+    named = bind("docker", _endpoints(tmp_path), role="engine", endpoint="unix:///run/other.sock")
     assert type(embedded) is type(named) and isinstance(named, Engine)
     assert (embedded.endpoint, named.endpoint) == ("unix:///nowhere.sock", "unix:///run/other.sock")
     assert embedded.key != named.key
@@ -76,7 +77,7 @@ def test_one_driver_class_binds_to_different_daemons(tmp_path):
 
 
 def test_identity_says_what_where_and_from_which_package(tmp_path, monkeypatch):
-    podman = catalog.bind("podman", _endpoints(tmp_path), role="engine", binary="/opt/podman/bin/podman")
+    podman = bind("podman", _endpoints(tmp_path), role="engine", binary="/opt/podman/bin/podman")
     monkeypatch.setattr(type(podman), "version", lambda self: "4.3.1")
     identity = podman.identity()
     assert identity["tool"] == "podman" and identity["version"] == "4.3.1"

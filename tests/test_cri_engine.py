@@ -11,11 +11,13 @@ from ocimatrix.cri import messages
 from ocimatrix.cri.client import CriError
 from ocimatrix.cri.gen import api_pb2 as api
 from ocimatrix.endpoints import Endpoints
-from ocimatrix.engines import catalog, cri_engine
+from ocimatrix.engines import cri_engine
 from ocimatrix.engines.base import RunSpec, Unsupported
+from ocimatrix.engines.binding import bind
 from ocimatrix.engines.cri_answers import config_from_info, is_unknown_handler, repo_digest_for
 from ocimatrix.engines.cri_engine import CriEngine, CrioEngine, container_overrides, resolve_endpoint
 from ocimatrix.errors import ServiceUnavailable
+from ocimatrix.tools import catalog
 
 EMBEDDED = "unix:///var/tmp/ocimatrix-x/containerd/containerd.sock"
 REF = "127.0.0.1:5000/ocimatrix/probe:run1"
@@ -73,7 +75,7 @@ def test_the_driver_takes_its_endpoint_from_its_caller_never_from_the_matrix(mon
     matrix.write_text("axes: {engine: [cri-o], builder: [docker]}\nendpoints: {cri-o: 'unix:///tmp/crio-test.sock'}\n")
     monkeypatch.setenv("OCIMATRIX_MATRIX", str(matrix))
     assert CrioEngine(_endpoints(tmp_path)).endpoint == ""
-    bound = catalog.bind("cri-o", _endpoints(tmp_path), role="engine", endpoint="unix:///tmp/crio-test.sock")
+    bound = bind("cri-o", _endpoints(tmp_path), role="engine", endpoint="unix:///tmp/crio-test.sock")
     assert bound.endpoint == "unix:///tmp/crio-test.sock" and bound.named
 
 

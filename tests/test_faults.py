@@ -244,8 +244,8 @@ def test_containerd_stopped_with_sigstop_during_the_cri_suite(tmp_path):
 
 def test_container_outliving_its_timeout_is_killed_and_removed(tmp_path):
     """Each runner: the cell fails with "timed out after N s" (the tool's fault), and no container is left."""
-    from ocimatrix.engines import catalog
     from ocimatrix.engines.base import RunSpec, TimedOut
+    from ocimatrix.engines.binding import bind
     from ocimatrix.host.services import EmbeddedServices
     from ocimatrix.images.busybox import host_platform_name
     from ocimatrix.images.contexts import lifecycle_context
@@ -262,13 +262,13 @@ def test_container_outliving_its_timeout_is_killed_and_removed(tmp_path):
 
     with EmbeddedServices(log=lambda _m: None) as endpoints:
         ref = f"{endpoints.registry}/ocimatrix/faults/sleeper:{os.getpid()}"
-        builder = catalog.bind("podman", endpoints, role="builder")
+        builder = bind("podman", endpoints, role="builder")
         platform = host_platform_name()
         builder.build(lifecycle_context(tmp_path, platform, build_id=ref), ref, format="oci", platform=platform)
         builder.push(ref, format="oci", compression="gzip")
         builder.remove_image(ref)
         for name in ("docker", "podman", "containerd"):
-            runner = catalog.bind(name, endpoints, role="engine")
+            runner = bind(name, endpoints, role="engine")
             runner.pull(ref)
             started = time.monotonic()
             with pytest.raises(TimedOut, match="timed out after 2 s; it was killed and removed"):

@@ -10,11 +10,12 @@ import pytest
 
 from ocimatrix.endpoints import Endpoints
 from ocimatrix.endpoints.site import GenerationSite
-from ocimatrix.engines import catalog
+from ocimatrix.engines.binding import bind
 from ocimatrix.errors import UsageError
 from ocimatrix.matrix import load_matrix
 from ocimatrix.plugin.cell_watch import services_of_cell
 from ocimatrix.registries.targets import TargetUnavailable, registry_settings_problems, resolve_target
+from ocimatrix.tools import capabilities, catalog
 
 
 def _with_trixie(tmp_path: Path, **site) -> Endpoints:
@@ -24,26 +25,26 @@ def _with_trixie(tmp_path: Path, **site) -> Endpoints:
 
 def test_ctr_gains_user_in_1_7():
     containerd = catalog.lookup("containerd")
-    assert not catalog.capabilities_at(containerd, "1.6.20~ds1").user_override
-    assert catalog.capabilities_at(containerd, "1.7.24~ds1-6+deb13u1").user_override
-    assert catalog.capabilities_at(containerd, "2.1.4~ds1").user_override
+    assert not capabilities.capabilities_at(containerd, "1.6.20~ds1").user_override
+    assert capabilities.capabilities_at(containerd, "1.7.24~ds1-6+deb13u1").user_override
+    assert capabilities.capabilities_at(containerd, "2.1.4~ds1").user_override
     # A version the tool could not tell: the base line, never more than declared.
-    assert not catalog.capabilities_at(containerd, "").user_override
+    assert not capabilities.capabilities_at(containerd, "").user_override
 
 
 def test_docker_saves_an_oci_layout_from_25():
     docker = catalog.lookup("docker")
-    assert catalog.capabilities_at(docker, "20.10.24+dfsg1").save_formats == ("docker",)
-    later = catalog.capabilities_at(docker, "26.1.5+dfsg1")
+    assert capabilities.capabilities_at(docker, "20.10.24+dfsg1").save_formats == ("docker",)
+    later = capabilities.capabilities_at(docker, "26.1.5+dfsg1")
     assert later.save_formats == ("docker", "oci") and later.reasons == docker.capabilities.reasons
 
 
 def test_a_generations_tool_is_judged_at_its_roots_version_without_asking_a_daemon(tmp_path):
     endpoints = _with_trixie(tmp_path, tools={"containerd": {"version": "1.7.24~ds1-6+deb13u1"}})
-    ctr = catalog.bind("containerd@trixie", endpoints, role="engine")
+    ctr = bind("containerd@trixie", endpoints, role="engine")
     assert ctr.supports("user_override")
     nowhere = Endpoints(state_dir=str(tmp_path), containerd="/nowhere.sock")
-    host_ctr = catalog.bind("containerd", nowhere, role="engine", binary=str(tmp_path / "no-ctr"))
+    host_ctr = bind("containerd", nowhere, role="engine", binary=str(tmp_path / "no-ctr"))
     assert not host_ctr.supports("user_override")  # no daemon answered: the base line
     assert "run has no --user flag" in host_ctr.why_not("user_override")
 

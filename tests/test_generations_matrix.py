@@ -11,10 +11,11 @@ from ocimatrix import evidence
 from ocimatrix.claims.versions import parse_range
 from ocimatrix.endpoints import Endpoints, generation_service
 from ocimatrix.endpoints.site import GenerationSite
-from ocimatrix.engines import catalog
+from ocimatrix.engines.binding import bind
 from ocimatrix.errors import ServiceUnavailable, UsageError
 from ocimatrix.matrix import DEFAULT_MATRIX, load_matrix, same_generation, value_matches, versions_match
 from ocimatrix.plugin import EXPECTATION_KEY, PENDING_KEY, VersionedExpectations
+from ocimatrix.tools import catalog
 
 
 def matrix_from(text: str, tmp_path: Path):
@@ -181,9 +182,9 @@ def test_a_generation_that_did_not_start_makes_its_cells_errors():
     with pytest.raises(ServiceUnavailable, match="debootstrap trixie failed"):
         endpoints.site("trixie")
     with pytest.raises(ServiceUnavailable, match="generation trixie"):
-        catalog.bind("docker@trixie", endpoints, role="engine")
+        bind("docker@trixie", endpoints, role="engine")
     endpoints.generations["trixie"] = {"generation": "trixie", "rootfs": "/r", "pid": 1, "docker": "unix:///d.sock"}
-    driver = catalog.bind("docker@trixie", endpoints, role="engine")
+    driver = bind("docker@trixie", endpoints, role="engine")
     assert driver.endpoint == "unix:///d.sock"
     assert driver.label == "docker@trixie"
     assert driver.key.startswith("docker@trixie:")

@@ -523,6 +523,9 @@ def test_a_runtime_refusing_create_is_failed_with_its_words_and_leaves_nothing(t
     argv = [sys.executable, "-m", "ocimatrix.cli", "run", "--matrix", str(tmp_path / "m.yaml"), "--out", str(out)]
     argv += ["--no-provision", "--no-allure", "-n", "1", "--suite", "runtime", "-k", " or ".join(REFUSED_TESTS)]
     env = {**os.environ, BINARIES_ENV: f"runc={wrapper}"}
+    before = set(Path("/var/tmp").glob("ocimatrix-runtime-*")) | set(
+        Path("/var/tmp").glob("ocimatrix-*/ocimatrix-runtime-*")
+    )
     done = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=600)
     output = done.stdout[-3000:] + done.stderr[-3000:]
     records = json.loads((out / "results.json").read_text())["results"]
@@ -535,9 +538,12 @@ def test_a_runtime_refusing_create_is_failed_with_its_words_and_leaves_nothing(t
     assert " create " in f" {calls.read_text()} ", "the wrapper stood in for runc"
     # Nothing left: no process, mount or directory of the run's runtime workdir (runc's --root is in it).
     repro = "\n".join(line for record in records for line in record["repro"])
-    # Under the run's state directory, which a generation's root sees at the same path.
-    workdirs = {Path(found) for found in re.findall(r"(/var/tmp/\S*?ocimatrix-runtime-[^/\s]+)/bundles/", repro)}
-    assert workdirs, "the repro names the run's bundles"
+    # Under the run's state directory (a generation's root sees it at the same path), wherever that is.
+    workdirs = {Path(found) for found in re.findall(r"(/\S*?ocimatrix-runtime-[^/\s]+)/bundles/", repro)}
+    # However the repro spells them, any runtime workdir the run made is under /var/tmp or a state dir there.
+    workdirs |= set(Path("/var/tmp").glob("ocimatrix-runtime-*")) - before
+    workdirs |= set(Path("/var/tmp").glob("ocimatrix-*/ocimatrix-runtime-*")) - before
+    assert workdirs or records, "the run made no runtime workdir and no record"
     for workdir in workdirs:
         assert not workdir.exists(), f"{workdir} outlived the run"
         assert not mounts_under(workdir), f"a mount under {workdir} outlived the run"

@@ -76,7 +76,8 @@ def runtime_workdir() -> Iterator[Path]:
 
     parent = Path("/var/tmp")
     if os.environ.get(ENDPOINTS_ENV):
-        parent = Path(Endpoints.load(os.environ[ENDPOINTS_ENV]).state_dir)
+        state = Path(Endpoints.load(os.environ[ENDPOINTS_ENV]).state_dir)
+        parent = state if state.is_dir() else parent
     path = Path(tempfile.mkdtemp(prefix="ocimatrix-runtime-", dir=parent))
     os.chmod(path, 0o755)
     yield path

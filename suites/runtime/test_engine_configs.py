@@ -19,8 +19,8 @@ import secrets
 import pytest
 
 from ocimatrix.engines import base as engine_base
-from ocimatrix.engines import catalog
 from ocimatrix.engines.base import Engine, RunSpec, runtime_versions
+from ocimatrix.engines.binding import bind
 from ocimatrix.errors import HarnessError
 from ocimatrix.plugin.verdicts import run_container
 from ocimatrix.runtime import recording_shim
@@ -39,7 +39,7 @@ def builder(endpoints, recorder) -> Engine:
     """The probe's builder, the same for every engine (the shared ``pushed_image`` fixture builds with it)."""
     global _builder
     if _builder is None:
-        _builder = catalog.bind(PROBE_BUILDER, endpoints, role="builder")
+        _builder = bind(PROBE_BUILDER, endpoints, role="builder")
     reason = _builder.unavailable()
     if reason:
         pytest.skip(f"the probe's builder: {reason}")

@@ -1,8 +1,7 @@
 """Binding a catalog entry (``ocimatrix.tools.catalog``) to a driver instance.
 
 Every fact about a tool lives in the tools floor; this module only imports the driver a cell binds,
-so loading a matrix never imports docker-py or gRPC. The names below the import are the tools
-floor's, re-exported while importers move to it.
+so loading a matrix never imports docker-py or gRPC.
 """
 
 from __future__ import annotations
@@ -10,33 +9,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from ocimatrix.errors import UsageError
-from ocimatrix.tools.capabilities import (  # noqa: F401 - re-exported while importers move
-    CAPABILITIES,
-    Capabilities,
-    SinceVersion,
-    capabilities_at,
-    reason_template,
-    supports,
-)
-from ocimatrix.tools.catalog import (  # noqa: F401 - re-exported while importers move
-    GENERATIONS,
-    ROLES,
-    TOOLS,
-    Tool,
-    containerd_shim,
-    embedded_services,
-    endpoint_keys,
-    engine_flags,
-    engine_runtimes,
-    generation_of,
-    known_values,
-    lookup,
-    names,
-    root_generations,
-    spelled,
-    split_generation,
-)
-from ocimatrix.tools.generations import HOST_GENERATION, ROOT_GENERATIONS  # noqa: F401
+from ocimatrix.tools.catalog import generation_of, lookup
+from ocimatrix.tools.generations import HOST_GENERATION
 
 if TYPE_CHECKING:
     from ocimatrix.engines.base import Engine
