@@ -12,7 +12,7 @@ import itertools
 import pytest
 
 from ocimatrix.results import Record, Results, Run
-from ocimatrix.results.merge import Source, classify, diff_results, merge_results
+from ocimatrix.results.merge import Source, cell_axes, classify, diff_results, merge_results
 
 # Which record stands for a case seen twice, most telling first; written down here, not read from
 # the module under test: a failure anywhere is the news, then a harness error, then a cell that ran.
@@ -234,3 +234,9 @@ def test_a_conflict_found_by_an_earlier_merge_stays_a_conflict():
     [kept] = again.results.results
     assert again.notes[0].kind == "duplicate" and kept.evidence["merge"]["kind"] == "conflict"
     assert [o["outcome"] for o in kept.evidence["merge"]["others"]] == ["failed", "passed"]
+
+
+def test_a_cell_as_older_files_wrote_it_is_the_same_case_without_its_versions():
+    older = {"runtime": "runc", "engine": "docker", "versions": {"docker": "20.10.24"}}
+    assert cell_axes(older) == (("engine", "docker"), ("runtime", "runc"))
+    assert cell_axes(older) == cell_axes({"engine": "docker", "runtime": "runc"})
