@@ -13,8 +13,8 @@ from ocimatrix.claims.catalog import Selection
 from ocimatrix.claims.judge import Judgement, counts, exit_code, judge, judge_all
 from ocimatrix.claims.model import EngineClaim
 from ocimatrix.claims.plan import Claim
-from ocimatrix.claims.versions import parse_range
 from ocimatrix.results import Record
+from ocimatrix.tools.versions import parse_range
 
 PATH = "suites/claims/test_image_claims.py"
 TEST = "test_image_runs"

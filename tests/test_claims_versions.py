@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from ocimatrix.claims.versions import RangeError, parse_range, parse_version
+from ocimatrix.tools.versions import RangeError, parse_range, parse_version
 
 
 @pytest.mark.parametrize(

@@ -8,7 +8,6 @@ from pathlib import Path
 import pytest
 
 from ocimatrix import evidence
-from ocimatrix.claims.versions import parse_range
 from ocimatrix.endpoints import Endpoints, generation_service
 from ocimatrix.endpoints.site import GenerationSite
 from ocimatrix.engines.binding import bind
@@ -16,6 +15,7 @@ from ocimatrix.errors import ServiceUnavailable, UsageError
 from ocimatrix.matrix import DEFAULT_MATRIX, load_matrix, same_generation, value_matches, versions_match
 from ocimatrix.plugin import EXPECTATION_KEY, PENDING_KEY, VersionedExpectations
 from ocimatrix.tools import catalog
+from ocimatrix.tools.versions import parse_range
 
 
 def matrix_from(text: str, tmp_path: Path):

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from ocimatrix.axes import AXES
-from ocimatrix.claims.versions import parse_range
 from ocimatrix.matrix import Matrix, value_matches, versions_match
+from ocimatrix.tools.versions import parse_range
 
 
 def matrix(**fields) -> Matrix:
