@@ -79,6 +79,8 @@ def test_filter_open_failing_cell_and_copy_its_repro(site):
 
         page.keyboard.press("Escape")
         dialog.wait_for(state="hidden")
+        # Closing goes back in history (the dialog opened with a pushState), which lands asynchronously.
+        page.wait_for_function("!location.hash.includes('r=')", timeout=5000)
         assert "r=" not in page.url and "engine=podman" in page.url
         assert watch.problems == [] and watch.remote == []
 
