@@ -12,8 +12,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from verdict_cases import as_the_suite_fails, raised
 
-from ocimatrix.distribution.client import CheckFailed
 from ocimatrix.errors import ServiceUnavailable
 from ocimatrix.matrix import load_matrix
 from ocimatrix.plugin.expectations import names_the_test
@@ -184,24 +184,6 @@ def _recorded(expected: dict) -> list[tuple[str, str]]:
     return [answer for test, answer in RECORDED.items() if _names(expected["test"], test)]
 
 
-def _raised(exc: BaseException) -> BaseException:
-    try:
-        raise exc
-    except BaseException as caught:  # noqa: BLE001 - a raised exception, traceback and all
-        return caught
-
-
-def _as_the_suite_fails(step: str, answer: str) -> BaseException:
-    """The exception pytest sees from the suite's ``dist`` fixture: pytest.fail raised from the CheckFailed."""
-    try:
-        try:
-            raise CheckFailed(f"{step}: the check's own sentence, naming {answer[:40]}", step=step, answer=answer)
-        except CheckFailed as exc:
-            raise pytest.fail.Exception(str(exc), pytrace=False) from exc
-    except BaseException as caught:  # noqa: BLE001
-        return caught
-
-
 def test_both_matrices_run_the_crane_registry_in_the_distribution_suite():
     for name in MATRICES:
         matrix = load_matrix(ROOT / name)
@@ -232,7 +214,7 @@ def test_every_crane_expectation_names_a_step_and_has_recorded_answers(expected)
 @pytest.mark.parametrize("expected", _crane_expectations())
 def test_the_recorded_answer_confirms_the_listing(expected):
     for step, answer in _recorded(expected):
-        verdict = decide(_as_the_suite_fails(step, answer), expected=expected)
+        verdict = decide(as_the_suite_fails(step, answer), expected=expected)
         assert verdict.outcome == "xfailed", (step, answer, verdict.reason)
 
 
@@ -242,18 +224,18 @@ def test_a_different_failure_never_confirms_the_listing(expected):
     # The finding's own answer, but to a setup step: a setup push's 201 without Location is no finding here.
     for setup in SETUP_STEPS:
         for _, answer in recorded:
-            assert decide(_as_the_suite_fails(setup, answer), expected=expected).outcome == "failed"
+            assert decide(as_the_suite_fails(setup, answer), expected=expected).outcome == "failed"
     for step, _ in recorded:
         for answer in OTHER_ANSWERS:
             if answer in SAME_FINDING.get(expected["test"].partition("[")[0], ()):
                 continue
-            verdict = decide(_as_the_suite_fails(step, answer), expected=expected)
+            verdict = decide(as_the_suite_fails(step, answer), expected=expected)
             assert verdict.outcome == "failed", (step, answer)
     # Nothing answered: the registry is gone, whatever the message says.
-    assert decide(_raised(ConnectionRefusedError(111, "Connection refused")), expected=expected).outcome == "error"
+    assert decide(raised(ConnectionRefusedError(111, "Connection refused")), expected=expected).outcome == "error"
     unavailable = ServiceUnavailable("registry http://127.0.0.1:5000", f"{recorded[0][0]}: ConnectError")
-    assert decide(_raised(unavailable), expected=expected).outcome == "error"
-    assert decide(_raised(AssertionError(expected["match"])), expected=expected).outcome == "failed"
+    assert decide(raised(unavailable), expected=expected).outcome == "error"
+    assert decide(raised(AssertionError(expected["match"])), expected=expected).outcome == "failed"
 
 
 def test_every_recorded_crane_answer_is_listed_in_both_matrices():
@@ -263,8 +245,7 @@ def test_every_recorded_crane_answer_is_listed_in_both_matrices():
             confirming = [
                 e
                 for e in listed
-                if _names(e["test"], test)
-                and decide(_as_the_suite_fails(step, answer), expected=e).outcome == "xfailed"
+                if _names(e["test"], test) and decide(as_the_suite_fails(step, answer), expected=e).outcome == "xfailed"
             ]
             assert confirming, (name, test, step)
         for test in PASSING_CASES:

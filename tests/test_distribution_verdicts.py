@@ -23,6 +23,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from verdict_cases import as_the_suite_fails, raised
 
 from ocimatrix import evidence
 from ocimatrix.distribution import discovery, management, pull, push, shapes
@@ -139,24 +140,6 @@ def _registry_expectations() -> list:
     return found
 
 
-def _raised(exc: BaseException) -> BaseException:
-    try:
-        raise exc
-    except BaseException as caught:  # noqa: BLE001 - a raised exception, traceback and all
-        return caught
-
-
-def _as_the_suite_fails(step: str, answer: str) -> BaseException:
-    """The exception pytest sees from the suite's ``dist`` fixture: pytest.fail raised from the CheckFailed."""
-    try:
-        try:
-            raise CheckFailed(f"{step}: the check's own sentence, naming {answer[:40]}", step=step, answer=answer)
-        except CheckFailed as exc:
-            raise pytest.fail.Exception(str(exc), pytrace=False) from exc
-    except BaseException as caught:  # noqa: BLE001
-        return caught
-
-
 @pytest.mark.parametrize("expected", _registry_expectations())
 def test_every_registry_expectation_names_a_step_and_has_recorded_answers(expected):
     assert expected.get("step"), "a registry finding names the step it answered"
@@ -166,7 +149,7 @@ def test_every_registry_expectation_names_a_step_and_has_recorded_answers(expect
 @pytest.mark.parametrize("expected", _registry_expectations())
 def test_the_recorded_answer_confirms_the_listing(expected):
     for step, answer in RECORDED[expected["test"]]:
-        verdict = decide(_as_the_suite_fails(step, answer), expected=expected)
+        verdict = decide(as_the_suite_fails(step, answer), expected=expected)
         assert verdict.outcome == "xfailed", (step, answer, verdict.reason)
 
 
@@ -176,20 +159,20 @@ def test_a_different_failure_never_confirms_the_listing(expected):
     # The finding's own answer, but to a setup step: a setup push's 500 is not "500 on a malformed digest".
     for setup in SETUP_STEPS:
         for _, answer in recorded:
-            assert decide(_as_the_suite_fails(setup, answer), expected=expected).outcome == "failed"
+            assert decide(as_the_suite_fails(setup, answer), expected=expected).outcome == "failed"
     # Another answer to the finding's own step.
     for step, real in recorded:
         for answer in OTHER_ANSWERS:
             if answer == real or answer in SAME_FINDING.get(expected["test"], ()):
                 continue
-            verdict = decide(_as_the_suite_fails(step, answer), expected=expected)
+            verdict = decide(as_the_suite_fails(step, answer), expected=expected)
             assert verdict.outcome == "failed", (step, answer)
     # Nothing answered: the registry is gone, whatever the message says.
-    assert decide(_raised(ConnectionRefusedError(111, "Connection refused")), expected=expected).outcome == "error"
+    assert decide(raised(ConnectionRefusedError(111, "Connection refused")), expected=expected).outcome == "error"
     unavailable = ServiceUnavailable("registry http://127.0.0.1:5000", f"{recorded[0][0]}: ConnectError")
-    assert decide(_raised(unavailable), expected=expected).outcome == "error"
+    assert decide(raised(unavailable), expected=expected).outcome == "error"
     # The harness's words, the listing's own pattern included, are no answer.
-    assert decide(_raised(AssertionError(expected["match"])), expected=expected).outcome == "failed"
+    assert decide(raised(AssertionError(expected["match"])), expected=expected).outcome == "failed"
 
 
 # --- an in-memory registry behind httpx.MockTransport ------------------------------------------
@@ -355,7 +338,7 @@ def _run(check, registry, *args, settings: dict | None = None, **kwargs):
 def _failure(check, registry, *args, **kwargs) -> CheckFailed:
     with pytest.raises(CheckFailed) as info:
         _run(check, registry, *args, **kwargs)
-    assert decide(_raised(info.value)).outcome == "failed"
+    assert decide(raised(info.value)).outcome == "failed"
     return info.value
 
 
@@ -407,7 +390,7 @@ def test_a_token_endpoint_answering_500_is_the_setups_error(credentials):
     with pytest.raises(RegistryAuthError) as info:
         _run(pull.api_version_check, registry, settings={"auth": {"type": "bearer", **credentials}})
     assert "token endpoint http://auth.example/token answered 500 Internal Server Error" in str(info.value)
-    assert isinstance(info.value, HarnessError) and decide(_raised(info.value)).outcome == "error"
+    assert isinstance(info.value, HarnessError) and decide(raised(info.value)).outcome == "error"
 
 
 def test_credentials_the_registry_refuses_are_the_setups_error(credentials):
@@ -417,7 +400,7 @@ def test_credentials_the_registry_refuses_are_the_setups_error(credentials):
         _run(push.push_blob_post_put, registry, settings={"auth": {"type": "basic", **credentials}})
     assert "answered 401 to POST /v2/" in str(info.value) and "with the configured credentials" in str(info.value)
     assert "not-the-password" not in str(info.value)
-    assert decide(_raised(info.value)).outcome == "error"
+    assert decide(raised(info.value)).outcome == "error"
 
 
 def test_a_registry_asking_for_credentials_the_matrix_does_not_give_is_the_setups_error():
@@ -450,7 +433,7 @@ def test_a_late_answer_from_a_registry_that_answers_is_failed():
     finally:
         ctx.close()
     assert info.value.step == "pull blob" and info.value.answer == "no complete answer within 2s (timeout)"
-    assert decide(_raised(info.value)).outcome == "failed"
+    assert decide(raised(info.value)).outcome == "failed"
 
 
 def test_a_registry_that_answers_nothing_at_all_is_unavailable():
@@ -458,7 +441,7 @@ def test_a_registry_that_answers_nothing_at_all_is_unavailable():
     registry.overrides.append(_hang_on("/blobs/sha256:"))
     with pytest.raises(ServiceUnavailable) as info:
         _run(pull.pull_blob, registry)  # the liveness probe finds nothing at 127.0.0.1:9
-    assert decide(_raised(info.value)).outcome == "error"
+    assert decide(raised(info.value)).outcome == "error"
 
 
 def _body_at(fragment: str, body: bytes, content_type: str = "application/json") -> Override:

@@ -9,6 +9,7 @@ and recorded different answers of the same test.
 from __future__ import annotations
 
 import pytest
+from verdict_cases import raised
 
 from ocimatrix.errors import HarnessError, ImplementationFailure
 from ocimatrix.matrix import load_matrix
@@ -24,27 +25,20 @@ def _listings() -> list:
     return found
 
 
-def _raised(exc: BaseException) -> BaseException:
-    try:
-        raise exc
-    except BaseException as caught:  # noqa: BLE001
-        return caught
-
-
 @pytest.mark.parametrize("expected", _listings())
 def test_the_harness_words_never_confirm_a_listing(expected):
     # The harness's message may say anything, the listing's own words included.
     bait = f"{expected['reason']} {expected['match']} {expected.get('step', '')}"
-    assert decide(_raised(AssertionError(bait)), expected=expected).outcome == "failed"
+    assert decide(raised(AssertionError(bait)), expected=expected).outcome == "failed"
 
 
 @pytest.mark.parametrize("expected", _listings())
 def test_an_empty_answer_never_confirms_a_listing(expected):
     empty = ImplementationFailure("the check failed", step=expected.get("step") or "the step", answer="")
-    assert decide(_raised(empty), expected=expected).outcome == "failed"
+    assert decide(raised(empty), expected=expected).outcome == "failed"
 
 
 @pytest.mark.parametrize("expected", _listings())
 def test_a_silent_service_is_never_a_listed_incompatibility(expected):
-    assert decide(_raised(ConnectionRefusedError(111, "Connection refused")), expected=expected).outcome == "error"
-    assert decide(_raised(HarnessError(expected["match"])), expected=expected).outcome == "error"
+    assert decide(raised(ConnectionRefusedError(111, "Connection refused")), expected=expected).outcome == "error"
+    assert decide(raised(HarnessError(expected["match"])), expected=expected).outcome == "error"

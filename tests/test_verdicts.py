@@ -6,6 +6,7 @@ import grpc
 import httpx
 import pytest
 import requests
+from verdict_cases import raised
 
 from ocimatrix.engines.base import EngineError, TimedOut
 from ocimatrix.errors import HarnessError, ImplementationFailure, ServiceUnavailable, UsageError
@@ -99,13 +100,6 @@ STEPPED = {**KNOWN, "step": r"^GET blob by malformed digest$", "match": r"^500 "
 MALFORMED = "GET blob by malformed digest"
 
 
-def _raised(exc: BaseException) -> BaseException:
-    try:
-        raise exc
-    except BaseException as caught:  # noqa: BLE001
-        return caught
-
-
 def _skip(reason: str) -> BaseException:
     with pytest.raises(pytest.skip.Exception) as skipped:
         pytest.skip(reason)
@@ -145,7 +139,7 @@ def _skip(reason: str) -> BaseException:
     ],
 )
 def test_decision_table(exc, kwargs, outcome):
-    verdict = decide(_raised(exc) if exc is not None else None, **kwargs)
+    verdict = decide(raised(exc) if exc is not None else None, **kwargs)
     assert verdict.outcome == outcome, verdict.reason
 
 
