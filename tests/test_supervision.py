@@ -107,10 +107,10 @@ def silent(sockdir) -> Iterator[Path]:
 
 
 def test_containerd_answers_its_grpc_version(containerd_like):
-    assert probe_once(Probe("containerd", str(containerd_like))) is None
+    assert probe_once(Probe("containerd-api", str(containerd_like))) is None
 
 
-@pytest.mark.parametrize("kind", ["containerd", "cri"])
+@pytest.mark.parametrize("kind", ["containerd-api", "cri"])
 def test_a_socket_that_accepts_and_says_nothing_is_not_healthy(short_probes, silent, kind):
     problem = probe_once(Probe(kind, f"unix://{silent}" if kind == "cri" else str(silent)))
     assert problem is not None and "got no answer within 0.5 s" in problem, problem
@@ -118,7 +118,7 @@ def test_a_socket_that_accepts_and_says_nothing_is_not_healthy(short_probes, sil
     assert probe_once(Probe("unix", str(silent))) is None
 
 
-@pytest.mark.parametrize("kind", ["containerd", "cri"])
+@pytest.mark.parametrize("kind", ["containerd-api", "cri"])
 def test_no_socket_is_not_healthy(short_probes, sockdir, kind):
     problem = probe_once(Probe(kind, str(sockdir / "gone.sock")))
     assert problem is not None and "UNAVAILABLE" in problem
@@ -206,8 +206,8 @@ def test_a_named_cri_endpoint_is_watched_by_its_protocol_never_restarted(tmp_pat
 
 def test_user_endpoint_probe_kinds():
     assert user_endpoint("containerd-cri", "unix:///run/c.sock").probe == Probe("cri", "/run/c.sock")
-    assert user_endpoint("containerd", "unix:///run/c.sock").probe == Probe("containerd", "/run/c.sock")
-    assert user_endpoint("docker", "unix:///run/d.sock").probe == Probe("docker", "/run/d.sock")
+    assert user_endpoint("containerd", "unix:///run/c.sock").probe == Probe("containerd-api", "/run/c.sock")
+    assert user_endpoint("docker", "unix:///run/d.sock").probe == Probe("docker-api", "/run/d.sock")
     assert user_endpoint("docker", "tcp://127.0.0.1:2375") is None
 
 

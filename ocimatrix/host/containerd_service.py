@@ -28,7 +28,7 @@ class ContainerdService:
 
     def _ready(self) -> bool:
         # Ready when it answers its gRPC Version: the health the supervision checks later too.
-        return self.socket.exists() and probe_once(Probe("containerd", str(self.socket))) is None
+        return self.socket.exists() and probe_once(Probe("containerd-api", str(self.socket))) is None
 
     def stop(self) -> None:
         if self.daemon:

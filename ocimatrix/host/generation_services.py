@@ -105,10 +105,10 @@ class GenerationServices:
         if crane is not None and "crane" in by_name:
             book.add(service_name(g), by_name["crane"], Probe("http", f"{crane.url}/v2/"))
         if "containerd" in by_name:
-            book.add(f"containerd@{g}", by_name["containerd"], Probe("containerd", str(started.containerd_socket)))
+            book.add(f"containerd@{g}", by_name["containerd"], Probe("containerd-api", str(started.containerd_socket)))
         if "dockerd" in by_name:
             pidfile = str(host.state_dir / "dockerd" / "docker.pid")
-            book.add(f"dockerd@{g}", by_name["dockerd"], Probe("docker", str(started.docker_socket)), [pidfile])
+            book.add(f"dockerd@{g}", by_name["dockerd"], Probe("docker-api", str(started.docker_socket)), [pidfile])
 
     def stop(self) -> None:
         for host in reversed(self.hosts):

@@ -121,11 +121,11 @@ class EmbeddedServices:
         if self.registry and self.registry.daemon:
             book.add("registry", self.registry.daemon, Probe("http", f"{self.registry.url}/v2/"))
         if self.containerd and self.containerd.daemon:
-            book.add("containerd", self.containerd.daemon, Probe("containerd", str(self.containerd.socket)))
+            book.add("containerd", self.containerd.daemon, Probe("containerd-api", str(self.containerd.socket)))
         if self.dockerd and self.dockerd.daemon:
             # dockerd refuses to start while its pidfile names a pid that /proc still lists (a zombie).
             pidfile = str(self.dockerd.dir / "docker.pid")
-            book.add("dockerd", self.dockerd.daemon, Probe("docker", str(self.dockerd.socket)), [pidfile])
+            book.add("dockerd", self.dockerd.daemon, Probe("docker-api", str(self.dockerd.socket)), [pidfile])
         for name, daemon, probe in self.auth_registries.supervised() if self.auth_registries else ():
             book.add(name, daemon, probe)
         return book

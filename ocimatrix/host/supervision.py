@@ -56,8 +56,8 @@ class Probe:
     """How to ask a service whether it answers, within ``PROBE_TIMEOUT`` seconds:
 
     - ``http``: any HTTP answer to ``GET target`` (a URL; a registry's ``/v2/``, where 401 is an answer);
-    - ``docker``: ``GET /_ping`` on the unix socket ``target``, answered 200;
-    - ``containerd``: containerd's own gRPC ``Version`` on the socket ``target``;
+    - ``docker-api``: the Docker Engine API's ``GET /_ping`` on the unix socket ``target``, answered 200;
+    - ``containerd-api``: containerd's own gRPC ``Version`` on the socket ``target``;
     - ``cri``: the CRI's ``Version``, then ``Status``, on ``target`` (``unix:///path`` or a path);
     - ``unix``: a connect to the socket (for a service with no protocol to ask: a connect proves
       little, since a hung process's socket still accepts connections).
@@ -86,7 +86,7 @@ class ServiceSpec:
 
 def probe_once(probe: Probe) -> str | None:
     """None when the service answers; otherwise what went wrong."""
-    if probe.kind in ("containerd", "cri"):
+    if probe.kind in ("containerd-api", "cri"):
         return _grpc_probe(probe)
     try:
         if probe.kind == "http":
@@ -95,7 +95,7 @@ def probe_once(probe: Probe) -> str | None:
         with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as conn:
             conn.settimeout(PROBE_TIMEOUT)
             conn.connect(probe.target)
-            if probe.kind == "docker":
+            if probe.kind == "docker-api":
                 conn.sendall(b"GET /_ping HTTP/1.0\r\nHost: docker\r\n\r\n")
                 status = conn.recv(64).split(b"\r\n", 1)[0].decode(errors="replace")
                 if " 200" not in status:
@@ -111,7 +111,7 @@ def _grpc_probe(probe: Probe) -> str | None:
     path = probe.target.removeprefix("unix://")
     channel = grpc.insecure_channel(f"unix://{path}")
     try:
-        if probe.kind == "containerd":
+        if probe.kind == "containerd-api":
             version = channel.unary_unary(
                 CONTAINERD_VERSION, request_serializer=lambda _: b"", response_deserializer=lambda raw: raw
             )

@@ -19,12 +19,12 @@ from ocimatrix.host.supervision import PROBE_ATTEMPTS, Probe, ServiceBook, probe
 from ocimatrix.matrix import Matrix
 from ocimatrix.tools import catalog
 
-# What the cell's tools need from the embedded services, by the tools' declared needs.
+# The services behind each kind of embedded registry; another implementation (``embedded: NAME``) is one
+# service of its own name, always of a generation (supervised as NAME@GENERATION).
 _REGISTRY_SERVICES = {
     True: ("registry",),
     "token": ("token-server", "registry-token"),
     "basic": ("registry-basic",),
-    "crane": ("crane",),  # go-containerregistry's registry, always of a generation: crane@sid
 }
 
 
@@ -52,9 +52,7 @@ def user_endpoint(tool: str, endpoint: str) -> UserEndpoint | None:
     socket = endpoint.removeprefix("unix://")
     if found.capabilities.cri:
         return UserEndpoint(tool, endpoint, Probe("cri", socket))
-    kinds = {"containerd": "containerd", "docker": "docker"}
-    kind = kinds.get(found.embedded_endpoint)
-    return UserEndpoint(tool, endpoint, Probe(kind, socket)) if kind else None
+    return UserEndpoint(tool, endpoint, Probe(found.daemon_api, socket)) if found.daemon_api else None
 
 
 def services_of_cell(cell: dict | None, matrix: Matrix) -> list[str | UserEndpoint]:
@@ -76,7 +74,8 @@ def services_of_cell(cell: dict | None, matrix: Matrix) -> list[str | UserEndpoi
     registry = matrix.registries.get(cell.get("registry", "")) if cell.get("registry") else None
     if registry:
         embedded = registry.get("embedded")
-        services = _REGISTRY_SERVICES.get(True if embedded in (True, "true") else embedded, ())
+        kind = True if embedded in (True, "true") else embedded
+        services = (kind,) if kind in catalog.registry_implementations() else _REGISTRY_SERVICES.get(kind, ())
         if registry.get("generation"):  # the registry of a generation's root, supervised as registry@trixie
             services = tuple(f"{service}@{registry['generation']}" for service in services)
         names += services

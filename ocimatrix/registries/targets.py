@@ -28,6 +28,7 @@ from urllib.parse import urlsplit
 from ocimatrix.errors import OcimatrixError
 from ocimatrix.oci.registry_client import Credentials, credentials_from_file
 from ocimatrix.registries.redaction import register_credentials, register_secret
+from ocimatrix.tools import catalog
 
 AUTH_TYPES = ("none", "basic", "bearer")
 AUTH_KEYS = {
@@ -43,10 +44,7 @@ AUTH_KEYS = {
 EMBEDDED_KINDS = ("token", "basic")  # besides ``embedded: true``, the plain-HTTP registry
 # Registry implementations other than distribution's, each run from a generation's root: the tool's
 # catalog name, which ``embedded:`` names and whose generations ``generation:`` must be among.
-EMBEDDED_IMPLEMENTATIONS = ("crane",)
-# Implementations that keep one blob store for every repository: a blob DELETE in one repository
-# removes it from all of them (go-containerregistry's registry does).
-SHARED_BLOB_STORES = ("crane",)
+EMBEDDED_IMPLEMENTATIONS = catalog.registry_implementations()
 IMAGE_KEYS = {"ref", "build", "env", "command"}
 BUILTIN_BUILDS = ("docker-registry",)
 DEFAULT_NAMESPACE = "ocimatrix"
@@ -198,7 +196,8 @@ def resolve_target(
         tls_verify=tls_verify,
         description=str(settings.get("description") or ""),
         version=str(settings.get("version") or version),
-        blobs_shared=embedded in SHARED_BLOB_STORES,
+        # One blob store for every repository: a blob DELETE in one repository removes it from all.
+        blobs_shared=embedded in EMBEDDED_IMPLEMENTATIONS and catalog.lookup(str(embedded)).capabilities.shared_blobs,
     )
     _apply_auth(target, settings.get("auth") or {"type": "none"}, env)
     return target

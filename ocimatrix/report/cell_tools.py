@@ -14,9 +14,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from ocimatrix.results import Record
+from ocimatrix.tools import generations
 
 ROLES = ("builder", "engine", "runtime", "registry")  # the axes whose value names a tool
-GENERATION_ORDER = ("bookworm", "trixie", "sid")
 _PACKAGING_SUFFIX = re.compile(r"[+~].*$")
 
 
@@ -41,7 +41,7 @@ def generation_rank(generation: str) -> int:
     """Older generations first; unknown ones (old results files) before the named ones."""
     if not generation:
         return -1
-    return GENERATION_ORDER.index(generation) if generation in GENERATION_ORDER else len(GENERATION_ORDER)
+    return generations.order(generation)
 
 
 def _version_key(version: str) -> tuple:

@@ -36,6 +36,8 @@ class Capabilities:
     user_override: bool = True  # runs a container as a user other than the image's
     engine_runtime: bool = False  # (runtimes) the engines here are set up to run containers with it
     no_network: bool = True  # runs a container with no network at all (an untrusted image's only way to run)
+    # (registries) one blob store behind every repository: a blob DELETE in one removes it from all of them
+    shared_blobs: bool = False
     reasons: dict[str, str] = field(default_factory=dict)
 
 

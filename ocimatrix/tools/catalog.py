@@ -27,6 +27,9 @@ from ocimatrix.tools.generations import HOST_GENERATION, NAMES, ROOT_GENERATIONS
 
 GENERATIONS = NAMES
 DEFAULT_RUNTIME = "runc"  # dockerd's and containerd's built-in runtime
+DEFAULT_REGISTRY = "registry"  # distribution's: the registry every image of a run passes through
+# The builder that writes every manifest format and compression: what the claims' matrix builds with.
+REFERENCE_BUILDER = "podman"
 ROLES = ("engine", "builder", "copier", "runtime", "registry", "support")
 
 
@@ -41,6 +44,11 @@ class Tool:
     capabilities: Capabilities = Capabilities()
     # The ``Endpoints`` field of the embedded daemon it talks to, "" when the harness starts none for it.
     embedded_endpoint: str = ""
+    # The API its daemon answers a health probe on (host/supervision.py's probe kinds), "" for none.
+    daemon_api: str = ""
+    # Modules beside its driver that hold code for this tool's daemon or config (and so spell its name):
+    # with the driver's module, the only places outside this floor that may (tests/test_architecture.py).
+    modules: tuple[str, ...] = ()
     # A matrix may hand over a daemon of the user's under ``endpoints: {NAME: unix://...}``.
     user_endpoint: bool = False
     # The harness's own daemons the driver works through (see host/supervision.py): a cell using
@@ -127,6 +135,7 @@ TOOLS: tuple[Tool, ...] = (
             ),
         ),
         embedded_endpoint="docker",
+        daemon_api="docker-api",
         user_endpoint=True,
         embedded_services=("dockerd", "containerd"),
         binary="/usr/bin/docker",
@@ -181,6 +190,7 @@ TOOLS: tuple[Tool, ...] = (
         ),
         by_version=(SinceVersion(">=1.7", {"user_override": True}, "ctr 1.7 run has --user (1.6 has not)"),),
         embedded_endpoint="containerd",
+        daemon_api="containerd-api",
         user_endpoint=True,
         embedded_services=("containerd",),
         binary="/usr/bin/ctr",
@@ -276,7 +286,7 @@ TOOLS: tuple[Tool, ...] = (
         "",
         ("registry",),
         "crane",
-        Capabilities(run=False),
+        Capabilities(run=False, shared_blobs=True),  # its blobs are one store for all repositories
         binary="/usr/bin/crane",
         generations=("sid",),
         root_packages=("crane",),
@@ -371,6 +381,17 @@ def added_runtimes() -> dict[str, Tool]:
         for t in TOOLS
         if "runtime" in t.roles and t.capabilities.engine_runtime and t.name != default_runtime()
     }
+
+
+def registry_implementations() -> tuple[str, ...]:
+    """The registry implementations besides distribution's that a matrix's ``embedded:`` may name, each
+    run from a generation's root."""
+    return tuple(name for name in names("registry") if name != DEFAULT_REGISTRY)
+
+
+def embedded_cri_engine() -> str:
+    """The engine that answers at the harness's own CRI endpoint."""
+    return next(tool.name for tool in TOOLS if tool.embedded_endpoint == "cri")
 
 
 def default_runtime() -> str:
