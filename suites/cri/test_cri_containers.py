@@ -13,6 +13,7 @@ from ocimatrix.cri.client import CriError
 from ocimatrix.cri.gen import api_pb2 as api
 from ocimatrix.cri.image_ids import digest_or_none
 from ocimatrix.cri.verdicts import judge_map, refused
+from ocimatrix.errors import fail_with
 from ocimatrix.specs import spec
 
 AXES = ("engine", "runtime")
@@ -84,13 +85,17 @@ def test_exec_sync(cell, cri, pod, probe):
     assert (ok.exit_code, ok.stdout, ok.stderr) == (0, b"", b""), ok
 
 
+# A command line nothing else in the container runs (its own loop sleeps 1 s at a time).
+TIMED_OUT = ["/bin/sleep", "4321"]
+
+
 @pytest.mark.axes(*AXES)
-@spec("cri/api.proto", "RuntimeService/ExecSync (timeout)")
+@spec("cri/api.proto", "RuntimeService/ExecSync (timeout: the call ends, and so does the process)")
 def test_exec_sync_timeout(cell, cri, pod, probe, recorder):
     container = pod.start("server", probe, command=SERVE)
     started = time.monotonic()
     try:
-        result = cri.exec_sync(container, ["/bin/sleep", "30"], timeout=1)
+        result = cri.exec_sync(container, TIMED_OUT, timeout=1)
     except CriError as exc:
         # containerd: the call fails with DEADLINE_EXCEEDED; the kubelet reads that as a probe timeout.
         recorder.add("timeout_answer", str(exc))
@@ -101,6 +106,16 @@ def test_exec_sync_timeout(cell, cri, pod, probe, recorder):
         assert result.exit_code != 0, "a command cut off by its timeout reported success"
     elapsed = time.monotonic() - started
     assert elapsed < 10, f"ExecSync with timeout 1 s returned after {elapsed:.1f} s"
+    # As critest: once the call has returned, the command it timed out on is no longer running.
+    line = " ".join(TIMED_OUT)
+    left = cri.exec_sync(container, ["/bin/sh", "-c", f"ps -o args | grep -x '{line}' || true"], timeout=10)
+    recorder.add("process_after_timeout", left.stdout.decode(errors="replace"))
+    if left.stdout.strip() or left.stderr.strip():
+        fail_with(
+            f"ExecSync returned on its 1 s timeout but {line!r} still runs in the container",
+            step="ExecSync of ps after the timed-out ExecSync",
+            answer=(left.stdout + left.stderr).decode(errors="replace").strip(),
+        )
 
 
 @pytest.mark.axes(*AXES)
@@ -178,12 +193,15 @@ def test_stop_container_after_remove(cell, cri, pod, probe):
         ) from exc
 
 
-@pytest.mark.axes(*AXES)
-@spec("cri/api.proto", "RuntimeService/RemoveContainer (a running one is removed forcibly; again: idempotent)")
-def test_remove_container(cell, cri, pod, probe):
-    container = pod.start("server", probe, command=SERVE)
-    cri.remove_container(container)
-    assert container not in {c.id for c in cri.list_containers()}, "ListContainers still lists a removed container"
+def _check_removed(cri, container: str, state: str) -> None:
+    """As critest, ListContainers by id no longer finds it; and ContainerStatus answers NOT_FOUND."""
+    listed = cri.list_containers(container_id=container)
+    if container in {c.id for c in listed}:
+        fail_with(
+            f"ListContainers by id still lists a {state} container after RemoveContainer",
+            step=f"ListContainers after RemoveContainer of a {state} container",
+            answer="; ".join(f"{c.id} {_state(c.state)}" for c in listed),
+        )
     with pytest.raises(CriError) as caught:
         cri.container_status(container)
     if caught.value.code != grpc.StatusCode.NOT_FOUND:
@@ -191,6 +209,38 @@ def test_remove_container(cell, cri, pod, probe):
             "ContainerStatus after remove", "ContainerStatus of a removed container is not NOT_FOUND", caught.value
         )
     cri.remove_container(container)  # must not fail: the container has already been removed
+
+
+@pytest.mark.axes(*AXES)
+@spec("cri/api.proto", "RuntimeService/RemoveContainer (a running one is removed forcibly; again: idempotent)")
+def test_remove_container(cell, cri, pod, probe):
+    container = pod.start("server", probe, command=SERVE)
+    cri.remove_container(container)
+    _check_removed(cri, container, "running")
+
+
+@pytest.mark.axes(*AXES)
+@spec("cri/api.proto", "RuntimeService/RemoveContainer (a created container, never started)")
+def test_remove_created_container(cell, cri, pod, probe):
+    container = pod.create("created", probe, command=SERVE)
+    cri.remove_container(container)
+    _check_removed(cri, container, "created")
+
+
+@pytest.mark.axes(*AXES)
+@spec("cri/api.proto", "RuntimeService/RemoveContainer (a stopped container)")
+def test_remove_stopped_container(cell, cri, pod, probe):
+    container = pod.start("server", probe, command=SERVE)
+    cri.stop_container(container, timeout=0)
+    state = cri.container_status(container).state
+    if state != api.CONTAINER_EXITED:
+        fail_with(
+            f"after StopContainer the container is {_state(state)}",
+            step="ContainerStatus after StopContainer",
+            answer=_state(state),
+        )
+    cri.remove_container(container)
+    _check_removed(cri, container, "stopped")
 
 
 @pytest.mark.axes(*AXES)
