@@ -11,7 +11,14 @@ import pytest
 
 from ocimatrix.runtime.capabilities import mask_of, names_of, sets_from_status
 from ocimatrix.runtime.cli import CallResult
-from ocimatrix.runtime.documents import problems, semver_key
+from ocimatrix.runtime.documents import (
+    FEATURES_RELEASES,
+    features_release,
+    problems,
+    schema_path,
+    semver_key,
+    undefined_features,
+)
 
 DATA = Path(__file__).parent / "data" / "runtime"
 STATES = json.loads((DATA / "states.json").read_text())
@@ -119,3 +126,64 @@ def test_capability_masks():
     assert "CAP_63" in names_of(1 << 63)
     status = "Name:\tsh\nCapInh:\t0000000000000020\nCapBnd:\t00000000200004e1\nNoNewPrivs:\t1\n"
     assert sets_from_status(status) == {"inheritable": {"CAP_KILL"}, "bounding": names_of(0x200004E1)}
+
+
+# --- features read against the release a runtime declares (schemas/runtime/features/) ---------------
+RECORDED_FEATURES = {
+    name: json.loads((DATA / f"features-{name}.json").read_text())
+    for name in ("runc-1.1.5", "runc-1.1.15", "runc-1.3.6", "crun-1.21", "crun-1.28")
+}
+
+
+@pytest.mark.parametrize("name", ["runc-1.1.5", "runc-1.1.15", "runc-1.3.6"])
+def test_runc_features_are_valid_for_the_release_they_declare(name):
+    assert problems("features", RECORDED_FEATURES[name]) == []
+    assert undefined_features(RECORDED_FEATURES[name]) == []
+
+
+def test_crun_features_hold_properties_of_later_releases():
+    assert undefined_features(RECORDED_FEATURES["crun-1.21"]) == [
+        "/linux/mountExtensions",
+        "/potentiallyUnsafeConfigAnnotations",
+    ]
+    assert undefined_features(RECORDED_FEATURES["crun-1.28"]) == [
+        "/linux/memoryPolicy",
+        "/linux/mountExtensions",
+        "/linux/netDevices",
+        "/potentiallyUnsafeConfigAnnotations",
+    ]
+    assert all("not defined in runtime-spec 1.1.0" in p for p in problems("features", RECORDED_FEATURES["crun-1.28"]))
+    # The same documents are valid for the release that defines what they hold.
+    for name in ("crun-1.21", "crun-1.28"):
+        assert problems("features", {**RECORDED_FEATURES[name], "ociVersionMax": "1.3.0"}) == []
+
+
+@pytest.mark.parametrize(
+    ("declared", "release", "exact"),
+    [
+        ("1.0.2-dev", "1.1.0", True),  # before features.md: its first release
+        ("1.1.0+dev", "1.1.0", True),  # build metadata is no part of the version
+        ("1.2.0", "1.2.0", True),
+        ("1.2.1", "1.2.1", True),
+        ("1.3.0-rc.1", "1.3.0", True),
+        ("1.2.5", "1.2.1", False),  # no schema for it: read as the one before, extras not judged
+        ("1.4.0", "1.3.0", False),
+        ("newest", "1.3.0", False),
+    ],
+)
+def test_features_release_of_a_declared_version(declared, release, exact):
+    chosen = features_release(declared)
+    assert (chosen.release, chosen.exact) == (release, exact), chosen.why
+
+
+def test_properties_beyond_an_unpinned_release_are_not_judged_but_types_are():
+    doc = {"ociVersionMin": "1.0.0", "ociVersionMax": "1.4.0", "linux": {"futureThing": {}, "cgroup": {"v1": "yes"}}}
+    found = problems("features", doc)
+    assert undefined_features(doc) == [] and len(found) == 1 and found[0].startswith("/linux/cgroup/v1:")
+
+
+def test_each_release_defines_what_the_one_before_did():
+    schemas = [json.loads(schema_path(f"features/{r}").read_text()) for r in FEATURES_RELEASES]
+    for older, newer in zip(schemas, schemas[1:], strict=False):
+        assert set(older["properties"]) <= set(newer["properties"])
+        assert set(older["$defs"]["linux"]["properties"]) <= set(newer["$defs"]["linux"]["properties"])

@@ -179,6 +179,19 @@ RECORDED: dict[tuple[str, str], list[tuple[str, str]]] = {
             'poststop hook #0: exit status 3"',
         )
     ],
+    # crun 1.21 (trixie) and 1.28 (sid): features read against the release their ociVersionMax names.
+    ("test_features_document", "crun"): [
+        (
+            "crun features",
+            "ociVersionMax 1.1.0+dev; properties of a later release: /linux/mountExtensions, "
+            "/potentiallyUnsafeConfigAnnotations",
+        ),
+        (
+            "crun features",
+            "ociVersionMax 1.1.0+dev; properties of a later release: /linux/memoryPolicy, /linux/mountExtensions, "
+            "/linux/netDevices, /potentiallyUnsafeConfigAnnotations",
+        ),
+    ],
     # The version dimension: crun 1.8.1 refusing the releases newer than it knows.
     **{
         (f"test_runs_config_declared_as_{r.replace('.', '_')}", "crun"): [
@@ -366,6 +379,13 @@ DIFFERENT: dict[tuple[str, str], list[tuple[str, str]]] = {
         ]
         for r in ("1.2.0", "1.2.1", "1.3.0")
     },
+    ("test_features_document", "crun"): [
+        # a document declaring its real release, or one also wrong in another way, is not this finding
+        ("crun features", "ociVersionMax 1.3.0; properties of a later release: /linux/future"),
+        ("crun features", "ociVersionMax 1.1.0+dev; properties of a later release: /linux/x; /linux/cgroup/v1: 'yes'"),
+        ("crun features", "exit 0: not json"),
+        ("crun create", "ociVersionMax 1.1.0+dev; properties of a later release: /linux/mountExtensions"),
+    ],
     ("test_namespace_path_of_another_type_is_an_error", "runsc"): [
         ("runsc start", "exit 128: starting the owner container"),
         ("runsc state", "exit 128: loading container: file does not exist"),
