@@ -258,3 +258,33 @@ def test_unknown_runtime_handler_errors_are_recognised():
     other = CriError("RunPodSandbox", "p", None, "failed to start sandbox container: permission denied")
     assert is_unknown_handler(containerd) and is_unknown_handler(crio)
     assert not is_unknown_handler(other)
+
+
+class _NoCalls:
+    """A CRI client that fails the test on any call: a decision taken before acting makes none."""
+
+    def __getattr__(self, name: str):
+        raise AssertionError(f"the engine called {name} before deciding the skip")
+
+
+def test_runsc_without_its_shim_is_skipped_before_run_pod_sandbox(tmp_path, monkeypatch):
+    monkeypatch.delenv("OCIMATRIX_MATRIX", raising=False)
+    monkeypatch.setattr("ocimatrix.cri.containerd_config.shutil.which", lambda name: None)
+    engine = CriEngine(_endpoints(tmp_path, cri=EMBEDDED))
+    assert engine.embedded
+    engine._client = _NoCalls()
+    pod = engine.pod_config()
+    with pytest.raises(Unsupported, match="only through containerd-shim-runsc-v1 .*no runsc runtime handler"):
+        engine.run_pod(pod, "runsc")
+    with pytest.raises(Unsupported, match="no runsc runtime handler"):
+        engine._check_own_handler("runsc@trixie")
+
+
+def test_runsc_with_its_shim_and_a_named_endpoint_are_left_to_the_runtime(tmp_path, monkeypatch):
+    monkeypatch.delenv("OCIMATRIX_MATRIX", raising=False)
+    monkeypatch.setattr("ocimatrix.cri.containerd_config.shutil.which", lambda name: f"/usr/bin/{name}")
+    CriEngine(_endpoints(tmp_path, cri=EMBEDDED))._check_own_handler("runsc")
+    monkeypatch.setattr("ocimatrix.cri.containerd_config.shutil.which", lambda name: None)
+    # A containerd the matrix names has a config of its own: only its RunPodSandbox answer can tell.
+    CriEngine(_endpoints(tmp_path, cri=EMBEDDED), endpoint=f"unix://{tmp_path}/user.sock")._check_own_handler("runsc")
+    CriEngine(_endpoints(tmp_path, cri=EMBEDDED))._check_own_handler("runc")

@@ -77,6 +77,13 @@ class ContainerdLayout:
         return self.state_dir / "cni"
 
 
+def shim_configured(shim: str) -> bool:
+    """Whether the harness's containerd gets a runtime handler through ``shim`` (gVisor's): only when
+    the shim is installed. The CRI engine asks this before RunPodSandbox instead of waiting for
+    containerd's "no runtime for ... is configured"."""
+    return shim == RUNSC_SHIM and shutil.which(RUNSC_SHIM) is not None
+
+
 def _toml_string(value: str | Path) -> str:
     # A JSON string is a valid TOML basic string for everything json.dumps emits.
     return json.dumps(str(value))
@@ -221,7 +228,7 @@ def write_containerd_config(
         # The run's recording shim (under the run's state dir, beside this containerd's), for the
         # engine-config comparison; runsc when gVisor's shim is installed.
         extra_binaries={RECORDING_RUNTIME: str(install_recording_shim(layout.state_dir.parent))},
-        runsc_shim=shutil.which(RUNSC_SHIM) is not None,
+        runsc_shim=shim_configured(RUNSC_SHIM),
     )
     layout.config.write_text(text)
     write_hosts_toml(layout.certs_dir, registry_hosts)
