@@ -24,6 +24,7 @@ from ocimatrix.errors import UsageError
 from ocimatrix.report.cell_tools import resolve_tools
 from ocimatrix.report.engine_configs import link_engine_configs
 from ocimatrix.report.findings import find_findings
+from ocimatrix.report.fs_defaults import link_fs_defaults
 from ocimatrix.report.history import history_path, pass_rate, update_history
 from ocimatrix.report.interop import add_tool_identities
 from ocimatrix.report.model import SiteData, build_site_data
@@ -93,6 +94,7 @@ def build_site(
     page = _render_page(results, entries, notes, [Path(p) for p in results_paths], title, build)
     page = _with_claims(page, results, [Path(p) for p in results_paths], out_dir)
     page = link_engine_configs(page, results, out_dir)  # engine-configs.html, what each engine tells runc
+    page = link_fs_defaults(page, results, out_dir)  # fs-defaults.html, what each engine puts in the rootfs
     index = out_dir / "index.html"
     _atomic_write(index, page)
     return SiteReport(index=index, results=results, notes=notes, diff=diff, history=hist_file)
