@@ -40,6 +40,18 @@ KNOWN_VALUES: dict[str, tuple[str, ...] | None] = {
     "compression": ("gzip", "zstd", "none"),
 }
 TOOL_AXES = {"engine": "engine", "builder": "builder", "runtime": "runtime"}  # axis -> catalog role
+# Suites that drive every root tool of some roles beyond their axes (the signatures suite's writers and
+# readers): the run prepares those tools' generations whenever the suite runs.
+SUITE_ROLES = {"signatures": ("signer", "attacher")}
+
+
+def suite_tools(suite: str) -> list[str]:
+    """``name@generation`` of each root tool ``suite`` drives beyond its axes (none for most suites)."""
+    roles = set(SUITE_ROLES.get(suite, ()))
+    return [
+        catalog.spelled(t.name, g) for t in catalog.TOOLS if roles & set(t.roles) for g in t.generations if t.in_root(g)
+    ]
+
 
 # GOOS/GOARCH pairs the image-spec points to, with the variants we know how to provide.
 KNOWN_PLATFORMS = (
@@ -114,6 +126,7 @@ class Matrix:
                 # A generation's registry (registries: {NAME: {embedded: true, generation: trixie}}).
                 generation = (self.registries.get(cell.get("registry", "")) or {}).get("generation")
                 values += [f"registry@{generation}"] if generation else []
+            values += suite_tools(suite)
         return catalog.root_generations(values)
 
     @property

@@ -207,7 +207,7 @@ def _spellings(path: Path, names: set[str], generations: set[str]) -> set[str]:
 
 def _may_spell(relative: str) -> bool:
     """The tools floor and the driver modules own the names (and the matrix and claims YAML files)."""
-    driver = relative.startswith("ocimatrix/engines/") and relative.endswith(("_engine.py", "_copier.py"))
+    driver = relative.startswith("ocimatrix/engines/") and relative.endswith(("_engine.py", "_copier.py", "_signer.py", "_attacher.py"))
     return relative.startswith("ocimatrix/tools/") or driver or "/gen/" in relative
 
 

@@ -15,8 +15,7 @@ from pathlib import Path
 
 import httpx
 
-from ocimatrix.cri.containerd_config import config_version, write_containerd_config
-from ocimatrix.errors import HarnessError
+from ocimatrix.cri.containerd_config import write_containerd_config
 from ocimatrix.generations.namespace import GenerationHost
 from ocimatrix.host.dockerd_service import dockerd_runtimes
 from ocimatrix.host.podman_setup import write_podman_config
@@ -98,14 +97,7 @@ class GenerationEndpoints:
 def start_containerd(host: GenerationHost, sandbox_image: str, registry_hosts: list[str]) -> Path:
     state = host.state_dir / "containerd"
     socket = state / "containerd.sock"
-    # The root's containerd says which config version it reads natively (sid's 2.x: version 3).
-    probed = host.run(["containerd", "--version"], timeout=30)
-    if probed.returncode != 0:
-        raise HarnessError(f"containerd --version in the root of {host.name} failed: {probed.stderr.strip()}")
-    version = config_version(probed.stdout)
-    layout = write_containerd_config(
-        state, socket, sandbox_image, registry_hosts, crun_binary=ROOT_CRUN, version=version
-    )
+    layout = write_containerd_config(state, socket, sandbox_image, registry_hosts, crun_binary=ROOT_CRUN)
     probe = ["ctr", "--address", str(socket), "version"]
     host.start_daemon(
         "containerd",

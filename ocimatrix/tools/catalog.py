@@ -30,7 +30,7 @@ DEFAULT_RUNTIME = "runc"  # dockerd's and containerd's built-in runtime
 DEFAULT_REGISTRY = "registry"  # distribution's: the registry every image of a run passes through
 # The builder that writes every manifest format and compression: what the claims' matrix builds with.
 REFERENCE_BUILDER = "podman"
-ROLES = ("engine", "builder", "copier", "runtime", "registry", "support")
+ROLES = ("engine", "builder", "copier", "runtime", "registry", "signer", "attacher", "support")
 
 
 @dataclass(frozen=True)
@@ -291,6 +291,41 @@ TOOLS: tuple[Tool, ...] = (
         generations=("sid",),
         root_packages=("crane",),
         provision_on=(),  # never installed on this host: only sid's root has it
+    ),
+    # Signers and attachers (suites/signatures): each writes something that points at an image and reads
+    # back what the others wrote. No Debian 12 package: they run from the trixie and sid roots only.
+    Tool(
+        "cosign",
+        "ocimatrix.engines.cosign_signer:CosignSigner",
+        ("signer",),
+        "cosign",
+        Capabilities(run=False),
+        binary="/usr/bin/cosign",
+        generations=("trixie", "sid"),
+        root_packages=("cosign",),
+        provision_on=(),
+    ),
+    Tool(
+        "notation",
+        "ocimatrix.engines.notation_signer:NotationSigner",
+        ("signer",),
+        "notation",
+        Capabilities(run=False),
+        binary="/usr/bin/notation",
+        generations=("sid",),
+        root_packages=("notation",),
+        provision_on=(),
+    ),
+    Tool(
+        "oras",
+        "ocimatrix.engines.oras_attacher:OrasAttacher",
+        ("attacher",),
+        "oras",
+        Capabilities(run=False),
+        binary="/usr/bin/oras",
+        generations=("trixie", "sid"),
+        root_packages=("oras",),
+        provision_on=(),
     ),
     # What the harness itself needs: the probe images' static busybox, layouts, foreign platforms,
     # and the generation roots.

@@ -1,0 +1,50 @@
+"""cosign: signs an image with a local key pair and verifies signatures, with no transparency log.
+
+cosign 2.x writes its signature under the tag ``<alg>-<hex>.sig`` (no ``subject``: not a referrer);
+cosign 3.x writes a sigstore bundle as a referrer (``artifactType`` the bundle's media type), and its
+default signing config would reach for Fulcio and Rekor, so it is told to use none
+(``--use-signing-config=false``). Verification ignores the transparency log and reads the format the
+writer wrote (``--new-bundle-format``), which is how a user who knows it would ask.
+"""
+
+from __future__ import annotations
+
+from ocimatrix.engines.signing import REFERRER, SIGNATURE_TAG, Keyring, ReadBack, Signer, Written, words
+
+BUNDLE_TYPE = "application/vnd.dev.sigstore.bundle.v0.3+json"
+REGISTRY_FLAGS = ["--allow-insecure-registry", "--allow-http-registry"]
+
+
+class CosignSigner(Signer):
+    name = "cosign"
+    family = "cosign"
+
+    def environment(self, keys: Keyring) -> dict[str, str]:
+        # An empty password for the generated key; TUF and sigstore caches in the worker's own empty
+        # directory, so no cached trust root of the machine is read and nothing is written outside.
+        return {"COSIGN_PASSWORD": "", "TUF_ROOT": str(keys.path("tuf")), "SIGSTORE_NO_CACHE": "true"}
+
+    def prepare(self, keys: Keyring) -> None:
+        super().prepare(keys)
+        if not keys.path("cosign.key").exists():
+            prefix = str(keys.path("cosign"))
+            self.run(["generate-key-pair", "--output-key-prefix", prefix], keys, "cosign generate-key-pair")
+
+    def writes_bundle(self) -> bool:
+        return self.major() >= 3
+
+    def write(self, ref: str, keys: Keyring) -> Written:
+        argv = ["sign", "--key", str(keys.path("cosign.key")), "--tlog-upload=false", "-y", *REGISTRY_FLAGS]
+        if self.writes_bundle():
+            argv.append("--use-signing-config=false")
+        result = self.run([*argv, ref], keys, "cosign sign")
+        if self.writes_bundle():
+            return Written(self.label, self.family, REFERRER, BUNDLE_TYPE, words(result))
+        return Written(self.label, self.family, SIGNATURE_TAG, "", words(result))
+
+    def read(self, ref: str, keys: Keyring, written: Written) -> ReadBack:
+        bundle = "true" if written.how == REFERRER else "false"
+        argv = ["verify", "--key", str(keys.path("cosign.pub")), "--insecure-ignore-tlog=true", *REGISTRY_FLAGS]
+        result = self.run([*argv, f"--new-bundle-format={bundle}", ref], keys, "cosign verify", check=False)
+        step = f"cosign verify --new-bundle-format={bundle}"
+        return ReadBack(self.label, result.returncode == 0, f"exit {result.returncode}: {words(result)}", step=step)

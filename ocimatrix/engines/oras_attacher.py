@@ -1,0 +1,54 @@
+"""oras: attaches an artifact to an image (``oras attach --artifact-type``) and lists what points at
+an image (``oras discover``).
+
+An attached artifact is a referrer; on a registry without the referrers API oras keeps the
+referrers tag schema's index. The artifact type names the attaching tool's generation, so the
+attachments of two oras versions to one image stay two manifests (the same payload and type would
+give the same digest).
+"""
+
+from __future__ import annotations
+
+import json
+
+from ocimatrix.engines.signing import REFERRER, Keyring, ReadBack, Signer, Written, words
+from ocimatrix.errors import EngineError
+
+PAYLOAD = "attached.json"
+PAYLOAD_TYPE = "application/json"
+
+
+class OrasAttacher(Signer):
+    name = "oras"
+    family = "oras"
+    verifies = False
+
+    @property
+    def artifact_type(self) -> str:
+        return f"application/vnd.ocimatrix.attached.{self.generation}.v1+json"
+
+    def prepare(self, keys: Keyring) -> None:
+        super().prepare(keys)
+        payload = keys.path(PAYLOAD)
+        if not payload.exists():
+            payload.write_text(json.dumps({"attached_by": "ocimatrix"}))
+
+    def write(self, ref: str, keys: Keyring) -> Written:
+        argv = ["attach", "--plain-http", "--disable-path-validation", "--artifact-type", self.artifact_type]
+        argv += ["--format", "json", ref, f"{keys.path(PAYLOAD)}:{PAYLOAD_TYPE}"]
+        result = self.run(argv, keys, "oras attach")
+        return Written(self.label, self.family, REFERRER, self.artifact_type, words(result))
+
+    def read(self, ref: str, keys: Keyring, written: Written) -> ReadBack:
+        result = self.run(["discover", "--plain-http", "--format", "json", ref], keys, "oras discover", check=False)
+        answer = f"exit {result.returncode}: {words(result)}"
+        if result.returncode != 0:
+            return ReadBack(self.label, False, answer, step="oras discover")
+        try:
+            document = json.loads(result.stdout)
+        except json.JSONDecodeError as exc:
+            raise EngineError(f"oras discover printed no JSON: {exc}", step="oras discover", answer=answer) from None
+        # oras 1.2 lists direct referrers under "manifests"; 1.3 under "referrers" (each may nest its own).
+        entries = document.get("referrers", document.get("manifests")) or []
+        listed = [entry.get("digest", "") for entry in entries if isinstance(entry, dict)]
+        return ReadBack(self.label, bool(listed), answer, listed, step="oras discover")
