@@ -6,6 +6,7 @@ from pathlib import Path
 import pytest
 
 from ocimatrix.cri.containerd_config import (
+    config_version,
     render_containerd_config,
     render_hosts_toml,
     write_containerd_config,
@@ -94,3 +95,49 @@ def test_streaming_server_only_on_loopback():
     assert cri["stream_server_address"] == "127.0.0.1"
     assert cri["stream_server_port"] == "0"
     assert cri.get("enable_tls_streaming", False) is False
+
+
+# What each containerd printed for `containerd --version` here (Debian 12, trixie, sid), and the shape
+# of a release build's (a "v" before the version, a commit after it).
+VERSION_OUTPUTS = {
+    "containerd github.com/containerd/containerd 1.6.20~ds1 1.6.20~ds1-1+deb12u3\n": 2,
+    "containerd github.com/containerd/containerd 1.7.24~ds1 1.7.24~ds1-6+deb13u1\n": 2,
+    "containerd github.com/containerd/containerd/v2 2.1.9+unknown \n": 3,
+    "containerd containerd.io v2.0.0 0123456789abcdef0123456789abcdef01234567\n": 3,
+}
+
+
+@pytest.mark.parametrize(("output", "version"), VERSION_OUTPUTS.items())
+def test_config_version_follows_the_major_version(output, version):
+    assert config_version(output) == version
+
+
+def test_config_version_without_a_version_is_a_clear_error():
+    with pytest.raises(UsageError, match="no version in 'containerd: command not found'"):
+        config_version("containerd: command not found")
+    with pytest.raises(UsageError, match="only 2 .* and 3"):
+        _config(version=4)
+
+
+def test_version_3_splits_the_cri_plugin_as_containerd_2_reads_it():
+    """Checked against containerd 2.1.9's own `config dump` of this file (sid's root): each setting
+    lands where version 2 had it, with nothing left to migrate at start."""
+    config = _config(version=3, runsc_shim=True)
+    assert config["version"] == 3
+    plugins = config["plugins"]
+    assert plugins[CRI] == {"stream_server_address": "127.0.0.1", "stream_server_port": "0"}
+    images = plugins["io.containerd.cri.v1.images"]
+    assert images["pinned_images"]["sandbox"] == "127.0.0.1:5000/ocimatrix/pause:1"
+    assert images["registry"]["config_path"] == f"{STATE}/certs.d"
+    assert images["snapshotter"] == "overlayfs"
+    runtime = plugins["io.containerd.cri.v1.runtime"]
+    assert runtime["restrict_oom_score_adj"] is True
+    assert runtime["cni"] == {"bin_dirs": [f"{STATE}/cni/bin"], "conf_dir": f"{STATE}/cni/net.d"}
+    runtimes = runtime["containerd"]["runtimes"]
+    assert set(runtimes) == {"runc", "crun", "runsc"}
+    assert runtimes["runc"]["options"]["Root"] == f"{STATE}/runtime-root/runc"
+    assert runtime["containerd"]["default_runtime_name"] == "runc"
+    # Everything else is where version 2 has it.
+    two = _config()
+    for key in ("root", "state", "grpc", "ttrpc", "debug", "disabled_plugins"):
+        assert config[key] == two[key]

@@ -19,6 +19,10 @@ from ocimatrix.runtime.recording_shim import RECORDING_RUNTIME
 from ocimatrix.runtime.recording_shim import install as install_recording_shim
 
 CRI_PLUGIN = "io.containerd.grpc.v1.cri"
+# containerd 2.x (config version 3) splits the CRI plugin: images and runtime each have their own
+# section; the streaming server stays under CRI_PLUGIN.
+CRI_IMAGES_PLUGIN = "io.containerd.cri.v1.images"
+CRI_RUNTIME_PLUGIN = "io.containerd.cri.v1.runtime"
 RUNTIME_TYPE = "io.containerd.runc.v2"  # the shim; runc and crun both run under it
 DEFAULT_CRUN = "/usr/bin/crun"
 # gVisor's own shim; Debian 12's runsc package ships none, and then no runsc handler is configured.
@@ -77,6 +81,20 @@ class ContainerdLayout:
         return self.state_dir / "cni"
 
 
+_VERSION_WORD = re.compile(r"v?(\d+)\.\d+\.\d+")
+
+
+def config_version(version_output: str) -> int:
+    """The config version to write for the containerd whose ``containerd --version`` printed
+    ``version_output``: 3 from containerd 2.0 on (2.x reads a version 2 file only by migrating it
+    at every start), 2 before."""
+    for word in version_output.split()[1:]:
+        match = _VERSION_WORD.match(word)
+        if match:
+            return 3 if int(match[1]) >= 2 else 2
+    raise UsageError(f"containerd --version: no version in {version_output.strip()!r}")
+
+
 def shim_configured(shim: str) -> bool:
     """Whether the harness's containerd gets a runtime handler through ``shim`` (gVisor's): only when
     the shim is installed. The CRI engine asks this before RunPodSandbox instead of waiting for
@@ -104,8 +122,10 @@ def render_containerd_config(
     log_level: str = "info",
     extra_binaries: dict[str, str] | None = None,
     runsc_shim: bool = False,
+    version: int = 2,
 ) -> str:
-    """The config.toml (version 2) text of a private containerd with runtime handlers runc and crun.
+    """The config.toml text (``version`` 2 for containerd 1.x, 3 for 2.x) of a private containerd
+    with runtime handlers runc and crun.
 
     ``registry_hosts`` are the registries this instance is meant to pull from; their
     ``certs.d/<host>/hosts.toml`` come from ``render_hosts_toml`` (``write_containerd_config``
@@ -119,30 +139,84 @@ def render_containerd_config(
         _check_registry_host(host)
     if not sandbox_image:
         raise UsageError("containerd config: sandbox_image must name the pause image (host/repo:tag)")
+    if version not in (2, 3):
+        raise UsageError(f"containerd config version {version}: only 2 (containerd 1.x) and 3 (2.x) are written")
     cri = f'plugins."{CRI_PLUGIN}"'
+    # Where each setting lives: all in the CRI plugin (version 2), or in its images and runtime parts (3).
+    images = f'plugins."{CRI_IMAGES_PLUGIN}"' if version == 3 else cri
+    runtimes = f'plugins."{CRI_RUNTIME_PLUGIN}"' if version == 3 else cri
     q = _toml_string
     disabled = ", ".join(q(p) for p in _UNUSED_PLUGINS)
     hosts_comment = ", ".join(registry_hosts) if registry_hosts else "(none)"
     runsc_handler = f"""
-  [{cri}.containerd.runtimes.runsc]
+  [{runtimes}.containerd.runtimes.runsc]
     runtime_type = {q(RUNSC_RUNTIME_TYPE)}
 """
 
     def runtime(name: str, binary: str | None) -> str:
         binary_line = f"\n      BinaryName = {q(binary)}" if binary else ""
         return f"""
-  [{cri}.containerd.runtimes.{name}]
+  [{runtimes}.containerd.runtimes.{name}]
     runtime_type = {q(RUNTIME_TYPE)}
-    [{cri}.containerd.runtimes.{name}.options]{binary_line}
+    [{runtimes}.containerd.runtimes.{name}.options]{binary_line}
       Root = {q(layout.runtime_root / name)}
       SystemdCgroup = false
 """
 
     extra = "".join(runtime(name, binary) for name, binary in (extra_binaries or {}).items())
     extra += runsc_handler if runsc_shim else ""
+    handlers = f"{runtime('runc', None)}{runtime('crun', crun_binary)}{extra}"
+    runtime_settings = """  # Without CAP_SYS_RESOURCE (containers, CI runners) the OOM score may only be raised.
+  restrict_oom_score_adj = true
+  tolerate_missing_hugetlb_controller = true
+  enable_selinux = false
+"""
+    if version == 3:
+        # 2.x: the sandbox image is a pinned image, CNI takes a list of binary directories.
+        plugins = f"""[{cri}]
+  stream_server_address = "127.0.0.1"
+  stream_server_port = "0"
+
+[{images}]
+  snapshotter = "overlayfs"
+
+[{images}.pinned_images]
+  sandbox = {q(sandbox_image)}
+
+[{images}.registry]
+  config_path = {q(layout.certs_dir)}
+
+[{runtimes}]
+{runtime_settings}
+[{runtimes}.containerd]
+  default_runtime_name = "runc"
+{handlers}
+[{runtimes}.cni]
+  # Empty directories of our own: never pick up the host's CNI networks.
+  bin_dirs = [{q(layout.cni_dir / "bin")}]
+  conf_dir = {q(layout.cni_dir / "net.d")}
+"""
+    else:
+        plugins = f"""[{cri}]
+  sandbox_image = {q(sandbox_image)}
+{runtime_settings}  stream_server_address = "127.0.0.1"
+  stream_server_port = "0"
+
+[{cri}.containerd]
+  snapshotter = "overlayfs"
+  default_runtime_name = "runc"
+{handlers}
+[{cri}.cni]
+  # Empty directories of our own: never pick up the host's CNI networks.
+  bin_dir = {q(layout.cni_dir / "bin")}
+  conf_dir = {q(layout.cni_dir / "net.d")}
+
+[{cri}.registry]
+  config_path = {q(layout.certs_dir)}
+"""
     return f"""# Private containerd for ocimatrix; generated, edits are overwritten.
 # Registries (certs.d/<host>/hosts.toml): {hosts_comment}
-version = 2
+version = {version}
 root = {q(layout.root)}
 state = {q(layout.state)}
 disabled_plugins = [{disabled}]
@@ -163,27 +237,7 @@ disabled_plugins = [{disabled}]
 [plugins."io.containerd.internal.v1.opt"]
   path = {q(state_dir / "opt")}
 
-[{cri}]
-  sandbox_image = {q(sandbox_image)}
-  # Without CAP_SYS_RESOURCE (containers, CI runners) the OOM score may only be raised.
-  restrict_oom_score_adj = true
-  tolerate_missing_hugetlb_controller = true
-  enable_selinux = false
-  stream_server_address = "127.0.0.1"
-  stream_server_port = "0"
-
-[{cri}.containerd]
-  snapshotter = "overlayfs"
-  default_runtime_name = "runc"
-{runtime("runc", None)}{runtime("crun", crun_binary)}{extra}
-[{cri}.cni]
-  # Empty directories of our own: never pick up the host's CNI networks.
-  bin_dir = {q(layout.cni_dir / "bin")}
-  conf_dir = {q(layout.cni_dir / "net.d")}
-
-[{cri}.registry]
-  config_path = {q(layout.certs_dir)}
-"""
+{plugins}"""
 
 
 def render_hosts_toml(host: str, plain_http: bool = True) -> str:
@@ -215,8 +269,10 @@ def write_containerd_config(
     registry_hosts: list[str],
     *,
     crun_binary: str = DEFAULT_CRUN,
+    version: int = 2,
 ) -> ContainerdLayout:
-    """Write config.toml, the hosts.toml of each registry and the empty CNI directories."""
+    """Write config.toml (``version``: see ``config_version``), the hosts.toml of each registry and
+    the empty CNI directories."""
     layout = ContainerdLayout(Path(state_dir), Path(socket))
     layout.state_dir.mkdir(parents=True, exist_ok=True)
     text = render_containerd_config(
@@ -229,6 +285,7 @@ def write_containerd_config(
         # engine-config comparison; runsc when gVisor's shim is installed.
         extra_binaries={RECORDING_RUNTIME: str(install_recording_shim(layout.state_dir.parent))},
         runsc_shim=shim_configured(RUNSC_SHIM),
+        version=version,
     )
     layout.config.write_text(text)
     write_hosts_toml(layout.certs_dir, registry_hosts)

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import subprocess
 from pathlib import Path
 
-from ocimatrix.cri.containerd_config import write_containerd_config
+from ocimatrix.cri.containerd_config import config_version, write_containerd_config
+from ocimatrix.errors import HarnessError
 from ocimatrix.host.supervision import Probe, probe_once
 from ocimatrix.host.tools import require
 from ocimatrix.system.process import Daemon
@@ -21,10 +23,21 @@ class ContainerdService:
     def start(self) -> None:
         binary = require("containerd", "Debian's containerd")
         self.dir.mkdir(parents=True, exist_ok=True)
-        layout = write_containerd_config(self.dir, self.socket, self.sandbox_image, self.registry_hosts)
+        layout = write_containerd_config(
+            self.dir, self.socket, self.sandbox_image, self.registry_hosts, version=self._config_version(binary)
+        )
         config = layout.config
         self.daemon = Daemon("containerd", [binary, "--config", str(config)], self.dir / "containerd.log")
         self.daemon.start(self._ready)
+
+    @staticmethod
+    def _config_version(binary: str) -> int:
+        """The config version this containerd reads natively (2 for 1.x, 3 for 2.x)."""
+        try:
+            done = subprocess.run([binary, "--version"], capture_output=True, text=True, timeout=30, check=True)
+        except (OSError, subprocess.SubprocessError) as exc:
+            raise HarnessError(f"{binary} --version failed: {exc}") from exc
+        return config_version(done.stdout)
 
     def _ready(self) -> bool:
         # Ready when it answers its gRPC Version: the health the supervision checks later too.

@@ -15,7 +15,8 @@ from pathlib import Path
 
 import httpx
 
-from ocimatrix.cri.containerd_config import write_containerd_config
+from ocimatrix.cri.containerd_config import config_version, write_containerd_config
+from ocimatrix.errors import HarnessError
 from ocimatrix.generations.namespace import GenerationHost
 from ocimatrix.host.dockerd_service import dockerd_runtimes
 from ocimatrix.host.podman_setup import write_podman_config
@@ -97,7 +98,14 @@ class GenerationEndpoints:
 def start_containerd(host: GenerationHost, sandbox_image: str, registry_hosts: list[str]) -> Path:
     state = host.state_dir / "containerd"
     socket = state / "containerd.sock"
-    layout = write_containerd_config(state, socket, sandbox_image, registry_hosts, crun_binary=ROOT_CRUN)
+    # The root's containerd says which config version it reads natively (sid's 2.x: version 3).
+    probed = host.run(["containerd", "--version"], timeout=30)
+    if probed.returncode != 0:
+        raise HarnessError(f"containerd --version in the root of {host.name} failed: {probed.stderr.strip()}")
+    version = config_version(probed.stdout)
+    layout = write_containerd_config(
+        state, socket, sandbox_image, registry_hosts, crun_binary=ROOT_CRUN, version=version
+    )
     probe = ["ctr", "--address", str(socket), "version"]
     host.start_daemon(
         "containerd",
