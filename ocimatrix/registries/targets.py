@@ -197,7 +197,8 @@ def resolve_target(
         description=str(settings.get("description") or ""),
         version=str(settings.get("version") or version),
         # One blob store for every repository: a blob DELETE in one repository removes it from all.
-        blobs_shared=embedded in EMBEDDED_IMPLEMENTATIONS and catalog.lookup(str(embedded)).capabilities.shared_blobs,
+        # Asked of the catalog line itself: a bare name is this host's generation, which crane's line lacks.
+        blobs_shared=any(t.capabilities.shared_blobs for t in catalog.TOOLS if t.name == embedded),
     )
     _apply_auth(target, settings.get("auth") or {"type": "none"}, env)
     return target
