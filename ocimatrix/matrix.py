@@ -19,7 +19,7 @@ from typing import Any
 
 import yaml
 
-from ocimatrix.axes import AXES, SUITES
+from ocimatrix.axes import AXES, FORMATS, SUITES
 from ocimatrix.errors import UsageError
 from ocimatrix.registries.targets import registry_settings_problems
 from ocimatrix.resources import MATRIX_DIR
@@ -36,7 +36,7 @@ KNOWN_VALUES: dict[str, tuple[str, ...] | None] = {
     "runtime": catalog.names("runtime"),
     "platform": None,
     "registry": None,
-    "format": ("oci", "docker"),
+    "format": FORMATS,
     "compression": ("gzip", "zstd", "none"),
 }
 TOOL_AXES = {"engine": "engine", "builder": "builder", "runtime": "runtime"}  # axis -> catalog role
@@ -331,7 +331,7 @@ def parse_matrix(data: Any, path: Path, text: str = "") -> Matrix:
         "platform": ("linux/amd64",),
         "format": ("oci",),
         "compression": ("gzip",),
-        "runtime": ("runc",),
+        "runtime": (catalog.default_runtime(),),
     }
     for axis, value in defaults.items():
         axes.setdefault(axis, value)

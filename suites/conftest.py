@@ -127,7 +127,7 @@ def builder(cell, endpoints, matrix, recorder, bound_tools: BoundTools) -> Engin
 @pytest.fixture
 def skopeo(endpoints, recorder, bound_tools: BoundTools):
     """skopeo, the third tool that copies images between registries, layouts and archives."""
-    copier = bound_tools.get("skopeo", endpoints, role="copier")
+    copier = bound_tools.get(catalog.REFERENCE_COPIER, endpoints, role="copier")
     bound_tools.note(recorder, "copier", copier)
     return copier
 

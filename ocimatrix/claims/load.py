@@ -28,6 +28,7 @@ from ocimatrix.claims.model import (
 from ocimatrix.errors import UsageError
 from ocimatrix.matrix import KNOWN_PLATFORMS, YamlLocations
 from ocimatrix.registries import registry_settings_problems
+from ocimatrix.tools.catalog import DEFAULT_RUNTIME, TOOLS, embedded_cri_engine
 from ocimatrix.tools.versions import RangeError, parse_range
 
 SCHEMA_NAME = "claims.schema.json"
@@ -229,7 +230,7 @@ def _image(raw: dict, path: Path, where: _Where) -> ImageClaims:
         source=source,
         platforms=platforms,
         runs_on=tuple(runs_on),
-        runtimes=tuple(raw.get("runtimes") or ("runc",)),
+        runtimes=tuple(raw.get("runtimes") or (DEFAULT_RUNTIME,)),
         checks=checks,
         kernel_hosts=kernel_hosts,
     )
@@ -319,12 +320,14 @@ def _cri(raw: dict, where: _Where) -> CriClaims:
     endpoint = raw["endpoint"]
     if endpoint != "embedded" and not endpoint.startswith("unix://"):
         raise where.error(("cri", "endpoint"), "expected 'embedded' or unix:///path/to/the.sock")
-    engine = raw.get("engine") or ("containerd-cri" if endpoint == "embedded" else "")
+    embedded = embedded_cri_engine()
+    engine = raw.get("engine") or (embedded if endpoint == "embedded" else "")
     if not engine:
-        raise where.error(("cri", "engine"), "say which CRI runtime answers at the endpoint: containerd-cri or cri-o")
-    if endpoint == "embedded" and engine != "containerd-cri":
-        raise where.error(("cri", "engine"), "the embedded CRI endpoint is the harness's containerd (containerd-cri)")
-    return CriClaims(endpoint, engine, tuple(raw["areas"]), tuple(raw.get("runtimes") or ("runc",)))
+        known = " or ".join(t.name for t in TOOLS if t.capabilities.cri)
+        raise where.error(("cri", "engine"), f"say which CRI runtime answers at the endpoint: {known}")
+    if endpoint == "embedded" and engine != embedded:
+        raise where.error(("cri", "engine"), f"the embedded CRI endpoint is the harness's own ({embedded})")
+    return CriClaims(endpoint, engine, tuple(raw["areas"]), tuple(raw.get("runtimes") or (DEFAULT_RUNTIME,)))
 
 
 def _runtime(raw: dict, where: _Where) -> RuntimeClaims:

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ocimatrix.tools.catalog import DEFAULT_RUNTIME
 from ocimatrix.tools.versions import VersionRange
 
 
@@ -46,7 +47,7 @@ class ImageClaims:
     source: ImageSource
     platforms: tuple[str, ...]
     runs_on: tuple[EngineClaim, ...] = ()
-    runtimes: tuple[str, ...] = ("runc",)
+    runtimes: tuple[str, ...] = (DEFAULT_RUNTIME,)
     checks: dict[str, Any] = field(default_factory=dict)
     kernel_hosts: VersionRange | None = None
 
@@ -69,7 +70,7 @@ class CriClaims:
     endpoint: str  # "embedded" or unix://...
     engine: str
     areas: tuple[str, ...]
-    runtimes: tuple[str, ...] = ("runc",)
+    runtimes: tuple[str, ...] = (DEFAULT_RUNTIME,)
 
 
 @dataclass(frozen=True)

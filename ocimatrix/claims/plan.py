@@ -25,7 +25,7 @@ from ocimatrix.claims import catalog
 from ocimatrix.claims.catalog import Entry, Selection
 from ocimatrix.claims.here import Here
 from ocimatrix.claims.model import ClaimsFile, EngineClaim, ImageClaims
-from ocimatrix.tools.catalog import generation_of, spelled
+from ocimatrix.tools.catalog import REFERENCE_BUILDER, generation_of, spelled
 
 CLAIMS_SUITE = "suites/claims/test_image_claims.py"
 IMAGE_SPEC = "https://github.com/opencontainers/image-spec/blob/v1.1.0/"
@@ -284,7 +284,7 @@ def suite_paths(claims: list[Claim]) -> list[str]:
 def matrix_document(claims_file: ClaimsFile, claims: list[Claim], host_platform: str) -> dict[str, Any]:
     """A matrix file (as ``ocimatrix run`` reads them) whose axes hold every cell a claim rests on."""
     live = [c for c in claims if not c.unverifiable]
-    axes: dict[str, list[str]] = {"builder": ["podman"]}
+    axes: dict[str, list[str]] = {"builder": [REFERENCE_BUILDER]}
     for axis in ("engine", "runtime", "platform", "registry"):
         values = list(dict.fromkeys(v for c in live for v in c.cell.get(axis, ())))
         if values:
@@ -292,7 +292,7 @@ def matrix_document(claims_file: ClaimsFile, claims: list[Claim], host_platform:
     # An engine hands containers only to its own generation's runtimes: a claim on crun@trixie needs a
     # trixie engine in the matrix for its runtime cells to exist (the runtime suite uses none).
     generations = dict.fromkeys(generation_of(v) for v in axes.get("runtime", ()))
-    axes.setdefault("engine", [spelled("podman", g) for g in generations] or ["podman"])
+    axes.setdefault("engine", [spelled(REFERENCE_BUILDER, g) for g in generations] or [REFERENCE_BUILDER])
     axes.setdefault("platform", [host_platform])
     if claims_file.cri is not None:
         axes["runtime"] = list(dict.fromkeys([*axes.get("runtime", []), *claims_file.cri.runtimes]))

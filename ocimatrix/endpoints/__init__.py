@@ -12,12 +12,13 @@ from pathlib import Path
 
 from ocimatrix.endpoints.site import GenerationSite
 from ocimatrix.errors import ServiceUnavailable
+from ocimatrix.tools.catalog import TOOLS
 
 ENDPOINTS_ENV = "OCIMATRIX_ENDPOINTS"
 
 
-# The Endpoints fields that hold an embedded daemon's address (what a catalog line may name).
-DAEMON_FIELDS = ("registry", "containerd", "docker", "cri")
+# The Endpoints fields that hold an embedded daemon's address: the registry's, and each one a catalog line names.
+DAEMON_FIELDS = ("registry", *dict.fromkeys(t.embedded_endpoint for t in TOOLS if t.embedded_endpoint))
 
 
 @dataclass

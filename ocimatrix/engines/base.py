@@ -32,7 +32,7 @@ RUNTIME_BINARIES = catalog.engine_runtimes()
 @dataclass
 class RunSpec:
     image: str
-    runtime: str = "runc"
+    runtime: str = catalog.DEFAULT_RUNTIME
     args: list[str] | None = None  # replaces the image's Cmd
     entrypoint: list[str] | None = None  # replaces the image's Entrypoint (and, per Docker semantics, Cmd)
     env: dict[str, str] = field(default_factory=dict)

@@ -14,6 +14,7 @@ from ocimatrix.cri.image_ids import repo_digests_of
 from ocimatrix.engines.base import first_line_version
 from ocimatrix.engines.image_views import config_section_of
 from ocimatrix.oci.reference import parse_reference
+from ocimatrix.tools import catalog
 
 # What a cell records as its runtime's version when the CRI endpoint does not say which binary,
 # of which version, its handler ran: never the host's binary of the same name.

@@ -27,6 +27,7 @@ from ocimatrix.cri.containerd_config import shim_configured
 from ocimatrix.cri.gen import api_pb2 as api
 from ocimatrix.cri.image_ids import digest_or_none, repo_digests_of
 from ocimatrix.cri.kubelet import NO_IMAGE, KubeletCri
+from ocimatrix.cri.security_context import ContainerSecurity, PodSecurity
 from ocimatrix.endpoints import service_missing
 from ocimatrix.engines.base import Engine, EngineError, ResolvedImage, RunResult, RunSpec, Unsupported
 from ocimatrix.engines.cri_answers import (
@@ -116,7 +117,9 @@ class CriEngine(Engine):
         field = self.tool.embedded_endpoint
         own_cri = self.site.cri if self.site else endpoints.cri
         embedded = (self.site.cri if self.site else self.embedded_address()) if field else None
-        embedded_error = endpoints.errors.get(field) or endpoints.errors.get("containerd", "") if field else ""
+        # The daemon whose CRI it is (the tool's first embedded service): its failure is this CRI's too.
+        self.daemon = self.tool.embedded_services[0] if self.tool.embedded_services else ""
+        embedded_error = endpoints.errors.get(field) or endpoints.errors.get(self.daemon, "") if field else ""
         self.endpoint, self.missing = resolve_endpoint(self.name, self.named_endpoint, embedded, embedded_error)
         self.named = bool(self.named_endpoint)
         # The harness's own containerd (this host's or a generation's): its sandbox image is the one
@@ -147,7 +150,7 @@ class CriEngine(Engine):
         only errors raise ServiceUnavailable, and the cell is an ``error``."""
         if not self.endpoint:
             if self.tool.embedded_endpoint and not self.named:
-                return service_missing(self.endpoints, "containerd", "embedded containerd (for its CRI)")
+                return service_missing(self.endpoints, self.daemon, f"embedded {self.daemon} (for its CRI)")
             return self.missing
         if self.embedded and self.endpoints.errors.get("cri"):
             raise ServiceUnavailable("containerd's CRI", f"it cannot run pods: {self.endpoints.errors['cri']}")
@@ -321,13 +324,18 @@ class CriEngine(Engine):
 
     # -- pods and containers ----------------------------------------------------------------------
 
-    def pod_config(self, label: str = "run") -> api.PodSandboxConfig:
-        """A fresh pod config: unique name and uid, log directory under the harness's state dir."""
+    def pod_config(
+        self, label: str = "run", security: PodSecurity | None = None, privileged: bool = False
+    ) -> api.PodSandboxConfig:
+        """A fresh pod config: unique name and uid, log directory under the harness's state dir;
+        ``security`` is what the pod spec asks (the kubelet's defaults when None)."""
         uid = str(uuid.uuid4())
         name = f"ocimatrix-{label}-{uid[:8]}"
         log_dir = self.log_root / f"{POD_NAMESPACE}_{name}_{uid}"
         labels = {OWNER_LABEL: "ocimatrix", RUN_LABEL: run_id()}
-        return messages.pod_sandbox_config(name, POD_NAMESPACE, uid, str(log_dir), labels=labels)
+        return messages.pod_sandbox_config(
+            name, POD_NAMESPACE, uid, str(log_dir), labels=labels, security=security, privileged=privileged
+        )
 
     def run_pod(self, pod_config: api.PodSandboxConfig, runtime: str) -> str:
         """RunPodSandbox with ``runtime``'s handler: a cell's ``runc@trixie`` is handler ``runc`` of
@@ -341,14 +349,24 @@ class CriEngine(Engine):
                 raise Unsupported(f"{self.name} at {self.endpoint} has no runtime handler {runtime!r}: {exc}") from exc
             raise _refused(f"{self.name} at {self.endpoint}: {exc}", exc) from exc
 
-    def run(self, spec: RunSpec) -> RunResult:
+    def run(
+        self, spec: RunSpec, *, pod_security: PodSecurity | None = None, security: ContainerSecurity | None = None
+    ) -> RunResult:
+        """``spec`` in a pod of its own; ``pod_security`` and ``security`` are what the Pod spec's
+        securityContexts ask (none: the kubelet's defaults for a pod that asks nothing)."""
         self.check_runtime(spec.runtime)
         self._check_platform(spec.platform)
         overrides = container_overrides(spec)
         image_id = self.ensure_image(spec.image)
-        pod_config = self.pod_config()
+        pod_config = self.pod_config(security=pod_security, privileged=bool(security and security.privileged))
         container_config = messages.container_config(
-            pod_config, CONTAINER_NAME, spec.image, image_ref=image_id, **overrides
+            pod_config,
+            CONTAINER_NAME,
+            spec.image,
+            image_ref=image_id,
+            pod_security=pod_security,
+            security=security,
+            **overrides,
         )
         pod_id = container_id = ""
         try:

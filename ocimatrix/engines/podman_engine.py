@@ -7,6 +7,7 @@ import shutil
 import uuid
 from pathlib import Path
 
+from ocimatrix.axes import DOCKER_FORMAT, OCI_FORMAT
 from ocimatrix.engines.base import (
     Engine,
     EngineError,
@@ -23,8 +24,8 @@ from ocimatrix.engines.image_views import config_section_of_inspect, digests_for
 from ocimatrix.tools import catalog
 
 BUILD_ULIMITS = ("--ulimit", "nofile=1024:1024", "--ulimit", "nproc=1024:1024")
-PUSH_FORMATS = {"oci": "oci", "docker": "v2s2"}
-SAVE_FORMATS = {"oci": "oci-archive", "docker": "docker-archive"}
+PUSH_FORMATS = {OCI_FORMAT: "oci", DOCKER_FORMAT: "v2s2"}
+SAVE_FORMATS = {OCI_FORMAT: "oci-archive", DOCKER_FORMAT: "docker-archive"}
 
 
 class ContainersStorageTool(Engine):

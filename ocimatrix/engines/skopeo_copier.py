@@ -5,9 +5,16 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+from ocimatrix.axes import DOCKER_FORMAT, OCI_FORMAT
 from ocimatrix.engines.base import BoundTool, first_line_version, run_command
 
-FORMATS = {"oci": "oci", "docker": "v2s2"}
+FORMATS = {OCI_FORMAT: "oci", DOCKER_FORMAT: "v2s2"}
+
+
+def copy_all_command(source: str, dest: str) -> list[str]:
+    """The command that copies every manifest of ``source`` to ``dest`` byte for byte (a repro line)."""
+    tls = ["--src-tls-verify=false", "--dest-tls-verify=false"]
+    return ["skopeo", "copy", "--all", "--preserve-digests", *tls, source, dest]
 
 
 class SkopeoCopier(BoundTool):

@@ -35,14 +35,15 @@ from ocimatrix.system.apt_sources import (
     debian_mirror,
     host_codename,
 )
-from ocimatrix.tools.platforms import DEBIAN_ARCH
+from ocimatrix.tools.generations import DEBIAN_RELEASES
+from ocimatrix.tools.platforms import DEBIAN_ARCH, FIRST_DEBIAN_RELEASE
 
 PACKAGE = "busybox-static"
 # Where the package puts the binary: /bin before the /usr merge, /usr/bin after (trixie).
 BINARY_PATHS = ("bin/busybox", "usr/bin/busybox")
 # Debian releases in order, and the first release that has a port (for ports newer than the host's).
-RELEASES = ("buster", "bullseye", "bookworm", "trixie", "forky")
-FIRST_RELEASE = {"riscv64": "trixie", "loong64": "forky"}
+RELEASES = tuple(DEBIAN_RELEASES.values())
+FIRST_RELEASE = FIRST_DEBIAN_RELEASE
 APT_TIMEOUT = 600.0
 
 Log = Callable[[str], None]

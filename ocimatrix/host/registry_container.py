@@ -36,6 +36,15 @@ READY_TIMEOUT = 60.0
 CONTAINER_CONFIG = registry_config("/var/lib/registry", "127.0.0.1:5000").encode()
 
 
+def container_daemon(endpoints: Any) -> tuple[str, str, str]:
+    """The dockerd a registry container runs on: (its address, why it did not start, why it is not here)."""
+    if endpoints is None:
+        return "", "", "no dockerd endpoint"
+    errors = getattr(endpoints, "errors", {}) or {}
+    absent = getattr(endpoints, "absent", {}) or {}
+    return getattr(endpoints, "docker", ""), errors.get("docker", ""), absent.get("docker", "no dockerd endpoint")
+
+
 def shared_libraries(binary: Path) -> list[Path]:
     """The files ``ldd`` lists for ``binary`` (empty for a static one), loader included."""
     result = subprocess.run(["ldd", str(binary)], capture_output=True, text=True, timeout=30)

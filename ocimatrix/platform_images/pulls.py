@@ -16,6 +16,7 @@ from typing import Any
 
 from ocimatrix import evidence
 from ocimatrix.engines.base import Engine, ResolvedImage, Unsupported
+from ocimatrix.engines.skopeo_copier import copy_all_command
 from ocimatrix.errors import HarnessError, ServiceUnavailable
 from ocimatrix.oci.registry_client import RegistryClient, RegistryError
 from ocimatrix.platform_images.index import IndexEntry, PlatformIndex
@@ -35,18 +36,7 @@ def worker_tag(index: PlatformIndex, name: str) -> str:
         alias = f"{index.registry}/{index.repo}:{tag}"
         # The harness PUTs the same bytes under the new tag; skopeo does the same by hand.
         source = f"docker://{index.registry}/{index.repo}@{index.digest}"
-        evidence.record_command(
-            [
-                "skopeo",
-                "copy",
-                "--all",
-                "--preserve-digests",
-                "--src-tls-verify=false",
-                "--dest-tls-verify=false",
-                source,
-                f"docker://{alias}",
-            ]
-        )
+        evidence.record_command(copy_all_command(source, f"docker://{alias}"))
         with RegistryClient(index.registry, plain_http=True) as client:
             digest = client.put_manifest(index.repo, tag, index.body.encode(), index.media_type)
         if digest != index.digest:

@@ -61,17 +61,15 @@ class RegistryPool:
         return target
 
     def _start_container(self, name: str, image: Any, endpoints: Any) -> str:
-        from ocimatrix.host.registry_container import ContainerRegistry
+        from ocimatrix.host.registry_container import ContainerRegistry, container_daemon
 
-        docker = getattr(endpoints, "docker", "") if endpoints is not None else ""
+        docker, failed, why = container_daemon(endpoints)
         if not docker:
-            failed = (getattr(endpoints, "errors", {}) or {}).get("docker")
             if failed:
                 # Installed but it did not start: the harness broke, which is never "no dockerd here".
                 raise ServiceUnavailable(
                     f"dockerd (to run registry '{name}' from its image)", f"it did not start: {failed}"
                 )
-            why = (getattr(endpoints, "absent", {}) or {}).get("docker", "no dockerd endpoint")
             raise TargetUnavailable(f"registry '{name}' runs from an image, but there is no dockerd here: {why}")
         container = ContainerRegistry(image, docker)
         try:

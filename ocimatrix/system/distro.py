@@ -26,6 +26,7 @@ from pathlib import Path
 
 from ocimatrix.errors import OcimatrixError
 from ocimatrix.tools.catalog import TOOLS, presence
+from ocimatrix.tools.generations import DEBIAN_RELEASES
 
 OS_RELEASE = Path("/etc/os-release")
 FOREIGN_MIRROR_ENV = "OCIMATRIX_FOREIGN_APT_MIRROR"
@@ -91,7 +92,7 @@ class Distribution:
         return True
 
 
-DEBIAN_12 = Distribution("debian", "bookworm", "Debian 12 (bookworm)")
+DEBIAN_12 = Distribution("debian", DEBIAN_RELEASES[12], "Debian 12 (bookworm)")
 UBUNTU_24_04 = Distribution(
     "ubuntu",
     "noble",

@@ -28,8 +28,11 @@ from ocimatrix.tools.generations import HOST_GENERATION, NAMES, ROOT_GENERATIONS
 GENERATIONS = NAMES
 DEFAULT_RUNTIME = "runc"  # dockerd's and containerd's built-in runtime
 DEFAULT_REGISTRY = "registry"  # distribution's: the registry every image of a run passes through
-# The builder that writes every manifest format and compression: what the claims' matrix builds with.
+# The tool that builds every manifest format and compression and runs what it built: the claims' matrix
+# builds (and runs a runtime claim's containers) with it.
 REFERENCE_BUILDER = "podman"
+# The copier the suites copy with between registries, layouts and archives.
+REFERENCE_COPIER = "skopeo"
 ROLES = ("engine", "builder", "copier", "runtime", "registry", "signer", "attacher", "support")
 
 
@@ -138,6 +141,7 @@ TOOLS: tuple[Tool, ...] = (
         daemon_api="docker-api",
         user_endpoint=True,
         embedded_services=("dockerd", "containerd"),
+        modules=("ocimatrix.host.services", "ocimatrix.host.generation_daemons", "ocimatrix.host.registry_container"),
         binary="/usr/bin/docker",
         version_probe=("dockerd", "--version"),
         root_packages=("docker.io", "docker-cli"),
@@ -159,6 +163,7 @@ TOOLS: tuple[Tool, ...] = (
         ),
         binary="/usr/bin/podman",
         version_probe=("podman", "--version"),
+        modules=("ocimatrix.host.services", "ocimatrix.host.generation_daemons", "ocimatrix.host.generation_services"),
         root_packages=("podman", "conmon"),
     ),
     Tool(
@@ -193,6 +198,13 @@ TOOLS: tuple[Tool, ...] = (
         daemon_api="containerd-api",
         user_endpoint=True,
         embedded_services=("containerd",),
+        modules=(
+            "ocimatrix.host.containerd_service",
+            "ocimatrix.host.services",
+            "ocimatrix.host.generation_daemons",
+            "ocimatrix.host.generation_services",
+            "ocimatrix.engines.cri_answers",  # containerd's CRI info, in its own words
+        ),
         binary="/usr/bin/ctr",
         version_probe=("containerd", "--version"),
         root_packages=("containerd",),
@@ -288,6 +300,7 @@ TOOLS: tuple[Tool, ...] = (
         "crane",
         Capabilities(run=False, shared_blobs=True),  # its blobs are one store for all repositories
         binary="/usr/bin/crane",
+        modules=("ocimatrix.host.crane_registry", "ocimatrix.host.generation_services"),
         generations=("sid",),
         root_packages=("crane",),
         provision_on=(),  # never installed on this host: only sid's root has it

@@ -36,6 +36,9 @@ GENERATIONS: tuple[Generation, ...] = (
 )
 NAMES = tuple(g.name for g in GENERATIONS)
 HOST_GENERATION = next(g.name for g in GENERATIONS if g.is_host)
+# Debian's releases by version, oldest first: the generations are some of them; provisioning and the
+# foreign busybox reach further back and ahead.
+DEBIAN_RELEASES = {10: "buster", 11: "bullseye", 12: "bookworm", 13: "trixie", 14: "forky"}
 ROOT_GENERATIONS = tuple(g.name for g in GENERATIONS if g.root)
 
 

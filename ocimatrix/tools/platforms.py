@@ -30,6 +30,8 @@ PLATFORMS: tuple[Platform, ...] = (
 )
 
 # OCI platform -> Debian architecture name.
+# The first Debian release with a port for an architecture newer than the host's release.
+FIRST_DEBIAN_RELEASE = {"riscv64": "trixie", "loong64": "forky"}
 DEBIAN_ARCH = {p.name: p.debian_arch for p in PLATFORMS}
 # OCI platform -> the ``uname -m`` its first machine name reports (the one a native kernel prints).
 UNAME_MACHINE = {p.name: p.machines[0] for p in PLATFORMS}

@@ -18,9 +18,10 @@ from pathlib import Path
 import pytest
 
 from ocimatrix.claims.imagefs import ImageUnreadable, PlatformImage, PlatformMissing, load_platform
-from ocimatrix.engines.skopeo_copier import SkopeoCopier
+from ocimatrix.engines.binding import bind
 from ocimatrix.plugin.shared_steps import Outcome, cached_step
 from ocimatrix.plugin.verdicts import skip_unless_started
+from ocimatrix.tools.catalog import REFERENCE_COPIER
 
 PLAN_ENV = "OCIMATRIX_CLAIMS_PLAN"
 
@@ -95,11 +96,11 @@ def source_transport(source: dict) -> str:
 def vendor_image(image_claims, endpoints, run_id, recorder, worker_cache) -> Outcome:
     """The vendor's image, copied by skopeo into the embedded registry (``.get()`` it in the test body)."""
     skip_unless_started(endpoints, "registry", "embedded registry")
-    skopeo = SkopeoCopier(endpoints)
+    skopeo = bind(REFERENCE_COPIER, endpoints, role="copier")
     reason = skopeo.unavailable()
     if reason:
         pytest.skip(reason)
-    recorder.versions["skopeo"] = skopeo.version()
+    recorder.versions[skopeo.name] = skopeo.version()
 
     def copy() -> VendorImage:
         ref = f"{endpoints.registry}/ocimatrix/claims/vendor:{run_id}"

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import pytest
 
+from ocimatrix.axes import DOCKER_FORMAT
 from ocimatrix.errors import OcimatrixError
 from ocimatrix.oci.validate import validate_archive, validate_layout, validate_registry
 from ocimatrix.plugin.shared_steps import fail_refused
@@ -68,7 +69,7 @@ def test_saved_oci_archive_conforms(cell, saved_archive, assert_conforms):
     "combined image JSON + filesystem changeset format (docker save); image-spec §config, §layer for its contents",
 )
 def test_saved_docker_archive_conforms(cell, saved_archive, assert_conforms):
-    archive = str(saved_archive("docker"))
+    archive = str(saved_archive(DOCKER_FORMAT))
     assert_conforms(
         validate_archive,
         archive,
@@ -90,7 +91,7 @@ def test_skopeo_layout_copy_conforms(cell, pushed_image, skopeo, scratch, assert
     assert_conforms(
         validate_layout,
         str(layout),
-        made_by="skopeo",
+        made_by=skopeo.name,
         what=f"copied {cell['builder']}'s image ({cell['format']} manifest) to an OCI layout that",
         repro=_validate_cmd(str(layout)),
     )

@@ -13,6 +13,7 @@ import time
 import pytest
 
 from ocimatrix import evidence
+from ocimatrix.axes import DOCKER_FORMAT, OCI_FORMAT
 from ocimatrix.cri.image_ids import digest_or_none
 from ocimatrix.engines.base import EngineError, RunSpec, Unsupported
 from ocimatrix.errors import fail_with
@@ -25,8 +26,8 @@ from ocimatrix.oci.platforms import format_platform
 from ocimatrix.plugin.shared_steps import Refusal, fail_refused
 from ocimatrix.specs import spec
 
-INDEX_TYPE = {"oci": mediatypes.OCI_INDEX, "docker": mediatypes.DOCKER_MANIFEST_LIST}
-MANIFEST_TYPE = {"oci": mediatypes.OCI_MANIFEST, "docker": mediatypes.DOCKER_MANIFEST}
+INDEX_TYPE = {OCI_FORMAT: mediatypes.OCI_INDEX, DOCKER_FORMAT: mediatypes.DOCKER_MANIFEST_LIST}
+MANIFEST_TYPE = {OCI_FORMAT: mediatypes.OCI_MANIFEST, DOCKER_FORMAT: mediatypes.DOCKER_MANIFEST}
 
 
 def built_entry(index, platform: str):
