@@ -9,6 +9,11 @@ Like the kubelet's (kuberuntime's labels.go), pod labels carry the pod's name, n
 container labels those and the container's name, container annotations the restart count. The
 log layout is the kubelet's: ``<log_directory>/<container>/<attempt>.log``.
 
+Security contexts are the kubelet's (``ocimatrix/cri/security_context.py``): a pod that asks nothing
+still gets the defaults the kubelet sends (seccomp RuntimeDefault for the sandbox, Unconfined for
+its containers, the default masked and read-only paths); ``pod_security`` and ``security`` carry
+what a Pod spec asks.
+
 ``linux.cgroup_parent`` is left empty (the runtime's default parent) on purpose: the kubelet puts
 each pod under a cgroup it creates and removes itself (``kubepods/<qos>/pod<uid>`` with the cgroupfs
 driver, ``kubepods-<qos>-pod<uid>.slice`` with systemd), and which spelling a runtime accepts
@@ -23,6 +28,14 @@ from typing import Any
 from google.protobuf import text_format
 
 from ocimatrix.cri.gen import api_pb2 as api
+from ocimatrix.cri.security_context import (
+    ContainerSecurity,
+    Node,
+    PodSecurity,
+    container_security_context,
+    namespace_options,
+    sandbox_security_context,
+)
 from ocimatrix.errors import UsageError
 
 # The kubelet's label and annotation keys (k8s.io/kubelet/pkg/types, kuberuntime/labels.go).
@@ -44,7 +57,7 @@ def kubelet_pod_labels(metadata: api.PodSandboxMetadata) -> dict[str, str]:
 def pod_namespace_options() -> api.NamespaceOption:
     """Node network, pod-wide IPC, a PID namespace per container: the kubelet's choice for a
     ``hostNetwork: true`` pod that does not share its process namespace."""
-    return api.NamespaceOption(network=api.NODE, pid=api.CONTAINER, ipc=api.POD)
+    return namespace_options(PodSecurity())
 
 
 def pod_sandbox_config(
@@ -57,7 +70,10 @@ def pod_sandbox_config(
     labels: Mapping[str, str] | None = None,
     annotations: Mapping[str, str] | None = None,
     cgroup_parent: str = "",
+    security: PodSecurity | None = None,
+    privileged: bool = False,
 ) -> api.PodSandboxConfig:
+    """``privileged``: one of the pod's containers will be (the kubelet then marks the sandbox so)."""
     metadata = api.PodSandboxMetadata(name=name, uid=uid, namespace=namespace, attempt=attempt)
     return api.PodSandboxConfig(
         metadata=metadata,
@@ -67,7 +83,7 @@ def pod_sandbox_config(
         annotations=dict(annotations or {}),
         linux=api.LinuxPodSandboxConfig(
             cgroup_parent=cgroup_parent,
-            security_context=api.LinuxSandboxSecurityContext(namespace_options=pod_namespace_options()),
+            security_context=sandbox_security_context(security or PodSecurity(), privileged=privileged),
         ),
     )
 
@@ -121,12 +137,27 @@ def container_config(
     tty: bool = False,
     stdin: bool = False,
     stdin_once: bool = False,
+    security: ContainerSecurity | None = None,
+    pod_security: PodSecurity | None = None,
+    node: Node | None = None,
 ) -> api.ContainerConfig:
     """``image`` is the reference the user asked for; ``image_ref`` the id PullImage returned
-    for it, which the kubelet puts in ImageSpec.image (the reference when not given)."""
-    sandbox_security = pod_config.linux.security_context
-    namespaces = api.NamespaceOption()
-    namespaces.CopyFrom(sandbox_security.namespace_options)
+    for it, which the kubelet puts in ImageSpec.image (the reference when not given).
+
+    ``security`` is the container's securityContext, ``pod_security`` its pod's (the one its
+    sandbox was made from), ``node`` the kubelet's own settings; ``user`` (Docker's ``--user``)
+    sets run-as-user and group over them, as a container's runAsUser/runAsGroup would."""
+    security_context = container_security_context(
+        pod_security or PodSecurity(), security or ContainerSecurity(), node or Node()
+    )
+    # The kubelet computes both from one pod: the container repeats its sandbox's namespaces.
+    security_context.namespace_options.CopyFrom(pod_config.linux.security_context.namespace_options)
+    for field, value in _user_fields(user).items():
+        if field == "run_as_username":
+            security_context.ClearField("run_as_user")
+            security_context.run_as_username = str(value)
+        else:
+            getattr(security_context, field).CopyFrom(value)
     return api.ContainerConfig(
         metadata=api.ContainerMetadata(name=name, attempt=attempt),
         image=image_spec(image_ref or image, image),
@@ -147,9 +178,7 @@ def container_config(
         stdin=stdin,
         # The kubelet's stdinOnce: the runtime closes the container's stdin when the first attach ends.
         stdin_once=stdin_once,
-        linux=api.LinuxContainerConfig(
-            security_context=api.LinuxContainerSecurityContext(namespace_options=namespaces, **_user_fields(user)),
-        ),
+        linux=api.LinuxContainerConfig(security_context=security_context),
     )
 
 

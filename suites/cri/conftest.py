@@ -20,6 +20,7 @@ from ocimatrix.cri import messages
 from ocimatrix.cri.client import CriError
 from ocimatrix.cri.gen import api_pb2 as api
 from ocimatrix.cri.kubelet import KubeletCri
+from ocimatrix.cri.security_context import PodSecurity
 from ocimatrix.engines.base import EngineError, Unsupported
 from ocimatrix.engines.cri_engine import CriEngine
 from ocimatrix.errors import HarnessError, ImplementationFailure, OcimatrixError, ServiceUnavailable
@@ -135,6 +136,7 @@ class Pod:
     config: api.PodSandboxConfig
     handler: str
     containers: list[str] = field(default_factory=list)
+    security: PodSecurity = field(default_factory=PodSecurity)  # what the pod spec asked
 
     @property
     def cri(self) -> KubeletCri:
@@ -146,7 +148,9 @@ class Pod:
 
     def container_config(self, name: str, image: PushedImage, **overrides) -> api.ContainerConfig:
         image_id = self.cri.require_image(image.tag_ref, "of the pulled probe").id
-        return messages.container_config(self.config, name, image.tag_ref, image_ref=image_id, **overrides)
+        return messages.container_config(
+            self.config, name, image.tag_ref, image_ref=image_id, pod_security=self.security, **overrides
+        )
 
     def create(self, name: str, image: PushedImage, **overrides) -> str:
         return self.create_config(self.container_config(name, image, **overrides))
@@ -169,12 +173,13 @@ class Pod:
 
 
 @pytest.fixture
-def new_pod(cell, cri_runtime: CriEngine, recorder) -> Iterator[Callable[[str], Pod]]:
-    """Start pods of the cell's runtime handler; every one is stopped and removed afterwards."""
+def new_pod(cell, cri_runtime: CriEngine, recorder) -> Iterator[Callable[..., Pod]]:
+    """Start pods of the cell's runtime handler (``security``: what the pod spec asks, the kubelet's
+    defaults when None); every one is stopped and removed afterwards."""
     started: list[Pod] = []
 
-    def start(label: str = "pod") -> Pod:
-        config = cri_runtime.pod_config(label)
+    def start(label: str = "pod", security: PodSecurity | None = None, privileged: bool = False) -> Pod:
+        config = cri_runtime.pod_config(label, security=security, privileged=privileged)
         try:
             pod_id = cri_runtime.run_pod(config, cell["runtime"])
         except (EngineError, Unsupported) as exc:
@@ -188,7 +193,7 @@ def new_pod(cell, cri_runtime: CriEngine, recorder) -> Iterator[Callable[[str], 
                 step=f"RunPodSandbox (a {label} pod)",
                 answer=answer.text,
             ) from exc
-        pod = Pod(cri_runtime, pod_id, config, cell["runtime"])
+        pod = Pod(cri_runtime, pod_id, config, cell["runtime"], security=security or PodSecurity())
         started.append(pod)
         recorder.add("pod_ids", [p.id for p in started])
         return pod
