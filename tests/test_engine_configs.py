@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import subprocess
 
-from ocimatrix.report.engine_configs import PAGE, link_engine_configs
+from ocimatrix.report.engine_configs import PAGE, engine_columns, link_engine_configs
 from ocimatrix.results import Record, Results, Run
 from ocimatrix.runtime import recording_shim
 from ocimatrix.runtime.config_compare import aspects, differences, must_problems
@@ -143,3 +143,32 @@ def test_each_engines_oci_version_is_crossed_with_the_runtimes_version_dimension
     trixie_row = cross[cross.index('<th scope="row">docker@trixie') :].split("</tr>")[0]
     assert "refused" in trixie_row and refused in trixie_row
     assert "no record of this release" in trixie_row  # runc@trixie's records cover 1.0.2 only
+
+
+def test_a_cri_runtimes_restricted_pod_is_a_column_of_its_own(tmp_path):
+    """The kubelet's defaults for a pod asking nothing, and for a restricted pod: two columns of one runtime."""
+    asked_nothing = config(["A=1"], masked=["/proc/kcore"])
+    restricted = {**config(["A=1"], masked=["/proc/kcore"], seccomp=True)}
+    restricted["process"]["noNewPrivileges"] = True
+    records = [
+        Record(
+            f"suites/runtime/test_engine_configs.py::{test}[containerd-cri]",
+            "runtime",
+            "passed",
+            {"engine": "containerd-cri"},
+            evidence={
+                "runtime_config": document,
+                "engine_config": {"engine": column, "container_id": "c", "aspects": aspects(document)},
+            },
+        )
+        for test, column, document in (
+            ("test_engine_config_is_valid", "containerd-cri", asked_nothing),
+            ("test_cri_engine_config_of_a_restricted_pod", "containerd-cri (restricted pod)", restricted),
+        )
+    ]
+    columns = {c.engine: c for c in engine_columns(Results(Run(), records))}
+    assert set(columns) == {"containerd-cri", "containerd-cri (restricted pod)"}
+    assert columns["containerd-cri"].aspects["seccomp"] == "absent"
+    assert columns["containerd-cri (restricted pod)"].aspects["noNewPrivileges"] is True
+    found = {d.aspect.key for d in differences({name: c.aspects for name, c in columns.items()})}
+    assert found == {"noNewPrivileges", "seccomp"}

@@ -1,6 +1,7 @@
 """The site's engine-config page: what each engine told runc, side by side (``engine-configs.html``).
 
-It reads the records of the runtime suite's ``test_engine_config_is_valid`` (one per engine): their
+It reads the records of the runtime suite's ``test_engine_config_is_valid`` (one per engine, and one
+more per CRI runtime from ``test_cri_engine_config_of_a_restricted_pod``): their
 ``engine_config`` evidence (the aspects of the config.json the recording shim saved) and
 ``runtime_config`` (the whole document, written next to the page as ``engine-configs/<engine>.json``).
 Every aspect on which engines differ is a row marked "differs", with the runtime-spec section that
@@ -29,6 +30,8 @@ from ocimatrix.runtime.config_compare import ASPECTS, aspects, differences
 PAGE = "engine-configs.html"
 CONFIG_DIR = "engine-configs"
 TEST_NAME = "test_engine_config_is_valid"
+# A CRI runtime's config for a pod asking seccomp RuntimeDefault and no privilege escalation: a column of its own.
+TEST_NAMES = (TEST_NAME, "test_cri_engine_config_of_a_restricted_pod")
 DECLARED_AS = re.compile(r"test_runs_config_declared_as_(\d+)_(\d+)_(\d+)(?:\[|$)")
 STYLE = """\
 main.configs { padding: 1rem 1.5rem; }
@@ -64,7 +67,7 @@ def engine_columns(results: Results) -> list[EngineColumn]:
     """One column per engine whose record carries a recorded config (the last record wins)."""
     columns: dict[str, EngineColumn] = {}
     for record in results.results:
-        if not record.test.endswith(TEST_NAME) and f"{TEST_NAME}[" not in record.test:
+        if not any(record.test.endswith(name) or f"{name}[" in record.test for name in TEST_NAMES):
             continue
         found = record.evidence.get("engine_config")
         if not isinstance(found, dict) or not isinstance(found.get("aspects"), dict):
@@ -204,7 +207,9 @@ the harness's recording shim, which saved the bundle's <code>config.json</code> 
 document was checked against runtime-spec v1.2.0's config schema and the MUSTs a schema can't state: a
 broken one fails its cell. The spec defines what each property means, not which values an engine
 chooses, so a difference below is not a failure: it is what a container gets from one engine and not
-from another. {escape(summary)}.</p>
+from another. A CRI runtime is sent what the kubelet sends: for a pod that asks nothing, the default
+masked and read-only paths and seccomp Unconfined; its "restricted pod" column is a pod asking seccomp
+RuntimeDefault and <code>allowPrivilegeEscalation: false</code>. {escape(summary)}.</p>
 {problems_html}
 <table class="configs"><thead><tr><th scope="col">aspect (spec section)</th>{heads}</tr></thead>
 <tbody>{"".join(rows)}</tbody></table>

@@ -10,6 +10,12 @@ Verdicts (see ``ocimatrix/runtime/config_compare.py``): a config that breaks the
 ``failed``; engines that differ (env order, capabilities, masked paths, seccomp, cgroup path ...)
 are all conforming, since the spec leaves those values to them: the cells pass, and the site's
 engine-config page shows the differences side by side, each with its spec section.
+
+containerd's CRI (and CRI-O's, where a matrix names one) is sent what the kubelet sends
+(``ocimatrix/cri/security_context.py``): for a pod that asks nothing, the default masked and read-only
+paths, seccomp Unconfined for the container and RuntimeDefault for the sandbox. A second CRI column,
+``test_cri_engine_config_of_a_restricted_pod``, is a pod asking seccomp RuntimeDefault and
+``allowPrivilegeEscalation: false``: what the CRI runtime then hands its OCI runtime.
 """
 
 from __future__ import annotations
@@ -18,6 +24,7 @@ import secrets
 
 import pytest
 
+from ocimatrix.cri.security_context import ContainerSecurity, PodSecurity
 from ocimatrix.engines import base as engine_base
 from ocimatrix.engines.base import Engine, RunSpec, runtime_versions
 from ocimatrix.engines.binding import bind
@@ -31,6 +38,8 @@ from ocimatrix.specs import spec
 PROBE_BUILDER = "buildah"
 # One variable the image sets (replaced) and one it doesn't (added): how the engine merges and orders them.
 RUN_ENV = {"OCIMATRIX_GREETING": "replaced at run time", "OCIMATRIX_OVERRIDE": "added at run time"}
+RESTRICTED = ContainerSecurity(allow_privilege_escalation=False)
+RESTRICTED_COLUMN = "restricted pod"
 _builder: Engine | None = None  # bound once per worker, so the shared build+push step is cached once
 
 
@@ -60,13 +69,13 @@ def recording_runtime(endpoints, recorder) -> str:
     return recording_shim.RECORDING_RUNTIME
 
 
-@spec("runtime-spec/config.md#configuration", "config: Configuration (the config.json an engine hands its runtime)")
-@pytest.mark.axes("engine")
-def test_engine_config_is_valid(cell, runner: Engine, pulled_image, recording_runtime: str, endpoints, recorder):
+def _run_recorded(cell, runner: Engine, spec: RunSpec, endpoints, recorder, column: str, asked=None) -> None:
+    """Run ``spec`` (a CRI runner passes ``asked``, a pod's security asks), find the config.json the shim
+    saved for it, keep it as evidence under ``column`` and judge it."""
     marker = f"{MARKER_VARIABLE}={cell['engine']}-{secrets.token_hex(6)}"
-    env = {**RUN_ENV, MARKER_VARIABLE: marker.partition("=")[2]}
-    spec = RunSpec(image=pulled_image.get().ref, runtime=recording_runtime, env=env)
-    result = run_container(runner, spec, recorder, f"{runner.name} could not run the probe through the recording shim")
+    spec.env[MARKER_VARIABLE] = marker.partition("=")[2]
+    failure = f"{runner.name} could not run the probe through the recording shim"
+    result = run_container(_Asking(runner, asked) if asked else runner, spec, recorder, failure)
     record = recording_shim.find_by_env(endpoints.state_dir, marker)
     if record is None:
         saved = [f"{r.container_id}: {r.argv[:8]}" for r in recording_shim.recorded(endpoints.state_dir)]
@@ -78,14 +87,44 @@ def test_engine_config_is_valid(cell, runner: Engine, pulled_image, recording_ru
     recorder.add("runtime_argv", record.argv)
     recorder.add(
         "engine_config",
-        {
-            "engine": cell["engine"],
-            "container_id": record.container_id,
-            "aspects": aspects(record.config, record.container_id),
-        },
+        {"engine": column, "container_id": record.container_id, "aspects": aspects(record.config, record.container_id)},
     )
     found = must_problems(record.config)
     broken = "; ".join(found[:15])
     assert not found, f"{runner.name} handed runc a config.json that breaks runtime-spec v1.2.0: {broken}"
     stderr = result.stderr[-600:]
     assert result.exit_code == 0, f"the probe exited {result.exit_code} under {runner.name} (shim): {stderr}"
+
+
+@spec("runtime-spec/config.md#configuration", "config: Configuration (the config.json an engine hands its runtime)")
+@pytest.mark.axes("engine")
+def test_engine_config_is_valid(cell, runner: Engine, pulled_image, recording_runtime: str, endpoints, recorder):
+    # A CRI engine is sent what the kubelet sends for a pod that asks nothing (ocimatrix/cri/security_context.py).
+    spec = RunSpec(image=pulled_image.get().ref, runtime=recording_runtime, env=dict(RUN_ENV))
+    _run_recorded(cell, runner, spec, endpoints, recorder, cell["engine"])
+
+
+@spec("runtime-spec/config.md#configuration", "config: Configuration (a CRI runtime's, for a restricted pod)")
+@pytest.mark.axes("engine")
+def test_cri_engine_config_of_a_restricted_pod(
+    cell, runner: Engine, pulled_image, recording_runtime: str, endpoints, recorder
+):
+    """What a CRI runtime hands its OCI runtime for a pod asking what the restricted Pod Security
+    Standard asks: seccomp RuntimeDefault and ``allowPrivilegeEscalation: false`` (the kubelet then
+    sends ``no_new_privs``), with the kubelet's default masked and read-only paths."""
+    if not runner.supports("cri"):
+        pytest.skip(runner.why_not("cri"))
+    spec = RunSpec(image=pulled_image.get().ref, runtime=recording_runtime, env=dict(RUN_ENV))
+    asked = {"pod_security": PodSecurity(seccomp="RuntimeDefault"), "security": RESTRICTED}
+    recorder.add("pod_asks", {"pod": "seccompProfile RuntimeDefault", "container": "allowPrivilegeEscalation false"})
+    _run_recorded(cell, runner, spec, endpoints, recorder, f"{cell['engine']} ({RESTRICTED_COLUMN})", asked)
+
+
+class _Asking:
+    """``runner`` whose run(), the call run_container makes, passes a pod's security asks along."""
+
+    def __init__(self, runner: Engine, asked: dict) -> None:
+        self.runner, self.asked = runner, asked
+
+    def run(self, spec: RunSpec):
+        return self.runner.run(spec, **self.asked)
