@@ -38,6 +38,10 @@ class _RpcWithoutStatus(grpc.RpcError):
         raise ValueError("no status was received")
 
 
+class _BareRpc(grpc.RpcError):
+    """grpc's base class as such: no code at all."""
+
+
 def _while_handling(outer: BaseException, inner: BaseException) -> BaseException:
     try:
         try:
@@ -75,6 +79,7 @@ def test_an_exception_is_known_by_its_full_and_its_package_name():
         requests.exceptions.ConnectionError("socket gone"),
         _Rpc(grpc.StatusCode.UNAVAILABLE),
         _RpcWithoutStatus(),
+        _BareRpc(),
     ],
     ids=lambda e: type(e).__name__,
 )
@@ -148,6 +153,13 @@ def test_a_cri_status_is_its_code_and_details_to_its_step():
     )
     assert answer_of(_Rpc(grpc.StatusCode.INTERNAL)) == Answer("CRI call", "INTERNAL: ")
     assert answer_of(_RpcWithoutStatus()) is None
+    assert answer_of(_BareRpc()) is None
+
+
+def test_an_rpc_error_with_no_status_is_the_harness_s_not_an_answer():
+    # Nothing answered, so nothing can be the implementation's failure: an error, never failed.
+    assert is_harness_fault(_BareRpc())
+    assert is_harness_fault(_RpcWithoutStatus())
 
 
 def test_dockerd_s_answer_is_its_explanation():

@@ -161,7 +161,7 @@ def cell_json(ref: CellRef) -> dict[str, Any]:
     record = ref.record
     return {
         "test": record.test,
-        "cell": {k: v for k, v in record.cell.items() if k != "versions"},
+        "cell": dict(record.cell),
         "versions": record.versions,
         "outcome": record.outcome,
         "reason": record.reason,

@@ -47,8 +47,10 @@ def _transport_failure(exc: BaseException) -> bool:
         return True
     if "grpc.RpcError" in names:
         code = getattr(exc, "code", None)
+        if not callable(code):  # grpc's bare base class: no status, so nothing answered
+            return True
         try:
-            name = code().name if callable(code) else ""
+            name = code().name
         except Exception:  # noqa: BLE001 - an RpcError without a status is no answer at all
             return True
         return name in _GRPC_TRANSPORT_CODES

@@ -39,7 +39,7 @@ class StringTable:
 
 
 def present_axes(records: list[Record]) -> list[str]:
-    seen = {axis for r in records for axis in r.cell if axis != "versions"}
+    seen = {axis for r in records for axis in r.cell}
     known = [a for a in AXIS_ORDER if a in seen]
     return known + sorted(seen - set(known))
 

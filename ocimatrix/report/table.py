@@ -16,7 +16,7 @@ vertical-align:top}th{background:#f6f8fa}.passed{background:#dafbe1}.failed,.err
 
 
 def cell_text(cell: dict) -> str:
-    return ", ".join(f"{k}={v}" for k, v in cell.items() if k != "versions")
+    return ", ".join(f"{k}={v}" for k, v in cell.items())
 
 
 def render_table(results: Results, site_link: str | None = None) -> str:

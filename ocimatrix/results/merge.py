@@ -29,8 +29,8 @@ CaseKey = tuple[str, tuple[tuple[str, str], ...]]
 
 
 def cell_axes(cell: dict[str, Any]) -> tuple[tuple[str, str], ...]:
-    """The axes of a cell as a sorted tuple, without the versions."""
-    return tuple(sorted((k, str(v)) for k, v in cell.items() if k != "versions"))
+    """The axes of a cell as a sorted tuple (a ``Record``'s cell holds axes only: what it observed is evidence)."""
+    return tuple(sorted((k, str(v)) for k, v in cell.items()))
 
 
 def axes_label(axes: tuple[tuple[str, str], ...]) -> str:
