@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 import pytest
 
 from ocimatrix.distribution.client import CheckFailed
@@ -24,3 +27,17 @@ def as_the_suite_fails(step: str, answer: str) -> BaseException:
             raise pytest.fail.Exception(str(exc), pytrace=False) from exc
     except BaseException as caught:  # noqa: BLE001
         return caught
+
+
+SUITES = Path(__file__).resolve().parents[1] / "suites"
+
+
+def suite_tests(suite: str) -> set[str]:
+    """The test functions of ``suite`` (a listing naming one of them is that suite's finding)."""
+    return {n for p in (SUITES / suite).glob("test_*.py") for n in re.findall(r"^def (test_\w+)", p.read_text(), re.M)}
+
+
+def tool_findings() -> set[str]:
+    """Test functions whose listings are findings on the tools they drive, whatever the registry
+    (the signatures suite's: tests/test_signatures_verdicts.py holds their recorded answers)."""
+    return suite_tests("signatures")
