@@ -10,6 +10,7 @@ Every error names the file, the line and the field, so a typo never turns into a
 
 from __future__ import annotations
 
+import fnmatch
 import itertools
 import re
 from collections.abc import Iterable, Mapping
@@ -96,6 +97,8 @@ REGISTRY_KEYS = {
     "version",
 }
 ENDPOINT_KEYS = set(catalog.endpoint_keys())
+# A suite's own keys beside its axes: extra cells, and tests it leaves out.
+SUITE_KEYS = ("include", "deselect")
 
 
 @dataclass(frozen=True)
@@ -113,6 +116,13 @@ class Matrix:
     expectations: tuple[dict[str, Any], ...] = ()
     # Extra cells of one suite only (``suites: {lifecycle: {include: [...]}}``).
     suite_include: dict[str, tuple[dict[str, str], ...]] = field(default_factory=dict)
+    # Tests of one suite this matrix leaves out, as globs of the test's name with its parameters
+    # (``suites: {layers: {deselect: ["test_many_layers[*"]}}``): deselected, never reported as skipped.
+    suite_deselect: dict[str, tuple[str, ...]] = field(default_factory=dict)
+
+    def deselects(self, suite: str, test_name: str) -> bool:
+        """Whether this matrix leaves ``test_name`` (``test_x[params]``) of ``suite`` out."""
+        return any(fnmatch.fnmatchcase(test_name, glob) for glob in self.suite_deselect.get(suite, ()))
 
     def generations(self, suites: tuple[str, ...] | None = None) -> tuple[str, ...]:
         """The generations other than this host's that any cell of the matrix names (of ``suites``
@@ -344,10 +354,21 @@ def parse_matrix(data: Any, path: Path, text: str = "") -> Matrix:
 
     suites = _parse_suites(check, data.get("suites"), registries)
     suite_include = _parse_suite_includes(check, data.get("suites"), registries)
+    suite_deselect = _parse_suite_deselects(check, data.get("suites"))
     expectations = _parse_expectations(check, data.get("expectations"), registries)
     name = str(data.get("name") or path.stem)
     matrix = Matrix(
-        path, name, axes, exclude, tuple(include), registries, endpoints, suites, expectations, suite_include
+        path,
+        name,
+        axes,
+        exclude,
+        tuple(include),
+        registries,
+        endpoints,
+        suites,
+        expectations,
+        suite_include,
+        suite_deselect,
     )
     if not matrix.cells():
         raise check.fail(("exclude",), "every cell is excluded; the matrix would run nothing")
@@ -439,11 +460,24 @@ def _parse_suites(check: _Checker, raw: Any, registries) -> dict[str, dict[str, 
         overrides = overrides or {}
         if not isinstance(overrides, dict):
             raise check.fail(where, "expected a mapping of axis to the values this suite runs")
-        overrides = {axis: values for axis, values in overrides.items() if axis != "include"}
+        overrides = {axis: values for axis, values in overrides.items() if axis not in SUITE_KEYS}
         suites[suite] = {
             axis: check.axis_values(axis, values, (*where, axis), registries) for axis, values in overrides.items()
         }
     return suites
+
+
+def _parse_suite_deselects(check: _Checker, raw: Any) -> dict[str, tuple[str, ...]]:
+    """``suites: {layers: {deselect: [GLOB, ...]}}``: tests of that suite the matrix leaves out."""
+    found: dict[str, tuple[str, ...]] = {}
+    for suite, overrides in (raw or {}).items() if isinstance(raw, dict) else ():
+        if isinstance(overrides, dict) and "deselect" in overrides:
+            globs = overrides["deselect"]
+            if not isinstance(globs, list) or not globs or not all(isinstance(g, str) and g for g in globs):
+                where = ("suites", suite, "deselect")
+                raise check.fail(where, "expected a list of test names or globs (e.g. 'test_many_layers[*')")
+            found[str(suite)] = tuple(globs)
+    return found
 
 
 def _parse_suite_includes(check: _Checker, raw: Any, registries) -> dict[str, tuple[dict[str, str], ...]]:

@@ -59,7 +59,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     keep, drop = [], []
     for item in items:
         suite = suite_of(item.path)
-        if (suite and not matrix.runs_suite(suite)) or not in_shard(item.nodeid, shard):
+        left_out = suite and (not matrix.runs_suite(suite) or matrix.deselects(suite, item.name))
+        if left_out or not in_shard(item.nodeid, shard):
             drop.append(item)
             continue
         keep.append(item)

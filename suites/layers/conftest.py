@@ -20,7 +20,6 @@ from ocimatrix.engines.base import Engine, RunSpec
 from ocimatrix.errors import HarnessError, ImplementationFailure, OcimatrixError
 from ocimatrix.images import layer_shapes
 from ocimatrix.images.busybox import busybox_for, host_platform_name
-from ocimatrix.plugin.items import MATRIX_KEY
 from ocimatrix.plugin.shared_steps import Outcome, PullStep, PushedImage, cached_step, registry_services, shared_step
 from ocimatrix.plugin.verdicts import run_container, skip_unless_started
 from ocimatrix.run_ids import run_token
