@@ -182,3 +182,36 @@ def test_embedded_registry_port_is_read(tmp_path):
     )
     assert matrix.embedded_registry_port == 5123
     assert matrix_from("axes: {builder: [docker], engine: [docker]}", tmp_path).embedded_registry_port == 0
+
+
+def test_a_suite_can_leave_tests_out_by_name(tmp_path):
+    matrix = matrix_from(
+        """
+axes: {builder: [docker], engine: [docker]}
+suites:
+  layers: {deselect: ["test_many_layers[*"]}
+  lifecycle:
+""",
+        tmp_path,
+    )
+    assert matrix.runs_suite("layers")
+    assert matrix.deselects("layers", "test_many_layers[engine=docker-100]")
+    assert not matrix.deselects("layers", "test_whiteout_of_a_file[engine=docker]")
+    assert not matrix.deselects("lifecycle", "test_many_layers[engine=docker-100]")
+
+
+@pytest.mark.parametrize("value", ["test_many_layers", [], [""], [3]])
+def test_a_deselect_that_is_no_list_of_names_is_bad_input(tmp_path, value):
+    import json
+
+    with pytest.raises(UsageError, match=r"suites\.layers\.deselect.*list of test names"):
+        matrix_from(
+            f"axes: {{builder: [docker], engine: [docker]}}\nsuites: {{layers: {{deselect: {json.dumps(value)}}}}}\n",
+            tmp_path,
+        )
+
+
+def test_the_default_leaves_the_many_layer_images_to_the_nightly():
+    default, nightly = load_matrix(DEFAULT_MATRIX), load_matrix(DEFAULT_MATRIX.parent / "nightly.yaml")
+    assert default.deselects("layers", "test_many_layers[x-128]")
+    assert not nightly.deselects("layers", "test_many_layers[x-128]")
