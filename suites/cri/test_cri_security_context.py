@@ -353,6 +353,11 @@ def test_readonly_mounts(request, cell, cri, cri_runtime, endpoints, new_pod, re
             pytest.skip(f"{cell['engine']} declares no recursive read-only mounts for this handler ({answer})")
     probe = request.getfixturevalue("probe")  # pulled once the cell is known to run
     with _host_directory(cri_runtime, endpoints, recorder, "rro") as (base, host):
+        if asked["propagation"] != api.PROPAGATION_PRIVATE:
+            # A shared mount, so that the propagation asked is possible and only its clash with a
+            # recursive read-only mount is left to refuse (critest leaves the directory private).
+            host(["mount", "--bind", str(base), str(base)])
+            host(["mount", "--make-rshared", str(base)])
         (base / "tmpfs").mkdir()
         host(["mount", "-t", "tmpfs", "-o", "size=1m", "ocimatrix-rro", str(base / "tmpfs")])
         pod = new_pod("rro")
