@@ -13,12 +13,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ocimatrix.specs import link
+
 DIST = "suites/distribution"
 CRI = "suites/cri"
 RUNTIME = "suites/runtime"
-DIST_SPEC = "https://github.com/opencontainers/distribution-spec/blob/v1.1.0/spec.md"
-CRI_SPEC = "https://github.com/kubernetes/cri-api/blob/master/pkg/apis/runtime/v1/api.proto"
-RUNTIME_SPEC = "https://github.com/opencontainers/runtime-spec/blob/v1.2.0/"
 
 
 @dataclass(frozen=True)
@@ -70,7 +69,7 @@ WORKFLOWS: dict[str, Entry] = {
                 "test_unknown_repository_is_404",
             ),
         ),
-        f"{DIST_SPEC}#pull",
+        link("distribution-spec/spec.md#pull"),
     ),
     "push": Entry(
         "distribution-spec v1.1 push workflow (core)",
@@ -94,7 +93,7 @@ WORKFLOWS: dict[str, Entry] = {
                 "test_well_known_blob",
             ),
         ),
-        f"{DIST_SPEC}#push",
+        link("distribution-spec/spec.md#push"),
     ),
     "discovery": Entry(
         "distribution-spec v1.1 content discovery (core: the tag list, its order and pagination)",
@@ -109,7 +108,7 @@ WORKFLOWS: dict[str, Entry] = {
                 "test_referrers_tag_schema_fallback",
             ),
         ),
-        f"{DIST_SPEC}#content-discovery",
+        link("distribution-spec/spec.md#content-discovery"),
     ),
     "management": Entry(
         "distribution-spec v1.1 content management (core: deleting manifests and blobs)",
@@ -123,7 +122,7 @@ WORKFLOWS: dict[str, Entry] = {
                 "test_tag_list_reflects_manifest_delete",
             ),
         ),
-        f"{DIST_SPEC}#content-management",
+        link("distribution-spec/spec.md#content-management"),
     ),
 }
 
@@ -138,19 +137,19 @@ FEATURES: dict[str, Entry] = {
                 "test_referrers_of_unknown_subject_is_empty",
             ),
         ),
-        f"{DIST_SPEC}#listing-referrers",
+        link("distribution-spec/spec.md#listing-referrers"),
         absence_contradicts=True,
     ),
     "tag-deletion": Entry(
         "deleting a tag (DELETE /v2/<name>/manifests/<tag>)",
         (_dist("test_management.py", "test_delete_tag"),),
-        f"{DIST_SPEC}#deleting-tags",
+        link("distribution-spec/spec.md#deleting-tags"),
         absence_contradicts=True,
     ),
     "cross-mount": Entry(
         "mounting a blob from another repository (POST ?mount=&from=)",
         (_dist("test_push.py", "test_cross_repository_mount"),),
-        f"{DIST_SPEC}#mounting-a-blob-from-another-repository",
+        link("distribution-spec/spec.md#mounting-a-blob-from-another-repository"),
         absence_contradicts=True,
     ),
 }
@@ -159,27 +158,27 @@ REQUIREMENTS: dict[str, Entry] = {
     "tags-lexical-order": Entry(
         "the registry lists tags in lexical order",
         (_dist("test_discovery.py", "test_tags_list_is_in_lexical_order"),),
-        f"{DIST_SPEC}#listing-tags",
+        link("distribution-spec/spec.md#listing-tags"),
     ),
     "tags-pagination": Entry(
         "the tag list honours n and last (pagination with Link)",
         (_dist("test_discovery.py", "test_tags_list_pagination_with_n", "test_tags_list_pagination_with_last"),),
-        f"{DIST_SPEC}#listing-tags",
+        link("distribution-spec/spec.md#listing-tags"),
     ),
     "chunk-order": Entry(
         "out-of-order and re-sent upload chunks are refused with 416",
         (_dist("test_push.py", "test_out_of_order_chunk_is_416", "test_resent_chunk_is_416"),),
-        f"{DIST_SPEC}#pushing-a-blob-in-chunks",
+        link("distribution-spec/spec.md#pushing-a-blob-in-chunks"),
     ),
     "stale-upload-url": Entry(
         "an upload's status is served from an earlier session URL",
         (_dist("test_push.py", "test_upload_status_from_a_stale_url"),),
-        f"{DIST_SPEC}#pushing-a-blob-in-chunks",
+        link("distribution-spec/spec.md#pushing-a-blob-in-chunks"),
     ),
     "range-requests": Entry(
         "blob Range requests answer 206, and 416 outside the blob",
         (_dist("test_pull.py", "test_blob_range_request", "test_unsatisfiable_blob_range_is_416"),),
-        f"{DIST_SPEC}#pulling-blobs",
+        link("distribution-spec/spec.md#pulling-blobs"),
     ),
     "error-bodies": Entry(
         "malformed names, tags and digests are refused with the spec's status and a JSON error body",
@@ -193,12 +192,12 @@ REQUIREMENTS: dict[str, Entry] = {
             ),
             _dist("test_push.py", "test_manifest_put_by_malformed_digest_is_400"),
         ),
-        f"{DIST_SPEC}#error-codes",
+        link("distribution-spec/spec.md#error-codes"),
     ),
     "content-shapes": Entry(
         "every content shape of the spec (indexes, artifacts, subjects, data, sha512 ...) is stored and served",
         (Selection(f"{DIST}/test_shapes.py"),),
-        f"{DIST_SPEC}#pushing-manifests",
+        link("distribution-spec/spec.md#pushing-manifests"),
     ),
 }
 
@@ -210,7 +209,7 @@ CRI_AREAS: dict[str, Entry] = {
                 f"{CRI}/test_cri_images.py", ("test_version_speaks_v1", "test_status_reports_required_conditions")
             ),
         ),
-        CRI_SPEC,
+        link("cri/api.proto"),
     ),
     "images": Entry(
         "CRI image service: pull by tag and digest, status, list, remove",
@@ -220,20 +219,22 @@ CRI_AREAS: dict[str, Entry] = {
                 exclude=("test_version_speaks_v1", "test_status_reports_required_conditions"),
             ),
         ),
-        CRI_SPEC,
+        link("cri/api.proto"),
     ),
     "pods": Entry(
-        "CRI pod sandboxes: run, status, stop, remove, list", (Selection(f"{CRI}/test_cri_pods.py"),), CRI_SPEC
+        "CRI pod sandboxes: run, status, stop, remove, list",
+        (Selection(f"{CRI}/test_cri_pods.py"),),
+        link("cri/api.proto"),
     ),
     "containers": Entry(
         "CRI containers: create, start, status, exec, logs, stop, remove, list",
         (Selection(f"{CRI}/test_cri_containers.py"),),
-        CRI_SPEC,
+        link("cri/api.proto"),
     ),
     "image-config": Entry(
         "CRI containers honour the image config (command, args, env, working dir, user)",
         (Selection(f"{CRI}/test_cri_image_config.py"),),
-        CRI_SPEC,
+        link("cri/api.proto"),
     ),
 }
 
@@ -249,41 +250,41 @@ RUNTIME_AREAS: dict[str, Entry] = {
     "lifecycle": Entry(
         "runtime-spec lifecycle: create, start, state, kill, delete on the runtime's command line",
         (_runtime("lifecycle"),),
-        RUNTIME_SPEC + "runtime.md#lifecycle",
+        link("runtime-spec/runtime.md#lifecycle"),
     ),
     "process": Entry(
         "runtime-spec process: args, env, cwd, user, terminal, rlimits, capabilities, no_new_privileges",
         (_runtime("process"),),
-        RUNTIME_SPEC + "config.md#process",
+        link("runtime-spec/config.md#process"),
     ),
     "mounts": Entry(
         "runtime-spec root and mounts, the default filesystems and devices, seen from inside",
         (_runtime("mounts"),),
-        RUNTIME_SPEC + "config.md#mounts",
+        link("runtime-spec/config.md#mounts"),
     ),
     "isolation": Entry(
         "runtime-spec isolation: hostname, domainname, namespaces, masked and read-only paths, sysctl",
         (_runtime("isolation"),),
-        RUNTIME_SPEC + "config-linux.md#namespaces",
+        link("runtime-spec/config-linux.md#namespaces"),
     ),
     "hooks": Entry(
         "runtime-spec hooks: every kind, in lifecycle order, with their state and environment",
         (_runtime("hooks"),),
-        RUNTIME_SPEC + "config.md#posix-platform-hooks",
+        link("runtime-spec/config.md#posix-platform-hooks"),
     ),
     "resources": Entry(
         "runtime-spec Linux resources: cgroup limits (memory, pids, cpu) and seccomp, where the kernel enforces them",
         (_runtime("resources"),),
-        RUNTIME_SPEC + "config-linux.md#control-groups",
+        link("runtime-spec/config-linux.md#control-groups"),
     ),
     "features": Entry(
         "runtime-spec features document (the runtime's `features` command)",
         (_runtime("features"),),
-        RUNTIME_SPEC + "features.md",
+        link("runtime-spec/features.md"),
     ),
     "tools-parity": Entry(
         "the checks opencontainers/runtime-tools' validation makes (errors for invalid configs)",
         (_runtime("tools_parity"),),
-        RUNTIME_SPEC + "config.md",
+        link("runtime-spec/config.md"),
     ),
 }

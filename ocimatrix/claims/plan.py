@@ -25,10 +25,10 @@ from ocimatrix.claims import catalog
 from ocimatrix.claims.catalog import Entry, Selection
 from ocimatrix.claims.here import Here
 from ocimatrix.claims.model import ClaimsFile, EngineClaim, ImageClaims
+from ocimatrix.specs import link
 from ocimatrix.tools.catalog import REFERENCE_BUILDER, generation_of, spelled
 
 CLAIMS_SUITE = "suites/claims/test_image_claims.py"
-IMAGE_SPEC = "https://github.com/opencontainers/image-spec/blob/v1.1.0/"
 VENDOR_REGISTRY = "vendor"
 
 
@@ -96,23 +96,28 @@ def image_claims(image: ImageClaims, installed: dict[str, str] | Here) -> list[C
                 )
             )
 
-        static("platform", "the image provides this platform", "test_platform_provided", IMAGE_SPEC + "image-index.md")
+        static(
+            "platform", "the image provides this platform", "test_platform_provided", link("image-spec/image-index.md")
+        )
         if checks.get("files"):
-            static("files", _files_title(checks["files"]), "test_files", IMAGE_SPEC + "layer.md")
+            static("files", _files_title(checks["files"]), "test_files", link("image-spec/layer.md"))
         if metadata.get("non_root"):
             static(
-                "non-root", "runs as a non-root user (config.User)", "test_runs_as_non_root", IMAGE_SPEC + "config.md"
+                "non-root",
+                "runs as a non-root user (config.User)",
+                "test_runs_as_non_root",
+                link("image-spec/config.md"),
             )
         if any(k in metadata for k in ("labels", "entrypoint", "cmd", "exposed_ports")):
-            static("metadata", _metadata_title(metadata), "test_metadata", IMAGE_SPEC + "config.md")
+            static("metadata", _metadata_title(metadata), "test_metadata", link("image-spec/config.md"))
         if checks.get("layers"):
-            static("layers", _layers_title(checks["layers"]), "test_layers", IMAGE_SPEC + "manifest.md")
+            static("layers", _layers_title(checks["layers"]), "test_layers", link("image-spec/manifest.md"))
         if checks.get("binaries_match_platform"):
             static(
                 "binaries",
                 "every ELF binary is built for this platform",
                 "test_binaries_match_platform",
-                IMAGE_SPEC + "config.md",
+                link("image-spec/config.md"),
             )
         if checks.get("kernel"):
             hosts = image.kernel_hosts
@@ -140,7 +145,7 @@ def _run_claim(engine: EngineClaim, runtime: str, platform: str, here: Here) -> 
         f"{platform}: runs on {engine.describe()} with {runtime} (the smoke command)",
         _static("test_image_runs"),
         {},
-        "https://github.com/opencontainers/runtime-spec/blob/v1.1.0/runtime.md#lifecycle",
+        link("runtime-spec/runtime.md#lifecycle"),
         platform=platform,
         platform_evidence="ran_platform",
         engine=engine,
