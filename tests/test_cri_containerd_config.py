@@ -46,7 +46,7 @@ def test_cri_plugin_settings():
 
 
 def test_runtime_handlers_runc_and_crun():
-    runtimes = _config(crun_binary="/opt/crun")["plugins"][CRI]["containerd"]["runtimes"]
+    runtimes = _config(binaries={"crun": "/opt/crun"})["plugins"][CRI]["containerd"]["runtimes"]
     assert set(runtimes) == {"runc", "crun"}
     for name, runtime in runtimes.items():
         assert runtime["runtime_type"] == "io.containerd.runc.v2"
@@ -122,7 +122,7 @@ def test_config_version_without_a_version_is_a_clear_error():
 def test_version_3_splits_the_cri_plugin_as_containerd_2_reads_it():
     """Checked against containerd 2.1.9's own `config dump` of this file (sid's root): each setting
     lands where version 2 had it, with nothing left to migrate at start."""
-    config = _config(version=3, runsc_shim=True)
+    config = _config(version=3, shims=("containerd-shim-runsc-v1",))
     assert config["version"] == 3
     plugins = config["plugins"]
     assert plugins[CRI] == {"stream_server_address": "127.0.0.1", "stream_server_port": "0"}

@@ -17,6 +17,7 @@ from pathlib import Path
 from ocimatrix.errors import UsageError
 from ocimatrix.runtime.recording_shim import RECORDING_RUNTIME
 from ocimatrix.runtime.recording_shim import install as install_recording_shim
+from ocimatrix.tools import catalog
 
 CRI_PLUGIN = "io.containerd.grpc.v1.cri"
 # containerd 2.x (config version 3) splits the CRI plugin: images and runtime each have their own
@@ -24,10 +25,6 @@ CRI_PLUGIN = "io.containerd.grpc.v1.cri"
 CRI_IMAGES_PLUGIN = "io.containerd.cri.v1.images"
 CRI_RUNTIME_PLUGIN = "io.containerd.cri.v1.runtime"
 RUNTIME_TYPE = "io.containerd.runc.v2"  # the shim; runc and crun both run under it
-DEFAULT_CRUN = "/usr/bin/crun"
-# gVisor's own shim; Debian 12's runsc package ships none, and then no runsc handler is configured.
-RUNSC_RUNTIME_TYPE = "io.containerd.runsc.v1"
-RUNSC_SHIM = "containerd-shim-runsc-v1"
 
 # Snapshotters that log errors on every start where their backing storage is absent.
 _UNUSED_PLUGINS = (
@@ -99,7 +96,14 @@ def shim_configured(shim: str) -> bool:
     """Whether the harness's containerd gets a runtime handler through ``shim`` (gVisor's): only when
     the shim is installed. The CRI engine asks this before RunPodSandbox instead of waiting for
     containerd's "no runtime for ... is configured"."""
-    return shim == RUNSC_SHIM and shutil.which(RUNSC_SHIM) is not None
+    return shim in installed_shims()
+
+
+def installed_shims() -> tuple[str, ...]:
+    """The shims of their own that the catalog's runtimes need and this host has (Debian 12's runsc
+    package ships none of gVisor's): each gets a handler in the harness's containerd."""
+    needed = (tool.containerd_shim[1] for tool in catalog.added_runtimes().values() if tool.containerd_shim)
+    return tuple(shim for shim in needed if shutil.which(shim) is not None)
 
 
 def _toml_string(value: str | Path) -> str:
@@ -118,20 +122,22 @@ def render_containerd_config(
     sandbox_image: str,
     registry_hosts: list[str],
     *,
-    crun_binary: str = DEFAULT_CRUN,
+    binaries: dict[str, str] | None = None,
     log_level: str = "info",
     extra_binaries: dict[str, str] | None = None,
-    runsc_shim: bool = False,
+    shims: tuple[str, ...] = (),
     version: int = 2,
 ) -> str:
     """The config.toml text (``version`` 2 for containerd 1.x, 3 for 2.x) of a private containerd
-    with runtime handlers runc and crun.
+    with a runtime handler for each engine runtime of the catalog: the default one through the runc
+    shim's own binary, the others through the runc shim with their catalog binary as BinaryName
+    (unless ``binaries`` names another), and one that needs a shim of its own only when ``shims``
+    holds that shim.
 
     ``registry_hosts`` are the registries this instance is meant to pull from; their
     ``certs.d/<host>/hosts.toml`` come from ``render_hosts_toml`` (``write_containerd_config``
     writes both). ``sandbox_image`` is the pause image, pulled by containerd on the first pod.
-    ``extra_binaries`` adds runc-shim handlers (name -> BinaryName: the recording shim);
-    ``runsc_shim`` a ``runsc`` handler through gVisor's own shim.
+    ``extra_binaries`` adds runc-shim handlers (name -> BinaryName: the recording shim).
     """
     state_dir = Path(state_dir)
     layout = ContainerdLayout(state_dir, Path(socket))
@@ -148,10 +154,6 @@ def render_containerd_config(
     q = _toml_string
     disabled = ", ".join(q(p) for p in _UNUSED_PLUGINS)
     hosts_comment = ", ".join(registry_hosts) if registry_hosts else "(none)"
-    runsc_handler = f"""
-  [{runtimes}.containerd.runtimes.runsc]
-    runtime_type = {q(RUNSC_RUNTIME_TYPE)}
-"""
 
     def runtime(name: str, binary: str | None) -> str:
         binary_line = f"\n      BinaryName = {q(binary)}" if binary else ""
@@ -163,9 +165,20 @@ def render_containerd_config(
       SystemdCgroup = false
 """
 
-    extra = "".join(runtime(name, binary) for name, binary in (extra_binaries or {}).items())
-    extra += runsc_handler if runsc_shim else ""
-    handlers = f"{runtime('runc', None)}{runtime('crun', crun_binary)}{extra}"
+    def own_shim(name: str, runtime_type: str) -> str:
+        return f"""
+  [{runtimes}.containerd.runtimes.{name}]
+    runtime_type = {q(runtime_type)}
+"""
+
+    default = catalog.default_runtime()
+    handlers = runtime(default, None)
+    for name, tool in catalog.added_runtimes().items():
+        if not tool.containerd_shim:
+            handlers += runtime(name, (binaries or {}).get(name, tool.binary))
+        elif tool.containerd_shim[1] in shims:
+            handlers += own_shim(name, tool.containerd_shim[0])
+    handlers += "".join(runtime(name, binary) for name, binary in (extra_binaries or {}).items())
     runtime_settings = """  # Without CAP_SYS_RESOURCE (containers, CI runners) the OOM score may only be raised.
   restrict_oom_score_adj = true
   tolerate_missing_hugetlb_controller = true
@@ -189,7 +202,7 @@ def render_containerd_config(
 [{runtimes}]
 {runtime_settings}
 [{runtimes}.containerd]
-  default_runtime_name = "runc"
+  default_runtime_name = {q(default)}
 {handlers}
 [{runtimes}.cni]
   # Empty directories of our own: never pick up the host's CNI networks.
@@ -204,7 +217,7 @@ def render_containerd_config(
 
 [{cri}.containerd]
   snapshotter = "overlayfs"
-  default_runtime_name = "runc"
+  default_runtime_name = {q(default)}
 {handlers}
 [{cri}.cni]
   # Empty directories of our own: never pick up the host's CNI networks.
@@ -268,7 +281,7 @@ def write_containerd_config(
     sandbox_image: str,
     registry_hosts: list[str],
     *,
-    crun_binary: str = DEFAULT_CRUN,
+    binaries: dict[str, str] | None = None,
     version: int = 2,
 ) -> ContainerdLayout:
     """Write config.toml (``version``: see ``config_version``), the hosts.toml of each registry and
@@ -280,11 +293,11 @@ def write_containerd_config(
         layout.socket,
         sandbox_image,
         registry_hosts,
-        crun_binary=crun_binary,
+        binaries=binaries,
         # The run's recording shim (under the run's state dir, beside this containerd's), for the
-        # engine-config comparison; runsc when gVisor's shim is installed.
+        # engine-config comparison.
         extra_binaries={RECORDING_RUNTIME: str(install_recording_shim(layout.state_dir.parent))},
-        runsc_shim=shim_configured(RUNSC_SHIM),
+        shims=installed_shims(),
         version=version,
     )
     layout.config.write_text(text)

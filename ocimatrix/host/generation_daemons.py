@@ -25,7 +25,6 @@ from ocimatrix.system.process import free_port
 from ocimatrix.tools import catalog
 
 # containerd's config still takes crun's binary by name (cri/containerd_config.py): the root's.
-ROOT_CRUN = "/usr/bin/crun"
 
 # The network rule: no bridge, no NAT, nothing reaches beyond loopback.
 DOCKERD_NETWORK_FLAGS = (
@@ -103,9 +102,7 @@ def start_containerd(host: GenerationHost, sandbox_image: str, registry_hosts: l
     if probed.returncode != 0:
         raise HarnessError(f"containerd --version in the root of {host.name} failed: {probed.stderr.strip()}")
     version = config_version(probed.stdout)
-    layout = write_containerd_config(
-        state, socket, sandbox_image, registry_hosts, crun_binary=ROOT_CRUN, version=version
-    )
+    layout = write_containerd_config(state, socket, sandbox_image, registry_hosts, version=version)
     probe = ["ctr", "--address", str(socket), "version"]
     host.start_daemon(
         "containerd",
