@@ -81,9 +81,6 @@ class VendorImage:
     layout: Path  # the same image copied back out, for the static checks
 
 
-_copied: dict = {}
-
-
 def source_transport(source: dict) -> str:
     if source["kind"] == "reference":
         return f"docker://{source['value']}"
