@@ -172,7 +172,7 @@ RECORDED: dict[tuple[str, str], list[tuple[str, str]]] = {
         )
     ],
     # sid's runc 1.3.6 (listed in matrix/nightly.yaml only: the nightly runs sid).
-    ("test_failing_poststop_hook_is_only_a_warning", "runc"): [
+    ("test_failing_poststop_hook_is_only_a_warning", "runc=1.3.6"): [
         (
             "runc delete with a failing poststop hook",
             'exit 1: time="2026-12-07T21:33:31Z" level=error msg="unable to destroy container: error running '
@@ -191,6 +191,67 @@ RECORDED: dict[tuple[str, str], list[tuple[str, str]]] = {
             "ociVersionMax 1.1.0+dev; properties of a later release: /linux/memoryPolicy, /linux/mountExtensions, "
             "/linux/netDevices, /potentiallyUnsafeConfigAnnotations",
         ),
+    ],
+    # Every operation in every state, hooks (issue 22 item 3), and runtime-tools' masked paths and namespace paths.
+    **{
+        ("test_delete_of_created_container_is_refused", r): [
+            (f"{r} delete of a created container", "exit 0: exit 0, no output")
+        ]
+        for r in ("runc", "crun", "runsc")
+    },
+    ("test_operations_on_a_creating_container", "runc"): [
+        (
+            "runc create, after the refused operations",
+            'exit 1: time="2026-12-07T23:11:22Z" level=error msg="runc create failed: unable to start container '
+            'process: error during container init: unable to store init state: %!w(<nil>)"',
+        ),
+        (
+            "runc create, after the refused operations",
+            'exit 1: time="2026-12-07T23:14:40Z" level=error msg="runc create failed: unable to start container '
+            "process: error during container init: unable to store init state: open /var/tmp/ocimatrix-5l6jqslp/"
+            'ocimatrix-runtime-xa03a0ws/state-runc@sid/om-operations-on-a-creating-0/state.json: no such file"',
+        ),
+    ],
+    ("test_operations_on_a_creating_container", "crun"): [("crun delete of a creating container", "exit 0: ")],
+    ("test_operations_on_a_creating_container", "runsc"): [
+        (
+            "runsc state of a creating container",
+            'exit 0: {\n  "ociVersion": "1.2.0",\n  "id": "om-operations-on-a-creating-d9cfe4-0",\n  '
+            '"status": "created",\n  "pid": 4715,\n  "bundle": "/var/tmp/b/om-operations-on-a-creating-d9cfe4-0"\n}',
+        )
+    ],
+    ("test_hooks_get_the_state_on_stdin", "runc"): [
+        (
+            "the state on each hook's stdin",
+            "createContainer: pid 1 (state said 25035); startContainer: pid 1 (state said 25035); "
+            "poststart: status 'created'",
+        )
+    ],
+    ("test_hooks_get_the_state_on_stdin", "crun"): [
+        (
+            "the state on each hook's stdin",
+            "createContainer: pid 0 (state said 25265); startContainer: bundle '/', pid 0 (state said 25265), "
+            "status 'starting'",
+        )
+    ],
+    ("test_hooks_get_the_state_on_stdin", "runsc"): [("the state on each hook's stdin", "poststart: status 'created'")],
+    **{
+        ("test_failing_start_container_hook_stops_the_container", r): [
+            (
+                f"{r} create and start with two startContainer hooks, the first failing",
+                "create exit 0: exit 0, no output; start exit 0: exit 0, no output; hooks: startContainer#1",
+            )
+        ]
+        for r in ("runc", "crun")
+    },
+    ("test_failing_start_container_hook_stops_the_container", "runsc"): [
+        ("runsc create and start with two startContainer hooks, the first failing", "(empty: no hook ran)")
+    ],
+    ("test_failing_create_container_hook_stops_the_container", "runsc"): [
+        ("runsc create and start with two createContainer hooks, the first failing", "(empty: no hook ran)")
+    ],
+    ("test_failing_poststop_hook_is_only_a_warning", "runc=1.1.15+ds1"): [
+        ("runc delete with two poststop hooks, the first failing", "hooks: poststop#1")
     ],
     # The version dimension: crun 1.8.1 refusing the releases newer than it knows.
     **{
@@ -363,7 +424,7 @@ DIFFERENT: dict[tuple[str, str], list[tuple[str, str]]] = {
         (SECCOMP_AFTER, "mkdir=ok"),
         ("mkdir under a seccomp profile that denies mkdir/mkdirat with errnoRet 13", "mkdir=denied"),
     ],
-    ("test_failing_poststop_hook_is_only_a_warning", "runc"): [
+    ("test_failing_poststop_hook_is_only_a_warning", "runc=1.3.6"): [
         ("runc delete with a failing poststop hook", "exit 1: container not stopped"),
         ("runc delete", 'exit 1: level=error msg="unable to destroy container: error running poststop hook #0'),
     ],
@@ -385,6 +446,76 @@ DIFFERENT: dict[tuple[str, str], list[tuple[str, str]]] = {
         ("crun features", "ociVersionMax 1.1.0+dev; properties of a later release: /linux/x; /linux/cgroup/v1: 'yes'"),
         ("crun features", "exit 0: not json"),
         ("crun create", "ociVersionMax 1.1.0+dev; properties of a later release: /linux/mountExtensions"),
+    ],
+    **{
+        ("test_delete_of_created_container_is_refused", r): [
+            (f"{r} delete of a created container", "exit 1: container is not stopped"),  # the right answer
+            (f"{r} state of a created container after its refused delete", "exit 0: deleted anyway"),
+            (f"{r} create", "exit 0: exit 0, no output"),
+        ]
+        for r in ("runc", "crun", "runsc")
+    },
+    ("test_operations_on_a_creating_container", "runc"): [
+        ("runc delete of a creating container", "exit 0: "),
+        ("runc create, after the refused operations", "exit 1: some other failure"),
+        ("runc create with a createRuntime hook", "no exit status and no hook within 15s"),
+    ],
+    ("test_operations_on_a_creating_container", "crun"): [
+        ("crun delete of a creating container", "exit 1: container not stopped"),
+        ("crun start of a creating container", "exit 0: "),
+        ("crun create, after the refused operations", "exit 1: unable to store init state"),
+    ],
+    ("test_operations_on_a_creating_container", "runsc"): [
+        ("runsc state of a creating container", 'exit 0: {"status": "running"}'),
+        ("runsc delete of a creating container", "exit 0: "),
+    ],
+    ("test_hooks_get_the_state_on_stdin", "runc"): [
+        (
+            "the state on each hook's stdin",
+            "createContainer: pid 1 (state said 25035); startContainer: pid 1 (state said 25035)",
+        ),
+        ("the state on each hook's stdin", "prestart: annotations None"),
+        (
+            "runc create",
+            "createContainer: pid 1 (state said 25035); startContainer: pid 1 (state said 25035); "
+            "poststart: status 'created'",
+        ),
+    ],
+    ("test_hooks_get_the_state_on_stdin", "crun"): [
+        ("the state on each hook's stdin", "createContainer: pid 0 (state said 25265)"),
+        ("the state on each hook's stdin", "prestart: id 'other'"),
+    ],
+    ("test_hooks_get_the_state_on_stdin", "runsc"): [
+        ("the state on each hook's stdin", "poststart: status 'stopped'"),
+        ("the state on each hook's stdin", "prestart: pid 3 (state said 4); poststart: status 'created'"),
+    ],
+    **{
+        ("test_failing_start_container_hook_stops_the_container", r): [
+            (
+                f"{r} create and start with two startContainer hooks, the first failing",
+                "hooks: startContainer#1, startContainer#2",
+            ),
+            (f"{r} create and start with two startContainer hooks, the first failing", "stdout 'program-ran'"),
+            (f"{r} create and start with two startContainer hooks, the first failing", "(empty: no hook ran)"),
+        ]
+        for r in ("runc", "crun")
+    },
+    ("test_failing_start_container_hook_stops_the_container", "runsc"): [
+        (
+            "runsc create and start with two startContainer hooks, the first failing",
+            "hooks: startContainer#1, startContainer#2",
+        ),
+        ("runsc create", "(empty: no hook ran)"),
+    ],
+    ("test_failing_create_container_hook_stops_the_container", "runsc"): [
+        ("runsc create and start with two createContainer hooks, the first failing", "stdout 'program-ran'"),
+        ("runsc create", "(empty: no hook ran)"),
+    ],
+    ("test_failing_poststop_hook_is_only_a_warning", "runc=1.1.5+ds1"): [
+        ("runc delete with a failing poststop hook", "exit 1: container not stopped"),
+        ("runc delete", 'exit 1: level=error msg="unable to destroy container: error running poststop hook #0'),
+        ("runc delete with two poststop hooks, the first failing", "hooks: poststop#1, poststop#2"),
+        ("runc delete with two poststop hooks, the first failing", "hooks: poststop#2"),
     ],
     ("test_namespace_path_of_another_type_is_an_error", "runsc"): [
         ("runsc start", "exit 128: starting the owner container"),
@@ -418,10 +549,15 @@ def expectation_for(path: Path, test: str, runtime: str) -> dict | None:
 
 
 def _expectation_in(path: Path, test: str, runtime: str) -> dict | None:
+    """``runtime`` is a tool (``runc``), or a tool and its version (``runc=1.1.15+ds1``) where listings of one
+    test tell versions apart: then, as the plugin does, the first whose ``versions`` fit."""
+    tool, _, version = runtime.partition("=")
     for expected in expectations(path):
         if fnmatch.fnmatchcase(test, expected["test"]) and all(
-            value_matches({"runtime": runtime}.get(axis), values) for axis, values in expected["cell"].items()
+            value_matches({"runtime": tool}.get(axis), values) for axis, values in expected["cell"].items()
         ):
+            if version and expected.get("versions") and not versions_match(expected["versions"], {tool: version}):
+                continue
             return expected
     return None
 
@@ -436,11 +572,15 @@ def test_every_runtime_expectation_has_a_recorded_answer_and_different_failures(
     listed = []
     for expected in runtime_expectations(path):
         for runtime in expected["cell"]["runtime"]:
-            tests = [t for t, r in RECORDED if r == runtime and fnmatch.fnmatchcase(t, expected["test"])]
+            tests = [
+                t for t, r in RECORDED if r.partition("=")[0] == runtime and fnmatch.fnmatchcase(t, expected["test"])
+            ]
             assert tests, f"{path.name}: no recorded answer for {expected['test']} on {runtime}"
             listed += [(t, runtime) for t in tests]
-    for cell in listed:
-        assert DIFFERENT.get(cell), f"no different failure recorded for {cell}"
+    for test, runtime in listed:
+        assert any(t == test and r.partition("=")[0] == runtime and cases for (t, r), cases in DIFFERENT.items()), (
+            f"no different failure recorded for {(test, runtime)}"
+        )
 
 
 @pytest.mark.parametrize(("test", "runtime"), sorted(RECORDED), ids=lambda v: v)

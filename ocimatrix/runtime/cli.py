@@ -189,6 +189,19 @@ class OciRuntime:
         """``run`` in the foreground: create, start and wait, returning the container's exit status."""
         return self._with_stdio_files("run", container_id, bundle, timeout)
 
+    def create_in_background(self, container_id: str, bundle: Path) -> tuple[Container, PendingCall]:
+        """``create`` started and not waited for: to ask the runtime about a container while its create
+        is still under way (a createRuntime hook holding it in ``creating``)."""
+        container = Container(container_id, bundle, bundle / "stdout", bundle / "stderr")
+        argv = self.argv("create", "--bundle", str(bundle), container_id)
+        _record_with_stdio(argv, container)
+        try:
+            with open(container.stdout_path, "wb") as out, open(container.stderr_path, "wb") as err:
+                proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=out, stderr=err)
+        except OSError as exc:
+            raise HarnessError(f"cannot execute {self.binary} create: {exc}") from exc
+        return container, PendingCall(self.name, "create", argv, proc, container)
+
     def _with_stdio_files(
         self, operation: str, container_id: str, bundle: Path, timeout: float
     ) -> tuple[Container, CallResult]:
@@ -260,6 +273,26 @@ class OciRuntime:
             if status in wanted or time.monotonic() > deadline:
                 return status, document
             time.sleep(0.05)
+
+
+@dataclass
+class PendingCall:
+    """An operation running in the background; ``finish`` waits for it (and kills it past ``timeout``)."""
+
+    name: str
+    operation: str
+    argv: list[str]
+    proc: subprocess.Popen
+    container: Container
+
+    def finish(self, timeout: float = 30.0) -> CallResult:
+        try:
+            code = self.proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+            raise RuntimeHang(self.name, self.operation, timeout) from None
+        return CallResult(self.argv, code, self.container.output(), self.container.errors())
 
 
 def _record_with_stdio(argv: list[str], container: Container) -> None:
