@@ -30,6 +30,23 @@ def test_every_driver_line_names_an_importable_driver_of_that_name():
             assert tool.driver_class().name == tool.name
 
 
+def test_every_module_a_tool_declares_its_own_exists():
+    import importlib.util
+
+    for tool in catalog.TOOLS:
+        for module in tool.modules:
+            assert importlib.util.find_spec(module) is not None, f"{tool.name}: no module {module}"
+
+
+def test_a_daemon_s_health_protocol_is_one_supervision_speaks():
+    from ocimatrix.host.supervision import Probe
+
+    # An unknown kind would be taken for a bare connect, which proves little: each must be documented there.
+    for tool in catalog.TOOLS:
+        if tool.daemon_api:
+            assert f"``{tool.daemon_api}``" in str(Probe.__doc__), tool.name
+
+
 def test_a_generation_is_spelled_name_at_generation(tmp_path):
     assert catalog.lookup("docker@bookworm").name == "docker"
     assert catalog.lookup("docker@trixie").name == "docker"
