@@ -250,6 +250,39 @@ RECORDED: dict[tuple[str, str], list[tuple[str, str]]] = {
     ("test_failing_create_container_hook_stops_the_container", "runsc"): [
         ("runsc create and start with two createContainer hooks, the first failing", "(empty: no hook ran)")
     ],
+    **{
+        ("test_relative_masked_path_is_an_error", r): [
+            (
+                f'{r} create and start of a config.json with maskedPaths ["masked-relpath"]',
+                "create exit 0, start exit 0, stopped; stdout: ran",
+            )
+        ]
+        for r in ("runc", "crun", "runsc")
+    },
+    ("test_masked_paths_nested_and_device_nodes", "runsc"): [
+        (
+            "read, list and stat the masked paths under /mnt/masks",
+            "masked-file=secrets masked-dir/masked-file=secrets masked-dir/masked-subdir/masked-file=secrets "
+            "masked-dir=masked-file masked-subdir masked-dir/masked-subdir=masked-file tmp masked-block= "
+            "masked-char=character special file 0,0 masked-fifo=",
+        )
+    ],
+    ("test_masked_symlink_loop_is_an_error", "runsc"): [
+        (
+            "runsc create and start of a config.json with a masked path that is a symlink to itself",
+            "create exit 0, start exit 0, stopped; stdout: ran",
+        )
+    ],
+    ("test_every_namespace_type_joined_by_path", "runsc"): [
+        (
+            "/proc/self/ns links of a container joining ipc, uts, net, pid, mnt, cgroup by path",
+            "ipc= uts= net=net:[251] pid=pid:[299] mnt= cgroup=",
+        ),
+        (
+            "/proc/self/ns links of a container joining ipc, uts, net, pid, mnt, cgroup by path",
+            "ipc=ipc:[2] uts=uts:[3] net=net:[1] pid=pid:[1] mnt=mnt:[4] cgroup=",
+        ),
+    ],
     ("test_failing_poststop_hook_is_only_a_warning", "runc=1.1.15+ds1"): [
         ("runc delete with two poststop hooks, the first failing", "hooks: poststop#1")
     ],
@@ -510,6 +543,33 @@ DIFFERENT: dict[tuple[str, str], list[tuple[str, str]]] = {
     ("test_failing_create_container_hook_stops_the_container", "runsc"): [
         ("runsc create and start with two createContainer hooks, the first failing", "stdout 'program-ran'"),
         ("runsc create", "(empty: no hook ran)"),
+    ],
+    **{
+        ("test_relative_masked_path_is_an_error", r): [
+            (
+                f'{r} create and start of a config.json with maskedPaths ["masked-relpath"]',
+                "create exit 0, start exit 0, stopped; stdout: ",
+            ),
+            (f"{r} state, until stopped", "status 'running' after 20s"),
+        ]
+        for r in ("runc", "crun", "runsc")
+    },
+    ("test_masked_paths_nested_and_device_nodes", "runsc"): [
+        ("read, list and stat the masked paths under /mnt/masks", "masked-file= masked-block=block special file 7,c8"),
+        ("the container's probe", "no output"),
+    ],
+    ("test_masked_symlink_loop_is_an_error", "runsc"): [
+        (
+            "runsc create and start of a config.json with a masked path that is a symlink to itself",
+            "create exit 0, start exit 0, stopped; stdout: ",
+        ),
+    ],
+    ("test_every_namespace_type_joined_by_path", "runsc"): [
+        (
+            "/proc/self/ns links of a container joining ipc, uts, net, pid, mnt, cgroup by path",
+            "ipc=joined uts=joined net=joined pid=joined mnt=joined cgroup=cgroup:[5]",
+        ),
+        ("the container's probe", "no output"),
     ],
     ("test_failing_poststop_hook_is_only_a_warning", "runc=1.1.5+ds1"): [
         ("runc delete with a failing poststop hook", "exit 1: container not stopped"),

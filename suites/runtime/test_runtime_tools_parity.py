@@ -9,6 +9,7 @@ import json
 import os
 import shlex
 import subprocess
+import time
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +20,7 @@ from ocimatrix import evidence
 from ocimatrix.errors import HarnessError, fail_with
 from ocimatrix.runtime.bundle import Bundle
 from ocimatrix.runtime.cli import Container
-from ocimatrix.runtime.config import Rlimit, RuntimeConfig
+from ocimatrix.runtime.config import Mount, Rlimit, RuntimeConfig
 from ocimatrix.specs import spec
 
 pytestmark = pytest.mark.axes(*RUNTIME_AXES)
@@ -193,3 +194,132 @@ def test_pid_file_holds_the_state_pid(lab, recorder):
     recorder.add("state_created", state)
     assert written is not None, f"{lab.name} create --pid-file {pid_file} wrote no file"
     assert written == str(state["pid"]), f"the pid file says {written!r}, the state's pid is {state['pid']}"
+
+
+# --- linux_masked_paths: nested paths, device nodes, a relative path, a symlink loop ----------------
+
+MASK_DIR = "/mnt/masks"  # a scratch directory bind-mounted here: the shared rootfs stays as it is
+NESTED = ("masked-dir", "masked-file", "masked-dir/masked-subdir", "masked-dir/masked-file",
+          "masked-dir/masked-subdir/masked-file")  # fmt: skip
+DEVICES = {"block": ("b", 7, 200), "char": ("c", 1, 8), "fifo": ("p", 0, 0)}
+
+
+def masks_scratch(lab) -> Path:
+    """runtime-tools' nested tree (each file holding ``secrets``, the subdir not empty) and one device node of
+    each kind its ``checkMaskedDeviceNodes`` makes, in a directory the container sees at MASK_DIR."""
+    lab.needs_host_capability("CAP_MKNOD", "the masked device nodes are made by the harness")
+    root = lab.scratch("masks")
+    (root / "masked-dir" / "masked-subdir").mkdir(parents=True)
+    (root / "masked-dir" / "masked-subdir" / "tmp").write_text("x")
+    for path in ("masked-file", "masked-dir/masked-file", "masked-dir/masked-subdir/masked-file"):
+        (root / path).write_text("secrets")
+    for name, (kind, major, minor) in DEVICES.items():
+        mode = {"b": 0o60644, "c": 0o20644, "p": 0o10644}[kind]
+        os.mknod(root / f"masked-{name}", mode, os.makedev(major, minor))
+    return root
+
+
+@spec("runtime-spec/config-linux.md#masked-paths", "config-linux: Masked paths: nested paths and device nodes")
+def test_masked_paths_nested_and_device_nodes(lab, recorder):
+    """runtime-tools ``linux_masked_paths`` (checkMaskedPaths, checkMaskedDeviceNodes): five nested masked
+    paths can't be read (a file reads empty, a directory lists empty), and a masked block, character or FIFO
+    node is no longer that node (stat: what the runtime put over it, e.g. /dev/null's 1,3)."""
+    root = masks_scratch(lab)
+    paths = [f"{MASK_DIR}/{p}" for p in (*NESTED, *(f"masked-{d}" for d in DEVICES))]
+    probe = "; ".join(
+        [f"echo {p}=$(cat {MASK_DIR}/{p} 2>/dev/null)" for p in NESTED if "file" in p.rsplit("/", 1)[-1]]
+        + [
+            f"echo {p}=$(ls -A {MASK_DIR}/{p} 2>/dev/null | tr '\\n' ' ')"
+            for p in NESTED
+            if "file" not in p.rsplit("/", 1)[-1]
+        ]
+        + [f"echo masked-{d}=$(stat -c '%F %t,%T' {MASK_DIR}/masked-{d})" for d in DEVICES]
+    )
+    mounts = [*lab.config("").mounts, Mount.bind(str(root), MASK_DIR)]
+    ran = lab.run_probe(probe, mounts=mounts, masked_paths=paths)
+    seen = {line.partition("=")[0]: line.partition("=")[2].strip() for line in ran.lines() if "=" in line}
+    recorder.add("masked", seen)
+    unmasked = {p: seen.get(p) for p in NESTED if seen.get(p)}
+    kinds = {"block": "block special file 7,c8", "char": "character special file 1,8", "fifo": "fifo"}
+    unmasked |= {
+        f"masked-{d}": seen.get(f"masked-{d}") for d in DEVICES if seen.get(f"masked-{d}", "").startswith(kinds[d])
+    }
+    if unmasked or len(seen) != len(NESTED) + len(DEVICES):
+        fail_with(
+            f"masked paths still show what they hold: {unmasked or seen}",
+            step=f"read, list and stat the masked paths under {MASK_DIR}",
+            answer=" ".join(ran.lines()) or "no output",
+        )
+
+
+@spec("runtime-spec/config-linux.md#masked-paths", "config-linux: Masked paths (MUST be absolute: a relative one)")
+def test_relative_masked_path_is_an_error(lab):
+    """runtime-tools ``linux_masked_paths`` checkMaskedRelPaths: a relative masked path is expected to be an
+    error (config-linux.md: the values MUST be absolute paths)."""
+    must_refuse(lab, lab.config("echo ran", masked_paths=["masked-relpath"]), 'maskedPaths ["masked-relpath"]')
+
+
+@spec("runtime-spec/config-linux.md#masked-paths", "config-linux: Masked paths (a symlink that resolves nowhere)")
+def test_masked_symlink_loop_is_an_error(lab):
+    """runtime-tools ``linux_masked_paths`` checkMaskedSymlinks: a masked path that is a symlink to itself
+    (``../masked-symlink``) is expected to be an error."""
+    root = lab.scratch("masks")
+    (root / "masked-symlink").symlink_to("../masks/masked-symlink")
+    mounts = [*lab.config("").mounts, Mount.bind(str(root), "/mnt/masks")]
+    config = lab.config("echo ran", mounts=mounts, masked_paths=["/mnt/masks/masked-symlink"])
+    must_refuse(lab, config, "a masked path that is a symlink to itself")
+
+
+# --- linux_ns_path: every namespace type this host can hand over by path -------------------------
+
+# What a container can join by path here. user: joining one needs uid/gid mappings the config builder
+# does not write; time: only where the runtime's features list it (runc 1.1 and crun do not know it).
+JOINABLE = ("ipc", "uts", "net", "pid", "mnt", "cgroup")
+NS_FLAGS = {"ipc": "--ipc", "uts": "--uts", "net": "--net", "pid": "--pid", "mnt": "--mount", "cgroup": "--cgroup",
+            "time": "--time"}  # fmt: skip
+CONFIG_TYPE = {"net": "network", "mnt": "mount"}
+
+
+@spec("runtime-spec/config-linux.md#namespaces", "config-linux: Namespaces: every type joined by path")
+def test_every_namespace_type_joined_by_path(lab, recorder):
+    """runtime-tools ``linux_ns_path``: namespaces made by ``unshare`` outside any container (ipc, mnt, net,
+    pid, uts, and here cgroup, and time where the runtime lists it), each given to the container by path;
+    the container's ``/proc/self/ns`` links must be those namespaces."""
+    kinds = list(JOINABLE)
+    if "time" in (lab.feature("linux", "namespaces") or []):
+        kinds.append("time")
+    for kind in kinds:
+        lab.needs_feature(("linux", "namespaces"), CONFIG_TYPE.get(kind, kind))
+    argv = ["unshare", *(NS_FLAGS[k] for k in kinds), "--fork", "sleep", "60"]
+    evidence.record_command(argv)
+    holder = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        child = _child_of(holder.pid)
+        wanted = {k: os.readlink(f"/proc/{child}/ns/{'time_for_children' if k == 'time' else k}") for k in kinds}
+        config = lab.config(" ; ".join(f"echo {k}=$(readlink /proc/self/ns/{k})" for k in kinds))
+        for kind in kinds:
+            config.set_namespace(CONFIG_TYPE.get(kind, kind), f"/proc/{child}/ns/{kind}")
+        ran = lab.run(config)
+    finally:
+        holder.kill()
+        holder.wait()
+    seen = {k: ran.value(k) for k in kinds}
+    recorder.add("namespaces", {"wanted": wanted, "seen": seen})
+    if seen != wanted:
+        fail_with(
+            f"namespaces given by path, yet the container's are {seen}; the paths' are {wanted}",
+            step="/proc/self/ns links of a container joining " + ", ".join(kinds) + " by path",
+            answer=" ".join(f"{k}={seen[k] == wanted[k] and 'joined' or seen[k]}" for k in kinds),
+        )
+
+
+def _child_of(pid: int, timeout: float = 5.0) -> int:
+    """The process ``unshare --fork`` started: it is the one inside the new pid namespace."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        children = Path(f"/proc/{pid}/task/{pid}/children")
+        found = children.read_text().split() if children.exists() else []
+        if found:
+            return int(found[0])
+        time.sleep(0.02)
+    raise HarnessError(f"unshare (pid {pid}) started no child within {timeout:.0f}s")
