@@ -8,4 +8,15 @@ AXES = ("engine", "builder", "runtime", "platform", "registry", "format", "compr
 OCI_FORMAT = "oci"
 DOCKER_FORMAT = "docker"
 FORMATS = (OCI_FORMAT, DOCKER_FORMAT)
-SUITES = ("lifecycle", "image", "platforms", "distribution", "cri", "runtime", "layers", "store", "signatures")
+SUITES = (
+    "lifecycle",
+    "image",
+    "platforms",
+    "distribution",
+    "cri",
+    "runtime",
+    "layers",
+    "store",
+    "copies",
+    "signatures",
+)

@@ -292,11 +292,11 @@ TOOLS: tuple[Tool, ...] = (
         root_packages=("docker-registry",),
     ),
     # go-containerregistry's registry (``crane registry serve``): a second registry implementation,
-    # from sid's crane only (no other reachable suite packages it). crane's other verbs copy images.
+    # from sid's crane only (no other reachable suite packages it). As a copier, ``crane copy``.
     Tool(
         "crane",
-        "",
-        ("registry",),
+        "ocimatrix.engines.crane_copier:CraneCopier",
+        ("registry", "copier"),
         "crane",
         Capabilities(run=False, shared_blobs=True),  # its blobs are one store for all repositories
         binary="/usr/bin/crane",

@@ -1,0 +1,37 @@
+"""crane (go-containerregistry's client): copies images between registries, from the root of a
+generation whose Debian has it (sid's crane 0.20.7)."""
+
+from __future__ import annotations
+
+from ocimatrix.engines.base import BoundTool, first_line_version, run_command
+from ocimatrix.errors import Unsupported
+
+TRANSPORT = "docker://"
+
+
+class CraneCopier(BoundTool):
+    name = "crane"
+
+    def unavailable(self) -> str | None:
+        if self.site is None:
+            return "crane runs from a generation's root only (no Debian 12 package)"
+        return None if self.has_binary() else f"crane is not installed in the root ({self.binary} missing)"
+
+    def version(self) -> str:
+        return first_line_version(self.wrap([self.binary, "version"]))
+
+    def copy(self, src: str, dest: str) -> str:
+        """``crane copy`` between two ``docker://`` references of plain-HTTP registries on the loopback
+        address (the transport prefix as skopeo spells it: crane copies between registries only)."""
+        refs = []
+        for ref in (src, dest):
+            if not ref.startswith(TRANSPORT):
+                raise Unsupported(f"crane copies between registries only, not to {ref.partition(':')[0]}:")
+            refs.append(ref.removeprefix(TRANSPORT))
+        run_command(self.wrap([self.binary, "copy", "--insecure", *refs]), env=self.tool_env(), what="crane copy")
+        return ""
+
+    def digest(self, ref: str) -> str:
+        """The manifest digest the registry serves for ``ref``, as crane reads it."""
+        argv = self.wrap([self.binary, "digest", "--insecure", ref])
+        return run_command(argv, env=self.tool_env(), what="crane digest").stdout.strip()
