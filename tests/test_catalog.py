@@ -19,7 +19,7 @@ def _endpoints(tmp_path) -> Endpoints:
 
 def test_the_matrix_knows_what_the_catalog_lists():
     assert KNOWN_VALUES["engine"] == ("docker", "podman", "containerd", "containerd-cri", "cri-o")
-    assert KNOWN_VALUES["builder"] == ("docker", "podman", "buildah")
+    assert KNOWN_VALUES["builder"] == ("docker", "podman", "buildah", "buildx")
     assert KNOWN_VALUES["runtime"] == ("runc", "crun", "runsc")
     assert {"docker", "containerd", "containerd-cri", "cri-o"} == ENDPOINT_KEYS
 

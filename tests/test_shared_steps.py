@@ -24,7 +24,7 @@ import httpx
 import pytest
 
 from ocimatrix import evidence
-from ocimatrix.engines.base import EngineError, TimedOut, Unsupported
+from ocimatrix.engines.base import EngineError, ResolvedImage, TimedOut, Unsupported
 from ocimatrix.errors import HarnessError, ImplementationFailure, ServiceUnavailable
 from ocimatrix.host.supervision import Probe, ServiceBook
 from ocimatrix.matrix import load_matrix
@@ -353,6 +353,9 @@ class _Runner:
     def image_digest(self, ref: str) -> str:
         return self.tags[self.path]
 
+    def resolved_image(self, ref: str, *, platform: str | None = None):
+        raise Unsupported("this runner does not say which image of an index it holds")
+
 
 def test_a_pull_of_a_replayed_record_whose_tag_moved_is_an_error_not_the_runners_fault(registry):
     host, tags = registry
@@ -387,6 +390,25 @@ def test_a_runner_recording_another_digest_of_an_unmoved_tag_is_its_own_answer(r
     pushed = Outcome(value=PushedImage(f"{host}/ocimatrix/lifecycle/podman-oci-gzip-3:t", RECORDED, "podman"))
     image = PullStep(Wrong(tags, path), pushed).get()  # type: ignore[arg-type]
     assert (image.digest, image.pushed_digest) == (OTHER, RECORDED)
+
+
+def test_a_runner_holding_the_pushed_index_beside_its_chosen_manifest_recorded_it(registry):
+    """podman keeps an index's digest and the chosen manifest's in RepoDigests, in no telling order: holding
+    the pushed one is the pull's answer, another digest alone is not."""
+    host, tags = registry
+    path = "/v2/ocimatrix/attested/buildx-trixie-oci/manifests/t"
+    tags[path] = RECORDED
+
+    class BothDigests(_Runner):
+        def image_digest(self, ref: str) -> str:
+            return OTHER
+
+        def resolved_image(self, ref: str, *, platform: str | None = None):
+            return ResolvedImage(config_digest="sha256:" + "c" * 64, digests=(OTHER, RECORDED))
+
+    pushed = Outcome(value=PushedImage(f"{host}/ocimatrix/attested/buildx-trixie-oci:t", RECORDED, "buildx@trixie"))
+    image = PullStep(BothDigests(tags, path), pushed).get()  # type: ignore[arg-type]
+    assert (image.digest, image.pushed_digest) == (RECORDED, RECORDED)
 
 
 # --- the docker zstd expectation is confirmed only by docker's answer to its pull -------------------

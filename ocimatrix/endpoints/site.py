@@ -33,6 +33,9 @@ class GenerationSite:
     pid: int  # the namespace holder: commands enter its mount namespace
     containerd: str = ""  # socket path
     docker: str = ""  # unix:// endpoint of its dockerd
+    # unix:// endpoint of the dockerd on the containerd image store that BuildKit builds in ("" when
+    # the root has no tool that needs it, or it did not start: see ``Endpoints.errors``)
+    buildkit_docker: str = ""
     registry: str = ""  # 127.0.0.1:PORT of its registry
     podman_root: str = ""
     podman_env: dict[str, str] = field(default_factory=dict)

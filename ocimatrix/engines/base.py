@@ -339,6 +339,21 @@ class Engine(BoundTool, ABC):
         """
         raise Unsupported(self.why_not("index", format))
 
+    def build_and_push(
+        self,
+        context: Path,
+        ref: str,
+        *,
+        platforms: list[str],
+        format: str,
+        compression: str,
+        provenance: str = "",
+    ) -> str:
+        """Build ``context`` for every platform in one build (``supports("multi_platform_build")``), with
+        ``provenance`` attestations (``supports("attestations", mode)``), and push it to ``ref``;
+        returns the digest the registry got (an index's, when there is more than one manifest)."""
+        raise Unsupported(self.why_not("multi_platform_build"))
+
     @abstractmethod
     def pull(self, ref: str, *, platform: str | None = None) -> None: ...
 

@@ -17,8 +17,9 @@ from pathlib import Path
 from ocimatrix.endpoints.site import GenerationSite
 from ocimatrix.generations.namespace import GenerationHost
 from ocimatrix.generations.roots import PreparedRoot, prepare, prepared_root
+from ocimatrix.host import buildkit_dockerd
 from ocimatrix.host.crane_registry import CraneRegistry, has_registry, service_name, start_crane_registry
-from ocimatrix.host.generation_daemons import GenerationEndpoints, start_generation_services
+from ocimatrix.host.generation_daemons import GenerationEndpoints, docker_remover, start_generation_services
 from ocimatrix.host.supervision import Probe, ServiceBook
 
 
@@ -72,10 +73,28 @@ class GenerationServices:
             if host is not None:
                 host.stop()
             return
-        endpoints.generations[generation] = asdict(site_of(host, root, started))
+        site = site_of(host, root, started)
+        site.buildkit_docker = self._start_buildkit(host, started, endpoints)
+        endpoints.generations[generation] = asdict(site)
         crane = self._start_crane(host, root, endpoints)
         self._supervise(host, started, book, crane)
         self.log(f"generation {generation}: dockerd {started.docker_endpoint}, containerd {started.containerd_socket}")
+
+    def _start_buildkit(self, host: GenerationHost, started: GenerationEndpoints, endpoints) -> str:
+        """The dockerd BuildKit builds in, where the root has a tool that needs it: its endpoint, or ""
+        (one that can't start is recorded under its own name: its cells are errors)."""
+        if not buildkit_dockerd.wanted(host):
+            return ""
+        name = buildkit_dockerd.service_name(host.name)
+        registries = [r for r in (endpoints.registry, started.registry) if r]
+        try:
+            socket = buildkit_dockerd.start_buildkit_dockerd(host, started.containerd_socket, registries)
+        except Exception as exc:  # noqa: BLE001 - recorded: its cells are errors
+            endpoints.errors[name] = f"{type(exc).__name__}: {exc}"
+            self.log(f"generation {host.name}: BuildKit's dockerd unavailable, its cells will be errors: {exc}")
+            return ""
+        host.before_stop.append(docker_remover(host, socket))
+        return f"unix://{socket}"
 
     def _start_crane(self, host: GenerationHost, root: PreparedRoot, endpoints) -> CraneRegistry | None:
         """go-containerregistry's registry, where the root has crane: a second registry implementation.

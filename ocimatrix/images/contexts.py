@@ -84,6 +84,25 @@ def lifecycle_context(directory: Path, platform: str, build_id: str) -> Path:
     return directory
 
 
+def platform_dir(platform: str) -> str:
+    """The rootfs directory of ``platform`` in a multi-platform context, as BuildKit's TARGETOS,
+    TARGETARCH and TARGETVARIANT spell it (``linux/arm/v7`` -> ``rootfs-linux-armv7``)."""
+    return "rootfs-" + "-".join(platform.split("/")[:2]) + "".join(platform.split("/")[2:])
+
+
+def platforms_context(directory: Path, platforms: list[str], build_id: str) -> Path:
+    """One context for every platform of ``platforms`` (a builder that builds them all in one build):
+    each platform's rootfs in a directory of its own, chosen by BuildKit's target arguments."""
+    for platform in platforms:
+        root = directory / platform_dir(platform)
+        write_rootfs(root, platform)
+        (root / "etc" / "ocimatrix-build").write_text(f"{build_id} {platform}\n")
+    chosen = "COPY rootfs-${TARGETOS}-${TARGETARCH}${TARGETVARIANT}/ /"
+    dockerfile = DOCKERFILE.replace("COPY rootfs/ /", f"ARG TARGETOS TARGETARCH TARGETVARIANT\n{chosen}")
+    (directory / "Dockerfile").write_text(dockerfile)
+    return directory
+
+
 def parse_report(stdout: str) -> dict[str, str]:
     """The key=value lines the probe printed (the last value wins if a key repeats)."""
     report = {}

@@ -238,6 +238,10 @@ class PullStep:
             if digest != pushed.digest:
                 # A tag moved during the pull is the harness's problem, not a runner's wrong digest.
                 verify_tag(pushed)
+                # An index pulled by tag (BuildKit's, with its attestation) leaves podman both its digest
+                # and the chosen manifest's, in an order that says nothing: holding the pushed one is enough.
+                if pushed.digest in held_digests(self.runner, pushed.ref):
+                    return pushed.digest
             return digest
 
         step = cached_step(_pulled, (self.runner.key, pushed.ref), pull, services=registry_services(self.runner))
@@ -245,6 +249,14 @@ class PullStep:
         evidence.current().add("pushed_digest", pushed.digest)
         evidence.current().add("pulled_digest", digest)
         return PulledImage(pushed.ref, pushed.digest, digest)
+
+
+def held_digests(runner: Engine, ref: str) -> tuple[str, ...]:
+    """Every manifest digest ``runner`` ties to ``ref``'s repository, as far as it says (() when it can't)."""
+    try:
+        return runner.resolved_image(ref).digests
+    except (Unsupported, EngineError):
+        return ()
 
 
 def fail_refused(message: str, exc: OcimatrixError) -> NoReturn:

@@ -36,6 +36,9 @@ class Capabilities:
     user_override: bool = True  # runs a container as a user other than the image's
     engine_runtime: bool = False  # (runtimes) the engines here are set up to run containers with it
     no_network: bool = True  # runs a container with no network at all (an untrusted image's only way to run)
+    # (builders) builds every platform of an index in one build and pushes the index itself
+    multi_platform_build: bool = False
+    attestations: tuple[str, ...] = ()  # (builders) provenance modes it attaches as attestation manifests
     # (registries) one blob store behind every repository: a blob DELETE in one removes it from all of them
     shared_blobs: bool = False
     reasons: dict[str, str] = field(default_factory=dict)
@@ -54,6 +57,8 @@ _CHECKS = {
     "platform_choice": lambda c, v: c.platform_choice,
     "user_override": lambda c, v: c.user_override,
     "no_network": lambda c, v: c.no_network,
+    "multi_platform_build": lambda c, v: c.multi_platform_build,
+    "attestations": lambda c, v: v in c.attestations if v else bool(c.attestations),
 }
 CAPABILITIES = tuple(_CHECKS)
 
@@ -69,6 +74,8 @@ _DEFAULT_REASONS = {
     "platform_choice": "{name} cannot choose the platform it pulls and runs",
     "user_override": "{name} cannot run a container as another user than the image's",
     "no_network": "{name} cannot run a container without a network",
+    "multi_platform_build": "{name} builds one platform at a time; its index is assembled from pushed images",
+    "attestations": "{name} attaches no attestation manifests to the images it builds",
 }
 
 

@@ -243,6 +243,34 @@ TOOLS: tuple[Tool, ...] = (
         binary="/usr/bin/skopeo",
         root_packages=("skopeo",),
     ),
+    # BuildKit as people ship with it: `docker buildx build` (the docker driver) against a dockerd of
+    # its own generation on the containerd image store, which multi-platform images and attestation
+    # manifests need. That dockerd runs beside the generation's own (host/buildkit_dockerd.py), so the
+    # docker cells keep their classic store. Debian 12 has no docker-buildx package: the roots only.
+    Tool(
+        "buildx",
+        "ocimatrix.engines.buildx_engine:BuildxBuilder",
+        ("builder",),
+        "docker-buildx",
+        Capabilities(
+            run=False,
+            build=True,
+            push_formats=("oci", "docker"),
+            push_compressions=("gzip", "zstd", "none"),
+            index_formats=("oci",),
+            multi_platform_build=True,
+            attestations=("min", "max", "none"),
+            reasons={
+                "run": "buildx is a builder (BuildKit in a dockerd of its own); it runs nothing in the matrix",
+                "index": "buildx writes a multi-platform image with attestations as an OCI image index only",
+            },
+        ),
+        embedded_services=("dockerd-buildkit", "containerd"),
+        binary="/usr/bin/docker",
+        generations=("trixie", "sid"),
+        root_packages=("docker-buildx",),
+        provision_on=(),  # never installed on this host: Debian 12 has no docker-buildx
+    ),
     Tool(
         "runc",
         "",

@@ -41,7 +41,11 @@ def copied_by_skopeo(pushed_image: Outcome, skopeo, endpoints, worker_cache) -> 
         # manifest into one repository race in distribution (it rewrites the revision link in place).
         target = f"{repository}-skopeo-copy-{worker_name()}:{tag}"
         scratch = Path(tempfile.mkdtemp(prefix="skopeo-", dir=endpoints.state_dir))
-        digest = skopeo.copy(f"docker://{source.ref}", f"docker://{target}", digest_file=scratch / "digest")
+        # Every manifest: the image may be an index (BuildKit's carries its attestation), which skopeo
+        # would otherwise copy one platform of, as asked.
+        digest = skopeo.copy(
+            f"docker://{source.ref}", f"docker://{target}", all_platforms=True, digest_file=scratch / "digest"
+        )
         return PushedImage(target, digest, f"{source.builder}+skopeo")
 
     # The cache key is the Outcome itself: one copy per pushed image and worker.
