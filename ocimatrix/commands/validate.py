@@ -77,7 +77,9 @@ def _print_report(report: Report, failed: bool) -> None:
         out.write(f"{v.level.upper():7} {v.rule_id}  {v.where}\n        {v.message}\n        {v.spec_url}\n")
     checked = report.checked
     parts = [
-        f"{k} {checked[k]}" for k in ("indexes", "manifests", "configs", "layers", "blobs", "documents") if checked[k]
+        f"{k} {checked[k]}"
+        for k in ("indexes", "manifests", "attestations", "configs", "layers", "blobs", "documents")
+        if checked[k]
     ]
     if checked["bytes"]:
         parts.append(f"{_human_size(checked['bytes'])} read")

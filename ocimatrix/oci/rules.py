@@ -16,6 +16,8 @@ IMAGE_SPEC = "https://github.com/opencontainers/image-spec/blob/v1.1.0/"
 DIST_SPEC = "https://github.com/opencontainers/distribution-spec/blob/v1.1.0/spec.md"
 DOCKER_MANIFEST_SPEC = "https://github.com/distribution/distribution/blob/v2.8.2/docs/spec/manifest-v2-2.md"
 DOCKER_IMAGE_SPEC = "https://github.com/moby/docker-image-spec/blob/v1.3.1/spec.md"
+# BuildKit's description of how attestations are stored in an index (BuildKit 0.13, buildx 0.13's).
+ATTESTATION_STORAGE = "https://github.com/moby/buildkit/blob/v0.13.1/docs/attestations/attestation-storage.md"
 
 
 @dataclass(frozen=True)
@@ -331,6 +333,43 @@ _RULES = [
         "error",
         _is("config.md#properties"),
         "ELF binaries are built for another architecture than the config says",
+    ),
+    # Attestation manifests (BuildKit's provenance and SBOM entries of an index).
+    Rule(
+        "attestation.subject-annotation",
+        "error",
+        ATTESTATION_STORAGE + "#attestation-manifest-descriptor",
+        "attestation manifest names no subject digest (vnd.docker.reference.digest)",
+    ),
+    Rule(
+        "attestation.subject-missing",
+        "error",
+        ATTESTATION_STORAGE + "#attestation-manifest-descriptor",
+        "attestation manifest is about a manifest that is not an image entry of the same index",
+    ),
+    Rule(
+        "attestation.platform",
+        "warning",
+        ATTESTATION_STORAGE + "#attestation-manifest-descriptor",
+        "attestation manifest's platform is not unknown/unknown",
+    ),
+    Rule(
+        "attestation.layer-media-type",
+        "error",
+        ATTESTATION_STORAGE + "#attestation-blob",
+        "attestation manifest layer is not application/vnd.in-toto+json",
+    ),
+    Rule(
+        "attestation.statement",
+        "error",
+        ATTESTATION_STORAGE + "#attestation-blob",
+        "in-toto layer is no statement about the manifest it is attached to",
+    ),
+    Rule(
+        "attestation.predicate-type",
+        "warning",
+        ATTESTATION_STORAGE + "#attestation-blob",
+        "in-toto layer's predicate-type annotation differs from the statement's predicateType",
     ),
     # Image layout.
     Rule("layout.oci-layout-missing", "error", _is("image-layout.md#content"), "oci-layout file is missing"),

@@ -19,7 +19,7 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import BinaryIO
 
-from ocimatrix.oci import elf
+from ocimatrix.oci import attestations, elf
 from ocimatrix.oci import mediatypes as mt
 from ocimatrix.oci.annotations import annotation_problems
 from ocimatrix.oci.archive import MemberMissing, MemberUnreadable
@@ -333,12 +333,18 @@ class Walker:
         manifests = doc.get("manifests")
         if not isinstance(manifests, list):
             return
+        for rule_id, i, message in attestations.index_problems(doc):
+            self.add(rule_id, _where(where, f"/manifests/{i}"), message)
         for i, entry in enumerate(manifests):
             if not isinstance(entry, dict):
                 continue
             entry_where = _where(where, f"/manifests/{i}")
             self.check_descriptor_fields(entry, entry_where)
             platform = entry.get("platform") if isinstance(entry.get("platform"), dict) else None
+            if attestations.is_attestation(entry):
+                # unknown/unknown is an attestation's own mark (attestation.platform), no platform of an image.
+                self.check_attestation(entry, entry_where)
+                continue
             if platform:
                 for rule_id, field, message in platform_problems(platform):
                     self.add(rule_id, _where(where, f"/manifests/{i}/platform/{field}"), message)
@@ -354,6 +360,46 @@ class Walker:
                     continue
                 self.platform_matched = True
             self.walk_descriptor(entry, entry_where, depth, platform, in_index=True)
+
+    def check_attestation(self, entry: dict, where: str) -> None:
+        """An attestation manifest of an index: a manifest whose layers are in-toto statements about the
+        image entry its annotations name (the index-level checks are ``attestations.index_problems``)."""
+        if _text(entry.get("mediaType")) not in mt.MANIFEST_TYPES:
+            self.walk_descriptor(entry, where)
+            return
+        doc = self.read_json_blob(entry, where)
+        if doc is _MISSING:
+            return
+        self.report.checked["attestations"] += 1
+        own = self.blob_where(self._digest_of(entry))
+        self.schema("manifest", doc, own)
+        if not isinstance(doc, dict):
+            return
+        self._check_own_media_type(doc, own, entry, mt.OCI_MANIFEST, required=False)
+        self.annotations(doc.get("annotations"), own)
+        config, layers = doc.get("config"), doc.get("layers")
+        if isinstance(config, dict):
+            self.check_descriptor_fields(config, _where(own, "/config"))
+            self.verify_blob(config, _where(own, "/config"))
+        subject = attestations.subject_of(entry)
+        for i, layer in enumerate(layers if isinstance(layers, list) else []):
+            if not isinstance(layer, dict):
+                continue
+            layer_where = _where(own, f"/layers/{i}")
+            self.check_descriptor_fields(layer, layer_where)
+            if _text(layer.get("mediaType")) != attestations.IN_TOTO:
+                self.add(
+                    "attestation.layer-media-type",
+                    _where(layer_where, "/mediaType"),
+                    f"an attestation layer is {layer.get('mediaType')!r}, not {attestations.IN_TOTO}",
+                )
+                self.verify_blob(layer, layer_where)
+                continue
+            statement = self.read_json_blob(layer, layer_where)
+            if statement is _MISSING:
+                continue
+            for rule_id, message in attestations.statement_problems(statement, subject, layer):
+                self.add(rule_id, layer_where, message)
 
     def _check_own_media_type(
         self, doc: dict, where: str, descriptor: dict | None, oci_type: str, required: bool

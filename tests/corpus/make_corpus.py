@@ -859,6 +859,95 @@ def _(d):
     return str(archive), {}
 
 
+# --- attestation manifests, as BuildKit stores its provenance in an index ------------------------------
+# The statement and the attestation's config are the shapes buildx 0.13.1 pushed in a run here (provenance
+# mode=min), trimmed; the subject is the handmade image's manifest.
+
+ATTESTATION = {"vnd.docker.reference.type": "attestation-manifest"}
+
+
+def _statement(subject: str, predicate_type: str = "https://slsa.dev/provenance/v0.2") -> dict:
+    return {
+        "_type": "https://in-toto.io/Statement/v0.1",
+        "predicateType": predicate_type,
+        "subject": [{"name": "pkg:docker/corpus@latest?platform=linux%2Famd64", "digest": {"sha256": subject[7:]}}],
+        "predicate": {"buildType": "https://mobyproject.org/buildkit@v1", "builder": {"id": ""}},
+    }
+
+
+def _attested(
+    d: Path,
+    *,
+    subject: str | None = None,
+    annotations: dict | None = None,
+    platform: dict | None = None,
+    layer_type: str = "application/vnd.in-toto+json",
+    statement: dict | None = None,
+    predicate_annotation: str = "https://slsa.dev/provenance/v0.2",
+) -> tuple[str, dict]:
+    """An index of one image and its attestation manifest; each argument breaks one part of it."""
+    root = d / "layout"
+    writer = LayoutWriter(root)
+    image = build_manifest(writer, compression="gzip")[0]
+    about = image["digest"] if subject is None else subject
+    body = canonical(statement if statement is not None else _statement(image["digest"]))
+    layer = writer.descriptor(layer_type, body, annotations={"in-toto.io/predicate-type": predicate_annotation})
+    config = {
+        "architecture": "unknown",
+        "os": "unknown",
+        "config": {},
+        "rootfs": {"type": "layers", "diff_ids": [layer["digest"]]},
+    }
+    manifest = {
+        "schemaVersion": 2,
+        "mediaType": mt.OCI_MANIFEST,
+        "config": writer.descriptor(mt.OCI_CONFIG, canonical(config)),
+        "layers": [layer],
+    }
+    entry = writer.descriptor(mt.OCI_MANIFEST, canonical(manifest))
+    entry["annotations"] = (
+        annotations if annotations is not None else {**ATTESTATION, "vnd.docker.reference.digest": about}
+    )
+    entry["platform"] = platform if platform is not None else {"architecture": "unknown", "os": "unknown"}
+    writer.finish({"schemaVersion": 2, "mediaType": mt.OCI_INDEX, "manifests": [image, entry]})
+    return str(root), {}
+
+
+@case("valid-buildkit-provenance", None, "an image and its provenance attestation, as BuildKit pushes them")
+def _(d):
+    return _attested(d)
+
+
+@case("attestation-subject-not-in-index", "attestation.subject-missing")
+def _(d):
+    return _attested(d, subject="sha256:" + "a" * 64)
+
+
+@case("attestation-without-subject", "attestation.subject-annotation")
+def _(d):
+    return _attested(d, annotations=dict(ATTESTATION))
+
+
+@case("attestation-with-a-platform", "attestation.platform", "a runner choosing by platform would take it")
+def _(d):
+    return _attested(d, platform={"architecture": "amd64", "os": "linux"})
+
+
+@case("attestation-layer-not-in-toto", "attestation.layer-media-type")
+def _(d):
+    return _attested(d, layer_type="application/json")
+
+
+@case("attestation-statement-about-another-image", "attestation.statement")
+def _(d):
+    return _attested(d, statement=_statement("sha256:" + "b" * 64))
+
+
+@case("attestation-predicate-type-disagrees", "attestation.predicate-type")
+def _(d):
+    return _attested(d, predicate_annotation="https://spdx.dev/Document")
+
+
 def write_corpus(outdir: Path) -> list[dict]:
     """Build every case under ``outdir/<name>/`` and write ``outdir/cases.json``."""
     outdir.mkdir(parents=True, exist_ok=True)
