@@ -1,12 +1,16 @@
-"""docs/runtime.md maps opencontainers/runtime-tools' validation programs at a pinned commit: each row
-names ocimatrix tests or says why it is not tested here, and every test a row names exists, so a renamed
-or deleted test shows up here instead of as a silently stale map."""
+"""docs/runtime.md maps opencontainers/runtime-tools' validation programs at a pinned commit, and every
+MUST, MUST NOT, REQUIRED and SHALL of runtime-spec's runtime.md, config.md, config-linux.md, features.md and
+features-linux.md at the release the suites read: each row names ocimatrix tests or says why it is not
+tested here, and every test a row names exists, so a renamed or deleted test shows up here instead of as a
+silently stale map."""
 
 from __future__ import annotations
 
 import re
 from collections import Counter
 from pathlib import Path
+
+from ocimatrix.specs import SPECIFICATIONS
 
 ROOT = Path(__file__).resolve().parents[1]
 DOC = ROOT / "docs" / "runtime.md"
@@ -68,3 +72,27 @@ def test_runtime_tools_map_names_only_tests_that_exist():
     for row in table("| runtime-tools program |"):
         for name in _TEST.findall(row):
             assert name in defined, f"{row[:60]}: no {name} in suites/runtime"
+
+
+def must_rows() -> list[re.Match]:
+    rows = table("| # | where | the spec's words | test, or why not here |")
+    matched = [_MUST_ROW.match(row) for row in rows]
+    assert all(matched), [row for row, m in zip(rows, matched, strict=True) if m is None][:3]
+    return matched
+
+
+def test_every_must_of_the_five_documents_has_a_row():
+    rows = must_rows()
+    assert [int(m[1]) for m in rows] == list(range(1, sum(MUSTS.values()) + 1))
+    assert Counter(m[2] for m in rows) == Counter(MUSTS)
+    release = SPECIFICATIONS["runtime-spec"].release
+    assert all(m[3].startswith(f"https://github.com/opencontainers/runtime-spec/blob/{release}/{m[2]}#") for m in rows)
+
+
+def test_every_must_row_names_a_test_that_exists_or_says_why_not():
+    defined = defined_tests()
+    for m in must_rows():
+        named = _TEST.findall(m[5])
+        assert named or m[5].startswith("not tested: "), f"row {m[1]}: neither a test nor a reason"
+        for name in named:
+            assert name in defined, f"row {m[1]}: no {name} in suites/runtime"
