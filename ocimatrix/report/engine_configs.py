@@ -30,7 +30,7 @@ from ocimatrix.runtime.config_compare import ASPECTS, aspects, differences
 PAGE = "engine-configs.html"
 CONFIG_DIR = "engine-configs"
 TEST_NAME = "test_engine_config_is_valid"
-# A CRI runtime's config for a pod asking seccomp RuntimeDefault and no privilege escalation: a column of its own.
+# A CRI runtime's config for a restricted pod (RuntimeDefault, no escalation, no capabilities): its own column.
 TEST_NAMES = (TEST_NAME, "test_cri_engine_config_of_a_restricted_pod")
 DECLARED_AS = re.compile(r"test_runs_config_declared_as_(\d+)_(\d+)_(\d+)(?:\[|$)")
 STYLE = """\
@@ -209,7 +209,7 @@ broken one fails its cell. The spec defines what each property means, not which 
 chooses, so a difference below is not a failure: it is what a container gets from one engine and not
 from another. A CRI runtime is sent what the kubelet sends: for a pod that asks nothing, the default
 masked and read-only paths and seccomp Unconfined; its "restricted pod" column is a pod asking seccomp
-RuntimeDefault and <code>allowPrivilegeEscalation: false</code>. {escape(summary)}.</p>
+RuntimeDefault, <code>allowPrivilegeEscalation: false</code> and capabilities drop ALL. {escape(summary)}.</p>
 {problems_html}
 <table class="configs"><thead><tr><th scope="col">aspect (spec section)</th>{heads}</tr></thead>
 <tbody>{"".join(rows)}</tbody></table>

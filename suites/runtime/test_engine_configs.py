@@ -14,8 +14,9 @@ engine-config page shows the differences side by side, each with its spec sectio
 containerd's CRI (and CRI-O's, where a matrix names one) is sent what the kubelet sends
 (``ocimatrix/cri/security_context.py``): for a pod that asks nothing, the default masked and read-only
 paths, seccomp Unconfined for the container and RuntimeDefault for the sandbox. A second CRI column,
-``test_cri_engine_config_of_a_restricted_pod``, is a pod asking seccomp RuntimeDefault and
-``allowPrivilegeEscalation: false``: what the CRI runtime then hands its OCI runtime.
+``test_cri_engine_config_of_a_restricted_pod``, is a pod asking what the restricted Pod Security
+Standard asks (seccomp RuntimeDefault, ``allowPrivilegeEscalation: false``, capabilities drop ALL):
+what the CRI runtime then hands its OCI runtime.
 """
 
 from __future__ import annotations
@@ -38,7 +39,7 @@ from ocimatrix.specs import spec
 PROBE_BUILDER = "buildah"
 # One variable the image sets (replaced) and one it doesn't (added): how the engine merges and orders them.
 RUN_ENV = {"OCIMATRIX_GREETING": "replaced at run time", "OCIMATRIX_OVERRIDE": "added at run time"}
-RESTRICTED = ContainerSecurity(allow_privilege_escalation=False)
+RESTRICTED = ContainerSecurity(allow_privilege_escalation=False, capabilities_drop=("ALL",))
 RESTRICTED_COLUMN = "restricted pod"
 _builder: Engine | None = None  # bound once per worker, so the shared build+push step is cached once
 
@@ -110,13 +111,17 @@ def test_cri_engine_config_of_a_restricted_pod(
     cell, runner: Engine, pulled_image, recording_runtime: str, endpoints, recorder
 ):
     """What a CRI runtime hands its OCI runtime for a pod asking what the restricted Pod Security
-    Standard asks: seccomp RuntimeDefault and ``allowPrivilegeEscalation: false`` (the kubelet then
-    sends ``no_new_privs``), with the kubelet's default masked and read-only paths."""
+    Standard asks: seccomp RuntimeDefault, ``allowPrivilegeEscalation: false`` (the kubelet then
+    sends ``no_new_privs``) and capabilities drop ALL, with the kubelet's default masked and
+    read-only paths."""
     if not runner.supports("cri"):
         pytest.skip(runner.why_not("cri"))
     spec = RunSpec(image=pulled_image.get().ref, runtime=recording_runtime, env=dict(RUN_ENV))
     asked = {"pod_security": PodSecurity(seccomp="RuntimeDefault"), "security": RESTRICTED}
-    recorder.add("pod_asks", {"pod": "seccompProfile RuntimeDefault", "container": "allowPrivilegeEscalation false"})
+    recorder.add(
+        "pod_asks",
+        {"pod": "seccompProfile RuntimeDefault", "container": "allowPrivilegeEscalation false, capabilities drop ALL"},
+    )
     _run_recorded(cell, runner, spec, endpoints, recorder, f"{cell['engine']} ({RESTRICTED_COLUMN})", asked)
 
 
