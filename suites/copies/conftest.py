@@ -2,8 +2,9 @@
 tags of this worker's own, a scratch directory every tool sees (the run's state dir: a generation's
 root sees it at the same path), and the digests of what a copy wrote.
 
-Which shapes: every one in the nightly; elsewhere two that trip copiers (PAX xattrs, a zero-byte
-layer blob), so the default run stays within its time (a copy is ~0.8 s here, and a shape has four).
+Every shape but the many-layer ones is a case of every test; the default matrix deselects all but two
+that trip copiers (PAX xattrs, a zero-byte layer blob) to stay within its time (a copy is ~0.8 s here,
+and a shape has four), the nightly runs them all.
 """
 
 from __future__ import annotations
@@ -21,7 +22,6 @@ from ocimatrix.errors import HarnessError, OcimatrixError, fail_with
 from ocimatrix.images import copies, layer_shapes
 from ocimatrix.images.busybox import busybox_for, host_platform_name
 from ocimatrix.oci.registry_client import RegistryClient, RegistryError
-from ocimatrix.plugin.items import MATRIX_KEY
 from ocimatrix.plugin.verdicts import skip_unless_started
 from ocimatrix.run_ids import run_token, worker_name
 from ocimatrix.tools import catalog
@@ -29,10 +29,8 @@ from ocimatrix.tools import catalog
 COPY_REPOSITORY = "ocimatrix/copies"
 # Shapes with no layer-count parameter: the many-layer images only cost time here.
 SHAPES = tuple(name for name in layer_shapes.all_shapes("/nonexistent", ()) if not name.startswith("many-layers"))
-DEFAULT_SHAPES = ("xattrs", "zero-byte-layer")
 # Shapes some engine refuses to pull (suites/layers judges those pulls): an engine's save of them can't be asked.
 UNPULLED_BY_SOME_ENGINE = ("whiteout-after-its-file", "hardlink-across-layers", "zero-byte-layer")
-ALL_SHAPES_MATRIX = layer_shapes.MANY_LAYERS_MATRIX
 
 
 def copier_values() -> list[str]:
@@ -47,8 +45,7 @@ def copier_values() -> list[str]:
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "shape" in metafunc.fixturenames:
-        matrix = metafunc.config.stash.get(MATRIX_KEY, None)
-        names = SHAPES if matrix is not None and matrix.name == ALL_SHAPES_MATRIX else DEFAULT_SHAPES
+        names = SHAPES
         if "runner" in metafunc.fixturenames:
             names = tuple(n for n in names if n not in UNPULLED_BY_SOME_ENGINE)
         metafunc.parametrize("shape", names)
