@@ -49,7 +49,7 @@ suite = _suite_module("test_cri_security_context")
 # What /proc/self/status said (the two lines the check reads), containerd 1.6.20 with runc 1.1.5.
 STATUS = {
     "kubelet-defaults": "Name:\tcat\nNoNewPrivs:\t0\nSeccomp:\t0\nSeccomp_filters:\t0\n",
-    "runtime-default-no-escalation": "Name:\tcat\nNoNewPrivs:\t1\nSeccomp:\t2\nSeccomp_filters:\t1\n",
+    "restricted": "Name:\tcat\nCapBnd:\t0000000000000000\nNoNewPrivs:\t1\nSeccomp:\t2\nSeccomp_filters:\t1\n",
     "no-seccomp-field": "Name:\tcat\nNoNewPrivs:\t0\nSeccomp:\t0\nSeccomp_filters:\t0\n",
 }
 # The paths probe's report as the container printed it, and its mountinfo lines for those paths.
@@ -151,7 +151,7 @@ def _judged(call) -> tuple[str, ImplementationFailure | None]:
 @pytest.mark.parametrize("case", list(STATUS))
 def test_recorded_status_lines_pass(case):
     outcome, _ = _judged(
-        lambda recorder: suite.test_seccomp_and_no_new_privs(
+        lambda recorder: suite.test_seccomp_no_new_privs_and_capabilities(
             CELL, new_pod_printing(STATUS[case]), PROBE, recorder, case
         )
     )
@@ -159,25 +159,35 @@ def test_recorded_status_lines_pass(case):
 
 
 def test_a_container_left_unconfined_fails_with_its_status_line():
-    unconfined = STATUS["runtime-default-no-escalation"].replace("Seccomp:\t2", "Seccomp:\t0")
+    unconfined = STATUS["restricted"].replace("Seccomp:\t2", "Seccomp:\t0")
     outcome, failure = _judged(
-        lambda recorder: suite.test_seccomp_and_no_new_privs(
-            CELL, new_pod_printing(unconfined), PROBE, recorder, "runtime-default-no-escalation"
+        lambda recorder: suite.test_seccomp_no_new_privs_and_capabilities(
+            CELL, new_pod_printing(unconfined), PROBE, recorder, "restricted"
         )
     )
     assert outcome == "failed"
-    assert failure.answer == "Seccomp: 0 NoNewPrivs: 1"
-    assert failure.step == "CreateContainer (runtime-default-no-escalation)"
+    assert failure.answer == "Seccomp: 0 NoNewPrivs: 1 CapBnd: 0000000000000000"
+    assert failure.step == "CreateContainer (restricted)"
 
 
 def test_no_new_privs_ignored_fails_with_its_status_line():
-    ignored = STATUS["runtime-default-no-escalation"].replace("NoNewPrivs:\t1", "NoNewPrivs:\t0")
+    ignored = STATUS["restricted"].replace("NoNewPrivs:\t1", "NoNewPrivs:\t0")
     _, failure = _judged(
-        lambda recorder: suite.test_seccomp_and_no_new_privs(
-            CELL, new_pod_printing(ignored), PROBE, recorder, "runtime-default-no-escalation"
+        lambda recorder: suite.test_seccomp_no_new_privs_and_capabilities(
+            CELL, new_pod_printing(ignored), PROBE, recorder, "restricted"
         )
     )
-    assert failure is not None and failure.answer == "Seccomp: 2 NoNewPrivs: 0"
+    assert failure is not None and failure.answer == "Seccomp: 2 NoNewPrivs: 0 CapBnd: 0000000000000000"
+
+
+def test_capabilities_kept_despite_drop_all_fail_with_the_bounding_set():
+    kept = STATUS["restricted"].replace("CapBnd:\t0000000000000000", "CapBnd:\t00000000a80425fb")
+    _, failure = _judged(
+        lambda recorder: suite.test_seccomp_no_new_privs_and_capabilities(
+            CELL, new_pod_printing(kept), PROBE, recorder, "restricted"
+        )
+    )
+    assert failure is not None and failure.answer == "Seccomp: 2 NoNewPrivs: 1 CapBnd: 00000000a80425fb"
 
 
 def test_recorded_paths_pass_and_an_unmasked_or_writable_path_fails():

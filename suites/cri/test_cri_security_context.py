@@ -133,26 +133,40 @@ def test_kubelet_default_masked_and_readonly_paths(cell, new_pod, probe, recorde
         )
 
 
+HOST_BOUNDING_SET = "the harness's own (all the kernel knows: it runs as root)"
 STATUS_CASES = {
     # A pod that asks nothing: the kubelet sends seccomp Unconfined and no_new_privs false.
     "kubelet-defaults": (None, None, None, {"Seccomp": "0", "NoNewPrivs": "0"}),
     # The restricted Pod Security Standard's asks, at the pod's level and the container's.
-    "runtime-default-no-escalation": (
+    "restricted": (
         PodSecurity(seccomp="RuntimeDefault"),
-        ContainerSecurity(allow_privilege_escalation=False),
+        ContainerSecurity(allow_privilege_escalation=False, capabilities_drop=("ALL",)),
         None,
-        {"Seccomp": "2", "NoNewPrivs": "1"},
+        {"Seccomp": "2", "NoNewPrivs": "1", "CapBnd": "0000000000000000"},
     ),
     # critest's "nil profile, which is unconfined": no seccomp field at all.
     "no-seccomp-field": (None, None, "seccomp", {"Seccomp": "0", "NoNewPrivs": "0"}),
+    # critest's "adding ALL capabilities": the bounding set is every capability.
+    "add-all-capabilities": (
+        None,
+        ContainerSecurity(capabilities_add=("ALL",)),
+        None,
+        {"Seccomp": "0", "CapBnd": HOST_BOUNDING_SET},
+    ),
 }
+
+
+def _status_lines(text: str) -> dict[str, str]:
+    return {key: value.strip() for key, value in (line.split(":", 1) for line in text.splitlines() if ":" in line)}
 
 
 @pytest.mark.axes(*AXES)
 @pytest.mark.parametrize("case", list(STATUS_CASES))
-@spec("cri/api.proto", "LinuxContainerSecurityContext.seccomp, no_new_privs (/proc/self/status)")
-def test_seccomp_and_no_new_privs(cell, new_pod, probe, recorder, case):
-    pod_security, security, cleared, expected = STATUS_CASES[case]
+@spec("cri/api.proto", "LinuxContainerSecurityContext.seccomp, no_new_privs, capabilities (/proc/self/status)")
+def test_seccomp_no_new_privs_and_capabilities(cell, new_pod, probe, recorder, case):
+    pod_security, security, cleared, asked = STATUS_CASES[case]
+    host = _status_lines(Path("/proc/self/status").read_text())["CapBnd"]
+    expected = {key: host if value == HOST_BOUNDING_SET else value for key, value in asked.items()}
     pod = new_pod("status", security=pod_security)
     config = pod.container_config("status", probe, command=["/bin/cat", "/proc/self/status"], security=security)
     if cleared:
@@ -162,7 +176,7 @@ def test_seccomp_and_no_new_privs(cell, new_pod, probe, recorder, case):
     pod.cri.start_container(container)
     status = pod.cri.wait_for_exit(container, timeout=20)
     lines = pod.cri.container_log(container).stdout
-    seen = {key: value.strip() for key, value in (line.split(":", 1) for line in lines.splitlines() if ":" in line)}
+    seen = _status_lines(lines)
     observed = {key: seen.get(key, "absent") for key in expected}
     recorder.add("status_lines", observed)
     if status.exit_code != 0 or "Seccomp" not in seen:
@@ -170,8 +184,9 @@ def test_seccomp_and_no_new_privs(cell, new_pod, probe, recorder, case):
     if observed != expected:
         answer = " ".join(f"{key}: {value}" for key, value in observed.items())
         fail_with(
-            f"asked {shown(config.linux.security_context.seccomp) or 'no seccomp profile'} and no_new_privs "
-            f"{config.linux.security_context.no_new_privs}: /proc/self/status should say "
+            f"asked {shown(config.linux.security_context.seccomp) or 'no seccomp profile'}, no_new_privs "
+            f"{config.linux.security_context.no_new_privs} and capabilities "
+            f"{shown(config.linux.security_context.capabilities) or 'none'}: /proc/self/status should say "
             f"{expected}, the container's says {observed}",
             step=f"CreateContainer ({case})",
             answer=answer,
