@@ -19,4 +19,5 @@ SUITES = (
     "store",
     "copies",
     "signatures",
+    "attestations",
 )

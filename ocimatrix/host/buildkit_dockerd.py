@@ -54,6 +54,9 @@ def buildkit_config(insecure_registries: list[str], installed) -> dict:
     """The generation dockerd's daemon.json, with BuildKit on and the containerd image store."""
     config = dockerd_config(insecure_registries, installed)
     config["features"] = {"buildkit": True, "containerd-snapshotter": True}
+    # Builds here run no container (FROM scratch, no RUN): the default runtime is enough, and the
+    # others' probes would only fill its log.
+    config["runtimes"] = {}
     return config
 
 
