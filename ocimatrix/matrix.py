@@ -42,7 +42,8 @@ KNOWN_VALUES: dict[str, tuple[str, ...] | None] = {
 }
 TOOL_AXES = {"engine": "engine", "builder": "builder", "runtime": "runtime"}  # axis -> catalog role
 # Suites that drive every root tool of some roles beyond their axes (the signatures suite's writers and
-# readers): the run prepares those tools' generations whenever the suite runs.
+# readers): the run prepares those tools' generations when the matrix's ``suites:`` names the suite
+# (such a suite runs only then: suites/signatures/conftest.py).
 SUITE_ROLES = {"signatures": ("signer", "attacher")}
 
 
@@ -136,7 +137,8 @@ class Matrix:
                 # A generation's registry (registries: {NAME: {embedded: true, generation: trixie}}).
                 generation = (self.registries.get(cell.get("registry", "")) or {}).get("generation")
                 values += [f"registry@{generation}"] if generation else []
-            values += suite_tools(suite)
+            # Only a suite the matrix names: one running every suite by default prepares no root for them.
+            values += suite_tools(suite) if suite in self.suites else []
         return catalog.root_generations(values)
 
     @property

@@ -151,10 +151,12 @@ def test_the_plugin_applies_a_versioned_expectation_from_the_versions_the_cell_r
 
 def test_default_matrix_runs_trixie_beside_this_host():
     matrix = load_matrix(DEFAULT_MATRIX)
-    # sid only for go-containerregistry's registry (its crane), a registry of the distribution suite.
+    # sid for go-containerregistry's registry (its crane), a registry of the distribution suite, and for the
+    # signatures suite's writers of sid (and sid's crane registry).
     assert matrix.generations() == ("sid", "trixie")
     assert matrix.generations(("distribution",)) == ("sid", "trixie")
-    assert "sid" not in matrix.generations(tuple(s for s in matrix.suites if s != "distribution"))
+    assert matrix.generations(("signatures",)) == ("sid", "trixie")
+    assert "sid" not in matrix.generations(tuple(s for s in matrix.suites if s not in ("distribution", "signatures")))
     lifecycle = matrix.cells_for(["builder", "engine", "runtime"], "lifecycle")
     engines = {c["engine"] for c in lifecycle}
     assert engines >= {"docker@trixie", "podman@trixie", "containerd@trixie", "containerd-cri@trixie"}

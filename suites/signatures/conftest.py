@@ -27,6 +27,7 @@ from ocimatrix.distribution.context import DistContext, safe_component
 from ocimatrix.engines.signing import Keyring, Signer, Written
 from ocimatrix.errors import EngineError, HarnessError, ServiceUnavailable, fail_with
 from ocimatrix.matrix import suite_tools
+from ocimatrix.plugin.items import MATRIX_KEY
 from ocimatrix.registries import RegistryPool, RegistryTarget, TargetUnavailable, http_client, redact
 from ocimatrix.tools import catalog
 
@@ -37,6 +38,19 @@ SUITE = "signatures"
 def writer_values() -> list[str]:
     """``name@generation`` for each signer and attacher of each root generation, in catalog order."""
     return suite_tools(SUITE)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """The suite runs only when the matrix's ``suites:`` names it: it needs the roots its writers come
+    from, which a matrix running every suite by default (no ``suites:``) does not prepare."""
+    matrix = config.stash.get(MATRIX_KEY, None)
+    if matrix is None or SUITE in matrix.suites:
+        return
+    here = Path(__file__).parent
+    drop = [i for i in items if here in Path(i.path).parents]
+    if drop:
+        config.hook.pytest_deselected(items=drop)
+        items[:] = [i for i in items if i not in drop]
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
@@ -141,6 +155,7 @@ class Signed:
     ref: str
     written: Written | None = None
     refusal: EngineError | None = None
+    recorded: evidence.Recorder = field(default_factory=evidence.Recorder)  # the push and the write, as commands
 
     def work(self) -> Written:
         """What was written; the writer's refusal fails the cell with its own words."""
@@ -165,19 +180,20 @@ class Bench:
         return repo, image.digest, f"{self.ctx.target.host}/{repo}@{image.digest}"
 
     def written_by(self, writer: Signer, keyring: Keyring) -> Signed:
+        """The writer's image and work, done once per worker; every cell gets the commands that did it."""
         if writer.label not in self.signed:
-            repo, digest, ref = self.subject(f"signed-by-{writer.label}")
-            found = Signed(repo, digest, ref)
-            try:
-                found.written = writer.write(ref, keyring)
-            except EngineError as exc:
-                found.refusal = exc
+            # A harness fault (the registry gone) raises out of here and is never kept.
+            with evidence.scoped() as shared:
+                repo, digest, ref = self.subject(f"signed-by-{writer.label}")
+                found = Signed(repo, digest, ref, recorded=shared)
+                try:
+                    found.written = writer.write(ref, keyring)
+                except EngineError as exc:
+                    found.refusal = exc
             self.signed[writer.label] = found
-        else:
-            evidence.current().add(
-                "written_earlier", "this worker's earlier cell ran the write (its command is in that cell's repro)"
-            )
-        return self.signed[writer.label]
+        signed = self.signed[writer.label]
+        evidence.current().extend(signed.recorded)
+        return signed
 
     def close(self) -> None:
         self.ctx.client.close()
