@@ -63,13 +63,15 @@ def probe_images(endpoints, run_id) -> ProbeImages:
             "Env": [f"{k}={v}" for k, v in IMAGE_ENV.items()],
             "WorkingDir": WORKDIR,
             "User": USER,
-            "Labels": {"io.ocimatrix.probe": "cri"},
+            # The worker's own image id: RemoveImage drops an image with all its tags, and a worker's
+            # sweep at its end must not take away the image another worker is still running.
+            "Labels": {"io.ocimatrix.probe": "cri", "io.ocimatrix.worker": run_id},
         }
         try:
             probe = build_busybox_image(config, applets=APPLETS, files=_probe_image_files())
             # A different config makes a different image id, so removing it leaves the probe alone.
             removable = build_busybox_image(
-                {**config, "Labels": {"io.ocimatrix.probe": "cri-removable"}},
+                {**config, "Labels": {"io.ocimatrix.probe": "cri-removable", "io.ocimatrix.worker": run_id}},
                 applets=APPLETS,
                 files=_probe_image_files(),
             )
