@@ -90,8 +90,10 @@ def test_attestations_point_into_their_index(cell, mode, attested_image, recorde
             step=f"build with provenance mode={mode}",
             answer=json.dumps(found),
         )
-    report = validate_registry(f"{image.ref}@{image.digest}", plain_http=True)
-    evidence.record_command(["ocimatrix", "validate", "--plain-http", f"{image.ref}@{image.digest}"])
+    # The images' own layers are the lifecycle suite's and the image suite's to judge: here the index,
+    # the attestation manifests and their in-toto layers.
+    report = validate_registry(f"{image.ref}@{image.digest}", plain_http=True, check_layers=False)
+    evidence.record_command(["ocimatrix", "validate", "--plain-http", "--no-layers", f"{image.ref}@{image.digest}"])
     broken = [v for v in report.violations if v.rule_id.startswith("attestation.")]
     recorder.add("attestation_violations", [str(v) for v in broken])
     if broken:
