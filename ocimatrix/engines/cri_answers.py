@@ -52,7 +52,7 @@ def handler_binaries(info: Mapping[str, Any]) -> dict[str, str]:
         if isinstance(binary, str) and binary:
             binaries[str(name)] = binary
         elif isinstance(runtime, dict) and str(runtime.get("runtimeType", "")).startswith("io.containerd.runc."):
-            binaries[str(name)] = "runc"
+            binaries[str(name)] = catalog.default_runtime()  # the runc shim runs the binary of that name
     return binaries
 
 

@@ -27,26 +27,6 @@ from ocimatrix.run_ids import run_token
 SENTINEL_DIR = "layers-sentinel"
 
 
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """The many-layer images (``test_many_layers``) run in the nightly matrix only: deselected, not skipped,
-    elsewhere, so the default's report does not fill with cells it never meant to run."""
-    matrix = config.stash.get(MATRIX_KEY, None)
-    if matrix is None or matrix.name == layer_shapes.MANY_LAYERS_MATRIX:
-        return
-    here = Path(__file__).parent
-    drop = [i for i in items if here in Path(i.path).parents and "count" in getattr(i, "callspec", _NO_PARAMS).params]
-    if drop:
-        config.hook.pytest_deselected(items=drop)
-        items[:] = [i for i in items if i not in drop]
-
-
-class _NoParams:
-    params: dict = {}
-
-
-_NO_PARAMS = _NoParams()
-
-
 @dataclass
 class ShapeView:
     """One shape as an engine's container showed it, beside what its layers say."""
