@@ -12,6 +12,10 @@
   check passes on the correct answer.
 - The drivers read their tools' own output: ``oras discover`` of oras 1.2 and 1.3 (recorded JSON),
   ``cosign verify`` and ``notation verify`` refusals.
+- The suite's own test functions, with stand-in tools writing through the replayed registry: a
+  verifier that doesn't verify its own family's signature, or accepts another tool's artifact, fails;
+  a lister listing more or less than the registry holds fails; a writer's refusal fails every cell
+  needing its work with its words; a writer that drops an earlier entry from the index fails.
 """
 
 from __future__ import annotations
@@ -36,7 +40,7 @@ from ocimatrix.distribution.content import (
     referrers_tag,
 )
 from ocimatrix.engines.base import CommandResult
-from ocimatrix.engines.signing import REFERRER, SIGNATURE_TAG, Keyring, Written
+from ocimatrix.engines.signing import REFERRER, SIGNATURE_TAG, Keyring, ReadBack, Written
 from ocimatrix.errors import ImplementationFailure, ServiceUnavailable
 from ocimatrix.matrix import load_matrix, suite_tools
 from ocimatrix.plugin.verdicts import decide
@@ -435,3 +439,161 @@ def test_the_writers_are_every_signer_and_attacher_of_the_roots():
     assert found and all(catalog.lookup(v).in_root(catalog.generation_of(v)) for v in found)
     assert {catalog.lookup(v).roles[0] for v in found} == {"signer", "attacher"}
     assert suite_tools("distribution") == []
+
+
+# --- the suite's own verdicts, with stand-in tools on a replayed registry -------------------------
+
+SUITE = ROOT / "suites" / "signatures"
+
+
+def _load(name: str, path: Path):
+    import importlib.util
+    import sys
+
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+suite_conftest = _load("ocimatrix_signatures_conftest", SUITE / "conftest.py")
+suite_tests = _load("ocimatrix_signatures_tests", SUITE / "test_signatures.py")
+
+
+class StandIn:
+    """A writer and reader standing in for a tool: it writes a referrer through the replayed registry
+    (keeping the referrers tag's index as a tool does) and answers reads as told."""
+
+    def __init__(self, ctx, label, family, *, verifies=True, entry_type=None, drop=False, found=True, listed=None):
+        self.ctx, self.label, self.family, self.verifies = ctx, label, family, verifies
+        self.entry_type, self.drop, self.found, self.listed = entry_type, drop, found, listed
+        self.artifact_type = f"application/vnd.example.{label.replace('@', '.')}.v1"
+
+    def write(self, ref, keys):
+        host_repo, _, digest = ref.partition("@")
+        repo = host_repo.split("/", 1)[1]
+        subject = {"mediaType": "application/vnd.oci.image.manifest.v1+json", "digest": digest, "size": 1}
+        artifact = make_artifact(subject, self.artifact_type)
+        for blob in artifact.blobs:
+            self.ctx.push_blob(repo, blob)
+        self.ctx.push_manifest(repo, artifact.digest, artifact)
+        tag = referrers_tag(digest)
+        got = self.ctx.get_manifest(repo, tag, "read index")
+        entries = json.loads(got.content)["manifests"] if got.status_code == 200 else []
+        entries = [] if self.drop else entries
+        entry = referrer_descriptor(artifact)
+        if self.entry_type:
+            entry["artifactType"] = self.entry_type
+        self.ctx.push_manifest(repo, tag, make_index([*entries, entry]))
+        return Written(self.label, self.family, REFERRER, self.artifact_type, "written")
+
+    def read(self, ref, keys, written):
+        listed = self.listed(ref) if callable(self.listed) else (self.listed or [])
+        answer = f"exit {0 if self.found else 1}: the tool's words"
+        return ReadBack(self.label, self.found, answer, listed, step=f"{self.label} read")
+
+
+def _bench():
+    ctx = _ctx(FakeRegistry(referrers_api=False))
+    return ctx, suite_conftest.Bench(ctx)
+
+
+def _verdict(call) -> str:
+    try:
+        call()
+    except BaseException as exc:  # noqa: BLE001 - the verdict of whatever the test raised
+        return decide(raised(exc)).outcome
+    return "passed"
+
+
+def test_a_verifier_of_its_own_family_must_verify(tmp_path):
+    ctx, bench = _bench()
+    writer = StandIn(ctx, "signer@two", "kind")
+    keys = Keyring(tmp_path)
+    run = suite_tests.test_reader_finds_what_the_writer_wrote
+    for reader, outcome in (
+        (StandIn(ctx, "signer@one", "kind"), "passed"),
+        (StandIn(ctx, "signer@one", "kind", found=False), "failed"),
+    ):
+        recorder = evidence_begin()
+        verdict = _verdict(lambda r=reader, rec=recorder: run({}, bench, writer, r, keys, rec))
+        assert verdict == outcome
+    assert recorder.evidence["cross_version"] == "signer@two signed, signer@one did not verify"
+
+
+def test_a_verifier_accepting_another_tools_artifact_fails(tmp_path):
+    ctx, bench = _bench()
+    writer, keys = StandIn(ctx, "attacher@one", "other"), Keyring(tmp_path)
+    refusing = StandIn(ctx, "signer@one", "kind", found=False)
+    accepting = StandIn(ctx, "signer@one", "kind", found=True)
+    run = suite_tests.test_reader_finds_what_the_writer_wrote
+    assert _verdict(lambda: run({}, bench, writer, refusing, keys, evidence_begin())) == "passed"
+    assert _verdict(lambda: run({}, bench, writer, accepting, keys, evidence_begin())) == "failed"
+
+
+def test_a_lister_must_list_exactly_what_the_registry_holds(tmp_path):
+    ctx, bench = _bench()
+    writer, keys = StandIn(ctx, "attacher@one", "other"), Keyring(tmp_path)
+    run = suite_tests.test_reader_finds_what_the_writer_wrote
+
+    def held(ref):
+        repo, digest = ref.partition("/")[2].partition("@")[::2]
+        return referrers.list_referrers(ctx.client, repo, digest).digests()
+
+    exact = StandIn(ctx, "lister@one", "other", verifies=False, listed=held)
+    none = StandIn(ctx, "lister@one", "other", verifies=False, listed=[])
+    extra = StandIn(ctx, "lister@one", "other", verifies=False, listed=lambda ref: [*held(ref), "sha256:" + "0" * 64])
+    assert _verdict(lambda: run({}, bench, writer, exact, keys, evidence_begin())) == "passed"
+    assert _verdict(lambda: run({}, bench, writer, none, keys, evidence_begin())) == "failed"
+    assert _verdict(lambda: run({}, bench, writer, extra, keys, evidence_begin())) == "failed"
+
+
+def test_the_harness_reader_and_the_writer_check_the_entry(tmp_path):
+    ctx, bench = _bench()
+    keys = Keyring(tmp_path)
+    good, bad = StandIn(ctx, "attacher@one", "other"), StandIn(ctx, "signer@two", "kind", entry_type=EMPTY)
+    run_reader = suite_tests.test_reader_finds_what_the_writer_wrote
+    run_writer = suite_tests.test_written_entries_agree_with_their_manifests
+    assert _verdict(lambda: run_reader({}, bench, good, None, keys, evidence_begin())) == "passed"
+    assert _verdict(lambda: run_writer({}, bench, good, keys, evidence_begin())) == "passed"
+    # The harness still finds the referrer by its manifest; the writer's own cell fails on the entry.
+    assert _verdict(lambda: run_reader({}, bench, bad, None, keys, evidence_begin())) == "passed"
+    with pytest.raises(ImplementationFailure) as info:
+        run_writer({}, bench, bad, keys, evidence_begin())
+    assert info.value.step == "index entry against its manifest"
+    assert info.value.answer.startswith(f"index entry artifactType {EMPTY}, manifest artifactType application/vnd.")
+
+
+def test_a_writer_refusing_fails_every_cell_needing_its_work_with_its_words(tmp_path):
+    from ocimatrix.errors import EngineError
+
+    ctx, bench = _bench()
+    writer = StandIn(ctx, "signer@two", "kind")
+    writer.write = lambda ref, keys: (_ for _ in ()).throw(EngineError("x", step="sign", answer="exit 1: refused"))
+    run = suite_tests.test_reader_finds_what_the_writer_wrote
+    for _ in range(2):  # the second cell replays the kept refusal
+        with pytest.raises(ImplementationFailure) as info:
+            run({}, bench, writer, None, Keyring(tmp_path), evidence_begin())
+        assert (info.value.step, info.value.answer) == ("sign", "exit 1: refused")
+
+
+def test_the_index_must_keep_every_entry_as_written(tmp_path):
+    keys = Keyring(tmp_path)
+    run = suite_tests.test_referrers_index_keeps_every_entry
+    ctx, bench = _bench()
+    tidy = [StandIn(ctx, "a@one", "x"), StandIn(ctx, "b@one", "y"), StandIn(ctx, "c@one", "z")]
+    recorder = evidence_begin()
+    assert _verdict(lambda: run({}, bench, keys, tidy, recorder)) == "passed"
+    assert [len(step["entries"]) for step in recorder.evidence["index_history"]] == [1, 2, 3]
+    ctx, bench = _bench()
+    dropping = [StandIn(ctx, "a@one", "x"), StandIn(ctx, "b@one", "y", drop=True)]
+    with pytest.raises(ImplementationFailure, match=r"\(by a@one\) lost") as info:
+        run({}, bench, keys, dropping, evidence_begin())
+    assert info.value.step == "b@one write for an image others wrote for"
+
+
+def evidence_begin():
+    from ocimatrix import evidence
+
+    return evidence.begin()
