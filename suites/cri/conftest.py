@@ -36,7 +36,13 @@ class ProbeImages:
     missing_ref: str  # a tag nobody pushed, in the same repository
 
 
-_images: dict[str, ProbeImages] = {}
+@dataclass
+class CriWorker:
+    """What one worker's session made on the CRI runtimes it used, to sweep at its end: the probe
+    images (by registry) and each runtime it drove (by endpoint)."""
+
+    images: dict[str, ProbeImages] = field(default_factory=dict)
+    used: dict[str, CriEngine] = field(default_factory=dict)
 
 
 def _probe_image_files() -> list[ImageFile]:
@@ -53,10 +59,10 @@ def _probe_image_files() -> list[ImageFile]:
 
 
 @pytest.fixture(scope="session")
-def probe_images(endpoints, run_id) -> ProbeImages:
+def probe_images(endpoints, run_id, cri_worker: CriWorker) -> ProbeImages:
     """The probe and a second image to remove, pushed once per worker."""
     skip_unless_started(endpoints, "registry", "embedded registry")
-    if endpoints.registry not in _images:
+    if endpoints.registry not in cri_worker.images:
         config = {
             "Entrypoint": ENTRYPOINT,
             "Cmd": CMD,
@@ -75,7 +81,7 @@ def probe_images(endpoints, run_id) -> ProbeImages:
                 applets=APPLETS,
                 files=_probe_image_files(),
             )
-            _images[endpoints.registry] = ProbeImages(
+            cri_worker.images[endpoints.registry] = ProbeImages(
                 probe=push_image(endpoints.registry, "ocimatrix/cri/probe", run_id, probe),
                 removable=push_image(endpoints.registry, "ocimatrix/cri/removable", run_id, removable),
                 missing_ref=f"{endpoints.registry}/ocimatrix/cri/probe:never-pushed-{run_id}",
@@ -85,33 +91,31 @@ def probe_images(endpoints, run_id) -> ProbeImages:
         except OcimatrixError as exc:
             # The harness's own image and registry: nothing the CRI runtime under test did.
             raise HarnessError(f"could not build and push the CRI probe image: {exc}") from exc
-    return _images[endpoints.registry]
+    return cri_worker.images[endpoints.registry]
 
 
-_used: dict[str, CriEngine] = {}
-
-
-@pytest.fixture(scope="session", autouse=True)
-def _sweep_cri_runtimes() -> Iterator[None]:
+@pytest.fixture(scope="session")
+def cri_worker() -> Iterator[CriWorker]:
     """At the end of this worker's session, remove what it left on each CRI runtime it used: pods
     a crashed test could not tear down, and the probe images (a runtime named in the matrix is
     the user's and outlives the run; the embedded one goes with its state directory anyway)."""
-    yield
-    for engine in _used.values():
+    worker = CriWorker()
+    yield worker
+    for engine in worker.used.values():
         # A recorder of its own: this runs inside the last test's teardown, which is not about it.
         # Best effort: an endpoint gone by now has nothing left to sweep that the harness could reach.
         with evidence.scoped(), contextlib.suppress(CriError, ServiceUnavailable):
             engine.sweep(this_worker_run())
-            for images in _images.values():
+            for images in worker.images.values():
                 for ref in (images.probe.tag_ref, images.removable.tag_ref):
                     engine.client.remove_image(ref)
 
 
 @pytest.fixture
-def cri_runtime(runner) -> CriEngine:
+def cri_runtime(runner, cri_worker: CriWorker) -> CriEngine:
     if not runner.supports("cri"):
         pytest.skip(runner.why_not("cri"))
-    _used[runner.endpoint] = runner
+    cri_worker.used[runner.endpoint] = runner
     return runner
 
 
