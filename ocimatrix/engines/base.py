@@ -22,6 +22,7 @@ from ocimatrix.endpoints import Endpoints
 from ocimatrix.engines.identity import package_origin
 from ocimatrix.errors import EngineError, TimedOut, Unsupported
 from ocimatrix.images.busybox import host_platform_name
+from ocimatrix.runtime import recording_shim
 from ocimatrix.tools import capabilities as caps
 from ocimatrix.tools import catalog
 
@@ -199,9 +200,13 @@ class BoundTool:
                 f"{runtime} is of generation {generation}, {self.label} of {self.generation}: an engine runs the "
                 "runtimes of its own generation"
             )
-        if name not in RUNTIME_BINARIES:
+        if name == recording_shim.RECORDING_RUNTIME:
+            # The run's recording shim: installed under the run's state directory, not a catalog binary.
+            binary = str(recording_shim.shim_path(self.endpoints.state_dir))
+        elif name in RUNTIME_BINARIES:
+            binary = RUNTIME_BINARIES[name]
+        else:
             raise Unsupported(f"unknown runtime {name}; known: {', '.join(RUNTIME_BINARIES)}")
-        binary = RUNTIME_BINARIES[name]
         if not self.has_binary(binary):
             where = f" in the root of {self.generation}" if self.site else ""
             raise Unsupported(f"{runtime} is not installed ({binary} missing{where})")
@@ -374,6 +379,10 @@ class Engine(BoundTool, ABC):
 
     def save(self, ref: str, dest: Path, *, format: str) -> Path:
         raise Unsupported(self.why_not("save", format))
+
+    def load(self, archive: Path) -> None:
+        """Load an archive ``save`` wrote back into the store (the names it carries are the image's)."""
+        raise Unsupported(f"{self.label} has no way to load an archive into its store here")
 
     @abstractmethod
     def remove_image(self, ref: str) -> None: ...

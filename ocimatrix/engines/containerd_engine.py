@@ -155,5 +155,8 @@ class ContainerdEngine(Engine):
         self.sh("images", "export", str(dest), ref, what="ctr images export")
         return dest
 
+    def load(self, archive: Path) -> None:
+        self.sh("images", "import", str(archive), what="ctr images import")
+
     def remove_image(self, ref: str) -> None:
         self.sh("images", "rm", "--sync", ref, check=False)

@@ -240,6 +240,18 @@ class DockerEngine(Engine):
                 out.write(chunk)
         return dest
 
+    def load(self, archive: Path) -> None:
+        evidence.record_command(self.cli("load", "-i", str(archive)))
+        try:
+            with open(archive, "rb") as data:
+                # dockerd reports a broken archive inside the answer's stream, not as an HTTP error.
+                for line in self.client.api.load_image(data):
+                    if isinstance(line, dict) and "error" in line:
+                        raise EngineError(f"docker load: {line['error']}", step="docker load", answer=line["error"])
+        except docker.errors.APIError as exc:
+            said = _said(exc)
+            raise EngineError(f"docker load: {said}", step="docker load", answer=said) from None
+
     def remove_image(self, ref: str) -> None:
         evidence.record_command(self.cli("rmi", ref))
         with contextlib.suppress(docker.errors.ImageNotFound):

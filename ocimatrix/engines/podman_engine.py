@@ -212,6 +212,9 @@ class PodmanEngine(ContainersStorageTool):
         self.sh("save", "--format", SAVE_FORMATS[format], "-o", str(dest), ref, what="podman save")
         return dest
 
+    def load(self, archive: Path) -> None:
+        self.sh("load", "-i", str(archive), what="podman load")
+
 
 class BuildahEngine(ContainersStorageTool):
     """buildah builds and pushes; it runs nothing in the matrix (its ``run`` is for build steps)."""

@@ -21,12 +21,14 @@ from ocimatrix.endpoints import generation_service
 from ocimatrix.errors import HarnessError, OcimatrixError, fail_with
 from ocimatrix.images import copies, layer_shapes
 from ocimatrix.images.busybox import busybox_for, host_platform_name
+from ocimatrix.oci import mediatypes
 from ocimatrix.oci.registry_client import RegistryClient, RegistryError
 from ocimatrix.plugin.verdicts import skip_unless_started
 from ocimatrix.run_ids import run_token, worker_name
 from ocimatrix.tools import catalog
 
 COPY_REPOSITORY = "ocimatrix/copies"
+SOURCE_REPOSITORY = "ocimatrix/copies-source"
 # Shapes with no layer-count parameter: the many-layer images only cost time here.
 SHAPES = tuple(name for name in layer_shapes.all_shapes("/nonexistent", ()) if not name.startswith("many-layers"))
 # Shapes some engine refuses to pull (suites/layers judges those pulls): an engine's save of them can't be asked.
@@ -76,6 +78,15 @@ def copy_shape_set() -> dict[str, layer_shapes.Shape]:
     return layer_shapes.all_shapes("/nonexistent/ocimatrix-copies", (), busybox=busybox)
 
 
+def push_built(registry: str, repository: str, tag: str, image: layer_shapes.ShapeImage) -> str:
+    """Push a shape image's blobs and manifest to ``repository:tag``; returns the reference."""
+    with RegistryClient(registry, plain_http=True) as client:
+        for blob in dict.fromkeys((image.config, *image.blobs)):
+            client.push_blob(repository, blob)
+        client.put_manifest(repository, tag, image.manifest, mediatypes.OCI_MANIFEST)
+    return f"{registry}/{repository}:{tag}"
+
+
 @pytest.fixture
 def source(endpoints, copy_shape_set, worker_cache, shape: str) -> tuple[str, copies.ImageDigests]:
     """(reference, digests) of ``shape`` as the harness pushed it, once per worker."""
@@ -83,8 +94,12 @@ def source(endpoints, copy_shape_set, worker_cache, shape: str) -> tuple[str, co
     pushed = worker_cache["copies sources"]
     if shape not in pushed:
         image = layer_shapes.build_shape_image(copy_shape_set[shape])
+        # A repository of this worker's own: distribution rewrites a manifest's revision link on every PUT
+        # of the same bytes, and a pull of the same manifest elsewhere (the layers suite's, another
+        # worker's) meeting that rewrite gets a 500 that would be blamed on the engine.
+        repository = f"{SOURCE_REPOSITORY}-{worker_name()}"
         try:
-            ref = layer_shapes.push_shape_image(endpoints.registry, image, f"copies-{worker_name()}-{run_token()}")
+            ref = push_built(endpoints.registry, repository, f"{shape}-{run_token()}", image)
         except (RegistryError, OSError) as exc:
             raise HarnessError(f"pushing layer shape {shape} for the copies: {exc}") from None
         pushed[shape] = (ref, copies.of_manifest(image.manifest))

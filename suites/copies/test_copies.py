@@ -121,3 +121,41 @@ def test_engine_save_keeps_the_image(cell, runner: Engine, source, scratch, shap
         recorder.add("archive", {"before": before.summary(), "manifest.json": view.docker_manifest})
         return
     expect_kept(runner.name, "save (OCI archive)", before, view.digests, recorder)
+
+
+@pytest.mark.axes("engine")
+@spec(SAME_FORMAT, "an engine's save, loaded back, gives the same image (config, and manifest where it keeps one)")
+def test_engine_load_gives_back_the_image(cell, runner: Engine, source, scratch, shape, recorder):
+    ref, before = source
+    copied(lambda: runner.pull(ref), f"{runner.name} could not pull layer shape {shape}")
+    archive = scratch / "saved.tar"
+    fmt = OCI_FORMAT if runner.supports("save", OCI_FORMAT) else DOCKER_FORMAT
+    try:
+        copied(lambda: runner.save(ref, archive, format=fmt), f"{runner.name} could not save layer shape {shape}")
+        saved = copies.of_archive(archive)
+        runner.remove_image(ref)
+        copied(lambda: runner.load(archive), f"{runner.name} could not load its own archive of layer shape {shape}")
+        # The store's own answer after the load: the manifest it lists for the name (ctr, podman) must
+        # be the archive's; an engine that keeps none for a loaded image (dockerd) says its image ID.
+        listed = runner.image_digest(ref)
+        if listed and saved.digests is not None:
+            got, want, what = listed, saved.digests.manifest, "manifest digest (the archive's)"
+        else:
+            got, want, what = runner.resolved_image(ref).config_digest, before.config, "image ID (config digest)"
+    except (OcimatrixError, OSError, ValueError) as exc:
+        if isinstance(exc, EngineError) and not is_harness_fault(exc):
+            fail_refused(f"{runner.name} has no {ref} after loading its own archive", exc)
+        if isinstance(exc, OcimatrixError) and is_harness_fault(exc):
+            raise
+        unread = f"{runner.name}'s save and load of {shape} can't be read back: {exc}"
+        fail_with(unread, step=f"{runner.name} save and load", answer=str(exc))
+    finally:
+        with contextlib.suppress(OcimatrixError):
+            runner.remove_image(ref)
+    recorder.add("loaded", {"what": what, "before": want, "after": got, "archive_format": fmt})
+    if got != want:
+        fail_with(
+            f"{runner.name} saved layer shape {shape} and loaded it back as another image: {what} {want} -> {got}",
+            step=f"{runner.name} load",
+            answer=f"{what} before {want}; after {got or '(none)'}",
+        )

@@ -27,14 +27,15 @@ SHM_SHOULD = "runtime-spec config-linux.md#default-filesystems: /dev/shm SHOULD 
 
 @pytest.fixture
 def defaults_ref(endpoints, worker_cache) -> str:
-    """The defaults probe, pushed once per worker under a tag of its own (two workers PUTting one
-    manifest into one repository race in distribution)."""
+    """The defaults probe, pushed once per worker into a repository of its own (two workers PUTting one
+    manifest into one repository race in distribution: a pull meeting the rewrite gets a 500)."""
     skip_unless_started(endpoints, "registry", "embedded registry")
     pushed = worker_cache["fs-defaults probe"]
     if "ref" not in pushed:
         tag = f"{worker_name()}-{run_token()}"
         try:
-            image = push_image(endpoints.registry, probe_images.DEFAULTS_REPOSITORY, tag, probe_images.defaults_image())
+            repository = f"{probe_images.DEFAULTS_REPOSITORY}-{worker_name()}"
+            image = push_image(endpoints.registry, repository, tag, probe_images.defaults_image())
         except (RegistryError, OSError) as exc:
             raise HarnessError(f"pushing the filesystem-defaults probe: {exc}") from None
         pushed["ref"] = image.tag_ref

@@ -20,7 +20,7 @@ from ocimatrix.images.busybox import busybox_for, host_platform_name
 from ocimatrix.images.contexts import parse_report
 from ocimatrix.oci.registry_client import RegistryError
 from ocimatrix.plugin.verdicts import is_harness_fault, skip_unless_started
-from ocimatrix.run_ids import run_token
+from ocimatrix.run_ids import run_token, worker_name
 
 # The other platform of the index: the first whose busybox the host has (arm64 runs under QEMU here,
 # so a wrong choice shows as "aarch64" rather than as an exec format error).
@@ -82,7 +82,8 @@ def pushed(endpoints):
     class Pusher:
         def index(self, tag: str, platforms: tuple[str, ...], marker: str) -> probe_images.PushedIndex:
             images = {p: probe_images.store_image(p, f"{marker} {p}") for p in platforms}
-            repository = probe_images.STORE_REPOSITORY
+            # This worker's own repository: engines of other workers pull the same bytes (see the copies suite).
+            repository = f"{probe_images.STORE_REPOSITORY}-{worker_name()}"
             return self._push(lambda: probe_images.push_index(endpoints.registry, repository, tag, images))
 
         def image(self, tag: str, marker: str) -> probe_images.PushedIndex:
