@@ -150,7 +150,6 @@ def test_the_cycle_finder_finds_one():
 # anywhere fails, and so does an entry no longer needed.
 STILL_SPELLED: dict[str, list[str]] = {
     "ocimatrix/runtime/cli.py": ["crun", "runc", "runsc"],
-    "suites/runtime/test_engine_configs.py": ["buildah", "runc"],
 }
 
 

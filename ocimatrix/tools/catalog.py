@@ -33,6 +33,9 @@ DEFAULT_REGISTRY = "registry"  # distribution's: the registry every image of a r
 REFERENCE_BUILDER = "podman"
 # The copier the suites copy with between registries, layouts and archives.
 REFERENCE_COPIER = "skopeo"
+# One builder for every engine in the engine-config comparison, so each runs the very same image:
+# it needs no daemon and pushes OCI.
+PROBE_BUILDER = "buildah"
 ROLES = ("engine", "builder", "copier", "runtime", "registry", "signer", "attacher", "support")
 
 

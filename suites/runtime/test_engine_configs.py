@@ -26,47 +26,38 @@ import secrets
 import pytest
 
 from ocimatrix.cri.security_context import ContainerSecurity, PodSecurity
-from ocimatrix.engines import base as engine_base
 from ocimatrix.engines.base import Engine, RunSpec, runtime_versions
-from ocimatrix.engines.binding import bind
 from ocimatrix.errors import HarnessError
 from ocimatrix.plugin.verdicts import run_container
 from ocimatrix.runtime import recording_shim
 from ocimatrix.runtime.config_compare import MARKER_VARIABLE, aspects, must_problems
 from ocimatrix.specs import spec
+from ocimatrix.tools import catalog
 
-# One builder for every engine, so each runs the very same image: buildah needs no daemon and pushes OCI.
-PROBE_BUILDER = "buildah"
 # One variable the image sets (replaced) and one it doesn't (added): how the engine merges and orders them.
 RUN_ENV = {"OCIMATRIX_GREETING": "replaced at run time", "OCIMATRIX_OVERRIDE": "added at run time"}
 RESTRICTED = ContainerSecurity(allow_privilege_escalation=False, capabilities_drop=("ALL",))
 RESTRICTED_COLUMN = "restricted pod"
-_builder: Engine | None = None  # bound once per worker, so the shared build+push step is cached once
 
 
 @pytest.fixture
-def builder(endpoints, recorder) -> Engine:
-    """The probe's builder, the same for every engine (the shared ``pushed_image`` fixture builds with it)."""
-    global _builder
-    if _builder is None:
-        _builder = bind(PROBE_BUILDER, endpoints, role="builder")
-    reason = _builder.unavailable()
-    if reason:
-        pytest.skip(f"the probe's builder: {reason}")
-    recorder.versions.update(_builder.versions())
-    recorder.evidence.setdefault("tools", {})["builder"] = _builder.identity()
-    return _builder
+def builder(endpoints, recorder, bound_tools) -> Engine:
+    """The probe's builder, the same for every engine (the shared ``pushed_image`` fixture builds with it),
+    bound once per worker so the shared build and push is done once."""
+    probe_builder = bound_tools.get(catalog.PROBE_BUILDER, endpoints, role="builder")
+    bound_tools.note(recorder, "builder", probe_builder)
+    return probe_builder
 
 
 @pytest.fixture
 def recording_runtime(endpoints, recorder) -> str:
     """The run's recording shim, installed (dockerd and containerd were configured with it at start) and
     known to the drivers that hand a runtime's path (podman ``--runtime``, ``ctr --runc-binary``)."""
+    # The drivers find it by name under the run's state directory (``BoundTool.runtime_binary``).
     shim = recording_shim.install(endpoints.state_dir)
-    # The shim's path is the run's, not a catalog constant: the drivers' runtime table learns it here.
-    engine_base.RUNTIME_BINARIES[recording_shim.RECORDING_RUNTIME] = str(shim)
     recorder.add("recording_shim", {"path": str(shim), "execs": recording_shim.REAL_RUNTIME})
-    recorder.versions["runc"] = runtime_versions().get("runc", "")
+    real = catalog.default_runtime()
+    recorder.versions[real] = runtime_versions().get(real, "")
     return recording_shim.RECORDING_RUNTIME
 
 
