@@ -139,24 +139,10 @@ CONFIG_REWRITTEN = PODMAN_SAVE.replace(
 CASES = [
     (
         "default",
-        "test_copy_to_another_repository[zero-byte-layer-*skopeo*]",
-        "skopeo copy registry -> registry",
-        SKOPEO_ZERO_BYTE,
-        PODMAN_SAVE,
-    ),
-    (
-        "default",
         "test_skopeo_copy_to_an_oci_layout[zero-byte-layer*]",
         "skopeo copy docker:// -> oci:",
         SKOPEO_ZERO_BYTE,
         DOCKER_SAVE,
-    ),
-    (
-        "nightly",
-        "test_copy_to_another_repository[zero-byte-layer-*skopeo*]",
-        "skopeo copy registry -> registry",
-        SKOPEO_ZERO_BYTE,
-        PODMAN_SAVE,
     ),
     (
         "nightly",
@@ -168,6 +154,14 @@ CASES = [
     ("nightly", "test_engine_save_keeps_the_image", "podman save (OCI archive)", PODMAN_SAVE, CONFIG_REWRITTEN),
     ("nightly", "test_engine_save_keeps_the_image", "docker save (OCI archive)", DOCKER_SAVE, CONFIG_REWRITTEN),
 ]
+
+
+def test_the_registry_copy_of_a_zero_byte_blob_is_deselected_not_listed():
+    # skopeo 1.9 rewrote it in 7 of 9 runs here: no strict listing can hold that (the matrices say why).
+    for matrix in ("default", "nightly"):
+        loaded = load_matrix(ROOT / f"matrix/{matrix}.yaml")
+        assert loaded.deselects("copies", "test_copy_to_another_repository[zero-byte-layer-skopeo]")
+        assert not any(e["test"].startswith("test_copy_to_another_repository") for e in loaded.expectations)
 
 
 def _listing(matrix: str, test: str, step: str) -> dict:
