@@ -287,3 +287,38 @@ def test_missing_root_with_no_mirror_says_why(tmp_path, monkeypatch):
     with pytest.raises(roots.GenerationUnavailable, match="can't locate a Debian mirror"):
         roots.prepare("trixie", lambda _: None, cache=tmp_path, sources=[])
     assert roots.prepared_root("trixie", tmp_path) is None
+
+
+def test_a_release_past_its_valid_until_is_read_anyway_with_its_signature(monkeypatch, tmp_path):
+    """sid's mirror here served a Release a month past its Valid-Until: apt-get update refuses the whole
+    suite, and every later check of the root failed. The check reads it anyway, saying so."""
+    calls: list[list[str]] = []
+    expired = (
+        "E: Release file for http://deb.example/debian/dists/sid/InRelease is expired (invalid since 31d 15h). "
+        "Updates for this repository will not be applied."
+    )
+
+    def streamed(argv, log, what, timeout):
+        calls.append(argv)
+        return (100, ["Reading package lists...", expired]) if len(calls) == 1 else (0, ["Reading package lists..."])
+
+    monkeypatch.setattr(roots, "run_streamed", streamed)
+    monkeypatch.setattr(roots, "_captured_in_root", lambda rootfs, argv: _policy_answer())
+    said: list[str] = []
+    assert roots.candidate_versions(tmp_path, ("crane",), said.append) == {"crane": "0.20.7-1"}
+    assert "Acquire::Check-Valid-Until=false" not in calls[0]
+    assert calls[1][-2:] == ["-o", "Acquire::Check-Valid-Until=false"]
+    assert any("past its Valid-Until" in line and "signatures still checked" in line for line in said)
+
+
+def test_an_update_that_fails_otherwise_is_the_generation_s_error(monkeypatch, tmp_path):
+    monkeypatch.setattr(roots, "run_streamed", lambda argv, log, what, timeout: (100, ["E: Could not resolve"]))
+    with pytest.raises(roots.GenerationUnavailable, match=r"(?s)apt-get update failed .*Could not resolve"):
+        roots.candidate_versions(tmp_path, ("crane",), print)
+
+
+def _policy_answer():
+    import subprocess
+
+    text = "crane:\n  Installed: 0.20.7-1\n  Candidate: 0.20.7-1\n"
+    return subprocess.CompletedProcess([], 0, stdout=text, stderr="")

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import fcntl
 import os
+import re
 import shutil
 import subprocess
 import threading
@@ -50,6 +51,7 @@ RECHECK_AFTER_S = 3600.0
 BOOTSTRAP_TIMEOUT_S = 1800.0
 APT_TIMEOUT_S = 1800.0
 # Lines of apt and debootstrap output that say nothing a person watching needs (hundreds per root).
+_EXPIRED_RELEASE = re.compile(r"Release file for \S+ is expired")
 _NOISE = ("Selecting previously unselected", "Preparing to unpack", "(Reading database", "Processing triggers")
 
 # Mounts a chrooted apt needs, made inside a private mount namespace so they vanish with it.
@@ -240,7 +242,16 @@ def installed_versions(rootfs: Path, packages: tuple[str, ...]) -> dict[str, str
 
 
 def candidate_versions(rootfs: Path, packages: tuple[str, ...], log: Log) -> dict[str, str]:
-    _in_root(rootfs, ["apt-get", "update", "-q", "-o", "Acquire::Languages=none"], log, "apt-get update")
+    update = ["apt-get", "update", "-q", "-o", "Acquire::Languages=none"]
+    code, lines = run_streamed(chroot_command(rootfs, update), log, "apt-get update", APT_TIMEOUT_S)
+    expired = any(_EXPIRED_RELEASE.search(line) for line in lines)
+    if code != 0 and expired:
+        # A mirror serving a snapshot keeps a Release past its Valid-Until (sid's, here, by a month):
+        # apt then ignores the whole suite. Its signature still holds, so the suite is read as served.
+        log("  apt-get update: the mirror's Release is past its Valid-Until; read anyway (signatures still checked)")
+        _in_root(rootfs, [*update, "-o", "Acquire::Check-Valid-Until=false"], log, "apt-get update")
+    elif code != 0:
+        raise GenerationUnavailable(f"apt-get update failed (exit {code}) in {rootfs}:\n{_tail(lines)}")
     result = _captured_in_root(rootfs, policy_argv(packages))
     if result.returncode != 0:
         raise GenerationUnavailable(f"apt-cache policy failed in {rootfs}: {result.stderr.strip()}")
