@@ -218,7 +218,8 @@ RECORDED: dict[tuple[str, str], list[tuple[str, str]]] = {
             "runsc state of a creating container",
             'exit 0: {\n  "ociVersion": "1.2.0",\n  "id": "om-operations-on-a-creating-d9cfe4-0",\n  '
             '"status": "created",\n  "pid": 4715,\n  "bundle": "/var/tmp/b/om-operations-on-a-creating-d9cfe4-0"\n}',
-        )
+        ),
+        ("runsc state of a creating container", "no exit status within 5s"),
     ],
     ("test_hooks_get_the_state_on_stdin", "runc"): [
         (
@@ -500,6 +501,8 @@ DIFFERENT: dict[tuple[str, str], list[tuple[str, str]]] = {
     ],
     ("test_operations_on_a_creating_container", "runsc"): [
         ("runsc state of a creating container", 'exit 0: {"status": "running"}'),
+        ("runsc start of a creating container", "no exit status within 5s"),
+        ("runsc state of a creating container", "no exit status within 30s"),
         ("runsc delete of a creating container", "exit 0: "),
     ],
     ("test_hooks_get_the_state_on_stdin", "runc"): [

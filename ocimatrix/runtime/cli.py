@@ -257,13 +257,16 @@ class OciRuntime:
         return _features_seen[key]
 
     def wait_for_status(
-        self, container_id: str, wanted: Sequence[str], timeout: float = 20.0
+        self, container_id: str, wanted: Sequence[str], timeout: float = 20.0, *, or_gone: bool = False
     ) -> tuple[str | None, dict[str, Any] | None]:
-        """Poll ``state`` until its status is one of ``wanted``: (status, last state), unrecorded polls."""
+        """Poll ``state`` until its status is one of ``wanted``: (status, last state), unrecorded polls.
+        ``or_gone``: stop too when ``state`` refuses (the container is no more, e.g. after a failed create)."""
         deadline = time.monotonic() + timeout
         document: dict[str, Any] | None = None
         while True:
             result = self.call("state", container_id, record=False)
+            if not result.ok and or_gone:
+                return None, None
             if result.ok:
                 try:
                     document = json.loads(result.stdout)
