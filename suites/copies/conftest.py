@@ -107,6 +107,23 @@ def source(endpoints, copy_shape_set, worker_cache, shape: str) -> tuple[str, co
 
 
 @pytest.fixture
+def keep_ref(endpoints, source, worker_cache, shape: str) -> str:
+    """The shape's manifest under a second tag of the same repository (the same bytes, the same digest)."""
+    kept = worker_cache["copies kept tags"]
+    if shape not in kept:
+        ref, _ = source
+        repository, _, tag = ref.removeprefix(f"{endpoints.registry}/").rpartition(":")
+        try:
+            with RegistryClient(endpoints.registry, plain_http=True) as client:
+                body, media_type, _ = client.get_manifest(repository, tag)
+                client.put_manifest(repository, f"{tag}-kept", body, media_type)
+        except (RegistryError, OSError) as exc:
+            raise HarnessError(f"tagging layer shape {shape} a second time: {exc}") from None
+        kept[shape] = f"{endpoints.registry}/{repository}:{tag}-kept"
+    return kept[shape]
+
+
+@pytest.fixture
 def scratch(endpoints) -> Iterator[Path]:
     """A directory for layouts and archives, under the run's state dir (a root sees it at the same path)."""
     parent = Path(endpoints.state_dir or tempfile.gettempdir()) / "copies"

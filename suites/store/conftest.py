@@ -81,7 +81,9 @@ def pushed(endpoints):
 
     class Pusher:
         def index(self, tag: str, platforms: tuple[str, ...], marker: str) -> probe_images.PushedIndex:
-            images = {p: probe_images.store_image(p, f"{marker} {p}") for p in platforms}
+            # The tag in the marker makes every layer the cell's own: removing it at the end can't take a
+            # layer from under another worker's pull of the same engine (the stores share equal layers).
+            images = {p: probe_images.store_image(p, f"{marker} {p} {tag}") for p in platforms}
             # This worker's own repository: engines of other workers pull the same bytes (see the copies suite).
             repository = f"{probe_images.STORE_REPOSITORY}-{worker_name()}"
             return self._push(lambda: probe_images.push_index(endpoints.registry, repository, tag, images))
