@@ -16,12 +16,13 @@ from __future__ import annotations
 import json
 import secrets
 import time
+from pathlib import Path
 
 import pytest
 from runtime_spec import RUNTIME_AXES
 
 from ocimatrix.errors import ImplementationFailure, fail_with
-from ocimatrix.runtime.cli import RuntimeHang
+from ocimatrix.runtime.cli import PendingCall, RuntimeHang
 from ocimatrix.runtime.config import Hook
 from ocimatrix.specs import spec
 
@@ -97,7 +98,7 @@ def test_delete_of_created_container_is_refused(lab, recorder):
         )
 
 
-def holding_hook(lab) -> tuple[Hook, object]:
+def holding_hook(lab) -> tuple[Hook, Path]:
     """A createRuntime hook that says it is running, then waits (10 s at most) for the harness."""
     hold = lab.scratch("hold")
     script = (
@@ -189,7 +190,7 @@ def test_operations_on_a_creating_container(lab, recorder):
         )
 
 
-def _wait_for(path, pending, timeout: float = 15.0) -> bool:
+def _wait_for(path: Path, pending: PendingCall, timeout: float = 15.0) -> bool:
     """True once the hook said it runs; False when create returned first (the hook never ran)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
