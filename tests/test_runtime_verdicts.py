@@ -775,3 +775,13 @@ def test_a_runtime_refusing_create_is_failed_with_its_words_and_leaves_nothing(t
     # The run's own services (started for every suite) are gone too.
     for state in {Path(found) for found in re.findall(r"(/var/tmp/ocimatrix-[A-Za-z0-9_]+)/", done.stderr)}:
         assert not state.exists() and not mounts_under(state) and not processes_mentioning(str(state)), state
+
+
+def test_unknown_capability_is_listed_only_for_runtimes_declaring_a_spec_before_1_1_0():
+    """runtime-spec 1.1.0 made an unmappable capability a warning: runc 1.1.15 (declares 1.2.0) and crun
+    1.21 (1.1.0+dev) run it rightly, so the listing holds runc 1.1.5 and crun 1.8.1 only."""
+    runc = _expectation_in(DEFAULT, "test_unknown_capability_is_an_error", "runc=1.1.5+ds1")
+    crun = _expectation_in(DEFAULT, "test_unknown_capability_is_an_error", "crun=1.8.1")
+    assert runc is not None and crun is not None
+    assert _expectation_in(DEFAULT, "test_unknown_capability_is_an_error", "runc=1.1.15+ds1") is None
+    assert _expectation_in(DEFAULT, "test_unknown_capability_is_an_error", "crun=1.21") is None
