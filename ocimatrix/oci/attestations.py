@@ -50,9 +50,10 @@ def index_problems(index: Mapping) -> Iterator[tuple[str, int, str]]:
     manifests = index.get("manifests")
     if not isinstance(manifests, list):
         return
-    entries = [m for m in manifests if isinstance(m, Mapping)]
-    images = {m.get("digest") for m in entries if not is_attestation(m)}
-    attestations = {m.get("digest") for m in entries if is_attestation(m)}
+    # Hostile input may put anything where a digest goes: only strings can name a subject.
+    entries = [m for m in manifests if isinstance(m, Mapping) and isinstance(m.get("digest"), str)]
+    images = {m["digest"] for m in entries if not is_attestation(m)}
+    attestations = {m["digest"] for m in entries if is_attestation(m)}
     for i, entry in enumerate(manifests):
         if not isinstance(entry, Mapping) or not is_attestation(entry):
             continue
@@ -119,7 +120,7 @@ def summary(descriptor: Mapping, manifest: Mapping) -> dict:
     return {
         "digest": descriptor.get("digest", ""),
         "subject": subject_of(descriptor),
-        "platform": dict(descriptor.get("platform") or {}),
+        "platform": dict(platform) if isinstance(platform := descriptor.get("platform"), Mapping) else {},
         "layers": [
             {
                 "media_type": layer.get("mediaType", ""),
