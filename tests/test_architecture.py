@@ -145,13 +145,6 @@ def test_the_cycle_finder_finds_one():
 
 # --- where tool and generation names are spelled --------------------------------------------------
 
-# Places that still spell a tool or generation name outside the tools floor, the drivers and the modules
-# a catalog line declares its own (``Tool.modules``), by file. This list only shrinks: a new spelling
-# anywhere fails, and so does an entry no longer needed.
-STILL_SPELLED: dict[str, list[str]] = {
-    "ocimatrix/runtime/cli.py": ["crun", "runc", "runsc"],
-}
-
 
 def _spelled_names() -> set[str]:
     from ocimatrix.tools import catalog, generations
@@ -213,22 +206,17 @@ def test_tool_and_generation_names_are_spelled_only_where_they_belong():
                 continue
             own = owners.get(relative, set())
             spelled = {v for v in _spellings(path, names, set(NAMES)) if v.partition("@")[0] not in own}
-            extra = spelled - set(STILL_SPELLED.get(relative, ()))
-            if extra:
-                grown.append(f"{relative}: {sorted(extra)}")
+            if spelled:
+                grown.append(f"{relative}: {sorted(spelled)}")
     assert not grown, (
         "tool or generation names spelled outside ocimatrix/tools/ and the drivers (ask the catalog):\n"
         + "\n".join(grown)
     )
 
 
-def test_the_list_of_places_still_spelling_names_only_shrinks():
+def test_the_spelling_finder_finds_names_and_generations_but_not_docstrings(tmp_path):
     from ocimatrix.tools.generations import NAMES
 
-    names = _spelled_names()
-    stale = [
-        f"{relative}: {sorted(set(listed) - _spellings(REPO / relative, names, set(NAMES)))}"
-        for relative, listed in STILL_SPELLED.items()
-        if not (REPO / relative).exists() or set(listed) - _spellings(REPO / relative, names, set(NAMES))
-    ]
-    assert not stale, "no longer spelled there: take them off STILL_SPELLED\n" + "\n".join(stale)
+    module = tmp_path / "m.py"
+    module.write_text('"""docker, in a docstring."""\nA = "podman"\nB = "runc@trixie"\nC = "docker-archive"\n')
+    assert _spellings(module, _spelled_names(), set(NAMES)) == {"podman", "runc@trixie"}

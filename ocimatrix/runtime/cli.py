@@ -27,14 +27,10 @@ from typing import Any
 
 from ocimatrix import evidence
 from ocimatrix.errors import HarnessError, OcimatrixError, UsageError
-
-KNOWN_RUNTIMES = ("runc", "crun", "runsc")
-# gVisor would otherwise give the sandbox a network stack of its own with the host's interfaces.
-EXTRA_GLOBAL_ARGS = {"runsc": ("--network=none",)}
-
+from ocimatrix.tools import catalog
 
 # (the command prefix and binary) -> the features call and its document: two generations' /usr/bin/runc differ.
-_features_seen: dict[tuple[str, ...], tuple[CallResult, dict[str, Any] | None]] = {}
+FeaturesSeen = dict[tuple[str, ...], tuple["CallResult", dict[str, Any] | None]]
 
 
 class RuntimeHang(OcimatrixError):
@@ -131,7 +127,9 @@ def _identity(argv: list[str]) -> list[str]:
 class OciRuntime:
     """One runtime's command line. ``name`` is the cell's spelling (``runc``, ``runc@trixie``); ``enter``
     turns a command into the one that runs it where the runtime lives (its generation's namespace),
-    ``flags`` are global options on top of the ones every run of the runtime gets."""
+    ``flags`` are global options on top of the ones every run of the runtime gets (the catalog's
+    ``engine_flags``: gVisor's no-network, say). ``features_seen`` keeps each binary's ``features``
+    answer for whoever hands the same dict to the next instance (a session fixture)."""
 
     def __init__(
         self,
@@ -141,12 +139,14 @@ class OciRuntime:
         *,
         enter: Callable[[list[str]], list[str]] | None = None,
         flags: Sequence[str] = (),
+        features_seen: FeaturesSeen | None = None,
     ) -> None:
         self.name = name
         self.binary = binary
         self.state_root = state_root
         self.enter = enter or _identity
         self.flags = tuple(flags)
+        self.features_seen: FeaturesSeen = {} if features_seen is None else features_seen
 
     @property
     def tool(self) -> str:
@@ -154,7 +154,7 @@ class OciRuntime:
         return self.name.partition("@")[0]
 
     def argv(self, *args: str) -> list[str]:
-        own = [self.binary, "--root", str(self.state_root), *EXTRA_GLOBAL_ARGS.get(self.tool, ()), *self.flags]
+        own = [self.binary, "--root", str(self.state_root), *catalog.engine_flags(self.tool), *self.flags]
         return self.enter([*own, *args])
 
     def call(self, *args: str, timeout: float = 30.0, record: bool = True) -> CallResult:
@@ -243,9 +243,9 @@ class OciRuntime:
         return self.call("features")
 
     def features_document(self) -> tuple[CallResult, dict[str, Any] | None]:
-        """``features`` once per binary and process: (the call, the parsed document or None)."""
+        """``features`` once per binary (per ``features_seen``): (the call, the parsed document or None)."""
         key = tuple(self.enter([self.binary]))
-        if key not in _features_seen:
+        if key not in self.features_seen:
             result = self.call("features", record=False)
             document = None
             if result.ok:
@@ -253,8 +253,8 @@ class OciRuntime:
                     document = json.loads(result.stdout)
                 except ValueError:
                     document = None
-            _features_seen[key] = (result, document if isinstance(document, dict) else None)
-        return _features_seen[key]
+            self.features_seen[key] = (result, document if isinstance(document, dict) else None)
+        return self.features_seen[key]
 
     def wait_for_status(
         self, container_id: str, wanted: Sequence[str], timeout: float = 20.0, *, or_gone: bool = False

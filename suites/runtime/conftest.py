@@ -43,6 +43,7 @@ from ocimatrix.runtime.capabilities import sets_from_status
 from ocimatrix.runtime.cli import (
     CallResult,
     Container,
+    FeaturesSeen,
     OciRuntime,
     RuntimeHang,
     make_state_root,
@@ -93,6 +94,12 @@ def runtime_versions() -> dict[str, str]:
 
 
 @pytest.fixture(scope="session")
+def runtime_features() -> FeaturesSeen:
+    """Each runtime binary's ``features`` answer, asked once per worker."""
+    return {}
+
+
+@pytest.fixture(scope="session")
 def rootfs(runtime_workdir: Path) -> Rootfs:
     if not HOST_BUSYBOX.exists():
         pytest.skip("no /bin/busybox on this host: install busybox-static (ocimatrix provision)")
@@ -112,7 +119,7 @@ def rootfs_repro(rootfs: Rootfs) -> str:
     )
 
 
-def _generation_runtime(value: str, runtime_workdir: Path) -> OciRuntime:
+def _generation_runtime(value: str, runtime_workdir: Path, features_seen: FeaturesSeen) -> OciRuntime:
     """``runc@trixie``: the root's binary, entered in the generation's namespace as its engines run it.
     A generation this run could not start is an error of the cell (ServiceUnavailable), never a skip."""
     from ocimatrix.endpoints import ENDPOINTS_ENV, Endpoints
@@ -126,22 +133,26 @@ def _generation_runtime(value: str, runtime_workdir: Path) -> OciRuntime:
         pytest.skip(
             f"the {generation} root has no {binary} (package {catalog.lookup(value).package} not installed in it)"
         )
-    return OciRuntime(value, binary, make_state_root(runtime_workdir, value), enter=site.cli)
+    return OciRuntime(
+        value, binary, make_state_root(runtime_workdir, value), enter=site.cli, features_seen=features_seen
+    )
 
 
 @pytest.fixture
-def oci_runtime(cell, runtime_workdir: Path, runtime_versions: dict[str, str], recorder) -> OciRuntime:
+def oci_runtime(
+    cell, runtime_workdir: Path, runtime_versions: dict[str, str], runtime_features: FeaturesSeen, recorder
+) -> OciRuntime:
     name = cell["runtime"]
     tool, generation = catalog.split_generation(name)
     if generation != HOST_GENERATION:
-        runtime = _generation_runtime(name, runtime_workdir)
+        runtime = _generation_runtime(name, runtime_workdir, runtime_features)
     else:
         binary = runtime_binary(name)
         if binary is None:
             pytest.skip(
                 f"{name} is not installed on this host (Debian package {name}; `ocimatrix provision` installs it)"
             )
-        runtime = OciRuntime(name, binary, make_state_root(runtime_workdir, name))
+        runtime = OciRuntime(name, binary, make_state_root(runtime_workdir, name), features_seen=runtime_features)
     if name not in runtime_versions:
         runtime_versions[name] = runtime.version_text()
     text = runtime_versions[name]
@@ -217,7 +228,12 @@ class Lab:
         label = f"{self.runtime.name}-{secrets.token_hex(3)}"
         root = make_state_root(self.workdir / "own-roots", label)
         self.runtime = OciRuntime(
-            self.runtime.name, self.runtime.binary, root, enter=self.runtime.enter, flags=self.runtime.flags
+            self.runtime.name,
+            self.runtime.binary,
+            root,
+            enter=self.runtime.enter,
+            flags=self.runtime.flags,
+            features_seen=self.runtime.features_seen,
         )
 
     def config(self, script: str, **overrides: Any) -> RuntimeConfig:
