@@ -216,6 +216,22 @@ def test_buildkit_dockerd_starts_where_a_root_tool_needs_it_with_proxies_closed(
     assert not buildkit_dockerd.wanted(_Host(tmp_path / "bare", with_plugin=False))  # type: ignore[arg-type]
 
 
+def test_a_reach_beyond_loopback_is_found_in_the_log():
+    quiet = (
+        'level=info msg="API listen on /var/tmp/x/dockerd-buildkit/docker.sock"\n'
+        'level=warning msg="reference for unknown type: application/vnd.in-toto+json"\n'
+        "dial tcp 127.0.0.1:41627: connect: connection refused\n"
+    )
+    assert buildkit_dockerd.reaches_outside(quiet) == []
+    loud = [
+        "failed to resolve source metadata for registry.example.org/frontend:1: proxyconnect tcp: dial tcp 127.0.0.1:9",
+        "Get https://registry.example.org/v2/: dial tcp: lookup registry.example.org: no such host",
+        "dial tcp 192.0.2.7:443: i/o timeout",
+    ]
+    assert buildkit_dockerd.reaches_outside("\n".join(loud)) == loud
+    assert buildkit_dockerd.log_path(Path("/run"), "sid") == Path("/run/generations/sid/dockerd-buildkit.log")
+
+
 # --- the multi-platform context ----------------------------------------------------------------------
 
 

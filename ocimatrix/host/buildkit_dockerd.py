@@ -15,6 +15,7 @@ instead of resolving a name; the builds ask for nothing but the run's registry o
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 from ocimatrix.errors import HarnessError
@@ -88,6 +89,25 @@ def start_buildkit_dockerd(host: GenerationHost, containerd_socket: Path, insecu
         env=dict(PROXY_ENV),
     )
     return socket
+
+
+# What a reach beyond loopback leaves in dockerd's log: a name looked up (the harness names every
+# service by 127.0.0.1), BuildKit resolving an image elsewhere, a request through the closed proxy, a
+# dial to an address other than 127.0.0.1.
+OUTSIDE = re.compile(
+    r"\blookup [\w.-]+|resolve source metadata for (?!127\.0\.0\.1)|proxyconnect"
+    r"|dial tcp (?!127\.0\.0\.1[:\]])[\w.\[\]:-]+"
+)
+
+
+def log_path(run_state: Path, generation: str) -> Path:
+    """Where the run (state directory ``run_state``) keeps this dockerd's log for ``generation``."""
+    return run_state / "generations" / generation / f"{SERVICE}.log"
+
+
+def reaches_outside(log: str) -> list[str]:
+    """The lines of a log of this dockerd that show a reach beyond loopback."""
+    return [line for line in log.splitlines() if OUTSIDE.search(line)]
 
 
 def pidfile(host: GenerationHost) -> Path:

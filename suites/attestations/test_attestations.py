@@ -20,12 +20,14 @@ from __future__ import annotations
 
 import json
 import os
+from pathlib import Path
 
 import pytest
 
 from ocimatrix import evidence
 from ocimatrix.engines.base import Engine, EngineError, RunSpec, Unsupported
 from ocimatrix.errors import HarnessError, fail_with
+from ocimatrix.host import buildkit_dockerd
 from ocimatrix.images.contexts import parse_report
 from ocimatrix.oci import attestations
 from ocimatrix.oci.registry_client import RegistryClient, RegistryError
@@ -175,3 +177,22 @@ def test_runner_asked_for_the_unknown_platform(cell, runner: Engine, attested_im
         fail_refused(f"{runner.name} pulled for unknown/unknown, then could not say what it holds", exc)
     held = {"os": resolved.os, "architecture": resolved.architecture, "config": resolved.config_digest}
     recorder.add("unknown_platform", {"answer": "pulled", "holds": held, "digests": list(resolved.digests)})
+
+
+@pytest.mark.axes("builder", "format")
+def test_buildkit_reached_for_nothing_beyond_loopback(cell, builder: Engine, attested_image, endpoints, recorder):
+    """The network rule, read in BuildKit's dockerd log once a build of this run is done: no public
+    registry's name, no request through the closed proxy, no dial beyond 127.0.0.1."""
+    attested_image("min").get()
+    log = buildkit_dockerd.log_path(Path(endpoints.state_dir), builder.generation)
+    if not log.is_file():
+        raise HarnessError(f"no log of BuildKit's dockerd at {log}")
+    text = log.read_text(errors="replace")
+    found = buildkit_dockerd.reaches_outside(text)
+    recorder.add("log_lines_read", len(text.splitlines()))
+    if found:
+        fail_with(
+            f"BuildKit's dockerd of {builder.generation} reached beyond loopback ({len(found)} lines)",
+            step="docker buildx build --network=none",
+            answer="\n".join(found[:20]),
+        )
