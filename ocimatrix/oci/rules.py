@@ -12,12 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-IMAGE_SPEC = "https://github.com/opencontainers/image-spec/blob/v1.1.0/"
-DIST_SPEC = "https://github.com/opencontainers/distribution-spec/blob/v1.1.0/spec.md"
-DOCKER_MANIFEST_SPEC = "https://github.com/distribution/distribution/blob/v2.8.2/docs/spec/manifest-v2-2.md"
-DOCKER_IMAGE_SPEC = "https://github.com/moby/docker-image-spec/blob/v1.3.1/spec.md"
-# BuildKit's description of how attestations are stored in an index (BuildKit 0.13, buildx 0.13's).
-ATTESTATION_STORAGE = "https://github.com/moby/buildkit/blob/v0.13.1/docs/attestations/attestation-storage.md"
+from ocimatrix.specs import link
 
 
 @dataclass(frozen=True)
@@ -29,7 +24,7 @@ class Rule:
 
 
 def _is(page_anchor: str) -> str:
-    return IMAGE_SPEC + page_anchor
+    return link(f"image-spec/{page_anchor}")
 
 
 _RULES = [
@@ -57,16 +52,21 @@ _RULES = [
     Rule(
         "docker-manifest.schema",
         "error",
-        DOCKER_MANIFEST_SPEC + "#image-manifest-field-descriptions",
+        link("docker-manifest/manifest-v2-2.md#image-manifest-field-descriptions"),
         "Docker manifest breaks its schema",
     ),
     Rule(
         "docker-manifest-list.schema",
         "error",
-        DOCKER_MANIFEST_SPEC + "#manifest-list-field-descriptions",
+        link("docker-manifest/manifest-v2-2.md#manifest-list-field-descriptions"),
         "Docker manifest list breaks its schema",
     ),
-    Rule("docker-archive.schema", "error", DOCKER_IMAGE_SPEC, "docker save manifest.json breaks its schema"),
+    Rule(
+        "docker-archive.schema",
+        "error",
+        link("docker-image-spec/spec.md"),
+        "docker save manifest.json breaks its schema",
+    ),
     Rule(
         "manifest.schema-version",
         "error",
@@ -200,17 +200,22 @@ _RULES = [
         _is("manifest.md#image-manifest-property-descriptions"),
         "subject does not point to a manifest",
     ),
-    Rule("manifest.schema1", "error", DOCKER_MANIFEST_SPEC, "Docker schema 1 manifests are deprecated and unsupported"),
+    Rule(
+        "manifest.schema1",
+        "error",
+        link("docker-manifest/manifest-v2-2.md"),
+        "Docker schema 1 manifests are deprecated and unsupported",
+    ),
     Rule(
         "docker.layer-media-type",
         "error",
-        DOCKER_MANIFEST_SPEC + "#image-manifest-field-descriptions",
+        link("docker-manifest/manifest-v2-2.md#image-manifest-field-descriptions"),
         "Docker manifest layer is not a Docker layer type",
     ),
     Rule(
         "docker.config-media-type",
         "error",
-        DOCKER_MANIFEST_SPEC + "#image-manifest-field-descriptions",
+        link("docker-manifest/manifest-v2-2.md#image-manifest-field-descriptions"),
         "Docker manifest config is not a Docker config type",
     ),
     Rule(
@@ -338,37 +343,37 @@ _RULES = [
     Rule(
         "attestation.subject-annotation",
         "error",
-        ATTESTATION_STORAGE + "#attestation-manifest-descriptor",
+        link("buildkit/docs/attestations/attestation-storage.md#attestation-manifest-descriptor"),
         "attestation manifest names no subject digest (vnd.docker.reference.digest)",
     ),
     Rule(
         "attestation.subject-missing",
         "error",
-        ATTESTATION_STORAGE + "#attestation-manifest-descriptor",
+        link("buildkit/docs/attestations/attestation-storage.md#attestation-manifest-descriptor"),
         "attestation manifest is about a manifest that is not an image entry of the same index",
     ),
     Rule(
         "attestation.platform",
         "warning",
-        ATTESTATION_STORAGE + "#attestation-manifest-descriptor",
+        link("buildkit/docs/attestations/attestation-storage.md#attestation-manifest-descriptor"),
         "attestation manifest's platform is not unknown/unknown",
     ),
     Rule(
         "attestation.layer-media-type",
         "error",
-        ATTESTATION_STORAGE + "#attestation-blob",
+        link("buildkit/docs/attestations/attestation-storage.md#attestation-blob"),
         "attestation manifest layer is not application/vnd.in-toto+json",
     ),
     Rule(
         "attestation.statement",
         "error",
-        ATTESTATION_STORAGE + "#attestation-blob",
+        link("buildkit/docs/attestations/attestation-storage.md#attestation-blob"),
         "in-toto layer is no statement about the manifest it is attached to",
     ),
     Rule(
         "attestation.predicate-type",
         "warning",
-        ATTESTATION_STORAGE + "#attestation-blob",
+        link("buildkit/docs/attestations/attestation-storage.md#attestation-blob"),
         "in-toto layer's predicate-type annotation differs from the statement's predicateType",
     ),
     # Image layout.
@@ -424,18 +429,23 @@ _RULES = [
         _is("image-layout.md"),
         "archive holds neither an OCI layout nor a docker save manifest.json",
     ),
-    Rule("docker-archive.config-id", "warning", DOCKER_IMAGE_SPEC, "config file name does not match its sha256"),
+    Rule(
+        "docker-archive.config-id",
+        "warning",
+        link("docker-image-spec/spec.md"),
+        "config file name does not match its sha256",
+    ),
     # Registry transport.
     Rule(
         "registry.digest-header-mismatch",
         "error",
-        DIST_SPEC + "#pulling-manifests",
+        link("distribution-spec/spec.md#pulling-manifests"),
         "Docker-Content-Digest differs from the content",
     ),
     Rule(
         "registry.content-type-mismatch",
         "warning",
-        DIST_SPEC + "#pulling-manifests",
+        link("distribution-spec/spec.md#pulling-manifests"),
         "Content-Type differs from the manifest mediaType",
     ),
 ]

@@ -25,8 +25,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from ocimatrix.runtime.documents import problems
+from ocimatrix.specs import link
 
-SPEC_BASE = "https://github.com/opencontainers/runtime-spec/blob/v1.2.0"
 MARKER_VARIABLE = "OCIMATRIX_RECORD"  # the env entry the test finds its record by; its value differs by design
 
 _HEX_ID = re.compile(r"\b[0-9a-f]{64}\b")
@@ -40,12 +40,12 @@ class Aspect:
     key: str
     title: str
     section: str  # the runtime-spec section that defines it
-    anchor: str  # document#anchor under SPEC_BASE
+    anchor: str  # document#anchor in the runtime-spec
     read: Callable[[dict[str, Any]], Any]
 
     @property
     def url(self) -> str:
-        return f"{SPEC_BASE}/{self.anchor}"
+        return link(f"runtime-spec/{self.anchor}")
 
 
 def _get(document: Any, *path: str) -> Any:
