@@ -52,9 +52,9 @@ def _matrix(registry: dict) -> str:
 # --- the catalog and the roots ------------------------------------------------------------------
 
 
-def test_crane_is_a_registry_tool_of_sid_only():
+def test_crane_is_a_registry_and_a_copier_of_sid_only():
     tool = catalog.lookup("crane@sid")
-    assert tool.roles == ("registry",) and tool.root_packages == ("crane",)
+    assert tool.roles == ("registry", "copier") and tool.root_packages == ("crane",)
     assert catalog.generations_of("crane") == ("sid",)
     assert tool.provision_on == ()  # never installed on this host
     with pytest.raises(UsageError, match="crane has no generation 'trixie'; known: sid"):
