@@ -176,5 +176,5 @@ def pushed_image(cell, builder: Engine, endpoints, lifecycle_builds: dict) -> Ou
 
 
 @pytest.fixture
-def pulled_image(runner: Engine, pushed_image: Outcome) -> PullStep:
-    return PullStep(runner, pushed_image)
+def pulled_image(runner: Engine, pushed_image: Outcome, worker_cache) -> PullStep:
+    return PullStep(runner, pushed_image, worker_cache["pulls"])

@@ -364,7 +364,7 @@ def test_a_pull_of_a_replayed_record_whose_tag_moved_is_an_error_not_the_runners
     pushed = Outcome(value=PushedImage(f"{host}/ocimatrix/lifecycle/podman-oci-gzip:bench0", RECORDED, "podman"))
     runner = _Runner(tags, path)
     with pytest.raises(HarnessError, match="moved: recorded") as raised:
-        PullStep(runner, pushed).get()  # type: ignore[arg-type]
+        PullStep(runner, pushed, {}).get()  # type: ignore[arg-type]
     assert runner.pulls == 0, "no pull of a tag known to have moved"
     assert decide(raised.value).outcome == "error"
 
@@ -375,7 +375,7 @@ def test_a_tag_moved_during_the_pull_is_an_error(registry):
     tags[path] = RECORDED
     pushed = Outcome(value=PushedImage(f"{host}/ocimatrix/lifecycle/podman-oci-gzip-2:t", RECORDED, "podman"))
     with pytest.raises(HarnessError, match=f"recorded {RECORDED}, now {OTHER}"):
-        PullStep(_Runner(tags, path, moves_to=OTHER), pushed).get()  # type: ignore[arg-type]
+        PullStep(_Runner(tags, path, moves_to=OTHER), pushed, {}).get()  # type: ignore[arg-type]
 
 
 def test_a_runner_recording_another_digest_of_an_unmoved_tag_is_its_own_answer(registry):
@@ -388,7 +388,7 @@ def test_a_runner_recording_another_digest_of_an_unmoved_tag_is_its_own_answer(r
             return OTHER
 
     pushed = Outcome(value=PushedImage(f"{host}/ocimatrix/lifecycle/podman-oci-gzip-3:t", RECORDED, "podman"))
-    image = PullStep(Wrong(tags, path), pushed).get()  # type: ignore[arg-type]
+    image = PullStep(Wrong(tags, path), pushed, {}).get()  # type: ignore[arg-type]
     assert (image.digest, image.pushed_digest) == (OTHER, RECORDED)
 
 
@@ -407,7 +407,7 @@ def test_a_runner_holding_the_pushed_index_beside_its_chosen_manifest_recorded_i
             return ResolvedImage(config_digest="sha256:" + "c" * 64, digests=(OTHER, RECORDED))
 
     pushed = Outcome(value=PushedImage(f"{host}/ocimatrix/attested/buildx-trixie-oci:t", RECORDED, "buildx@trixie"))
-    image = PullStep(BothDigests(tags, path), pushed).get()  # type: ignore[arg-type]
+    image = PullStep(BothDigests(tags, path), pushed, {}).get()  # type: ignore[arg-type]
     assert (image.digest, image.pushed_digest) == (RECORDED, RECORDED)
 
 

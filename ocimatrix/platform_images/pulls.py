@@ -23,15 +23,13 @@ from ocimatrix.platform_images.index import IndexEntry, PlatformIndex
 from ocimatrix.plugin.shared_steps import Outcome, cached_step, registry_services
 from ocimatrix.run_ids import worker_name
 
-_aliases: dict[tuple[str, str], str] = {}
-_pulls: dict[tuple[str, str, str], Outcome] = {}
 
-
-def worker_tag(index: PlatformIndex, name: str) -> str:
-    """A tag of this worker's naming the index (same bytes, same digest) for one pull."""
+def worker_tag(index: PlatformIndex, name: str, aliases: dict[tuple[str, str], str]) -> str:
+    """A tag of this worker's naming the index (same bytes, same digest) for one pull; ``aliases``
+    remembers the ones made."""
     worker = worker_name()
     key = (index.ref, f"{worker}-{name}")
-    if key not in _aliases:
+    if key not in aliases:
         tag = f"{index.tag}-{worker}-{name}"
         alias = f"{index.registry}/{index.repo}:{tag}"
         # The harness PUTs the same bytes under the new tag; skopeo does the same by hand.
@@ -41,8 +39,8 @@ def worker_tag(index: PlatformIndex, name: str) -> str:
             digest = client.put_manifest(index.repo, tag, index.body.encode(), index.media_type)
         if digest != index.digest:
             raise HarnessError(f"re-tagging the index as {tag} gave {digest}, not {index.digest}")
-        _aliases[key] = alias
-    return _aliases[key]
+        aliases[key] = alias
+    return aliases[key]
 
 
 @dataclass
@@ -55,9 +53,15 @@ class Pulled:
 
 
 def pull_for(
-    runner: Engine, index: PlatformIndex, platform: str | None, name: str, lock_dir: Path | None = None
+    runner: Engine,
+    index: PlatformIndex,
+    platform: str | None,
+    name: str,
+    cache: dict[str, dict],
+    lock_dir: Path | None = None,
 ) -> Outcome:
-    """Pull the index with ``platform`` under a tag of its own, once per worker; ``.get()`` it.
+    """Pull the index with ``platform`` under a tag of its own, once per worker (``cache``, the worker's:
+    its "aliases" and "pulls"); ``.get()`` it.
 
     ``lock_dir`` (shared by the workers) keeps one worker's re-tagging PUT from overlapping another's
     pull of the same repository: distribution rewrites the manifest's revision link in place on every
@@ -69,7 +73,7 @@ def pull_for(
     def pull() -> Pulled:
         with _repository_lock(lock_dir, index):
             try:
-                ref = worker_tag(index, f"{runner.label.replace('@', '-')}-{name}")
+                ref = worker_tag(index, f"{runner.label.replace('@', '-')}-{name}", cache.setdefault("aliases", {}))
             except RegistryError as exc:
                 # The harness's own re-tagging PUT: a failure here blames no runner.
                 what = f"tagging index {index.digest} for this pull"
@@ -85,7 +89,7 @@ def pull_for(
             # The pull happened; only the answer to "which variant?" is missing (the run still counts).
             return Pulled(ref, platform, None, round(elapsed, 3), unresolved=str(exc))
 
-    return cached_step(_pulls, key, pull, services=registry_services(runner))
+    return cached_step(cache.setdefault("pulls", {}), key, pull, services=registry_services(runner))
 
 
 @contextlib.contextmanager

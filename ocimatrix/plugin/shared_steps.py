@@ -217,15 +217,14 @@ def verify_tag(image: PushedImage) -> None:
         raise HarnessError(f"tag {image.ref} moved: recorded {image.digest}, now {now}; something else wrote this tag")
 
 
-_pulled: dict = {}  # (runner, ref) -> Outcome of the pull, per worker
-
-
 class PullStep:
-    """Build, push, then pull with the cell's runner: ``get()`` in the test body."""
+    """Build, push, then pull with the cell's runner: ``get()`` in the test body. ``pulls`` is the
+    worker's record of pulls done ((runner, ref) -> Outcome), held by a session fixture."""
 
-    def __init__(self, runner: Engine, pushed: Outcome) -> None:
+    def __init__(self, runner: Engine, pushed: Outcome, pulls: dict) -> None:
         self.runner = runner
         self.pushed = pushed
+        self.pulls = pulls
 
     def get(self) -> PulledImage:
         __tracebackhide__ = True
@@ -244,7 +243,7 @@ class PullStep:
                     return pushed.digest
             return digest
 
-        step = cached_step(_pulled, (self.runner.key, pushed.ref), pull, services=registry_services(self.runner))
+        step = cached_step(self.pulls, (self.runner.key, pushed.ref), pull, services=registry_services(self.runner))
         digest = step.get()
         evidence.current().add("pushed_digest", pushed.digest)
         evidence.current().add("pulled_digest", digest)

@@ -115,9 +115,9 @@ def test_sbom_attestations(cell, builder: Engine):
     pytest.skip(SBOM_SKIP)
 
 
-def pulled(cell, runner: Engine, image: Outcome):
+def pulled(cell, runner: Engine, image: Outcome, pulls: dict):
     """The attested image pulled by the cell's runner, which must hold the index the tag names."""
-    found = PullStep(runner, image).get()
+    found = PullStep(runner, image, pulls).get()
     if found.digest != found.pushed_digest:
         fail_with(
             f"{cell['engine']} recorded {found.digest} for {found.ref}, which names {found.pushed_digest}",
@@ -129,9 +129,9 @@ def pulled(cell, runner: Engine, image: Outcome):
 
 @pytest.mark.axes("builder", "format", "engine", "runtime")
 @spec("image-spec/image-index.md#image-index-property-descriptions", "a runner picks an image, never an attestation")
-def test_runner_pulls_and_runs_an_attested_image(cell, runner: Engine, attested_image, recorder):
+def test_runner_pulls_and_runs_an_attested_image(cell, runner: Engine, attested_image, recorder, worker_cache):
     """BuildKit's default when it pushes: provenance in min mode, an attestation beside the image."""
-    image = pulled(cell, runner, attested_image("min"))
+    image = pulled(cell, runner, attested_image("min"), worker_cache["pulls"])
     result = run_container(
         runner, RunSpec(image=image.ref, runtime=cell["runtime"]), recorder, f"{runner.name} could not run it"
     )
@@ -146,10 +146,10 @@ def test_runner_pulls_and_runs_an_attested_image(cell, runner: Engine, attested_
 
 @pytest.mark.axes("builder", "format", "engine")
 @spec("image-spec/image-index.md#image-index-property-descriptions", "an index with a max-mode provenance attestation")
-def test_runner_pulls_a_max_provenance_image(cell, runner: Engine, attested_image):
+def test_runner_pulls_a_max_provenance_image(cell, runner: Engine, attested_image, worker_cache):
     """Provenance in max mode (the build's whole recipe in the statement): the same image to run, so the
     pull is what can break on it."""
-    pulled(cell, runner, attested_image("max"))
+    pulled(cell, runner, attested_image("max"), worker_cache["pulls"])
 
 
 @pytest.mark.axes("builder", "format", "engine")

@@ -116,7 +116,7 @@ def host_paths(paths) -> dict[str, bool]:
 
 
 @pytest.fixture
-def shape_view(cell, runner: Engine, shape_image, layer_shape_set, shape_runs, recorder):
+def shape_view(cell, runner: Engine, shape_image, layer_shape_set, shape_runs, recorder, worker_cache):
     """``shape_view(name)``: pull the shape with the cell's engine, run it, and read what it shows."""
 
     def view(name: str) -> ShapeView:
@@ -125,7 +125,7 @@ def shape_view(cell, runner: Engine, shape_image, layer_shape_set, shape_runs, r
         already = [p for p, there in before.items() if there]
         if already:
             raise HarnessError(f"host paths {already} exist before the layer shape {name} ran: remove them first")
-        pulled = PullStep(runner, shape_image(name))
+        pulled = PullStep(runner, shape_image(name), worker_cache["pulls"])
 
         def pull_and_run() -> ShapeView:
             image = pulled.get()

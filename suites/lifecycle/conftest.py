@@ -54,5 +54,5 @@ def copied_by_skopeo(pushed_image: Outcome, skopeo, endpoints, worker_cache) -> 
 
 
 @pytest.fixture
-def copied_then_pulled(runner: Engine, copied_by_skopeo: Outcome) -> PullStep:
-    return PullStep(runner, copied_by_skopeo)
+def copied_then_pulled(runner: Engine, copied_by_skopeo: Outcome, worker_cache) -> PullStep:
+    return PullStep(runner, copied_by_skopeo, worker_cache["pulls"])

@@ -61,12 +61,14 @@ def platform_index(cell, builder: Engine, endpoints, matrix, tmp_path_factory, w
 
 
 @pytest.fixture
-def pull_index(runner: Engine, endpoints, tmp_path_factory) -> Callable[[PlatformIndex, str | None, str], Outcome]:
+def pull_index(
+    runner: Engine, endpoints, tmp_path_factory, worker_cache
+) -> Callable[[PlatformIndex, str | None, str], Outcome]:
     """``pull_index(index, platform_or_None, name) -> Outcome`` with the cell's runner."""
     locks = shared_dir(endpoints, tmp_path_factory) / "platform-indexes"
 
     def pull(index: PlatformIndex, platform: str | None, name: str) -> Outcome:
-        return pull_for(runner, index, platform, name, lock_dir=locks)
+        return pull_for(runner, index, platform, name, worker_cache["platform pulls"], lock_dir=locks)
 
     return pull
 
