@@ -67,3 +67,28 @@ def test_empty_predefined_annotation_values_are_allowed():
     assert [p[0] for p in annotation_problems({"org.opencontainers.image.base.digest": "sha256:xyz"})] == [
         "annotation.value-format"
     ]
+
+
+def test_the_answer_a_listing_reads_is_the_errors_alone():
+    report = _report_with(2, 1)
+    assert conformance.violations_answer(report).splitlines() == [
+        "descriptor.size-mismatch at layers/0: blob is 0 bytes, the descriptor says 1",
+        "descriptor.size-mismatch at layers/1: blob is 1 bytes, the descriptor says 2",
+    ]
+
+
+def test_a_layout_lacking_a_blob_it_lists_is_no_failure(tmp_path):
+    """ctr export of a pulled BuildKit index lists the attestation manifest and leaves its blob out:
+    image-layout.md lets a layout miss referenced blobs, so the report holds a warning and no error."""
+    from corpus.make_corpus import CASES
+
+    from ocimatrix.oci.validate import validate_archive
+
+    case = next(c for c in CASES if c.name == "archive-attestation-blob-absent")
+    source, _ = case.build(tmp_path)
+    report = validate_archive(source)
+    assert report.ok and conformance.violations_answer(report) == ""
+    assert [v.rule_id for v in report.warnings] == ["layout.blob-absent"]
+    recorder = evidence.Recorder()
+    conformance.record_report(recorder, report)
+    assert recorder.evidence["violations"][0]["rule_id"] == "layout.blob-absent"

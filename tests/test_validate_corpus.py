@@ -105,6 +105,7 @@ WARNINGS = {
     "layer.duplicate-entry",
     "layer.hardlink-target-absent",
     "layer.symlink-escape",
+    "layout.blob-absent",
     "layout.blob-name",
     "manifest.layer-media-type",
     "manifest.media-type-missing",

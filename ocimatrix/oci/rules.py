@@ -113,6 +113,7 @@ _RULES = [
         "index has no mediaType field",
     ),
     # Descriptors and the bytes they point to.
+    # A registry that lists a blob in a manifest it serves and cannot serve that blob breaks the image.
     Rule("blob.missing", "error", _is("image-layout.md#blobs"), "a referenced blob is not in the image"),
     Rule("blob.unreadable", "error", _is("image-layout.md#blobs"), "a blob cannot be read as a regular file"),
     Rule(
@@ -380,6 +381,15 @@ _RULES = [
     Rule("layout.oci-layout-missing", "error", _is("image-layout.md#content"), "oci-layout file is missing"),
     Rule("layout.index-missing", "error", _is("image-layout.md#indexjson-file"), "index.json is missing"),
     Rule("layout.blobs-missing", "error", _is("image-layout.md#content"), "blobs directory is missing"),
+    # image-layout.md#blobs: "The blobs directory MAY be missing referenced blobs, in which case the missing
+    # blobs SHOULD be fulfilled by an external blob store." So in a layout (or an archive of one) an absent
+    # blob is no error; the warning names the blob the reader has to find elsewhere.
+    Rule(
+        "layout.blob-absent",
+        "warning",
+        _is("image-layout.md#blobs"),
+        "a referenced blob is not in the layout (it MAY be missing there; an external blob store SHOULD supply it)",
+    ),
     Rule("layout.blob-name", "warning", _is("image-layout.md#blobs"), "file under blobs/ is not named <alg>/<encoded>"),
     Rule(
         "layout.blob-digest-mismatch",

@@ -36,6 +36,9 @@ def _blob_rel(digest: Digest) -> str:
 
 class BlobStore:
     kind = "store"
+    # Whether a referenced blob may be absent without breaking the image: image-layout.md lets a layout
+    # miss referenced blobs (an external blob store SHOULD supply them); a registry must serve what it lists.
+    may_lack_blobs = False
 
     def open(self, digest: Digest, media_type: str | None = None):  # pragma: no cover - interface
         raise NotImplementedError
@@ -49,6 +52,7 @@ class BlobStore:
 
 class LayoutDirStore(BlobStore):
     kind = "layout"
+    may_lack_blobs = True
 
     def __init__(self, root: str | Path):
         self.root = Path(root)
@@ -113,6 +117,7 @@ class ArchiveStore(BlobStore):
     """An OCI layout inside a tar archive, read in place."""
 
     kind = "archive"
+    may_lack_blobs = True
 
     def __init__(self, archive: TarArchive):
         self.archive = archive

@@ -87,6 +87,18 @@ class Walker:
         for rule_id, key, message in annotation_problems(annotations):
             self.add(rule_id, _where(where, f"/annotations/{key}"), message)
 
+    def absent(self, where: str, name: str) -> None:
+        """A referenced blob that isn't there: an error where the image must hold it (a registry), a
+        warning in an image layout, which MAY be missing referenced blobs (image-layout.md#blobs)."""
+        if self.store is not None and self.store.may_lack_blobs:
+            self.add(
+                "layout.blob-absent",
+                where,
+                f"{name} is not in the layout; image-layout.md allows that, an external blob store SHOULD supply it",
+            )
+        else:
+            self.add("blob.missing", where, f"{name} is not in the image")
+
     def blob_where(self, digest: Digest) -> str:
         return self.store.where(digest) if self.store else str(digest)
 
@@ -216,14 +228,18 @@ class Walker:
     ) -> bytes | None:
         """The one bounded reader of a JSON document, whatever holds it (a blob store, a layout's own
         files, a saved archive): its bytes, or None with the reason reported. ``missing`` is the rule
-        and message for a document that isn't there (``blob.missing`` by default); ``limit`` stops a
-        read one byte past a descriptor's declared size."""
+        and message for a document that isn't there (by default ``absent``'s: ``blob.missing``, or
+        ``layout.blob-absent`` in a layout); ``limit`` stops a read one byte past a descriptor's
+        declared size."""
         try:
             with opener() as f:
                 data = read_capped(f if limit is None else BoundedReader(f, limit), MAX_JSON)
         except (BlobMissing, MemberMissing):
-            rule, message = missing or ("blob.missing", f"{name} is not in the image")
-            self.add(rule, where, message)
+            if missing is None:
+                self.absent(where, name)
+            else:
+                rule_id, message = missing
+                self.add(rule_id, where, message)
             return None
         except (BlobUnreadable, MemberUnreadable) as exc:
             self.add("blob.unreadable", where, str(exc))
@@ -270,7 +286,7 @@ class Walker:
                     size += len(chunk)
         except BlobMissing:
             if not descriptor.get("urls"):
-                self.add("blob.missing", where, f"{self.blob_where(digest)} is not in the image")
+                self.absent(where, self.blob_where(digest))
             return
         except BlobUnreadable as exc:
             self.add("blob.unreadable", where, str(exc))
@@ -616,7 +632,7 @@ class Walker:
                 if layer.get("urls"):
                     self.report.checked["layers_external"] += 1
                 else:
-                    self.add("blob.missing", where, f"{self.blob_where(digest)} is not in the image")
+                    self.absent(where, self.blob_where(digest))
                 return None
             except BlobUnreadable as exc:
                 self.add("blob.unreadable", where, str(exc))

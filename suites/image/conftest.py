@@ -12,11 +12,11 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from image_conformance import nonconformance_message, record_report, tool_label
+from image_conformance import nonconformance_message, record_report, tool_label, violations_answer
 
 from ocimatrix import evidence
 from ocimatrix.engines.base import Engine
-from ocimatrix.errors import UsageError
+from ocimatrix.errors import UsageError, fail_with
 from ocimatrix.oci.report import Report
 from ocimatrix.plugin.shared_steps import PullStep, cached_step
 
@@ -68,7 +68,12 @@ def assert_conforms(recorder) -> Callable[..., Report]:
             pytest.fail(f"{tool_label(recorder, made_by)} {what} cannot be validated: {exc}", pytrace=False)
         record_report(recorder, report)
         if not report.ok:
-            pytest.fail(nonconformance_message(tool_label(recorder, made_by), what, report), pytrace=False)
+            # The broken rules, where and why are the observed value a listing's match: is read against.
+            fail_with(
+                nonconformance_message(tool_label(recorder, made_by), what, report),
+                step="ocimatrix validate",
+                answer=violations_answer(report),
+            )
         return report
 
     return check

@@ -36,6 +36,12 @@ def nonconformance_message(made_by: str, what: str, report: Report) -> str:
     return "\n".join(lines)
 
 
+def violations_answer(report: Report) -> str:
+    """The errors as the validator states them, one a line (``rule_id at where: message``): what the
+    tool's image was observed to be, with no harness sentence around it."""
+    return "\n".join(f"{v.rule_id} at {v.where}: {v.message}" for v in report.errors)
+
+
 def tool_label(recorder: evidence.Recorder, tool: str) -> str:
     """'podman 4.3.1': the tool with the version the harness read off it, when it has one."""
     version = recorder.versions.get(tool, "")

@@ -276,14 +276,15 @@ def _(d):
 # --- blobs and descriptors ------------------------------------------------------------------------
 
 
-@case("manifest-blob-missing", "blob.missing")
+# image-layout.md#blobs: a layout MAY be missing referenced blobs (an external blob store SHOULD supply them).
+@case("manifest-blob-missing", "layout.blob-absent")
 def _(d):
     built = build_layout(d / "layout")
     built.writer.blob_path(built.manifest_desc["digest"]).unlink()
     return str(d / "layout"), {}
 
 
-@case("layer-blob-missing", "blob.missing")
+@case("layer-blob-missing", "layout.blob-absent")
 def _(d):
     built = build_layout(d / "layout")
     built.writer.blob_path(built.layer_descs[0]["digest"]).unlink()
@@ -946,6 +947,19 @@ def _(d):
 @case("attestation-predicate-type-disagrees", "attestation.predicate-type")
 def _(d):
     return _attested(d, predicate_annotation="https://spdx.dev/Document")
+
+
+@case(
+    "archive-attestation-blob-absent",
+    "layout.blob-absent",
+    "ctr export of a pulled BuildKit index: the attestation manifest listed, its blob left out (MAY)",
+)
+def _(d):
+    root, _ = _attested(d)
+    index = json.loads((Path(root) / "index.json").read_bytes())
+    attestation = next(e for e in index["manifests"] if e.get("annotations", {}).get("vnd.docker.reference.type"))
+    LayoutWriter(Path(root)).blob_path(attestation["digest"]).unlink()
+    return str(tar_of_tree(Path(root), d / "export.tar")), {}
 
 
 def write_corpus(outdir: Path) -> list[dict]:
