@@ -27,13 +27,18 @@ class Selection:
     path: str
     tests: tuple[str, ...] = ()
     exclude: tuple[str, ...] = ()
+    # The parameter ids (inside the node id's brackets) it keeps, when a test is parametrized by what
+    # is claimed rather than by a matrix axis (the signer of a signature claim); () keeps every one.
+    ids: tuple[str, ...] = ()
 
     def selects(self, nodeid: str) -> bool:
         path, _, rest = nodeid.partition("::")
         if path != self.path:
             return False
-        name = rest.split("[", 1)[0]
+        name, _, params = rest.partition("[")
         if name in self.exclude:
+            return False
+        if self.ids and params.removesuffix("]") not in self.ids:
             return False
         return not self.tests or name in self.tests
 

@@ -39,6 +39,10 @@ class Here:
                 found.append((label, generation, version))
         return sorted(found, key=lambda f: order(f[1]))
 
+    def tools(self, name: str) -> list[tuple[str, str, str]]:
+        """(label, generation, version) of each installed tool ``name`` (a signer too), oldest generation first."""
+        return self.engines(name)
+
     def is_host(self, names: tuple[str, ...]) -> bool:
         return not names or bool({self.host, *self.host_aliases} & set(names))
 
@@ -55,7 +59,7 @@ def host_versions() -> dict[str, str]:
 
 
 def root_versions() -> tuple[dict[str, str], dict[str, str]]:
-    """The engines of every prepared generation root, and why the others' are unknown."""
+    """The engines and signers of every prepared generation root, and why the others' are unknown."""
     from ocimatrix.generations.roots import prepared_root
 
     found: dict[str, str] = {}
@@ -66,9 +70,12 @@ def root_versions() -> tuple[dict[str, str], dict[str, str]]:
             missing[generation] = f"its root is not prepared here (ocimatrix provision --generation {generation})"
             continue
         tools = root.manifest.tools()
-        for engine in catalog.names("engine"):
-            tool = catalog.root_tool(engine)
-            if generation in catalog.lookup(engine).generations and tool in tools:
+        # The signers too: a signature claim is verified by every generation's verifier here.
+        for engine in (*catalog.names("engine"), *catalog.names("signer")):
+            if generation not in catalog.generations_of(engine):
+                continue
+            tool = catalog.root_tool(catalog.spelled(engine, generation))
+            if tool in tools:
                 found[catalog.spelled(engine, generation)] = tools[tool]["version"]
     return found, missing
 

@@ -85,8 +85,28 @@ def index_html(report: dict[str, Any], site_link: str | None) -> str:
         "ran (or examined) the claimed platform; a skipped or errored cell never verifies a claim.</p>"
         "<table><thead><tr><th>verdict</th><th>claim</th><th>why, and the cells behind it</th></tr></thead>"
         f"<tbody>{rows}</tbody></table>"
+        f"{_attestations(report.get('attestations') or [])}"
     )
     return _page(f"{report['product']}: claims", body)
+
+
+def _attestations(found: list[dict[str, Any]]) -> str:
+    """The attestation manifests of the image's index, as the cells read them."""
+    if not found:
+        return ""
+    rows = "".join(
+        f"<tr><td>{escape(a['where'])}</td><td><code>{escape(a['digest'])}</code></td>"
+        f"<td><code>{escape(a['subject'])}</code> ({escape(a.get('subject_platform') or 'not in the index')})</td>"
+        f"<td>{escape(', '.join(a['predicate_types']) or 'none')}</td>"
+        f"<td>{escape('; '.join(a.get('problems') or []) or 'none')}</td></tr>"
+        for a in found
+    )
+    return (
+        "<h2>Attestations</h2><p class='muted'>The attestation manifests of the image's index (BuildKit's "
+        "<code>attestation-manifest</code> entries): the image manifest each is about, and its statements.</p>"
+        "<table><thead><tr><th>read</th><th>attestation manifest</th><th>about (subject)</th>"
+        f"<th>predicate types</th><th>problems</th></tr></thead><tbody>{rows}</tbody></table>"
+    )
 
 
 def _claim_row(claim: dict[str, Any]) -> str:

@@ -41,6 +41,9 @@ class FileEntry:
     size: int = 0
     linkname: str = ""
     layer: int = 0
+    uid: int = 0
+    gid: int = 0
+    mode: int = 0  # the permission bits, setuid, setgid and sticky included (tar's mode & 0o7777)
 
 
 @dataclass
@@ -77,6 +80,16 @@ class PlatformImage:
             else posixpath.join(posixpath.dirname(path), entry.linkname)
         )
         return self.resolve(target, depth + 1)
+
+    def inode(self, path: str) -> FileEntry | None:
+        """The entry whose owner and mode a process sees at ``path``: symlinks followed, and a hardlink
+        read as the file it links to (the inode they share; its own header is the link's)."""
+        entry = self.files.get(self.resolve(path))
+        for _ in range(20):
+            if entry is None or entry.kind != "hardlink":
+                return entry
+            entry = self.files.get(entry.linkname)
+        return entry
 
 
 def _read_json(root: Path, digest: str) -> dict[str, Any]:
@@ -173,21 +186,20 @@ def _apply_member(tar, info: tarfile.TarInfo, number: int, image: PlatformImage,
             del image.files[existing]
         return
     seen_here.add(path)
+    owned = {"layer": number, "uid": info.uid, "gid": info.gid, "mode": info.mode & 0o7777}
     if info.isdir():
-        image.files[path] = FileEntry("dir", layer=number)
+        image.files[path] = FileEntry("dir", **owned)
         return
     if info.issym():
-        image.files[path] = FileEntry("symlink", linkname=info.linkname, layer=number)
+        image.files[path] = FileEntry("symlink", linkname=info.linkname, **owned)
         return
     if info.islnk():
-        image.files[path] = FileEntry(
-            "hardlink", linkname="/" + info.linkname.removeprefix("./").lstrip("/"), layer=number
-        )
+        image.files[path] = FileEntry("hardlink", linkname="/" + info.linkname.removeprefix("./").lstrip("/"), **owned)
         return
     if not info.isfile():
-        image.files[path] = FileEntry("other", layer=number)
+        image.files[path] = FileEntry("other", **owned)
         return
-    image.files[path] = FileEntry("file", size=info.size, layer=number)
+    image.files[path] = FileEntry("file", size=info.size, **owned)
     image.contents.pop(path, None)
     image.binaries = [b for b in image.binaries if b.path != path]
     member = tar.extractfile(info)
@@ -199,3 +211,19 @@ def _apply_member(tar, info: tarfile.TarInfo, number: int, image: PlatformImage,
     ident = elf.read_ident(head[: elf.HEADER_BYTES])
     if ident is not None and ident.elf_type in (elf.ET_EXEC, elf.ET_DYN):
         image.binaries.append(Binary(path, ident, abi_tag(head[:HEAD_BYTES])))
+
+
+def ownership_problems(image: PlatformImage, path: str, claimed: dict, seen: dict) -> list[str]:
+    """The claimed owner (UID[:GID]) and mode (octal) against what the layers say of ``path``'s inode."""
+    entry = image.inode(path)
+    if entry is None:
+        return [f"{path} is a hardlink to a file the layers don't hold"]
+    seen[path] = {"owner": f"{entry.uid}:{entry.gid}", "mode": f"{entry.mode:04o}", "layer": entry.layer}
+    problems = []
+    if "owner" in claimed:
+        uid, _, gid = claimed["owner"].partition(":")
+        if int(uid) != entry.uid or (gid and int(gid) != entry.gid):
+            problems.append(f"{path} is owned by {entry.uid}:{entry.gid}, claimed {claimed['owner']}")
+    if "mode" in claimed and int(claimed["mode"], 8) != entry.mode:
+        problems.append(f"{path} has mode {entry.mode:04o}, claimed {int(claimed['mode'], 8):04o}")
+    return problems

@@ -28,7 +28,7 @@ from ocimatrix.claims.model import (
 from ocimatrix.errors import UsageError
 from ocimatrix.matrix import KNOWN_PLATFORMS, YamlLocations
 from ocimatrix.registries import registry_settings_problems
-from ocimatrix.tools.catalog import DEFAULT_RUNTIME, TOOLS, embedded_cri_engine
+from ocimatrix.tools.catalog import DEFAULT_RUNTIME, TOOLS, embedded_cri_engine, lookup, names
 from ocimatrix.tools.versions import RangeError, parse_range
 
 SCHEMA_NAME = "claims.schema.json"
@@ -226,6 +226,14 @@ def _image(raw: dict, path: Path, where: _Where) -> ImageClaims:
             raise where.error(
                 ("image", "checks", "kernel", "hosts"), "give a lower bound (e.g. '>=4.19'): the oldest kernel claimed"
             )
+    signed = _signed(raw.get("signed") or {}, source, path, where)
+    attestations = tuple(raw.get("attestations") or ())
+    if attestations and source.kind == "archive":
+        raise where.error(
+            ("image", "attestations"),
+            "a docker save archive holds no image index, so no attestation manifest: name a reference or a layout",
+        )
+    after_copy = _after_copy(raw.get("after_copy"), bool(signed or attestations), where)
     return ImageClaims(
         source=source,
         platforms=platforms,
@@ -233,7 +241,91 @@ def _image(raw: dict, path: Path, where: _Where) -> ImageClaims:
         runtimes=tuple(raw.get("runtimes") or (DEFAULT_RUNTIME,)),
         checks=checks,
         kernel_hosts=kernel_hosts,
+        signed=signed,
+        attestations=attestations,
+        after_copy=after_copy,
     )
+
+
+def _public_key(data: bytes) -> str:
+    from cryptography.hazmat.primitives.serialization import load_pem_public_key
+
+    try:
+        load_pem_public_key(data)
+    except (ValueError, TypeError) as exc:
+        return f"not a PEM public key (-----BEGIN PUBLIC KEY-----): {exc}"
+    return ""
+
+
+def _certificate(data: bytes) -> str:
+    from cryptography import x509
+
+    try:
+        if data.lstrip().startswith(b"-----BEGIN"):
+            x509.load_pem_x509_certificate(data)
+        else:
+            x509.load_der_x509_certificate(data)
+    except (ValueError, TypeError) as exc:
+        return f"not an X.509 certificate (PEM or DER): {exc}"
+    return ""
+
+
+# What each kind of verification material must parse as (the fields of ``signed.<signer>``).
+_MATERIAL = {"key": _public_key, "certificate": _certificate}
+MAX_MATERIAL = 1 << 20
+
+
+def _signed(raw: dict, source: ImageSource, path: Path, where: _Where) -> dict[str, str]:
+    """Signer -> the absolute path of its key or certificate, which must exist and parse."""
+    if not raw:
+        return {}
+    if source.kind != "reference":
+        raise where.error(
+            ("image", "signed"),
+            "signatures are verified where they are stored, in a registry: name the image by source.reference",
+        )
+    found = {}
+    for family, settings in raw.items():
+        if family not in names("signer"):
+            raise where.error(("image", "signed", family), f"unknown signer; known: {', '.join(names('signer'))}")
+        for name, value in settings.items():
+            at = ("image", "signed", family, name)
+            material = (path.parent / str(value)).resolve()
+            try:
+                if material.stat().st_size > MAX_MATERIAL:
+                    raise where.error(at, f"{material}: over {MAX_MATERIAL} bytes, not a {name}")
+                data = material.read_bytes()
+            except FileNotFoundError:
+                raise where.error(at, f"{material}: no such file") from None
+            except OSError as exc:
+                raise where.error(at, f"{material}: cannot read it: {exc.strerror}") from None
+            problem = _MATERIAL[name](data)
+            if problem:
+                raise where.error(at, f"{material}: {problem}")
+            found[family] = str(material)
+    return found
+
+
+_LOOPBACK_REGISTRY = re.compile(r"^(127(\.\d{1,3}){3}|localhost|\[::1\]):\d{1,5}$")
+
+
+def _after_copy(raw: dict | None, something_to_verify: bool, where: _Where) -> dict[str, str]:
+    if not raw:
+        return {}
+    at = ("image", "after_copy")
+    if not something_to_verify:
+        raise where.error(at, "nothing to verify after the copy: claim 'signed' or 'attestations' too")
+    try:
+        lookup(raw["copier"], "copier")
+    except UsageError as exc:
+        raise where.error((*at, "copier"), str(exc)) from None
+    to = raw["to"]
+    if to != "embedded" and not _LOOPBACK_REGISTRY.match(to):
+        raise where.error(
+            (*at, "to"),
+            "expected 'embedded' (the run's own registry) or a plain-HTTP registry on loopback, 127.0.0.1:PORT",
+        )
+    return {"copier": raw["copier"], "to": to}
 
 
 def _listed(value: Any) -> tuple[str, ...]:

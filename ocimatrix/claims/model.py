@@ -50,6 +50,10 @@ class ImageClaims:
     runtimes: tuple[str, ...] = (DEFAULT_RUNTIME,)
     checks: dict[str, Any] = field(default_factory=dict)
     kernel_hosts: VersionRange | None = None
+    # Signer family (a catalog signer's name) -> the absolute path of the key or certificate it verifies with.
+    signed: dict[str, str] = field(default_factory=dict)
+    attestations: tuple[str, ...] = ()  # provenance, sbom: BuildKit's attestation manifests in the index
+    after_copy: dict[str, str] = field(default_factory=dict)  # {copier: skopeo, to: embedded | 127.0.0.1:PORT}
 
 
 @dataclass(frozen=True)

@@ -29,6 +29,8 @@ from ocimatrix.specs import link
 from ocimatrix.tools.catalog import REFERENCE_BUILDER, generation_of, spelled
 
 CLAIMS_SUITE = "suites/claims/test_image_claims.py"
+SUPPLY_CHAIN_SUITE = "suites/claims/test_supply_chain.py"
+ATTESTATION_STORAGE = "buildkit/docs/attestations/attestation-storage.md"
 VENDOR_REGISTRY = "vendor"
 
 
@@ -59,6 +61,7 @@ class Claim:
                 "path": s.path,
                 "tests": list(s.tests),
                 "exclude": list(s.exclude),
+                "ids": list(s.ids),
                 "cell": {k: list(v) for k, v in self.cell.items()},
             }
             for s in self.selections
@@ -135,7 +138,70 @@ def image_claims(image: ImageClaims, installed: dict[str, str] | Here) -> list[C
         for engine in image.runs_on:
             for runtime in image.runtimes:
                 claims.append(_run_claim(engine, runtime, platform, here))
+    return claims + supply_chain_claims(image, here)
+
+
+def _stages(image: ImageClaims) -> list[tuple[str, str]]:
+    """(test name suffix, where): at the source the claims name, and after the named copy."""
+    stages = [("at_source", f"at {image.source.value}")]
+    if image.after_copy:
+        copy = image.after_copy
+        to = "the run's registry" if copy["to"] == "embedded" else copy["to"]
+        stages.append(("after_copy", f"after {copy['copier']} copies it to {to}"))
+    return stages
+
+
+def _copy_unverifiable(image: ImageClaims, here: Here) -> str:
+    generation = generation_of(image.after_copy["copier"])
+    why = here.missing_roots.get(generation)
+    return f"{image.after_copy['copier']} can't copy here: {why}" if why else ""
+
+
+def supply_chain_claims(image: ImageClaims, here: Here) -> list[Claim]:
+    """Signatures and attestations, each where the claims name the image and again after the named copy.
+    A signature claim is verified by every generation's verifier of its signer here (cosign of trixie
+    and of sid), each of whose answers must be yes."""
+    claims: list[Claim] = []
+    for suffix, where in _stages(image):
+        after_copy = suffix == "after_copy"
+        for family, material in image.signed.items():
+            verifiers = here.tools(family)
+            claim = Claim(
+                slug("image", "signed", family, "after-copy" if after_copy else ""),
+                "image",
+                f"signed with {family} ({Path(material).name}): verifies {where}",
+                (Selection(SUPPLY_CHAIN_SUITE, (f"test_signed_{suffix}",), ids=(family,)),),
+                tools=tuple(f"{label} {version}" for label, _g, version in verifiers),
+            )
+            if verifiers:
+                claim.title += " (" + ", ".join(claim.tools) + ")"
+            else:
+                claim.unverifiable = _not_here(family, here)
+            if after_copy and not claim.unverifiable:
+                claim.unverifiable = _copy_unverifiable(image, here)
+            claims.append(claim)
+        for kind in image.attestations:
+            claim = Claim(
+                slug("image", "attestations", kind, "after-copy" if after_copy else ""),
+                "image",
+                f"carries a {kind} attestation about each claimed platform's image: {where}",
+                (Selection(SUPPLY_CHAIN_SUITE, (f"test_attested_{suffix}",), ids=(kind,)),),
+                spec=link(f"{ATTESTATION_STORAGE}#attestation-manifest-descriptor"),
+            )
+            if after_copy:
+                claim.unverifiable = _copy_unverifiable(image, here)
+            claims.append(claim)
     return claims
+
+
+def _not_here(tool: str, here: Here) -> str:
+    from ocimatrix.tools.catalog import generations_of
+
+    text = f"no {tool} here to verify with"
+    unknown = {g: why for g, why in here.missing_roots.items() if g in generations_of(tool)}
+    if unknown:
+        text += "; not looked at: " + "; ".join(f"{g}: {why}" for g, why in unknown.items())
+    return text
 
 
 def _run_claim(engine: EngineClaim, runtime: str, platform: str, here: Here) -> Claim:
@@ -183,10 +249,18 @@ def _none_in_range(engine: EngineClaim, found: list[tuple[str, str, str]], here:
     return text
 
 
+def _present_title(entry: str | dict) -> str:
+    if isinstance(entry, str):
+        return entry
+    said = [f"owner {entry['owner']}" if "owner" in entry else "", f"mode {entry['mode']}" if "mode" in entry else ""]
+    said = [s for s in said if s]
+    return entry["path"] + (f" ({', '.join(said)})" if said else "")
+
+
 def _files_title(files: dict) -> str:
     parts = []
     if files.get("present"):
-        parts.append("holds " + ", ".join(files["present"]))
+        parts.append("holds " + ", ".join(_present_title(e) for e in files["present"]))
     if files.get("absent"):
         parts.append("has no " + ", ".join(files["absent"]))
     if files.get("contents"):
@@ -299,6 +373,13 @@ def matrix_document(claims_file: ClaimsFile, claims: list[Claim], host_platform:
     generations = dict.fromkeys(generation_of(v) for v in axes.get("runtime", ()))
     axes.setdefault("engine", [spelled(REFERENCE_BUILDER, g) for g in generations] or [REFERENCE_BUILDER])
     axes.setdefault("platform", [host_platform])
+    # The run starts a root only for a generation some cell names: a verifier or copier of a root
+    # generation gets that generation's reference builder in the engine axis, as a runtime claim does.
+    named = {generation_of(v) for v in axes["engine"]}
+    for generation in supply_chain_generations(claims_file, claims):
+        if generation not in named:
+            axes["engine"].append(spelled(REFERENCE_BUILDER, generation))
+            named.add(generation)
     if claims_file.cri is not None:
         axes["runtime"] = list(dict.fromkeys([*axes.get("runtime", []), *claims_file.cri.runtimes]))
     document: dict[str, Any] = {
@@ -330,16 +411,44 @@ def plan_document(claims_file: ClaimsFile, claims: list[Claim]) -> dict[str, Any
     """What suites/claims reads (``OCIMATRIX_CLAIMS_PLAN``): the image claims and the cells to keep."""
     image = None
     if claims_file.image is not None:
+        found = claims_file.image
+        verifiers = {
+            family: [label for c in claims if c.id.startswith(slug("image", "signed", family)) for label in _labels(c)]
+            for family in found.signed
+        }
         image = {
-            "source": claims_file.image.source.to_json(),
-            "platforms": list(claims_file.image.platforms),
-            "checks": claims_file.image.checks,
+            "source": found.source.to_json(),
+            "platforms": list(found.platforms),
+            "checks": found.checks,
+            "signed": {
+                family: {"material": material, "verifiers": list(dict.fromkeys(verifiers[family]))}
+                for family, material in found.signed.items()
+            },
+            "attestations": list(found.attestations),
+            "after_copy": dict(found.after_copy),
         }
     return {
         "claims_file": str(claims_file.path),
         "image": image,
         "select": [s for c in claims if not c.unverifiable for s in c.selection_json()],
     }
+
+
+def _labels(claim: Claim) -> list[str]:
+    """The tool labels a claim chose before the run (``cosign@trixie 2.5.0`` -> ``cosign@trixie``)."""
+    return [tool.split(" ", 1)[0] for tool in claim.tools]
+
+
+def supply_chain_generations(claims_file: ClaimsFile, claims: list[Claim]) -> list[str]:
+    """The generations whose roots the signature verifiers and the copier of a live claim run from."""
+    image = claims_file.image
+    if image is None:
+        return []
+    live = [c for c in claims if not c.unverifiable and c.id.startswith(slug("image", "signed"))]
+    labels = [label for c in live for label in _labels(c)]
+    if image.after_copy and any(not c.unverifiable and "after-copy" in c.id for c in claims):
+        labels.append(image.after_copy["copier"])
+    return list(dict.fromkeys(generation_of(label) for label in labels))
 
 
 def write_run_inputs(out: Path, claims_file: ClaimsFile, claims: list[Claim], host_platform: str) -> tuple[Path, Path]:

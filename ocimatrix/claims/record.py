@@ -71,8 +71,24 @@ def report_json(claims_file: ClaimsFile, judgements: list[Judgement], results: R
             }
             for j in judgements
         ],
+        "attestations": image_attestations(results),
         "results": "cells/results.json",
     }
+
+
+def image_attestations(results: Results) -> list[dict[str, Any]]:
+    """Every attestation manifest the cells found in the image's index, where they read it (as pulled,
+    at the source, after the copy), each once: its digest, its subject and that image's platform, and the
+    statements' predicate types."""
+    found: dict[tuple[str, str, str], dict[str, Any]] = {}
+    for record in results.results:
+        seen = record.evidence.get("attestations")
+        if not isinstance(seen, dict):
+            continue
+        for item in seen.get("found") or []:
+            key = (str(seen.get("where", "")), str(seen.get("index", "")), str(item.get("digest", "")))
+            found.setdefault(key, {"where": key[0], "index": key[1], **item})
+    return [found[k] for k in sorted(found)]
 
 
 def _subjects(claims_file: ClaimsFile) -> dict[str, str]:

@@ -9,6 +9,8 @@ writer wrote (``--new-bundle-format``), which is how a user who knows it would a
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from ocimatrix.engines.signing import REFERRER, SIGNATURE_TAG, Keyring, ReadBack, Signer, Written, words
 
 BUNDLE_TYPE = "application/vnd.dev.sigstore.bundle.v0.3+json"
@@ -48,3 +50,18 @@ class CosignSigner(Signer):
         result = self.run([*argv, f"--new-bundle-format={bundle}", ref], keys, "cosign verify", check=False)
         step = f"cosign verify --new-bundle-format={bundle}"
         return ReadBack(self.label, result.returncode == 0, f"exit {result.returncode}: {words(result)}", step=step)
+
+    def verify_with(self, ref: str, material: Path, keys: Keyring) -> ReadBack:
+        """``cosign verify --key`` with the given public key, no transparency log: first the signature tag
+        (cosign 2's format), then the bundle referrer (cosign 3's), since the signer's version is unknown.
+        Verified when either answer is yes; both answers are kept."""
+        keys.path("home").mkdir(parents=True, exist_ok=True)
+        answers = []
+        for bundle in ("false", "true"):
+            step = f"cosign verify --key {material.name} --new-bundle-format={bundle}"
+            argv = ["verify", "--key", str(material), "--insecure-ignore-tlog=true", *REGISTRY_FLAGS]
+            result = self.run([*argv, f"--new-bundle-format={bundle}", ref], keys, "cosign verify", check=False)
+            answers.append(f"{step}: exit {result.returncode}: {words(result)}")
+            if result.returncode == 0:
+                return ReadBack(self.label, True, answers[-1], step=step)
+        return ReadBack(self.label, False, "\n".join(answers), step=f"cosign verify --key {material.name}")

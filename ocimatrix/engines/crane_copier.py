@@ -20,9 +20,10 @@ class CraneCopier(BoundTool):
     def version(self) -> str:
         return first_line_version(self.wrap([self.binary, "version"]))
 
-    def copy(self, src: str, dest: str) -> str:
+    def copy(self, src: str, dest: str, *, all_platforms: bool = True) -> str:
         """``crane copy`` between two ``docker://`` references of plain-HTTP registries on the loopback
-        address (the transport prefix as skopeo spells it: crane copies between registries only)."""
+        address (the transport prefix as skopeo spells it: crane copies between registries only). It
+        copies every manifest of an index whatever it is told (``all_platforms`` is skopeo's call)."""
         refs = []
         for ref in (src, dest):
             if not ref.startswith(TRANSPORT):

@@ -106,6 +106,11 @@ class Signer(BoundTool):
     def read(self, ref: str, keys: Keyring, written: Written) -> ReadBack:
         raise NotImplementedError
 
+    def verify_with(self, ref: str, material: Path, keys: Keyring) -> ReadBack:
+        """Verify ``ref``'s signature with a key or certificate someone else made (a claims file's), which
+        must lie under ``keys`` (the roots see nothing else of this host). Only a verifier does."""
+        raise NotImplementedError(f"{self.name} verifies no signature")
+
 
 def words(result: CommandResult) -> str:
     """A command's own words: what it printed, errors first."""

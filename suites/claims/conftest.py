@@ -11,14 +11,19 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import tempfile
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
+from ocimatrix.claims.attested import IndexAttestations, Unreadable, from_layout
 from ocimatrix.claims.imagefs import ImageUnreadable, PlatformImage, PlatformMissing, load_platform
+from ocimatrix.distribution.context import safe_component
 from ocimatrix.engines.binding import bind
+from ocimatrix.errors import HarnessError
 from ocimatrix.plugin.shared_steps import Outcome, cached_step
 from ocimatrix.plugin.verdicts import skip_unless_started
 from ocimatrix.tools.catalog import REFERENCE_COPIER
@@ -56,8 +61,10 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 def selected(selection: dict, nodeid: str, cell: dict) -> bool:
     path, _, rest = nodeid.partition("::")
-    name = rest.split("[", 1)[0]
+    name, _, params = rest.partition("[")
     if path != selection["path"] or name in selection.get("exclude", ()):
+        return False
+    if selection.get("ids") and params.removesuffix("]") not in selection["ids"]:
         return False
     if selection.get("tests") and name not in selection["tests"]:
         return False
@@ -136,8 +143,69 @@ class StaticImage:
         self.recorder.add("manifest_digest", found.manifest_digest)
         return found
 
+    def attestations(self) -> IndexAttestations | str:
+        """The attestations the pulled index holds, or why they can't be read (once per image)."""
+        image: VendorImage = self.vendor.get()
+        key = (image.ref, "attestations")
+        if key not in self.loaded:
+            try:
+                self.loaded[key] = from_layout(image.layout)
+            except Unreadable as exc:
+                self.loaded[key] = str(exc)
+        return self.loaded[key]
+
 
 @pytest.fixture
 def static_image(cell, vendor_image, image_claims, recorder, worker_cache) -> StaticImage:
     contents = list(((image_claims.get("checks") or {}).get("files") or {}).get("contents") or {})
     return StaticImage(vendor_image, cell["platform"], contents, recorder, worker_cache["claimed platforms"])
+
+
+# --- signatures and attestations (suites/claims/test_supply_chain.py) ------------------------------
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """A signature test runs once per claimed signer, an attestation test once per claimed kind: the
+    claims, not a matrix axis, say which (the plan's selection keeps each claim's own)."""
+    if not os.environ.get(PLAN_ENV):
+        return
+    image = load_plan().get("image") or {}
+    if "signer_family" in metafunc.fixturenames:
+        metafunc.parametrize("signer_family", list(image.get("signed") or {}))
+    if "attestation_kind" in metafunc.fixturenames:
+        metafunc.parametrize("attestation_kind", list(image.get("attestations") or []))
+
+
+@pytest.fixture(scope="session")
+def claims_keys(endpoints, run_id: str) -> Iterator[Path]:
+    """Where the verifiers keep their configuration and a copy of the claims' keys and certificates:
+    under the run's state directory, which the roots see (nothing else of this host), removed at the end."""
+    if not endpoints.state_dir:
+        raise HarnessError("no state directory for the run's services: the verifiers have nowhere to keep keys")
+    directory = Path(endpoints.state_dir) / "claims-keys" / safe_component(run_id)
+    directory.mkdir(parents=True, exist_ok=True)
+    directory.chmod(0o700)
+    yield directory
+    shutil.rmtree(directory, ignore_errors=True)
+
+
+@pytest.fixture
+def copied_image(image_claims, endpoints, run_id, recorder, bound_tools, worker_cache) -> Outcome:
+    """The claimed image copied by the claims' copier (every manifest of its index) to the claims'
+    registry, once per run; ``.get()`` gives the copy's reference, and fails the cell with the copier's
+    words when it refused."""
+    wanted = image_claims["after_copy"]
+    if wanted["to"] == "embedded":
+        skip_unless_started(endpoints, "registry", "embedded registry")
+        host = endpoints.registry
+    else:
+        host = wanted["to"]
+    copier = bound_tools.get(wanted["copier"], endpoints, role="copier")
+    bound_tools.note(recorder, "copier", copier)
+
+    def copy() -> str:
+        ref = f"{host}/ocimatrix/claims/copied:{run_id}"
+        copier.copy(source_transport(image_claims["source"]), f"docker://{ref}", all_platforms=True)
+        return ref
+
+    return cached_step(worker_cache["claims copies"], run_id, copy)

@@ -7,13 +7,16 @@ say which platform the engine chose, and run the claim's smoke command.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 
 import pytest
 
 from ocimatrix.claims.elf_abi import kernel_text
+from ocimatrix.claims.imagefs import ownership_problems
 from ocimatrix.engines.base import EngineError, RunSpec, Unsupported
+from ocimatrix.errors import fail_with
 from ocimatrix.host.platforms import detect, platform_matches_request
 from ocimatrix.oci import elf
 from ocimatrix.plugin.verdicts import run_container
@@ -27,8 +30,15 @@ def _checks(image_claims: dict, name: str):
 
 @pytest.mark.axes("platform")
 @spec("image-spec/image-index.md#image-index-property-descriptions", "image index: manifests[].platform")
-def test_platform_provided(cell, static_image):
+def test_platform_provided(cell, static_image, recorder):
     image = static_image.get()
+    # What the claims report lists of every image: the attestations about this platform's manifest.
+    found = static_image.attestations()
+    if isinstance(found, str):
+        recorder.add("attestations_unread", found)
+    else:
+        about = [a.to_json() for a in found.attestations if a.subject == image.manifest_digest]
+        recorder.add("attestations", {"where": "the image as pulled", "index": found.digest, "found": about})
     assert platform_matches_request(cell["platform"], _platform_fields(image.platform)), (
         f"asked for {cell['platform']}, the layout gave {image.platform}"
     )
@@ -46,12 +56,19 @@ def test_files(cell, static_image, image_claims, recorder):
     image = static_image.get()
     files = _checks(image_claims, "files")
     problems = []
-    for path in files.get("present") or []:
+    seen = {}
+    for claimed in files.get("present") or []:
+        path = claimed if isinstance(claimed, str) else claimed["path"]
         resolved = image.resolve(path)
         if resolved not in image.files:
             problems.append(
                 f"{path} is missing" + (f" (a symlink to {resolved}, which is missing)" if resolved != path else "")
             )
+            continue
+        if isinstance(claimed, dict):
+            problems += ownership_problems(image, path, claimed, seen)
+    if seen:
+        recorder.add("owner_and_mode", seen)
     for path in files.get("absent") or []:
         if os.path.normpath(path) in image.files:
             problems.append(f"{path} exists (added by layer {image.files[os.path.normpath(path)].layer})")
@@ -61,10 +78,14 @@ def test_files(cell, static_image, image_claims, recorder):
             problems.append(f"{path} is missing or not a regular file, so its content can't match /{pattern}/")
         elif not re.search(pattern, data.decode(errors="replace")):
             problems.append(f"{path} does not match /{pattern}/: {data[:200].decode(errors='replace')!r}")
-    recorder.add(
-        "files_examined", sorted({*files.get("present", []), *files.get("absent", []), *files.get("contents", {})})
-    )
-    assert not problems, f"{cell['platform']}: " + "; ".join(problems)
+    present = [p if isinstance(p, str) else p["path"] for p in files.get("present", [])]
+    recorder.add("files_examined", sorted({*present, *files.get("absent", []), *files.get("contents", {})}))
+    if problems:
+        fail_with(
+            f"{cell['platform']}: " + "; ".join(problems),
+            step=f"read the layers of {image.manifest_digest}",
+            answer=json.dumps(seen) if seen else "; ".join(problems),
+        )
 
 
 def _user_entry(image, user: str) -> tuple[str, str] | None:
