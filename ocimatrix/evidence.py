@@ -39,6 +39,10 @@ class Recorder:
 
 _current = Recorder()
 
+# The roles of the tools a cell used (``evidence["tools"]``) whose answers it judges from that point on:
+# the site blames a finding on them, not on every tool the cell merely used.
+UNDER_TEST = "under_test"
+
 
 def current() -> Recorder:
     return _current
@@ -48,6 +52,12 @@ def begin() -> Recorder:
     global _current
     _current = Recorder()
     return _current
+
+
+def judging(*roles: str) -> None:
+    """From here on the cell judges the answers of the tools in ``roles`` (``evidence["tools"]`` keys,
+    or an axis such as ``registry``); a suite says it as its steps move from one tool to another."""
+    _current.add(UNDER_TEST, list(roles))
 
 
 @contextmanager

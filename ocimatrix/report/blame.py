@@ -10,6 +10,12 @@ test's outcomes when
 - its tool's version alone turns the outcome: among like cells (the same test, every other axis
   equal), one version of that tool passed and another failed.
 
+A cell may use tools no axis names (the signatures suite's writer and reader, ``cell_tools.USED_ROLES``):
+they count like the axes' tools, and a suite that moves from one tool's answers to another's within a
+cell says whose answers it judges (``evidence["under_test"]``, ``evidence.judging``). A finding is then
+blamed on the roles its own records name there: the reader whose verify found nothing, not the writer
+whose signature it read, nor the registry that served both.
+
 Every other tool of the cells is *context*: present, and nothing says it is at fault.
 """
 
@@ -18,11 +24,13 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable
 
+from ocimatrix.evidence import UNDER_TEST
 from ocimatrix.report.cell_tools import ToolId
 from ocimatrix.report.model import split_test_id
 from ocimatrix.results import Record
 
 NOT_WORKING = ("failed", "xfailed")
+FINDING_OUTCOMES = ("failed", "xfailed", "error")
 
 # suite -> the roles whose tool the suite's checks ask. A suite missing here (claims, a future one)
 # blames every tool of its cells, as the report did before it knew better.
@@ -33,6 +41,8 @@ SUITE_ROLES: dict[str, tuple[str, ...]] = {
     "cri": ("engine",),
     "runtime": ("runtime",),
     "distribution": ("registry",),
+    # A writer's entries, a reader's verify, the registry's listing: each cell says which it judged last.
+    "signatures": ("writer", "reader", "registry"),
 }
 # Suites whose record says which of their roles it drove: an image check reads either what a
 # builder pushed or what a runner saved, and records only that tool.
@@ -42,9 +52,21 @@ _BY_EVIDENCE = frozenset({"image"})
 LikeCells = dict[tuple[str, str, tuple[tuple[str, str], ...]], dict[ToolId, list[str]]]
 
 
+def judged_tools(record: Record, identities: dict[str, ToolId]) -> frozenset[ToolId] | None:
+    """The tools whose answers the record's cell judged last (``evidence["under_test"]`` names their roles,
+    or their keys when one cell used several in a role); None when it names none of its tools."""
+    named = record.evidence.get(UNDER_TEST)
+    if not isinstance(named, list):
+        return None
+    wanted = {role for role in named if isinstance(role, str)}
+    found = frozenset(t for key, t in identities.items() if t.role in wanted or key in wanted)
+    return found or None
+
+
 def roles_under_test(record: Record, identities: dict[str, ToolId]) -> frozenset[str]:
     """The roles of ``identities`` (the record's resolved tools) that the record's suite tests."""
-    present = frozenset(identities)
+    present = frozenset(t.role for t in identities.values())
+    axes = frozenset(t.role for t in identities.values() if not t.used)
     roles = SUITE_ROLES.get(record.suite)
     if roles is None:
         return present
@@ -52,8 +74,19 @@ def roles_under_test(record: Record, identities: dict[str, ToolId]) -> frozenset
         seen = record.evidence.get("tools") if isinstance(record.evidence.get("tools"), dict) else {}
         roles = tuple(r for r in roles if r in seen) or roles
     tested = present & frozenset(roles)
-    # A cell naming none of them (a runtime-suite check varied only by engine): its tools are what it tests.
-    return tested or present
+    # A cell naming none of them (a runtime-suite check varied only by engine): its axes' tools are what it tests.
+    return tested or axes or present
+
+
+def blamed_tools(record: Record, identities: dict[str, ToolId]) -> frozenset[ToolId]:
+    """The tools a finding's record speaks about: whose answers its cell judged when it failed, where the
+    suite says so; else the tools of the roles its suite tests."""
+    if record.outcome in FINDING_OUTCOMES:
+        judged = judged_tools(record, identities)
+        if judged is not None:
+            return judged
+    roles = roles_under_test(record, identities)
+    return frozenset(t for t in identities.values() if t.role in roles)
 
 
 def one_outcome(outcomes: Iterable[str]) -> str | None:
@@ -83,10 +116,15 @@ def like_cells(records: list[Record], tools: list[dict[str, ToolId]], axes: list
     for record, identities in zip(records, tools, strict=True):
         test = split_test_id(record.test)[0]
         cell = tuple((axis, str(record.cell.get(axis, ""))) for axis in axes)
-        for role, tool in identities.items():
-            at = axes.index(role) if role in axes else len(cell)
-            context = cell[:at] + cell[at + 1 :]
-            found[test][(role, tool.tool, context)][tool].append(record.outcome)
+        # The tools a cell used beyond its axes belong to what makes cells alike, as the axes do.
+        used = tuple(sorted((key, t.value) for key, t in identities.items() if t.used))
+        for key, tool in identities.items():
+            if tool.used:
+                context = cell + tuple(pair for pair in used if pair[0] != key)
+            else:
+                at = axes.index(key) if key in axes else len(cell)
+                context = cell[:at] + cell[at + 1 :] + used
+            found[test][(tool.role, tool.tool, context)][tool].append(record.outcome)
     return found
 
 
@@ -101,6 +139,12 @@ class Blame:
     def __init__(self, records: list[Record], tools: list[dict[str, ToolId]], axes: list[str]) -> None:
         self.like_cells = like_cells(records, tools, axes)
         self._tested: dict[str, set[str]] = defaultdict(set)
+        self._blamed = [blamed_tools(r, identities) for r, identities in zip(records, tools, strict=True)]
+        # Records that say whose answers they judged (``under_test``): their findings are those tools' alone.
+        self._judged = [
+            r.outcome in FINDING_OUTCOMES and judged_tools(r, identities) is not None
+            for r, identities in zip(records, tools, strict=True)
+        ]
         for record, identities in zip(records, tools, strict=True):
             self._tested[split_test_id(record.test)[0]] |= roles_under_test(record, identities)
         self._flipping = {test: flipping_tools(groups) for test, groups in self.like_cells.items()}
@@ -109,3 +153,14 @@ class Blame:
         """Whether an outcome of ``test`` (``file::function``) speaks about ``tool`` in ``role``: the
         suite tests that role, or that tool's version alone turned the outcome somewhere."""
         return role in self._tested.get(test, ()) or (role, tool) in self._flipping.get(test, ())
+
+    def is_blamed_for(self, positions: Iterable[int], test: str, tool: ToolId) -> bool:
+        """Whether the finding of ``test`` made of the records at ``positions`` speaks about ``tool``: their
+        cells judged its answers, or that tool's version alone turned the outcome. Where every record
+        says whose answers it judged, the finding is theirs alone: a writer whose newer version a reader
+        can't read turns the outcome too, but the answer that failed is the reader's."""
+        positions = list(positions)
+        judged = any(tool in self._blamed[p] for p in positions)
+        if positions and all(self._judged[p] for p in positions):
+            return judged
+        return judged or (tool.role, tool.tool) in self._flipping.get(test, ())

@@ -5,6 +5,11 @@ A cell names a tool per role axis (``engine: docker@trixie``); no ``@`` suffix i
 generation. The record's ``evidence["tools"][role]`` says what the harness found (version,
 generation); older records have only the versions (tool or ``tool@generation`` -> version, read
 back as ``Record.versions`` whichever place an older writer put them), and their generation is unknown.
+
+A cell may also use tools no axis names: the signatures suite's writer and reader, the copies suite's
+copier. The suite records each under its role in ``evidence["tools"]`` (``writer``, ``reader``, or
+``writer <tool>`` when one cell uses several), and they are the cell's tools too (``ToolId.used``),
+so a finding can be blamed on the one whose answer it is.
 """
 
 from __future__ import annotations
@@ -17,6 +22,8 @@ from ocimatrix.results import Record
 from ocimatrix.tools import generations
 
 ROLES = ("builder", "engine", "runtime", "registry")  # the axes whose value names a tool
+# Roles of tools a cell used beyond its axes, in the order the site lists them; others follow by name.
+USED_ROLES = ("writer", "reader", "signer", "attacher", "copier")
 _PACKAGING_SUFFIX = re.compile(r"[+~].*$")
 
 
@@ -55,6 +62,7 @@ class ToolId:
     tool: str
     generation: str
     version: str
+    used: bool = False  # a tool the cell used beyond its axes (``evidence["tools"]``), not one an axis names
 
     @property
     def label(self) -> str:
@@ -87,7 +95,39 @@ def tools_of(record: Record) -> dict[str, ToolId]:
         version = str(observed.get("version") or recorded or "")
         generation = generation or str(observed.get("generation") or "")
         found[role] = ToolId(role=role, value=value, tool=tool, generation=generation, version=version)
+    found.update(_used_tools(record, found))
     return found
+
+
+def role_rank(role: str) -> tuple[int, int, str]:
+    """The order the site lists roles in: the axes', then the used tools' (``ROLES``, ``USED_ROLES``)."""
+    if role in ROLES:
+        return (0, ROLES.index(role), "")
+    if role in USED_ROLES:
+        return (1, USED_ROLES.index(role), "")
+    return (2, 0, role)
+
+
+def _used_tools(record: Record, found: dict[str, ToolId]) -> dict[str, ToolId]:
+    """The tools ``evidence["tools"]`` records beyond the cell's axes, keyed as recorded (``writer``,
+    ``writer cosign@trixie``); their role is the key's first word."""
+    seen = record.evidence.get("tools") if isinstance(record.evidence.get("tools"), dict) else {}
+    used: dict[str, ToolId] = {}
+    for key, observed in seen.items():
+        if not isinstance(key, str) or not key.strip() or key in found or not isinstance(observed, dict):
+            continue
+        tool = observed.get("tool")
+        if not isinstance(tool, str) or not tool:
+            continue
+        role = key.split()[0]
+        if role in ROLES:
+            # An axis's role the cell doesn't name (the runtime suite's probe builder): a means, not a cell's tool.
+            continue
+        generation = str(observed.get("generation") or "")
+        value = f"{tool}@{generation}" if generation else tool
+        version = str(observed.get("version") or "")
+        used[key] = ToolId(role=role, value=value, tool=tool, generation=generation, version=version, used=True)
+    return used
 
 
 def _registry_version(evidence: dict[str, Any]) -> str:

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ocimatrix.report.blame import Blame
-from ocimatrix.report.cell_tools import ROLES, ToolId
+from ocimatrix.report.cell_tools import ROLES, ToolId, role_rank
 from ocimatrix.report.model import split_test_id
 from ocimatrix.results import Record
 
@@ -99,8 +99,8 @@ def find_findings(records: list[Record], tools: list[dict[str, ToolId]], axes: l
         test = split_test_id(record.test)[0]
         identities = tools[position]
         if record.outcome == "passed":
-            for role, tool in identities.items():
-                passing[test][role].add(tool)
+            for tool in identities.values():
+                passing[test][tool.role].add(tool)
             continue
         if record.outcome not in FINDING_OUTCOMES:
             continue
@@ -118,21 +118,24 @@ def find_findings(records: list[Record], tools: list[dict[str, ToolId]], axes: l
                 url=record.spec.url if record.spec else "",
             )
         finding.records.append(position)
-        for role, tool in identities.items():
-            tools_by_finding[finding.id][role].add(tool)
+        for tool in identities.values():
+            tools_by_finding[finding.id][tool.role].add(tool)
         for axis in axes:
             if axis not in ROLES and record.cell.get(axis) is not None:
                 values_by_finding[finding.id][axis].add(str(record.cell[axis]))
     findings = list(by_key.values())
     for finding in findings:
         having = tools_by_finding[finding.id]
-        blamed = {role: {t for t in having[role] if blame.is_blamed(finding.test, role, t.tool)} for role in ROLES}
-        finding.tools = {role: _labels(blamed[role]) for role in ROLES if blamed[role]}
-        finding.context = {role: _labels(having[role] - blamed[role]) for role in ROLES if having[role] - blamed[role]}
+        roles = sorted(having, key=role_rank)
+        blamed = {
+            role: {t for t in having[role] if blame.is_blamed_for(finding.records, finding.test, t)} for role in roles
+        }
+        finding.tools = {role: _labels(blamed[role]) for role in roles if blamed[role]}
+        finding.context = {role: _labels(having[role] - blamed[role]) for role in roles if having[role] - blamed[role]}
         finding.axes = {axis: sorted(values) for axis, values in values_by_finding[finding.id].items()}
         # In a role it blames, the versions that pass the same test but never show it: the way out for a reader.
-        ways_out = {role: passing[finding.test][role] - having[role] if blamed[role] else set() for role in ROLES}
-        finding.passes_with = {role: _labels(ways_out[role]) for role in ROLES if ways_out[role]}
+        ways_out = {role: passing[finding.test][role] - having[role] if blamed[role] else set() for role in roles}
+        finding.passes_with = {role: _labels(ways_out[role]) for role in roles if ways_out[role]}
     order = {outcome: rank for rank, outcome in enumerate(FINDING_OUTCOMES)}
     findings.sort(key=lambda f: (order[f.outcome], -len(f.records), f.test, f.reason))
     return findings

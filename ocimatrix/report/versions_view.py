@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ocimatrix.report.blame import Blame, LikeCells, version_steps
-from ocimatrix.report.cell_tools import ROLES, ToolId
+from ocimatrix.report.cell_tools import ToolId, role_rank
 from ocimatrix.report.model import split_test_id
 from ocimatrix.results import OUTCOMES, Record
 
@@ -108,7 +108,7 @@ def versions_by_test(records: list[Record], tools: list[dict[str, ToolId]], axes
                 ],
             }
             # The tested tools first, the context after them.
-            for role, name in sorted(groups, key=lambda k: (k not in tested, ROLES.index(k[0]), k[1]))
+            for role, name in sorted(groups, key=lambda k: (k not in tested, role_rank(k[0]), k[1]))
         ]
         out.append(
             (

@@ -18,6 +18,7 @@ import json
 
 import pytest
 
+from ocimatrix import evidence
 from ocimatrix.distribution import referrers
 from ocimatrix.engines.signing import SIGNATURE_TAG, Signer, Written
 from ocimatrix.errors import EngineError, fail_with
@@ -51,6 +52,7 @@ def _record_path(recorder, bench, signed, written: Written) -> referrers.Listing
     "Referrers written by a signer or attacher agree with their manifests",
 )
 def test_written_entries_agree_with_their_manifests(cell, bench, writer: Signer, keyring, recorder):
+    evidence.judging("writer")
     signed = bench.written_by(writer, keyring)
     written = signed.work()
     listing = _record_path(recorder, bench, signed, written)
@@ -89,8 +91,11 @@ def _lister_expects(bench, signed) -> set[str]:
 
 @spec("distribution-spec/spec.md#listing-referrers", "A reader finds what a signer or attacher wrote")
 def test_reader_finds_what_the_writer_wrote(cell, bench, writer: Signer, reader: Signer | None, keyring, recorder):
+    evidence.judging("writer")
     signed = bench.written_by(writer, keyring)
     written = signed.work()
+    # From here on the answer is the reader's: its verify or discover, or the registry's for the harness.
+    evidence.judging("reader" if reader is not None else "registry")
     listing = _record_path(recorder, bench, signed, written)
     client = bench.ctx.client
     if reader is None:
@@ -156,12 +161,14 @@ def test_reader_finds_what_the_writer_wrote(cell, bench, writer: Signer, reader:
     "distribution-spec/spec.md#referrers-tag-schema", "The referrers index keeps every entry when several tools write"
 )
 def test_referrers_index_keeps_every_entry(cell, bench, keyring, all_writers, recorder):
+    evidence.judging("writer")
     repo, digest, ref = bench.subject("shared")
     client = bench.ctx.client
     seen: dict[str, tuple[str, str]] = {}  # entry digest -> (artifactType as first listed, who wrote it)
     history = []
     for tool in all_writers:
         name = tool.label
+        evidence.judging(f"writer {name}")  # the index as this write left it is this writer's answer
         try:
             tool.write(ref, keyring)
         except EngineError as exc:
