@@ -26,7 +26,7 @@ from ocimatrix.claims.catalog import Entry, Selection
 from ocimatrix.claims.here import Here
 from ocimatrix.claims.model import ClaimsFile, EngineClaim, ImageClaims
 from ocimatrix.specs import link
-from ocimatrix.tools.catalog import REFERENCE_BUILDER, generation_of, spelled
+from ocimatrix.tools.catalog import DEFAULT_RUNTIME, REFERENCE_BUILDER, generation_of, spelled
 
 CLAIMS_SUITE = "suites/claims/test_image_claims.py"
 SUPPLY_CHAIN_SUITE = "suites/claims/test_supply_chain.py"
@@ -374,11 +374,14 @@ def matrix_document(claims_file: ClaimsFile, claims: list[Claim], host_platform:
     axes.setdefault("engine", [spelled(REFERENCE_BUILDER, g) for g in generations] or [REFERENCE_BUILDER])
     axes.setdefault("platform", [host_platform])
     # The run starts a root only for a generation some cell names: a verifier or copier of a root
-    # generation gets that generation's reference builder in the engine axis, as a runtime claim does.
+    # generation gets a cell of that generation's reference builder with its default runtime (an engine
+    # and a runtime of one generation), as a runtime claim's crun@trixie gets a trixie engine.
     named = {generation_of(v) for v in axes["engine"]}
     for generation in supply_chain_generations(claims_file, claims):
         if generation not in named:
             axes["engine"].append(spelled(REFERENCE_BUILDER, generation))
+            runtimes = axes.setdefault("runtime", [DEFAULT_RUNTIME])
+            runtimes.append(spelled(DEFAULT_RUNTIME, generation))
             named.add(generation)
     if claims_file.cri is not None:
         axes["runtime"] = list(dict.fromkeys([*axes.get("runtime", []), *claims_file.cri.runtimes]))
