@@ -43,6 +43,14 @@ SUITE_ROLES: dict[str, tuple[str, ...]] = {
     "distribution": ("registry",),
     # A writer's entries, a reader's verify, the registry's listing: each cell says which it judged last.
     "signatures": ("writer", "reader", "registry"),
+    # The harness writes the layers and the store probes itself: what is judged is the engine's answer;
+    # the runc it was set up with is context.
+    "layers": ("engine",),
+    "store": ("engine",),
+    # A copy is the copier's (skopeo, crane) or, for save and load, the engine's.
+    "copies": ("copier", "engine"),
+    # BuildKit's index and attestations are the builder's; pulling and running them, the engine's.
+    "attestations": ("builder", "engine"),
 }
 # Suites whose record says which of their roles it drove: an image check reads either what a
 # builder pushed or what a runner saved, and records only that tool.

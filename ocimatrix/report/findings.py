@@ -21,6 +21,7 @@ from typing import Any
 from ocimatrix.report.blame import Blame
 from ocimatrix.report.cell_tools import ROLES, ToolId, role_rank
 from ocimatrix.report.model import split_test_id
+from ocimatrix.report.observed import observed
 from ocimatrix.results import Record
 
 FINDING_OUTCOMES = ("failed", "xfailed", "error")
@@ -59,6 +60,7 @@ class Finding:
     context: dict[str, list[str]] = field(default_factory=dict)  # role -> labels merely in its cells
     axes: dict[str, list[str]] = field(default_factory=dict)  # other axis -> the values its cells have
     passes_with: dict[str, list[str]] = field(default_factory=dict)  # role -> labels passing the same test
+    seen: dict[str, int] = field(default_factory=dict)  # what its cells saw (``observed``) -> how many cells
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -74,6 +76,7 @@ class Finding:
             "ctx": self.context,
             "axes": self.axes,
             "passes": self.passes_with,
+            "seen": [[fact, n] for fact, n in sorted(self.seen.items(), key=lambda item: (-item[1], item[0]))],
         }
 
 
@@ -118,6 +121,9 @@ def find_findings(records: list[Record], tools: list[dict[str, ToolId]], axes: l
                 url=record.spec.url if record.spec else "",
             )
         finding.records.append(position)
+        fact = observed(record)
+        if fact:
+            finding.seen[fact] = finding.seen.get(fact, 0) + 1
         for tool in identities.values():
             tools_by_finding[finding.id][tool.role].add(tool)
         for axis in axes:

@@ -19,7 +19,8 @@ from ocimatrix.report.cell_tools import ToolId
 from ocimatrix.report.model import SiteData
 from ocimatrix.results import Record
 
-INTEROP_SUITES = ("lifecycle", "platforms")  # the suites that build with one tool and run with another
+# The suites that build with one tool and run with another (attestations: BuildKit's index, every engine).
+INTEROP_SUITES = ("lifecycle", "platforms", "attestations")
 REGISTRY_SUITES = ("distribution",)  # the suites whose checks are a registry's answers, cell by registry
 
 

@@ -12,13 +12,14 @@ CRI engine's, and the runc or crun it was set up with is shown beside it as cont
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
 from ocimatrix.report.blame import Blame, LikeCells, version_steps
 from ocimatrix.report.cell_tools import ToolId, role_rank
 from ocimatrix.report.model import split_test_id
+from ocimatrix.report.observed import observed
 from ocimatrix.results import OUTCOMES, Record
 
 EXAMPLE_CELLS = 3
@@ -31,6 +32,7 @@ class TestVersions:
     section: str
     url: str
     counts: dict[ToolId, list[int]] = field(default_factory=dict)
+    seen: dict[ToolId, Counter[str]] = field(default_factory=lambda: defaultdict(Counter))  # what its cells saw
 
 
 def _context_label(context: tuple[tuple[str, str], ...]) -> str:
@@ -63,6 +65,11 @@ def _changes(groups: LikeCells) -> list[dict[str, Any]]:
     return sorted(found.values(), key=lambda c: (c["kind"] != "broken", c["role"], c["tool"], c["to"]))
 
 
+def _seen(facts: Counter[str] | None) -> list[list[Any]]:
+    """What the cells of one version saw (``observed``), the most frequent first: [fact, cells]."""
+    return [[fact, n] for fact, n in sorted((facts or {}).items(), key=lambda item: (-item[1], item[0]))]
+
+
 def _rate(counts: list[int]) -> float | None:
     passed = counts[OUTCOMES.index("passed")]
     ran = passed + sum(counts[OUTCOMES.index(o)] for o in ("failed", "error", "xfailed"))
@@ -85,8 +92,11 @@ def versions_by_test(records: list[Record], tools: list[dict[str, ToolId]], axes
             section, url = (record.spec.section, record.spec.url) if record.spec else ("", "")
             entry = tests[test] = TestVersions(test, record.suite, section, url)
         outcome_index = OUTCOMES.index(record.outcome)
+        fact = observed(record)
         for tool in identities.values():
             entry.counts.setdefault(tool, [0] * len(OUTCOMES))[outcome_index] += 1
+            if fact:
+                entry.seen[tool][fact] += 1
 
     out = []
     for position, entry in enumerate(tests.values()):
@@ -103,7 +113,7 @@ def versions_by_test(records: list[Record], tools: list[dict[str, ToolId]], axes
                 "tool": name,
                 "context": (role, name) not in tested,
                 "rows": [
-                    {"label": t.label, "value": t.value, "counts": entry.counts[t]}
+                    {"label": t.label, "value": t.value, "counts": entry.counts[t], "seen": _seen(entry.seen.get(t))}
                     for t in sorted(groups[(role, name)], key=ToolId.sort_key)
                 ],
             }

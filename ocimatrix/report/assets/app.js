@@ -1090,6 +1090,16 @@
     return out;
   }
 
+  function seenList(seen) {
+    return el(
+      "ul",
+      { class: "seen" },
+      seen.map(function (pair) {
+        return el("li", null, [pair[0] + " ", el("small", { class: "meta", text: "(" + plural(pair[1], "cell") + ")" })]);
+      })
+    );
+  }
+
   function findingItem(k, n, mask) {
     var f = findings[k];
     var total = f.recs.length;
@@ -1111,6 +1121,8 @@
       return (ROLE_WORDS[role] || role) + " " + f.passes[role].join(", ");
     });
     if (passes.length) facts.push(["passes with", passes.join("; ")]);
+    // What its cells saw where the outcome alone doesn't say (the platform a store ran, an engine's answer).
+    if (f.seen && f.seen.length) facts.push(["seen", seenList(f.seen)]);
     facts.push(["spec", specLink(f.section, f.url)]);
     var link = el("a", {
       href: (function () {
@@ -1251,7 +1263,8 @@
     var rows = D.interop ? D.interop.rows : [],
       cols = D.interop ? D.interop.cols : [];
     if (!rows.length || !cols.length) {
-      host.appendChild(el("p", { class: "empty", text: "No cell here was built by one tool and run by another (the lifecycle and platforms suites do that)." }));
+      var which = D.interop ? D.interop.suites.join(", ") : "lifecycle, platforms";
+      host.appendChild(el("p", { class: "empty", text: "No cell here was built by one tool and run by another (the " + which + " suites do that)." }));
       return;
     }
     var suiteOk = {};
@@ -1277,7 +1290,7 @@
       return tool.tool + (tool.version ? " " + tool.version.replace(/[+~].*$/, "") : "");
     }
     var table = el("table", { class: "grid interop" });
-    table.appendChild(el("caption", { class: "sr-only", text: "Outcome counts of the lifecycle and platforms cells, by the tool that built the image (rows) and the tool that pulled and ran it (columns)" }));
+    table.appendChild(el("caption", { class: "sr-only", text: "Outcome counts of the " + D.interop.suites.join(", ") + " cells, by the tool that built the image (rows) and the tool that pulled and ran it (columns)" }));
     var thead = el("thead");
     var top = el("tr", null, [
       el("th", { scope: "col", class: "corner", rowspan: "2" }, [el("span", { class: "corner-rows", text: "built by \u2193" }), el("span", { class: "corner-cols", text: "run by \u2192" })]),
@@ -1469,6 +1482,11 @@
 
   function versionTable(entry) {
     var tbody = el("tbody");
+    var withSeen = testedGroups(entry).some(function (group) {
+      return group.rows.some(function (row) {
+        return row.seen && row.seen.length;
+      });
+    });
     testedGroups(entry).forEach(function (group) {
       group.rows.forEach(function (row, k) {
         var status = statusOf(row.counts);
@@ -1481,12 +1499,15 @@
               node.setAttribute("aria-hidden", "true");
               return node;
             }))),
+            withSeen ? el("td", { class: "v-seen" }, row.seen && row.seen.length ? [seenList(row.seen)] : null) : null,
           ])
         );
       });
     });
+    var heads = [el("th", { scope: "col", text: "tool" }), el("th", { scope: "col", text: "version (generation)" }), el("th", { scope: "col", text: "pass rate and outcomes" })];
+    if (withSeen) heads.push(el("th", { scope: "col", text: "what its cells saw" }));
     return el("table", { class: "plain versions-table" }, [
-      el("thead", null, [el("tr", null, [el("th", { scope: "col", text: "tool" }), el("th", { scope: "col", text: "version (generation)" }), el("th", { scope: "col", text: "pass rate and outcomes" })])]),
+      el("thead", null, [el("tr", null, heads)]),
       tbody,
       contextRows(entry),
     ]);
