@@ -1,6 +1,7 @@
 """docs/registries.md maps every `Specify` of distribution-spec's legacy Ginkgo suite at a pinned commit:
-one numbered row each, checks and setup/teardown counted, and every ocimatrix test a row names exists,
-so a renamed or deleted test shows up here instead of as a silently stale map."""
+one numbered row each, checks and setup/teardown counted, and every ocimatrix test a row names exists
+(in the distribution suite, or the signatures suite for artifacts a tool made), so a renamed or deleted
+test shows up here instead of as a silently stale map."""
 
 from __future__ import annotations
 
@@ -32,11 +33,11 @@ def test_one_row_per_specify_at_the_pinned_commit():
 
 def test_every_check_names_an_ocimatrix_test_and_each_exists():
     defined = set()
-    for path in (ROOT / "suites" / "distribution").glob("test_*.py"):
+    for path in [*(ROOT / "suites" / "distribution").glob("test_*.py"), ROOT / "suites/signatures/test_artifacts.py"]:
         defined |= set(re.findall(r"^def (test_\w+)\(", path.read_text(), re.M))
     for number, _, kind, ours in rows():
         named = _TEST.findall(ours)
         if kind == "check":
             assert named, f"row {number}: a check maps to an ocimatrix test"
         for name in named:
-            assert name in defined, f"row {number}: no {name} in suites/distribution"
+            assert name in defined, f"row {number}: no {name} in suites/distribution (or the signatures' artifacts)"

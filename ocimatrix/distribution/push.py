@@ -380,6 +380,7 @@ def push_manifest_subject_missing(ctx: DistContext) -> None:
         repo, artifact.digest, artifact, what, "a registry MUST accept a manifest whose subject doesn't exist"
     )
     expect.note("oci_subject_header", response.headers.get("OCI-Subject", "(absent)"))
+    expect.note("put_answer", f"{response.status_code} {response.reason_phrase}")
 
 
 def _patch(ctx: DistContext, location: str, chunk: bytes, start: int | None, what: str):

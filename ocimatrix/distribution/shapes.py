@@ -23,7 +23,7 @@ from typing import Any
 
 from ocimatrix.distribution import expect
 from ocimatrix.distribution.client import NotApplicable
-from ocimatrix.distribution.content import Blob, Manifest, referrer_descriptor
+from ocimatrix.distribution.content import Blob, Manifest, referrer_descriptor, referrers_tag
 from ocimatrix.distribution.context import DistContext
 from ocimatrix.oci.digest import digest_bytes
 from ocimatrix.oci.mediatypes import (
@@ -316,6 +316,7 @@ def build(shape: str) -> ShapeData:
 def _push(ctx: DistContext, repo: str, data: ShapeData, shape: str) -> bool:
     """Push the shape; whether the registry answered OCI-Subject (it has the referrers API)."""
     subject_header = False
+    answers: list[dict[str, Any]] = []
     for blob in data.blobs.values():
         ctx.push_blob(repo, blob, f"{shape}: pushing blob {blob.digest[:19]}... ({blob.media_type})")
     for manifest, tag in data.manifests:
@@ -330,10 +331,21 @@ def _push(ctx: DistContext, repo: str, data: ShapeData, shape: str) -> bool:
         if response.status_code in (400, 405) and data.algorithm != "sha256":
             answer = expect.refusal_of_optional_feature(response, what, f"{data.algorithm} digests")
             raise NotApplicable(f"the registry does not support {data.algorithm} digests ({answer})")
+        subject = manifest.document.get("subject", {}).get("digest")
+        if subject:
+            # How the registry answered a manifest whose subject it holds, or doesn't (yet): kept per run.
+            pushed = {m.digest for m, _ in data.manifests[: data.manifests.index((manifest, tag))]}
+            answers.append(
+                {
+                    "subject": "present" if subject in pushed else "missing",
+                    "status": response.status_code,
+                    "OCI-Subject": response.headers.get("OCI-Subject", "(absent)"),
+                }
+            )
+            expect.note("subject_answers", answers)
         expect.status(response, 201, what, "a registry MUST accept this manifest (§Pushing Manifests)")
         ctx.cleanup.manifests.append((repo, manifest.digest))
         told = response.headers.get("OCI-Subject")
-        subject = manifest.document.get("subject", {}).get("digest")
         if subject and told and told != subject:
             expect.fail(response, what, f"{what}: OCI-Subject is {told!r}, but the subject is {subject}", "OCI-Subject")
         subject_header = subject_header or bool(subject and told)
@@ -342,7 +354,9 @@ def _push(ctx: DistContext, repo: str, data: ShapeData, shape: str) -> bool:
     return subject_header
 
 
-def _read_manifest(ctx: DistContext, repo: str, manifest: Manifest, reference: str, shape: str) -> None:
+def read_manifest(ctx: DistContext, repo: str, manifest: Manifest, reference: str, shape: str) -> None:
+    """``manifest`` read back by ``reference`` (GET and HEAD): 200, byte for byte, its media type as
+    Content-Type, its digest as Docker-Content-Digest, its size as HEAD's Content-Length."""
     by = "tag" if reference != manifest.digest else "digest"
     what = f"{shape}: GET manifest by {by} {reference[:26]}"
     response = ctx.get_manifest(repo, reference, what)
@@ -374,8 +388,26 @@ def _read_blob(ctx: DistContext, repo: str, blob: Blob, shape: str) -> None:
     expect.content_length(response, blob.size, what)
 
 
+def read_blob_of(ctx: DistContext, repo: str, descriptor: dict[str, Any], shape: str) -> None:
+    """The blob a descriptor names, read back (GET and HEAD) without knowing its bytes beforehand."""
+    digest, size = str(descriptor.get("digest", "")), descriptor.get("size")
+    what = f"{shape}: GET blob {digest[:19]}..."
+    response = ctx.request("GET", f"/v2/{repo}/blobs/{digest}", what=what)
+    expect.status(response, 200, what, "a blob a pushed manifest names MUST be pullable")
+    expect.body_digest(response, digest, what, size if isinstance(size, int) else None)
+    what = f"{shape}: HEAD blob {digest[:19]}..."
+    response = ctx.request("HEAD", f"/v2/{repo}/blobs/{digest}", what=what)
+    expect.status(response, 200, what, "a pushed blob MUST answer HEAD with 200")
+    if isinstance(size, int):
+        expect.content_length(response, size, what)
+
+
 def _check_tags(ctx: DistContext, repo: str, data: ShapeData, shape: str) -> None:
-    tags = sorted({tag for _, tag in data.manifests if tag})
+    check_tags_listed(ctx, repo, sorted({tag for _, tag in data.manifests if tag}), shape)
+
+
+def check_tags_listed(ctx: DistContext, repo: str, tags: list[str], shape: str) -> None:
+    """Every tag of ``tags`` MUST be in the repository's tag list."""
     if not tags:
         return
     what = f"{shape}: tag list"
@@ -393,7 +425,9 @@ def _check_referrers(ctx: DistContext, repo: str, data: ShapeData, shape: str, s
         response = ctx.request("GET", f"/v2/{repo}/referrers/{subject}", what=what, headers={"Accept": OCI_INDEX})
         if response.status_code == 404 and not subject_header:
             # No OCI-Subject to any push and 404 for a subject with referrers: no referrers API (lawful).
-            expect.note("referrers_api", "absent (404): the shape's referrers were not checked")
+            # The pusher then keeps the referrers tag schema's index itself, and the registry must keep it.
+            expect.note("referrers_api", "absent (404): the pusher keeps the referrers tag schema's index")
+            _check_fallback_indexes(ctx, repo, data, shape)
             return
         expect.status(
             response, 200, what, "a registry that answered OCI-Subject has the referrers API: 200 and an image index"
@@ -424,15 +458,33 @@ def _check_referrers(ctx: DistContext, repo: str, data: ShapeData, shape: str, s
                 )
 
 
+def _check_fallback_indexes(ctx: DistContext, repo: str, data: ShapeData, shape: str) -> None:
+    """The client's side of a registry without the referrers API (§Unavailable Referrers API): an image
+    index of the referrers under the tag ``<alg>-<hex>`` of each subject, whose target may be absent.
+    The registry MUST accept it like any index, serve it back byte for byte, and list its tag."""
+    tags = []
+    for subject, expected in data.referrers.items():
+        tag = referrers_tag(subject)
+        document = {"schemaVersion": 2, "mediaType": OCI_INDEX, "manifests": expected}
+        index = Manifest(_json(document), OCI_INDEX, (), document)
+        ctx.push_manifest(
+            repo, tag, index, f"{shape}: pushing the referrers tag {tag}", "a registry MUST accept an image index (201)"
+        )
+        read_manifest(ctx, repo, index, tag, f"{shape} fallback")
+        tags.append(tag)
+    check_tags_listed(ctx, repo, tags, f"{shape} fallback")
+    expect.note("referrers_tags", tags)
+
+
 def round_trip(ctx: DistContext, shape: str) -> None:
     """Push ``shape``; every manifest, blob, tag and referrer MUST then read back exactly."""
     data = build(shape)
     repo = ctx.new_repo(f"shape-{shape}")
     subject_header = _push(ctx, repo, data, shape)
     for manifest, tag in data.manifests:
-        _read_manifest(ctx, repo, manifest, manifest.digest, shape)
+        read_manifest(ctx, repo, manifest, manifest.digest, shape)
         if tag:
-            _read_manifest(ctx, repo, manifest, tag, shape)
+            read_manifest(ctx, repo, manifest, tag, shape)
     for blob in data.blobs.values():
         _read_blob(ctx, repo, blob, shape)
     _check_tags(ctx, repo, data, shape)

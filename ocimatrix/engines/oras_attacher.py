@@ -1,5 +1,6 @@
 """oras: attaches an artifact to an image (``oras attach --artifact-type``) and lists what points at
-an image (``oras discover``).
+an image (``oras discover``); for the artifacts checks it also pushes an artifact of its own making
+(``oras push --artifact-type``) and attaches one, handing back the manifest it wrote (``--export-manifest``).
 
 An attached artifact is a referrer; on a registry without the referrers API oras keeps the
 referrers tag schema's index. The artifact type names the attaching tool's generation, so the
@@ -10,15 +11,16 @@ give the same digest).
 from __future__ import annotations
 
 import json
+import secrets
 
-from ocimatrix.engines.signing import REFERRER, Keyring, ReadBack, Signer, Written, words
+from ocimatrix.engines.signing import REFERRER, Attacher, Exported, Keyring, ReadBack, Written, words
 from ocimatrix.errors import EngineError
 
 PAYLOAD = "attached.json"
 PAYLOAD_TYPE = "application/json"
 
 
-class OrasAttacher(Signer):
+class OrasAttacher(Attacher):
     name = "oras"
     family = "oras"
     verifies = False
@@ -38,6 +40,33 @@ class OrasAttacher(Signer):
         argv += ["--format", "json", ref, f"{keys.path(PAYLOAD)}:{PAYLOAD_TYPE}"]
         result = self.run(argv, keys, "oras attach")
         return Written(self.label, self.family, REFERRER, self.artifact_type, words(result))
+
+    def _exported(self, argv: list[str], keys: Keyring, what: str, files: list[str]) -> Exported:
+        """Run ``oras <argv>`` writing the manifest it pushes to a file of its own, and read it back."""
+        path = keys.path(f"exported-{self.generation}-{secrets.token_hex(6)}.json")
+        result = self.run([*argv, "--export-manifest", str(path), *files], keys, what)
+        try:
+            return Exported(path.read_bytes(), words(result))
+        except OSError as exc:
+            raise EngineError(
+                f"{what} exited 0 but left no manifest at --export-manifest ({exc.strerror})",
+                step=what,
+                answer=words(result),
+            ) from None
+        finally:
+            path.unlink(missing_ok=True)
+
+    def push_artifact(self, ref: str, keys: Keyring, artifact_type: str, *, with_file: bool = True) -> Exported:
+        """``oras push --artifact-type``: an image-spec v1.1 artifact (oras's default manifest), with the
+        payload as its one layer, or with no file at all."""
+        files = [f"{keys.path(PAYLOAD)}:{PAYLOAD_TYPE}"] if with_file else []
+        argv = ["push", "--plain-http", "--disable-path-validation", "--artifact-type", artifact_type, ref]
+        return self._exported(argv, keys, "oras push", files)
+
+    def attach_artifact(self, ref: str, keys: Keyring, artifact_type: str) -> Exported:
+        """``oras attach --artifact-type``: an artifact whose ``subject`` is ``ref``, as oras writes it."""
+        argv = ["attach", "--plain-http", "--disable-path-validation", "--artifact-type", artifact_type, ref]
+        return self._exported(argv, keys, "oras attach", [f"{keys.path(PAYLOAD)}:{PAYLOAD_TYPE}"])
 
     def read(self, ref: str, keys: Keyring, written: Written) -> ReadBack:
         result = self.run(["discover", "--plain-http", "--format", "json", ref], keys, "oras discover", check=False)

@@ -112,6 +112,30 @@ class Signer(BoundTool):
         raise NotImplementedError(f"{self.name} verifies no signature")
 
 
+@dataclass
+class Exported:
+    """A manifest an attacher pushed, byte for byte as the tool wrote it down, and the tool's own words."""
+
+    manifest: bytes
+    output: str
+
+
+class Attacher(Signer):
+    """A tool that also pushes artifacts of its own making: one with ``artifactType`` (and the empty
+    config, or none of its files), and one attached to an existing image (a ``subject``)."""
+
+    @property
+    def artifact_type(self) -> str:
+        """The ``artifactType`` this tool's attachments carry."""
+        raise NotImplementedError
+
+    def push_artifact(self, ref: str, keys: Keyring, artifact_type: str, *, with_file: bool = True) -> Exported:
+        raise NotImplementedError
+
+    def attach_artifact(self, ref: str, keys: Keyring, artifact_type: str) -> Exported:
+        raise NotImplementedError
+
+
 def words(result: CommandResult) -> str:
     """A command's own words: what it printed, errors first."""
     return "\n".join(text.strip() for text in (result.stderr, result.stdout) if text.strip())

@@ -24,7 +24,7 @@ import pytest
 
 from ocimatrix import evidence
 from ocimatrix.distribution.context import DistContext, safe_component
-from ocimatrix.engines.signing import Keyring, Signer, Written
+from ocimatrix.engines.signing import Attacher, Keyring, Signer, Written
 from ocimatrix.errors import EngineError, HarnessError, ServiceUnavailable, fail_with
 from ocimatrix.matrix import suite_tools
 from ocimatrix.plugin.items import MATRIX_KEY
@@ -38,6 +38,11 @@ SUITE = "signatures"
 def writer_values() -> list[str]:
     """``name@generation`` for each signer and attacher of each root generation, in catalog order."""
     return suite_tools(SUITE)
+
+
+def attacher_values() -> list[str]:
+    """The writers that also push artifacts of their own (the catalog's ``attacher`` role)."""
+    return [name for name in writer_values() if "attacher" in catalog.lookup(name).roles]
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -56,6 +61,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "writer_name" in metafunc.fixturenames:
         metafunc.parametrize("writer_name", writer_values())
+    if "attacher_name" in metafunc.fixturenames:
+        metafunc.parametrize("attacher_name", attacher_values())
     if "reader_name" in metafunc.fixturenames:
         metafunc.parametrize("reader_name", [*writer_values(), HARNESS])
 
@@ -123,6 +130,15 @@ def _bound(name: str, endpoints, bound_tools, keyring: Keyring) -> Signer:
 @pytest.fixture
 def writer(writer_name: str, endpoints, bound_tools, keyring: Keyring, recorder) -> Signer:
     tool = _bound(writer_name, endpoints, bound_tools, keyring)
+    bound_tools.note(recorder, "writer", tool)
+    return tool
+
+
+@pytest.fixture
+def attacher(attacher_name: str, endpoints, bound_tools, keyring: Keyring, recorder) -> Attacher:
+    """An attacher as the writer of an artifact cell (recorded as the cell's ``writer``)."""
+    tool = _bound(attacher_name, endpoints, bound_tools, keyring)
+    assert isinstance(tool, Attacher)
     bound_tools.note(recorder, "writer", tool)
     return tool
 
