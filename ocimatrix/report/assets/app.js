@@ -1452,13 +1452,13 @@
     }, 0);
   }
 
-  function contextRows(entry) {
+  function contextRows(entry, columns) {
     var groups = entry.tools.filter(function (group) {
       return group.context;
     });
     if (!groups.length) return null;
     var tbody = el("tbody", { class: "v-context-rows" }, [
-      el("tr", null, [el("th", { scope: "colgroup", colspan: "3", class: "v-context-head", text: "Also in these cells, as context: the suite doesn't test them and no version of theirs changes the outcome" })]),
+      el("tr", null, [el("th", { scope: "colgroup", colspan: String(columns), class: "v-context-head", text: "Also in these cells, as context: the suite doesn't test them and no version of theirs changes the outcome" })]),
     ]);
     groups.forEach(function (group) {
       group.rows.forEach(function (row, k) {
@@ -1509,7 +1509,7 @@
     return el("table", { class: "plain versions-table" }, [
       el("thead", null, [el("tr", null, heads)]),
       tbody,
-      contextRows(entry),
+      contextRows(entry, heads.length),
     ]);
   }
 
