@@ -92,3 +92,30 @@ def test_a_layout_lacking_a_blob_it_lists_is_no_failure(tmp_path):
     recorder = evidence.Recorder()
     conformance.record_report(recorder, report)
     assert recorder.evidence["violations"][0]["rule_id"] == "layout.blob-absent"
+
+
+def test_a_listing_is_confirmed_by_the_validators_words_alone(tmp_path):
+    """The image suite's failure carries the validator's error lines as the answer to `ocimatrix validate`:
+    a listing matching them xfails the cell; one matching only the harness's headline can't confirm it."""
+    from corpus.make_corpus import CASES
+    from verdict_cases import raised
+
+    from ocimatrix.errors import fail_with
+    from ocimatrix.oci.validate import validate_archive
+    from ocimatrix.plugin.verdicts import decide
+
+    case = next(c for c in CASES if c.name == "docker-save-layer-missing")
+    source, _ = case.build(tmp_path)
+    report = validate_archive(source)
+    try:
+        fail_with(
+            conformance.nonconformance_message("ctr 1.6.20", "saved the image it pulled as an archive that", report),
+            step="ocimatrix validate",
+            answer=conformance.violations_answer(report),
+        )
+    except Exception as exc:  # noqa: BLE001 - the suite's failure, as pytest hands it over
+        failure = raised(exc)
+    listed = {"test": "t", "cell": {}, "step": "^ocimatrix validate$", "reason": "r"}
+    assert decide(failure, expected={**listed, "match": r"(?m)^blob\.missing at manifest\.json:"}).outcome == "xfailed"
+    assert decide(failure, expected={**listed, "match": r"breaks the spec"}).outcome == "failed"
+    assert decide(failure, expected={**listed, "step": "^ctr export$", "match": r"blob\.missing"}).outcome == "failed"
