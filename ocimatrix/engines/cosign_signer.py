@@ -11,15 +11,28 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ocimatrix.engines.signing import REFERRER, SIGNATURE_TAG, Keyring, ReadBack, Signer, Written, words
+from ocimatrix.engines.signing import (
+    KEEPS_SIGNATURES,
+    REFERRER,
+    SIGNATURE_TAG,
+    CopyWay,
+    Keyring,
+    ReadBack,
+    SignedCopier,
+    Signer,
+    Written,
+    words,
+)
 
 BUNDLE_TYPE = "application/vnd.dev.sigstore.bundle.v0.3+json"
 REGISTRY_FLAGS = ["--allow-insecure-registry", "--allow-http-registry"]
 
 
-class CosignSigner(Signer):
+class CosignSigner(Signer, SignedCopier):
     name = "cosign"
     family = "cosign"
+    # ``cosign copy``: "the supplied container image and signatures" (its help), so cosign's own.
+    copy_ways = (CopyWay("copy", "cosign copy", KEEPS_SIGNATURES, (family,)),)
 
     def environment(self, keys: Keyring) -> dict[str, str]:
         # An empty password for the generated key; TUF and sigstore caches in the worker's own empty
@@ -43,6 +56,9 @@ class CosignSigner(Signer):
         if self.writes_bundle():
             return Written(self.label, self.family, REFERRER, BUNDLE_TYPE, words(result))
         return Written(self.label, self.family, SIGNATURE_TAG, "", words(result))
+
+    def copy_signed(self, way: CopyWay, source: str, dest: str, keys: Keyring) -> str:
+        return words(self.run(["copy", *REGISTRY_FLAGS, source, dest], keys, way.command))
 
     def read(self, ref: str, keys: Keyring, written: Written) -> ReadBack:
         bundle = "true" if written.how == REFERRER else "false"

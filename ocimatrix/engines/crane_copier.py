@@ -4,13 +4,20 @@ generation whose Debian has it (sid's crane 0.20.7)."""
 from __future__ import annotations
 
 from ocimatrix.engines.base import BoundTool, first_line_version, run_command
+from ocimatrix.engines.signing import KEEPS_TAGS, OFFLINE_ENV, CopyWay, Keyring, SignedCopier, repository_of, words
 from ocimatrix.errors import Unsupported
 
 TRANSPORT = "docker://"
 
 
-class CraneCopier(BoundTool):
+class CraneCopier(BoundTool, SignedCopier):
     name = "crane"
+    # ``crane copy`` copies the image ("retaining the digest value", its help); ``--all-tags`` "copy all
+    # tags from SRC to DST": the signature and referrers tags are tags too.
+    copy_ways = (
+        CopyWay("copy", "crane copy"),
+        CopyWay("all-tags", "crane copy --all-tags", KEEPS_TAGS),
+    )
 
     def unavailable(self) -> str | None:
         if self.site is None:
@@ -36,3 +43,9 @@ class CraneCopier(BoundTool):
         """The manifest digest the registry serves for ``ref``, as crane reads it."""
         argv = self.wrap([self.binary, "digest", "--insecure", ref])
         return run_command(argv, env=self.tool_env(), what="crane digest").stdout.strip()
+
+    def copy_signed(self, way: CopyWay, source: str, dest: str, keys: Keyring) -> str:
+        refs = [repository_of(source), repository_of(dest)] if way.keeps == KEEPS_TAGS else [source, dest]
+        flags = ["--all-tags"] if way.keeps == KEEPS_TAGS else []
+        argv = self.wrap([self.binary, "copy", "--insecure", *flags, *refs])
+        return words(run_command(argv, env=self.tool_env(OFFLINE_ENV), what=way.command))

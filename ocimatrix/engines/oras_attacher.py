@@ -13,17 +13,30 @@ from __future__ import annotations
 import json
 import secrets
 
-from ocimatrix.engines.signing import REFERRER, Attacher, Exported, Keyring, ReadBack, Written, words
+from ocimatrix.engines.signing import (
+    KEEPS_REFERRERS,
+    REFERRER,
+    Attacher,
+    CopyWay,
+    Exported,
+    Keyring,
+    ReadBack,
+    SignedCopier,
+    Written,
+    words,
+)
 from ocimatrix.errors import EngineError
 
 PAYLOAD = "attached.json"
 PAYLOAD_TYPE = "application/json"
 
 
-class OrasAttacher(Attacher):
+class OrasAttacher(Attacher, SignedCopier):
     name = "oras"
     family = "oras"
     verifies = False
+    # ``oras cp -r``: "recursively copy the artifact and its referrer artifacts" (its help).
+    copy_ways = (CopyWay("recursive", "oras cp -r", KEEPS_REFERRERS),)
 
     @property
     def artifact_type(self) -> str:
@@ -67,6 +80,10 @@ class OrasAttacher(Attacher):
         """``oras attach --artifact-type``: an artifact whose ``subject`` is ``ref``, as oras writes it."""
         argv = ["attach", "--plain-http", "--disable-path-validation", "--artifact-type", artifact_type, ref]
         return self._exported(argv, keys, "oras attach", [f"{keys.path(PAYLOAD)}:{PAYLOAD_TYPE}"])
+
+    def copy_signed(self, way: CopyWay, source: str, dest: str, keys: Keyring) -> str:
+        argv = ["cp", "--recursive", "--from-plain-http", "--to-plain-http", source, dest]
+        return words(self.run(argv, keys, way.command))
 
     def read(self, ref: str, keys: Keyring, written: Written) -> ReadBack:
         result = self.run(["discover", "--plain-http", "--format", "json", ref], keys, "oras discover", check=False)

@@ -34,6 +34,24 @@ REFERRER = "referrer"
 SIGNATURE_TAG = "signature tag"
 
 
+# What a copy to another registry is asked to keep beside the image (``CopyWay.keeps``).
+KEEPS_NOTHING = "nothing beside the image"
+KEEPS_REFERRERS = "referrers"
+KEEPS_SIGNATURES = "its own signatures"  # of the families ``CopyWay.families`` names
+KEEPS_SIGNATURE_TAGS = "signature tags"  # sigstore attachments: signatures under ``<alg>-<hex>.sig``
+KEEPS_TAGS = "every tag"
+
+
+@dataclass(frozen=True)
+class CopyWay:
+    """One way a tool copies a signed image to another registry, and what the user asked it to keep."""
+
+    name: str  # the case's name (``all``, ``recursive``, ...)
+    command: str  # how a user asks for it, as the docs and the site show it
+    keeps: str = KEEPS_NOTHING
+    families: tuple[str, ...] = ()  # for KEEPS_SIGNATURES: whose signatures
+
+
 @dataclass(frozen=True)
 class Keyring:
     """Where one worker's keys, certificates and payloads live (created per run, never reported)."""
@@ -110,6 +128,24 @@ class Signer(BoundTool):
         """Verify ``ref``'s signature with a key or certificate someone else made (a claims file's), which
         must lie under ``keys`` (the roots see nothing else of this host). Only a verifier does."""
         raise NotImplementedError(f"{self.name} verifies no signature")
+
+
+class SignedCopier:
+    """A tool that copies an image to another registry in the ways ``copy_ways`` declares (a mixin of
+    drivers: skopeo, crane, and the signers and attachers that copy)."""
+
+    copy_ways: ClassVar[tuple[CopyWay, ...]] = ()
+
+    def copy_signed(self, way: CopyWay, source: str, dest: str, keys: Keyring) -> str:
+        """Copy ``source`` (``host/repository:tag``) to ``dest`` in ``way``; returns the tool's words, and
+        raises ``EngineError`` with them when it refuses. ``keys`` holds the tool's configuration."""
+        raise NotImplementedError
+
+
+def repository_of(ref: str) -> str:
+    """``host/repository`` of ``host/repository:tag``."""
+    host, _, path = ref.partition("/")
+    return f"{host}/{path.rpartition(':')[0] or path}"
 
 
 @dataclass

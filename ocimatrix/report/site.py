@@ -28,6 +28,7 @@ from ocimatrix.report.fs_defaults import link_fs_defaults
 from ocimatrix.report.history import history_path, pass_rate, update_history
 from ocimatrix.report.interop import add_tool_identities
 from ocimatrix.report.model import SiteData, build_site_data
+from ocimatrix.report.signed_copies import link_signed_copies
 from ocimatrix.report.svg import history_svg, history_table
 from ocimatrix.report.versions_view import versions_by_test
 from ocimatrix.results import OUTCOMES, Results
@@ -95,6 +96,7 @@ def build_site(
     page = _with_claims(page, results, [Path(p) for p in results_paths], out_dir)
     page = link_engine_configs(page, results, out_dir)  # engine-configs.html, what each engine tells runc
     page = link_fs_defaults(page, results, out_dir)  # fs-defaults.html, what each engine puts in the rootfs
+    page = link_signed_copies(page, results, out_dir)  # signed-copies.html, what each copier keeps
     index = out_dir / "index.html"
     _atomic_write(index, page)
     return SiteReport(index=index, results=results, notes=notes, diff=diff, history=hist_file)
