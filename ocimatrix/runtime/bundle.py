@@ -80,7 +80,11 @@ class Bundle:
 
 def write_bundle(path: Path, config: RuntimeConfig) -> Bundle:
     """``path``/config.json for ``config``; a harness fault (HarnessError) if it can't be written."""
-    document = config.to_json()
+    return write_raw_bundle(path, config.to_json())
+
+
+def write_raw_bundle(path: Path, document: dict) -> Bundle:
+    """``path``/config.json holding ``document`` as given (an engine's config, rebased)."""
     try:
         path.mkdir(parents=True, exist_ok=False)
         (path / "config.json").write_text(json.dumps(document, indent=2) + "\n")

@@ -38,7 +38,7 @@ import pytest
 
 from ocimatrix.errors import HarnessError, ImplementationFailure, fail_with
 from ocimatrix.images.busybox import HOST_BUSYBOX
-from ocimatrix.runtime.bundle import GROUP, MOUNT_POINTS, PASSWD, Bundle, Rootfs, write_bundle, write_rootfs
+from ocimatrix.runtime.bundle import GROUP, MOUNT_POINTS, PASSWD, Bundle, Rootfs, write_raw_bundle, write_rootfs
 from ocimatrix.runtime.capabilities import sets_from_status
 from ocimatrix.runtime.cli import (
     CallResult,
@@ -64,6 +64,29 @@ from ocimatrix.tools import catalog
 from ocimatrix.tools.generations import HOST_GENERATION
 
 CGROUP_ROOT = Path("/sys/fs/cgroup")
+# How long ``state`` must keep saying stopped before a test acts on a stopped container, and how often it is asked.
+SETTLE_HOLD = 0.5
+SETTLE_POLL = 0.05
+
+
+def _status_of(result: CallResult) -> str:
+    """The status a ``state`` call answered, or what it said instead (``refused: exit N``, ``not JSON``)."""
+    if not result.ok:
+        return f"refused: exit {result.returncode}"
+    try:
+        document = json.loads(result.stdout)
+    except ValueError:
+        return "not JSON"
+    return str(document.get("status")) if isinstance(document, dict) else "not JSON"
+
+
+def _runs(statuses: list[str]) -> list[str]:
+    """``[stopped, stopped, running, stopped]`` -> ``[stopped x2, running, stopped]``: the turns, counted."""
+    out: list[str] = []
+    for status, group in itertools.groupby(statuses):
+        count = len(list(group))
+        out.append(status if count == 1 else f"{status} x{count}")
+    return out
 
 
 @pytest.fixture(scope="session")
@@ -245,14 +268,22 @@ class Lab:
         os.chmod(path, 0o777)
         return path
 
+    def new_id(self) -> str:
+        """A container id of this test's own (``om-<test>-<random>-<n>``)."""
+        return next(self._ids)
+
     def bundle(self, config: RuntimeConfig) -> tuple[str, Bundle]:
-        container_id = next(self._ids)
-        bundle = write_bundle(self.workdir / "bundles" / container_id, config)
+        container_id = self.new_id()
+        return container_id, self.raw_bundle(container_id, config.to_json())
+
+    def raw_bundle(self, container_id: str, document: dict[str, Any]) -> Bundle:
+        """The bundle of ``container_id`` holding ``document`` as given, recorded as evidence and repro."""
+        bundle = write_raw_bundle(self.workdir / "bundles" / container_id, document)
         self.recorder.add("config", bundle.config)
-        document = json.dumps(bundle.config, separators=(",", ":"))
+        text = json.dumps(bundle.config, separators=(",", ":"))
         self.recorder.repro.append(f"mkdir -p {shlex.quote(str(bundle.path))}")
-        self.recorder.repro.append(f"printf '%s\\n' {shlex.quote(document)} > {shlex.quote(str(bundle.config_path))}")
-        return container_id, bundle
+        self.recorder.repro.append(f"printf '%s\\n' {shlex.quote(text)} > {shlex.quote(str(bundle.config_path))}")
+        return bundle
 
     def create(self, config: RuntimeConfig, *, role: str = "container") -> Container:
         """``create``, failing with the runtime's own words when it refuses."""
@@ -319,12 +350,49 @@ class Lab:
             )
         return document
 
+    def wait_settled_stopped(
+        self, container: Container, timeout: float = 20.0, *, hold: float = SETTLE_HOLD
+    ) -> dict[str, Any] | None:
+        """``state`` until it has said stopped on every poll for ``hold`` seconds: the state a test then
+        acts on (kill, start or delete of a stopped container) is the one the runtime keeps.
+
+        runsc computes the status on each ``state`` (it signals the container and reads a failure as
+        stopped, its stored status staying running), so one answer of stopped may be followed by
+        running again now and then. Each answer that turned back is kept as evidence
+        (``state_turned_back``: the statuses in the order given, with the time since the first
+        stopped); a runtime that never settles fails with them as its answer."""
+        document = self.wait_stopped(container, timeout)
+        deadline = time.monotonic() + timeout
+        seen: list[str] = ["stopped"]
+        first = since = time.monotonic()
+        while time.monotonic() - since < hold:
+            result = self.runtime.call("state", container.id, record=False)
+            status = _status_of(result)
+            seen.append(status)
+            if status == "stopped":
+                document = json.loads(result.stdout)
+            else:
+                since = time.monotonic()
+                if time.monotonic() > deadline:
+                    break
+            time.sleep(SETTLE_POLL)
+        if any(status != "stopped" for status in seen):
+            turned = {"statuses": _runs(seen), "seconds_after_first_stopped": round(time.monotonic() - first, 2)}
+            self.recorder.add("state_turned_back", turned)
+            if seen[-1] != "stopped":
+                fail_with(
+                    f"{container.id} went back from stopped to {seen[-1]!r} and did not settle in {timeout:.0f}s",
+                    step=f"{self.name} state, until it stays stopped",
+                    answer=f"statuses in turn: {', '.join(_runs(seen))}",
+                )
+        return document
+
     def delete_stopped(self, container: Container, timeout: float = 5.0) -> CallResult:
         """``delete`` (no ``--force``) of a container whose state said stopped, retried while the runtime
         answers that it is not stopped, until ``timeout``. runsc 20240729 does so now and then (about one
-        delete in ten here) right after its own ``state`` said stopped; a race a strict expectation can't
-        hold, so it is recorded as evidence (``delete_refused_while_stopped``) and a delete that never
-        succeeds still fails with the runtime's words."""
+        delete in ten here) right after its own ``state`` said stopped: the same turn back as
+        ``wait_settled_stopped`` reads. Each refusal is evidence (``delete_refused_while_stopped``) and a
+        delete that never succeeds still fails with the runtime's words."""
         result = self.runtime.delete(container.id)
         deadline = time.monotonic() + timeout
         refusals = []
