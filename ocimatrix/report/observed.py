@@ -13,6 +13,7 @@ from typing import Any
 from ocimatrix.results import Record
 
 LIMIT = 160  # a fact is a phrase, never an engine's whole message
+ROLE = "engine"  # whose answers these facts are: the versions view lists them beside the engine's versions
 
 
 def _short(text: object) -> str:

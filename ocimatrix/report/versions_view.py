@@ -19,6 +19,7 @@ from typing import Any
 from ocimatrix.report.blame import Blame, LikeCells, version_steps
 from ocimatrix.report.cell_tools import ToolId, role_rank
 from ocimatrix.report.model import split_test_id
+from ocimatrix.report.observed import ROLE as observed_role
 from ocimatrix.report.observed import observed
 from ocimatrix.results import OUTCOMES, Record
 
@@ -95,7 +96,7 @@ def versions_by_test(records: list[Record], tools: list[dict[str, ToolId]], axes
         fact = observed(record)
         for tool in identities.values():
             entry.counts.setdefault(tool, [0] * len(OUTCOMES))[outcome_index] += 1
-            if fact:
+            if fact and tool.role == observed_role:
                 entry.seen[tool][fact] += 1
 
     out = []

@@ -65,7 +65,8 @@ def assert_conforms(recorder) -> Callable[..., Report]:
             report = validate(source, check_layers=True, check_elf=True, **kw)
         except UsageError as exc:
             # The tool said it wrote the image, yet there is nothing the validator can open.
-            pytest.fail(f"{tool_label(recorder, made_by)} {what} cannot be validated: {exc}", pytrace=False)
+            message = f"{tool_label(recorder, made_by)} {what} cannot be validated: {exc}"
+            fail_with(message, step="ocimatrix validate", answer=str(exc))
         record_report(recorder, report)
         if not report.ok:
             # The broken rules, where and why are the observed value a listing's match: is read against.
