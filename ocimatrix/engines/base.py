@@ -201,9 +201,13 @@ class BoundTool:
                 "runtimes of its own generation"
             )
         if name == recording_shim.RECORDING_RUNTIME:
-            # The run's recording shim: installed under the run's state directory, not a catalog binary.
+            # The run's recording shim: installed under the run's state directory, not a catalog binary; a
+            # generation's root sees that directory at the same path, and the shim execs the root's runc.
             binary = str(recording_shim.shim_path(self.endpoints.state_dir))
-        elif name in RUNTIME_BINARIES:
+            if not os.path.exists(binary):
+                raise Unsupported(f"the run's recording shim is not installed ({binary} missing)")
+            return binary
+        if name in RUNTIME_BINARIES:
             binary = RUNTIME_BINARIES[name]
         else:
             raise Unsupported(f"unknown runtime {name}; known: {', '.join(RUNTIME_BINARIES)}")

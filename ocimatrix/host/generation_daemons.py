@@ -21,6 +21,7 @@ from ocimatrix.generations.namespace import GenerationHost
 from ocimatrix.host.dockerd_service import dockerd_runtimes
 from ocimatrix.host.podman_setup import write_podman_config
 from ocimatrix.host.registry_service import registry_config
+from ocimatrix.runtime import recording_shim
 from ocimatrix.system.process import free_port
 from ocimatrix.tools import catalog
 
@@ -117,7 +118,12 @@ def start_dockerd(host: GenerationHost, containerd_socket: Path, insecure_regist
     state.mkdir(parents=True, exist_ok=True)
     config = state / "daemon.json"
     installed = lambda path: (host.rootfs / path.lstrip("/")).exists()  # noqa: E731 - the root's view of a path
-    config.write_text(json.dumps(dockerd_config(insecure_registries, installed), indent=1) + "\n")
+    document = dockerd_config(insecure_registries, installed)
+    if host.shared:
+        # The run's recording shim, where the root sees the run's state directory: it execs the root's runc,
+        # so the engine-config test reads what this generation's dockerd hands its runtime.
+        document["runtimes"][recording_shim.RECORDING_RUNTIME] = {"path": str(recording_shim.install(host.shared[0]))}
+    config.write_text(json.dumps(document, indent=1) + "\n")
     socket = state / "docker.sock"
     probe = ["docker", "--host", f"unix://{socket}", "version", "--format", "{{.Server.Version}}"]
     host.start_daemon(

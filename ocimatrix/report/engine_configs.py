@@ -26,12 +26,14 @@ from typing import Any
 
 from ocimatrix.results import Record, Results
 from ocimatrix.runtime.config_compare import ASPECTS, aspects, differences
+from ocimatrix.tools import catalog, generations
 
 PAGE = "engine-configs.html"
 CONFIG_DIR = "engine-configs"
 TEST_NAME = "test_engine_config_is_valid"
 # A CRI runtime's config for a restricted pod (RuntimeDefault, no escalation, no capabilities): its own column.
 TEST_NAMES = (TEST_NAME, "test_cri_engine_config_of_a_restricted_pod")
+CROSSING_TEST = "test_runtime_runs_engine_config"
 DECLARED_AS = re.compile(r"test_runs_config_declared_as_(\d+)_(\d+)_(\d+)(?:\[|$)")
 STYLE = """\
 main.configs { padding: 1rem 1.5rem; }
@@ -94,6 +96,99 @@ def declared_as_outcomes(results: Results) -> dict[str, dict[str, Record]]:
         label = f"{runtime} {version}".strip()
         found.setdefault(label, {})[".".join(matched.groups())] = record
     return found
+
+
+def crossing_outcomes(results: Results) -> tuple[list[str], dict[str, dict[str, Record]]]:
+    """(runtime columns, engine -> runtime -> record) of ``test_runtime_runs_engine_config``: each
+    engine's recorded config.json run by each runtime, the runtime labelled with its version. A record
+    skipped before its runtime said its version joins the column of that runtime's one known version.
+    Rows and columns go by generation, then name."""
+    read: list[tuple[str, str, Record]] = []  # (engine, runtime cell value, record)
+    versions: dict[str, set[str]] = {}
+    for record in results.results:
+        name = record.test.rpartition("::")[2]
+        runtime = record.cell.get("runtime")
+        if not name.startswith(f"{CROSSING_TEST}[") or not runtime:
+            continue
+        crossing = record.evidence.get("engine_crossing")
+        engine = (crossing.get("engine") if isinstance(crossing, dict) else None) or _engine_of_id(name, runtime)
+        if not engine:
+            continue
+        read.append((str(engine), str(runtime), record))
+        if record.versions.get(runtime):
+            versions.setdefault(runtime, set()).add(record.versions[runtime])
+    found: dict[str, dict[str, Record]] = {}
+    labels: dict[str, tuple] = {}
+    for engine, runtime, record in read:
+        known = versions.get(runtime, set())
+        version = record.versions.get(runtime) or (next(iter(known)) if len(known) == 1 else "")
+        label = f"{runtime} {version}".strip()
+        labels[label] = _by_generation(runtime)
+        found.setdefault(engine, {})[label] = record
+    ordered = dict(sorted(found.items(), key=lambda item: _by_generation(item[0])))
+    return sorted(labels, key=lambda label: (labels[label], label)), ordered
+
+
+def _by_generation(value: str) -> tuple[int, str]:
+    name, generation = catalog.split_generation(value)
+    return generations.order(generation), name
+
+
+def _engine_of_id(name: str, runtime: str) -> str:
+    """The engine a crossing record's parametrize id names: ``[config-of-docker@trixie-runc]`` with the
+    cell's runtime ``runc`` -> ``docker@trixie`` (engines hold dashes, so the runtime is cut off first)."""
+    inner = name.partition("[")[2].removesuffix("]")
+    inner = inner.removesuffix(f"-{runtime}")
+    return inner.removeprefix("config-of-") if inner.startswith("config-of-") else ""
+
+
+def render_crossing(runtimes: list[str], crossing: dict[str, dict[str, Record]]) -> str:
+    """Each engine's own config.json (its ociVersion and properties) against each runtime's answer."""
+    if not crossing:
+        return ""
+    heads = "".join(f'<th scope="col">{escape(runtime)}</th>' for runtime in runtimes)
+    rows = []
+    for engine, by_runtime in crossing.items():
+        written = next(
+            (
+                str((r.evidence.get("engine_crossing") or {}).get("oci_version") or "")
+                for r in by_runtime.values()
+                if isinstance(r.evidence.get("engine_crossing"), dict)
+            ),
+            "",
+        )
+        cells = []
+        for runtime in runtimes:
+            record = by_runtime.get(runtime)
+            if record is None:
+                cells.append('<td><span class="none">not run</span></td>')
+                continue
+            crossing_seen = record.evidence.get("engine_crossing")
+            seen = crossing_seen if isinstance(crossing_seen, dict) else {}
+            said = seen.get("outcome") or record.outcome
+            answer = ((record.evidence.get("answer") or {}).get("text")) or seen.get("answer") or ""
+            if record.outcome == "skipped":
+                said, answer = "skipped", record.reason[:120]
+            words = f"<br><code>{escape(str(answer)[:240])}</code>" if answer and said != "runs" else ""
+            note = f"<br><small>{escape(str(seen['note']))}</small>" if seen.get("note") else ""
+            cells.append(
+                f'<td><span class="outcome {escape(record.outcome)}">{SYMBOLS.get(record.outcome, "?")}</span> '
+                f"{escape(str(said))}{words}{note}</td>"
+            )
+        rows.append(
+            f'<tr><th scope="row">{escape(engine)}<br><code>{escape(written or "no ociVersion")}</code></th>'
+            f"{''.join(cells)}</tr>"
+        )
+    return f"""<h2 id="crossing">Each engine's config.json, run by every runtime</h2>
+<p>Each row is the config.json an engine handed the recording shim, with its own <code>ociVersion</code>
+and properties; each column a runtime of any generation (<code>test_runtime_runs_engine_config</code>),
+which ran that document from its own root with only the engine's own paths rewritten to a bundle of the
+harness's (the rootfs, bind sources, hooks, namespace paths, cgroup path: each record lists its
+rewrites). ✓ runs; ✗ refused, with the runtime's words; × a refusal listed as known for that
+engine × runtime pair.</p>
+<table class="configs"><thead><tr><th scope="col">engine (ociVersion)</th>{heads}</tr></thead>
+<tbody>{"".join(rows)}</tbody></table>
+"""
 
 
 def _oci_version(column: EngineColumn) -> str:
@@ -164,7 +259,11 @@ def _safe_name(engine: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.@-]+", "_", engine)
 
 
-def render_page(columns: list[EngineColumn], outcomes: dict[str, dict[str, Record]] | None = None) -> str:
+def render_page(
+    columns: list[EngineColumn],
+    outcomes: dict[str, dict[str, Record]] | None = None,
+    crossing: tuple[list[str], dict[str, dict[str, Record]]] = ([], {}),
+) -> str:
     differing = {d.aspect.key for d in differences({c.engine: c.aspects for c in columns})}
     heads = "".join(
         f'<th scope="col">{escape(c.engine)}<br><span class="outcome {escape(c.record.outcome)}">'
@@ -213,6 +312,7 @@ RuntimeDefault, <code>allowPrivilegeEscalation: false</code> and capabilities dr
 {problems_html}
 <table class="configs"><thead><tr><th scope="col">aspect (spec section)</th>{heads}</tr></thead>
 <tbody>{"".join(rows)}</tbody></table>
+{render_crossing(*crossing)}
 {render_cross(columns, outcomes or {})}</main></body></html>
 """
 
@@ -228,7 +328,7 @@ def write_engine_configs(results: Results, out_dir: Path) -> Path | None:
         document = column.record.evidence.get("runtime_config")
         (configs / f"{_safe_name(column.engine)}.json").write_text(json.dumps(document, indent=1), encoding="utf-8")
     page = Path(out_dir) / PAGE
-    page.write_text(render_page(columns, declared_as_outcomes(results)), encoding="utf-8")
+    page.write_text(render_page(columns, declared_as_outcomes(results), crossing_outcomes(results)), encoding="utf-8")
     return page
 
 

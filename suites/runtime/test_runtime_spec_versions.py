@@ -28,7 +28,7 @@ import pytest
 from runtime_spec import RUNTIME_AXES
 
 from ocimatrix.errors import fail_with
-from ocimatrix.runtime.documents import semver_key
+from ocimatrix.runtime.config_crossing import relation
 from ocimatrix.specs import spec
 
 pytestmark = pytest.mark.axes(*RUNTIME_AXES)
@@ -36,18 +36,6 @@ pytestmark = pytest.mark.axes(*RUNTIME_AXES)
 # Every runtime-spec release from 1.0.2 to the newest (opencontainers/runtime-spec tags v1.0.2 ... v1.3.0).
 SPEC_RELEASES = ("1.0.2", "1.1.0", "1.2.0", "1.2.1", "1.3.0")
 PROBE = "echo ran"
-
-
-def relation(release: str, declared: str) -> str:
-    """How ``release`` stands to the spec version a runtime declares: older, same, newer or unknown."""
-    have, want = semver_key(declared), semver_key(release)
-    if have is None or want is None:
-        return "unknown"
-    # A pre-release (1.0.2-dev, 1.1.0-rc.1) implements less than its release: compare the numbers only.
-    have_numbers, want_numbers = have[:3], want[:3]
-    if want_numbers > have_numbers:
-        return "newer"
-    return "same" if want_numbers == have_numbers else "older"
 
 
 def runs_config_declared_as(lab, recorder, release: str) -> None:
