@@ -582,3 +582,64 @@ def test_nothing_else_confirms_the_cosign_copy_listing():
     assert decide(raised(AssertionError(expected["match"])), expected=expected).outcome == "failed"
     dead = ServiceUnavailable("registry http://127.0.0.1:5000", "ConnectError")
     assert decide(raised(dead), expected=expected).outcome == "error"
+
+
+# --- the verdict on the destinations a run here recorded ----------------------------------------------
+
+RECORDED_RUN = json.loads((ROOT / "tests/data/signatures/signed-copies.json").read_text())
+
+
+def _held_of(recorded: dict) -> copied.Held:
+    held = copied.Held(recorded["repo"], recorded["tag"], recorded["digest"], recorded["referrers"]["path"])
+    held.listed = [entry.split()[0] for entry in recorded["referrers"]["entries"]]
+    held.listing = list(recorded["referrers"]["entries"])
+    held.listing_error = recorded["referrers"].get("error", "")
+    held.signature_tag, held.signed = recorded["signature_tag"], list(recorded["signed"])
+    held.tags, held.present = dict(recorded["tags"]), set(recorded.get("present") or [])
+    return held
+
+
+def _recorded_case(name: str):
+    case = RECORDED_RUN[name]["signed_copy"]
+    tool = name.split("-")[0]  # a tool as a cell names it holds no '-'
+    (way,) = [w for w in _ways(tool) if name.startswith(f"{tool}-{w.name}-to-")]
+    items = [copied.Item(i["writer"], i["family"], i["how"], i["digest"]) for i in case["items"]]
+    verified = [
+        copied.Verified(v["reader"], v["writer"], "verify", v["source"], v["destination"], v["answer"])
+        for v in case["verified"]
+    ]
+    return case, way, items, verified, _held_of(case["source"]), _held_of(case["destination"])
+
+
+@pytest.mark.parametrize("name", sorted(RECORDED_RUN))
+def test_the_recorded_destinations_give_the_recorded_verdicts(name):
+    case, way, items, verified, source, dest = _recorded_case(name)
+    assert copied.states(items, source.digest, dest) == {i["digest"]: i["state"] for i in case["items"]}
+    lost = copied.losses(way, source, dest, items, verified)
+    assert [f"{x.step}: {x.message}" for x in lost] == case["lost_promised"]
+    assert bool(lost) == (RECORDED_RUN[name]["outcome"] != "passed")
+
+
+def test_the_recorded_destinations_bent_lose_what_was_asked():
+    # oras cp -r with the notation signature dropped from the destination's index: a loss, the listing its answer.
+    case, way, items, verified, source, dest = _recorded_case("oras@sid-recursive-to-embedded-crane-embedded")
+    notary = next(i.digest for i in items if i.how == REFERRER and "notary" in _type(case, i))
+    dest.listed = [d for d in dest.listed if d != notary]
+    dest.listing = [e for e in dest.listing if not e.startswith(notary)]
+    (loss,) = copied.losses(way, source, dest, items, verified)
+    assert loss.step == "referrers at the destination" and notary not in loss.answer
+    # skopeo with sigstore attachments, the signature tag now signing another image: a loss.
+    case, way, items, verified, source, dest = _recorded_case("skopeo-sigstore-attachments-to-embedded-crane-embedded")
+    dest.signed = ["sha256:" + "0" * 64]
+    assert [x.step for x in copied.losses(way, source, dest, items, verified)] == ["signature tag at the destination"]
+    # crane copy --all-tags with the referrers tag moved: a loss naming the tag.
+    case, way, items, verified, source, dest = _recorded_case("crane@sid-all-tags-to-embedded-crane-embedded")
+    moved = next(t for t in dest.tags if t.startswith("sha256-") and not t.endswith(".sig"))
+    dest.tags[moved] = "sha256:" + "0" * 64
+    (loss, *_) = [x for x in copied.losses(way, source, dest, items, verified) if x.step == "tags at the destination"]
+    assert moved in loss.message
+
+
+def _type(case: dict, item: copied.Item) -> str:
+    entries = case["source"]["referrers"]["entries"]
+    return next((e.split()[1] for e in entries if e.startswith(item.digest)), "")

@@ -80,6 +80,7 @@ class Held:
             "signature_tag": self.signature_tag,
             "signed": self.signed,
             "tags": self.tags,
+            "present": sorted(self.present),
         }
 
 
