@@ -283,9 +283,11 @@ def write_containerd_config(
     *,
     binaries: dict[str, str] | None = None,
     version: int = 2,
+    run_state: Path | None = None,
 ) -> ContainerdLayout:
     """Write config.toml (``version``: see ``config_version``), the hosts.toml of each registry and
-    the empty CNI directories."""
+    the empty CNI directories. ``run_state`` is the run's state directory, where its recording shim
+    lives (default: the directory holding ``state_dir``)."""
     layout = ContainerdLayout(Path(state_dir), Path(socket))
     layout.state_dir.mkdir(parents=True, exist_ok=True)
     text = render_containerd_config(
@@ -296,7 +298,7 @@ def write_containerd_config(
         binaries=binaries,
         # The run's recording shim (under the run's state dir, beside this containerd's), for the
         # engine-config comparison.
-        extra_binaries={RECORDING_RUNTIME: str(install_recording_shim(layout.state_dir.parent))},
+        extra_binaries={RECORDING_RUNTIME: str(install_recording_shim(run_state or layout.state_dir.parent))},
         shims=installed_shims(),
         version=version,
     )

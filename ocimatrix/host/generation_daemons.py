@@ -103,7 +103,9 @@ def start_containerd(host: GenerationHost, sandbox_image: str, registry_hosts: l
     if probed.returncode != 0:
         raise HarnessError(f"containerd --version in the root of {host.name} failed: {probed.stderr.strip()}")
     version = config_version(probed.stdout)
-    layout = write_containerd_config(state, socket, sandbox_image, registry_hosts, version=version)
+    # The run's recording shim where the root sees the run's state directory (it execs the root's runc).
+    run_state = host.shared[0] if host.shared else None
+    layout = write_containerd_config(state, socket, sandbox_image, registry_hosts, version=version, run_state=run_state)
     probe = ["ctr", "--address", str(socket), "version"]
     host.start_daemon(
         "containerd",
