@@ -331,7 +331,7 @@ def _replayed_pair():
     return fakes, contexts, writers
 
 
-def _copy(way, copier, tmp_path):
+def _copy(way, copier, tmp_path, *, destination_gone=False):
     from types import SimpleNamespace
 
     from ocimatrix import evidence
@@ -342,6 +342,13 @@ def _copy(way, copier, tmp_path):
     copier.fakes = fakes
     keys = Keyring(tmp_path)
     source = suite_tests._sign(SimpleNamespace(ctx=source_ctx), writers, keys)
+    if destination_gone:
+        import httpx
+
+        def gone(request):
+            raise httpx.ConnectError("connection refused", request=request)
+
+        fakes["127.0.0.1:10"].overrides.append(gone)
     recorder = evidence.begin()
     plan = suite_tests.CopyPlan("copier@one", "copier", way, "dest")
     run = suite_tests.test_copy_keeps_what_it_was_asked_to_keep
@@ -405,6 +412,12 @@ def test_the_suite_fails_a_signature_copy_with_the_verifiers_words(tmp_path):
     # Only the verifiers' words remain when the signature tag is there but no longer verifies.
     outcome, exc, found, source = _copy(SIGNATURES, StandInCopier({}, drop=[REFERRERS_TAG]), tmp_path)
     assert outcome == "failed" and exc.step == "referrers at the destination"
+
+
+def test_a_refused_copy_into_a_destination_gone_is_an_error(tmp_path):
+    refusing = StandInCopier({}, refuse="exit 1: Error: connection refused")
+    outcome, exc, found, _ = _copy(WAYS["plain"], refusing, tmp_path, destination_gone=True)
+    assert outcome == "error" and "127.0.0.1:10" in str(exc) and found is None
 
 
 def test_the_suite_fails_a_refused_copy_with_the_copiers_words(tmp_path):

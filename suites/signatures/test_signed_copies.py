@@ -21,7 +21,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-import httpx
 import pytest
 
 from ocimatrix import evidence
@@ -32,7 +31,7 @@ from ocimatrix.errors import EngineError, ServiceUnavailable, fail_with
 from ocimatrix.matrix import suite_tools
 from ocimatrix.plugin.items import MATRIX_KEY
 from ocimatrix.plugin.verdicts import is_harness_fault
-from ocimatrix.registries import RegistryPool, TargetUnavailable, http_client, redact
+from ocimatrix.registries import RegistryPool, TargetUnavailable
 from ocimatrix.specs import spec
 from ocimatrix.tools import catalog
 
@@ -126,19 +125,17 @@ def destination(copy_plan: CopyPlan, registry_pool: RegistryPool, destinations, 
             pytest.skip(f"destination registry {name}: the copies go to plain-HTTP registries without auth only")
         destinations[name] = DistContext(target, f"{run_id}-copy")
     ctx = destinations[name]
-    client = http_client(ctx.target, ctx.target.timeout, auth=False)
-    try:
-        client.get(ctx.target.base_url + "/v2/")
-    except httpx.TransportError as exc:
-        raise ServiceUnavailable(
-            f"registry {ctx.target.base_url}", f"down before the copy ({redact(str(exc))})"
-        ) from None
-    finally:
-        client.close()
+    _probe(ctx, "before the copy")
     recorder.add("destination", ctx.target.describe())
     if ctx.target.version:
         recorder.versions[f"registry:{ctx.target.name}"] = ctx.target.version
     return ctx
+
+
+def _probe(ctx: DistContext, when: str) -> None:
+    """``GET /v2/`` of the destination (the cell's service watch covers the source only): a registry that
+    answers nothing raises ``ServiceUnavailable`` (the cell is an error)."""
+    ctx.client.request("GET", "/v2/", what=f"GET /v2/ of the destination {when}")
 
 
 @dataclass
@@ -260,6 +257,7 @@ def test_copy_keeps_what_it_was_asked_to_keep(
     except EngineError as exc:
         if is_harness_fault(exc):
             raise
+        _probe(destination, "when the copy was refused")  # a destination gone is no refusal of the copier's
         fail_with(
             f"{copier.label} refused to copy ({way.command}): {exc}",
             step=exc.step or way.command,
