@@ -10,14 +10,16 @@ from pathlib import Path
 
 import pytest
 
+from ocimatrix import evidence
 from ocimatrix.engines.base import BoundTool, Engine, runtime_versions
 from ocimatrix.engines.binding import bind
 from ocimatrix.engines.identity import package_origin
-from ocimatrix.errors import UsageError
+from ocimatrix.errors import ServiceUnavailable, UsageError
 from ocimatrix.images.busybox import host_platform_name
 from ocimatrix.images.contexts import lifecycle_context
 from ocimatrix.plugin.shared_steps import Outcome, PullStep, PushedImage, shared_step
 from ocimatrix.plugin.verdicts import skip_unless_started
+from ocimatrix.registries.targets import TargetUnavailable, resolve_target
 from ocimatrix.run_ids import run_token
 from ocimatrix.tools import catalog
 
@@ -141,23 +143,53 @@ def lifecycle_builds() -> dict:
     return {}
 
 
-@pytest.fixture
-def pushed_image(cell, builder: Engine, endpoints, lifecycle_builds: dict) -> Outcome:
-    """The probe built by the cell's builder and pushed to the embedded registry (``.get()`` it).
+def lifecycle_registry(cell, matrix, endpoints) -> tuple[str, str]:
+    """(name, 127.0.0.1:PORT) of the registry the cell's image travels through: the embedded one, or
+    a registry implementation the run started from a generation's root (go-containerregistry's), whose
+    address every engine was told to trust before it started. Any other registry is skipped: the
+    engines were not told to trust it."""
+    name = cell.get("registry", "")
+    settings = dict(matrix.registries.get(name) or {}) if name else {}
+    if not name or (settings.get("embedded") is True and not settings.get("generation")):
+        skip_unless_started(endpoints, "registry", "embedded registry")
+        return name, endpoints.registry
+    if settings.get("embedded") not in catalog.registry_implementations():
+        pytest.skip(
+            f"registry '{name}': the lifecycle suite pushes only where every engine was told at start to pull "
+            "from (the embedded registry, a registry implementation from a generation's root)"
+        )
+    try:
+        target = resolve_target(name, settings, endpoints)
+    except TargetUnavailable as exc:
+        # The harness was to start it: a registry that isn't there is the harness's fault.
+        raise ServiceUnavailable(f"registry '{name}'", str(exc)) from None
+    recorder = evidence.current()
+    recorder.add("registry", target.describe())
+    if target.version:
+        recorder.versions[f"registry:{target.name}"] = target.version
+    return name, target.host
 
-    Built once per builder, generation, format and compression for the whole run: the first worker
-    to ask builds it, every runner of every worker pulls that same image.
+
+@pytest.fixture
+def pushed_image(cell, builder: Engine, endpoints, matrix, lifecycle_builds: dict) -> Outcome:
+    """The probe built by the cell's builder and pushed to the cell's registry, the embedded one unless
+    the cell names another (``.get()`` it).
+
+    Built once per builder, generation, format, compression and registry for the whole run: the first
+    worker to ask builds it, every runner of every worker pulls that same image.
     """
-    skip_unless_started(endpoints, "registry", "embedded registry")
+    registry, address = lifecycle_registry(cell, matrix, endpoints)
     fmt = cell.get("format", "oci")
     compression = cell.get("compression", "gzip")
     platform = host_platform_name()
-    key = (builder.key, fmt, compression, platform)
+    key = (builder.key, fmt, compression, platform, address)
     # The generation is in the name: podman and podman@trixie each push their own image.
     name = f"{builder.label.replace('@', '-')}-{fmt}-{compression}"
+    # The shared step's name tells registries apart; the embedded registry's keeps the name it had.
+    step = name if address == endpoints.registry else f"{name}-{registry}"
 
     def build_and_push() -> PushedImage:
-        ref = f"{endpoints.registry}/ocimatrix/lifecycle/{name}:{run_token()}"
+        ref = f"{address}/ocimatrix/lifecycle/{name}:{run_token()}"
         # Under the services' state dir, so the build context goes when the run ends.
         workdir = Path(tempfile.mkdtemp(prefix="build-", dir=endpoints.state_dir))
         context = lifecycle_context(workdir, platform, build_id=ref)
@@ -171,7 +203,7 @@ def pushed_image(cell, builder: Engine, endpoints, lifecycle_builds: dict) -> Ou
     if key not in lifecycle_builds:
         # Per run: services kept up across runs (`ocimatrix services`) must not replay another run's build.
         shared = Path(endpoints.state_dir) / "lifecycle-builds" / run_token()
-        lifecycle_builds[key] = shared_step(shared, name, build_and_push, asdict, lambda data: PushedImage(**data))
+        lifecycle_builds[key] = shared_step(shared, step, build_and_push, asdict, lambda data: PushedImage(**data))
     return lifecycle_builds[key]
 
 

@@ -220,3 +220,25 @@ def test_the_crane_of_a_generation_is_supervised_by_its_answer_to_get_v2(tmp_pat
     spec = book._specs()["crane@sid"]
     assert (spec.probe.kind, spec.probe.target) == ("http", "http://127.0.0.1:6100/v2/")
     assert spec.argv == ["/usr/bin/crane", "registry", "serve", "--address", "127.0.0.1:6100", "--disk", "/d"]
+
+
+def test_the_crane_address_is_chosen_before_any_daemon_starts_so_every_one_trusts_it():
+    from ocimatrix.host.generation_services import GenerationServices
+
+    services = GenerationServices(log=lambda _: None)
+    reserved = services.reserve(("trixie", "sid"))
+    assert list(services.reserved) == ["sid"]  # trixie's root has no crane
+    host, _, port = reserved[0].rpartition(":")
+    assert (host, int(port) > 0) == ("127.0.0.1", True)
+
+
+def test_a_lifecycle_cell_through_crane_watches_crane_and_makes_the_run_ready_sid(tmp_path):
+    data = yaml.safe_load(_matrix({"embedded": "crane", "generation": "sid"}))
+    data["axes"]["builder"] = ["docker", "podman"]
+    data["suites"] = {"lifecycle": {"include": [{"builder": "podman", "engine": "docker", "registry": "crane"}]}}
+    text = yaml.safe_dump(data)
+    matrix = parse_matrix(yaml.safe_load(text), tmp_path / "m.yaml", text)
+    cells = matrix.cells_for(("builder", "engine", "registry"), "lifecycle")
+    assert {"builder": "podman", "engine": "docker", "registry": "crane"} in cells
+    assert matrix.generations(("lifecycle",)) == ("sid",)
+    assert "crane@sid" in services_of_cell({"engine": "docker", "registry": "crane"}, matrix)

@@ -198,6 +198,13 @@ def test_cell_id_is_path_safe():
     assert cell_id({"engine": "podman", "platform": "linux/arm/v7"}) == "podman-linux_arm_v7"
 
 
+def test_a_quiet_axis_joins_the_id_only_away_from_its_default():
+    # The lifecycle's cells had ids before they had a registry: those on the default registry keep them.
+    quiet = {"registry": "embedded"}
+    assert cell_id({"engine": "podman", "registry": "embedded"}, quiet) == "podman"
+    assert cell_id({"engine": "podman", "registry": "embedded-crane"}, quiet) == "podman-embedded-crane"
+
+
 def test_shards_split_the_cells_without_overlap_or_gap(run_suite):
     seen = []
     for k in (1, 2, 3):

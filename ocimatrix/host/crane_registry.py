@@ -50,6 +50,12 @@ def has_registry(host: GenerationHost) -> bool:
     return tool.in_root(host.name) and (host.rootfs / tool.binary.lstrip("/")).exists()
 
 
+def reserve_address(generation: str) -> str:
+    """127.0.0.1:PORT for the crane of ``generation``, chosen before any daemon starts so that every one
+    of them can be told to trust it ("" for a generation whose root has no crane)."""
+    return f"127.0.0.1:{free_port()}" if generation in catalog.generations_of(TOOL) else ""
+
+
 def serve_argv(generation: str, address: str, disk: str) -> list[str]:
     binary = catalog.lookup(service_name(generation)).binary
     return [binary, "registry", "serve", "--address", address, "--disk", disk]

@@ -4,7 +4,8 @@ For each generation: its cached root is made ready (``generations.prepare``: not
 current), its namespace started with the run's state directory bound in, and its registry, containerd
 and dockerd started (``generations.start_generation_services``), trusting the run's one registry so
 images cross generations; where the root has crane, go-containerregistry's registry too
-(``host/crane_registry.py``). They are supervised like the host's daemons (``containerd@trixie`` ...), and
+(``host/crane_registry.py``), at an address chosen before any daemon started (``reserve``), which every
+daemon of the run trusts too. They are supervised like the host's daemons (``containerd@trixie`` ...), and
 stopped before the host's. A generation that can't be prepared or started is recorded in
 ``Endpoints.errors``: its cells are errors, never skips.
 """
@@ -18,7 +19,13 @@ from ocimatrix.endpoints.site import GenerationSite
 from ocimatrix.generations.namespace import GenerationHost
 from ocimatrix.generations.roots import PreparedRoot, prepare, prepared_root
 from ocimatrix.host import buildkit_dockerd
-from ocimatrix.host.crane_registry import CraneRegistry, has_registry, service_name, start_crane_registry
+from ocimatrix.host.crane_registry import (
+    CraneRegistry,
+    has_registry,
+    reserve_address,
+    service_name,
+    start_crane_registry,
+)
 from ocimatrix.host.generation_daemons import GenerationEndpoints, docker_remover, start_generation_services
 from ocimatrix.host.supervision import Probe, ServiceBook
 
@@ -53,6 +60,17 @@ class GenerationServices:
     def __init__(self, log=print) -> None:
         self.log = log
         self.hosts: list[GenerationHost] = []
+        # The registry implementations the generations will start, by generation: their addresses are
+        # chosen before this host's daemons start, which must trust them (a lifecycle cell pushes there).
+        self.reserved: dict[str, str] = {}
+
+    def reserve(self, generations: tuple[str, ...]) -> list[str]:
+        """The addresses (127.0.0.1:PORT) the generations' registry implementations will answer at."""
+        for generation in generations:
+            address = reserve_address(generation)
+            if address:
+                self.reserved[generation] = address
+        return list(self.reserved.values())
 
     def start(self, generation: str, run_state: Path, endpoints, book: ServiceBook) -> None:
         from ocimatrix.endpoints import generation_service
@@ -63,7 +81,7 @@ class GenerationServices:
             host = GenerationHost(generation, root.rootfs, run_state / "generations" / generation, shared=(run_state,))
             host.start()
             self.hosts.append(host)
-            trusted = (endpoints.registry,) if endpoints.registry else ()
+            trusted = (*((endpoints.registry,) if endpoints.registry else ()), *self.reserved.values())
             started = start_generation_services(
                 host, endpoints.sandbox_image or "127.0.0.1/ocimatrix/pause:latest", trusted_registries=trusted
             )
@@ -86,7 +104,7 @@ class GenerationServices:
         if not buildkit_dockerd.wanted(host):
             return ""
         name = buildkit_dockerd.service_name(host.name)
-        registries = [r for r in (endpoints.registry, started.registry) if r]
+        registries = [r for r in (endpoints.registry, started.registry, *self.reserved.values()) if r]
         try:
             socket = buildkit_dockerd.start_buildkit_dockerd(host, started.containerd_socket, registries)
         except Exception as exc:  # noqa: BLE001 - recorded: its cells are errors
@@ -103,7 +121,9 @@ class GenerationServices:
             return None
         name = service_name(host.name)
         try:
-            crane = start_crane_registry(host, root.manifest.tools().get("crane", {}).get("version", ""))
+            address = self.reserved.get(host.name, "")
+            port = int(address.rpartition(":")[2]) if address else 0
+            crane = start_crane_registry(host, root.manifest.tools().get("crane", {}).get("version", ""), port)
         except Exception as exc:  # noqa: BLE001 - recorded: its cells are errors
             endpoints.errors[name] = f"{type(exc).__name__}: {exc}"
             self.log(f"generation {host.name}: crane's registry unavailable, its cells will be errors: {exc}")

@@ -86,6 +86,7 @@ class EmbeddedServices:
         endpoints.errors.update(self.auth_registries.errors)
         endpoints.absent.update(self.auth_registries.absent)
         hosts = [endpoints.registry] if endpoints.registry else []
+        hosts += self.generation_services.reserve(self.generations)
         publish_sandbox_image(endpoints)  # the pause image containerd's CRI starts every pod with
         try:
             self.containerd = ContainerdService(self.state / "containerd", endpoints.sandbox_image, hosts)

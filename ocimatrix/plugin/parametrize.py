@@ -11,8 +11,22 @@ from ocimatrix.plugin.expectations import apply_expectations
 from ocimatrix.plugin.items import MATRIX_KEY, suite_of
 
 
-def cell_id(cell: dict[str, str]) -> str:
-    return "-".join(str(v).replace("/", "_") for v in cell.values())
+def cell_id(cell: dict[str, str], quiet: dict[str, str] | None = None) -> str:
+    """The cell's values joined; an axis in ``quiet`` (axis -> default value) joins only away from its default."""
+    quiet = quiet or {}
+    return "-".join(str(v).replace("/", "_") for k, v in cell.items() if k not in quiet or quiet[k] != v)
+
+
+def quiet_defaults(marker: pytest.Mark, matrix, suite: str | None) -> dict[str, str]:
+    """``@pytest.mark.axes(..., quiet=("registry",))``: axes a test took on after its cells had ids. A cell
+    at the axis's default value (the suite's first) keeps the id it had, so its history and listings hold."""
+    defaults: dict[str, str] = {}
+    for axis in marker.kwargs.get("quiet", ()):
+        values = (matrix.suites.get(suite) or {}).get(axis) if suite else None
+        values = values or matrix.axes.get(axis) or ()
+        if values:
+            defaults[axis] = values[0]
+    return defaults
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
@@ -31,7 +45,8 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         reason = f"matrix {matrix.name} has no cells for axes {', '.join(marker.args)}"
         metafunc.parametrize("cell", [pytest.param(None, marks=pytest.mark.skip(reason=reason))])
         return
-    metafunc.parametrize("cell", cells, ids=[cell_id(c) for c in cells])
+    quiet = quiet_defaults(marker, matrix, suite)
+    metafunc.parametrize("cell", cells, ids=[cell_id(c, quiet) for c in cells])
 
 
 def parse_shard(text: str | None) -> tuple[int, int] | None:
