@@ -83,6 +83,46 @@ def _listing(images: list[api.Image]) -> BaseException:
     return _raised(make)
 
 
+def _identifiers(step: str, ids: dict[str, str]) -> BaseException:
+    """The image identifier check's failure, as suites/cri/test_cri_image_identity.py builds it."""
+
+    def make():
+        raise ImplementationFailure(
+            f"{', '.join(ids)} must be one image identifier",
+            step=step,
+            answer="; ".join(f"{k}: {v!r}" for k, v in ids.items()),
+        )
+
+    return _raised(make)
+
+
+# containerd 1.6.20's and 1.7's answers (recorded from the embedded containerd's CRI): the container's image_id empty.
+ID_STEP = "ContainerStatus, ListContainers"
+PULLED = {"PullImage image_ref": PROBE_ID, "ImageStatus id": PROBE_ID}
+
+
+def _in_container(status: str, listed: str) -> dict[str, str]:
+    return {**PULLED, "ContainerStatus image_id": status, "ListContainers image_id": listed}
+
+
+def _identifier_cases():
+    return (
+        lambda: _identifiers(ID_STEP, _in_container("", "")),
+        {
+            "another image id in the container": lambda: _identifiers(ID_STEP, _in_container(OTHER_ID, OTHER_ID)),
+            "only the listed container's id empty": lambda: _identifiers(ID_STEP, _in_container(PROBE_ID, "")),
+            "PullImage and ImageStatus disagree": lambda: _identifiers(
+                "PullImage, ImageStatus", {"PullImage image_ref": PROBE_ID, "ImageStatus id": ""}
+            ),
+            "UNAVAILABLE": lambda: _Unavailable(),
+            "deadline exceeded": lambda: _timed_out("ContainerStatus", CONTAINER),
+            "the harness's sentence": lambda: AssertionError(
+                "ContainerStatus image_id: ''; ListContainers image_id: ''"
+            ),
+        },
+    )
+
+
 class _Unavailable(grpc.RpcError):
     def code(self) -> grpc.StatusCode:
         return grpc.StatusCode.UNAVAILABLE
@@ -125,6 +165,8 @@ CASES = {
             "the harness's sentence": lambda: AssertionError(f"{CTR_MESSAGE} (StopContainer: NOT_FOUND: not found)"),
         },
     ),
+    "test_same_image_identifier_across_calls": _identifier_cases(),
+    "test_same_image_identifier_from_two_registries": _identifier_cases(),
     "test_list_images_filtered_by_reference": (
         lambda: _listing([_image(PAUSE_ID, PAUSE_TAG), _image(PROBE_ID, PROBE_TAG)]),
         {

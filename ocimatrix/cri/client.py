@@ -477,6 +477,29 @@ class CriClient:
         request = api.ListContainersRequest(filter=filter_)
         return list(self._call("ListContainers", self._runtime.ListContainers, request).containers)
 
+    def container_stats(self, container_id: str) -> api.ContainerStats:
+        """One container's CPU, memory and writable-layer usage, as the kubelet's stats provider asks."""
+        request = api.ContainerStatsRequest(container_id=container_id)
+        return self._call("ContainerStats", self._runtime.ContainerStats, request, container_id).stats
+
+    def list_container_stats(
+        self,
+        *,
+        container_id: str = "",
+        pod_id: str = "",
+        labels: Mapping[str, str] | None = None,
+        unfiltered: bool = False,
+    ) -> list[api.ContainerStats]:
+        """Stats of the containers matching every filter given; ``unfiltered`` sends no filter at all
+        (the field unset, as critest's nil filter), where the kubelet sends an empty one."""
+        filter_ = None
+        if not unfiltered:
+            filter_ = api.ContainerStatsFilter(
+                id=container_id, pod_sandbox_id=pod_id, label_selector=dict(labels or {})
+            )
+        request = api.ListContainerStatsRequest(filter=filter_)
+        return list(self._call("ListContainerStats", self._runtime.ListContainerStats, request).stats)
+
     def wait_for_exit(self, container_id: str, timeout: float = 30.0, poll: float = 0.1) -> api.ContainerStatus:
         """Poll until the container has exited; CRI has no wait call (the kubelet polls too)."""
         deadline = time.monotonic() + timeout

@@ -17,7 +17,7 @@ from ocimatrix.cri.client import CriError
 from ocimatrix.cri.messages import shown
 from ocimatrix.cri.verdicts import listed_images
 from ocimatrix.errors import HarnessError, OcimatrixError, fail_with
-from ocimatrix.images.pause import build_busybox_image, push_image
+from ocimatrix.images.pause import ImageFile, build_busybox_image, push_image
 from ocimatrix.plugin.verdicts import skip_unless_started
 from ocimatrix.specs import spec
 
@@ -31,6 +31,12 @@ class TaggedImage:
     config_digest: str
 
 
+def _own_layer(kind: str, run_id: str) -> list[ImageFile]:
+    """A file that makes the layer this worker's own: once, with two workers pushing one identical layer at
+    the same moment, the registry refused a manifest (DIGEST_INVALID), a fault of the harness's setup."""
+    return [ImageFile("etc", None, 0o755), ImageFile("etc/ocimatrix-image", f"{kind} {run_id}\n".encode())]
+
+
 @pytest.fixture(scope="session")
 def tagged_image(endpoints, run_id, worker_cache) -> TaggedImage:
     """One image of this worker's own (its run id in a label: no other worker's tag lands on it),
@@ -40,7 +46,7 @@ def tagged_image(endpoints, run_id, worker_cache) -> TaggedImage:
     if endpoints.registry not in cache:
         config = {"Cmd": ["/bin/true"], "Labels": {"io.ocimatrix.probe": "cri-tags", "io.ocimatrix.run": run_id}}
         try:
-            image = build_busybox_image(config, applets=APPLETS)
+            image = build_busybox_image(config, applets=APPLETS, files=_own_layer("tagged", run_id))
             pushed = [
                 push_image(endpoints.registry, "ocimatrix/cri/tagged", f"{run_id}-{n}", image) for n in range(TAGS)
             ]
@@ -62,7 +68,7 @@ def two_registries_image(endpoints, run_id, worker_cache) -> TaggedImage:
     if endpoints.registry not in cache:
         config = {"Cmd": ["/bin/true"], "Labels": {"io.ocimatrix.probe": "cri-registries", "io.ocimatrix.run": run_id}}
         try:
-            image = build_busybox_image(config, applets=APPLETS)
+            image = build_busybox_image(config, applets=APPLETS, files=_own_layer("registries", run_id))
             pushed = push_image(endpoints.registry, "ocimatrix/cri/registries", run_id, image)
         except HarnessError:
             raise

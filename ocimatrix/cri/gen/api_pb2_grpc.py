@@ -101,6 +101,16 @@ class RuntimeServiceStub:
                 request_serializer=ocimatrix_dot_cri_dot_api__pb2.ReopenContainerLogRequest.SerializeToString,
                 response_deserializer=ocimatrix_dot_cri_dot_api__pb2.ReopenContainerLogResponse.FromString,
                 _registered_method=True)
+        self.ContainerStats = channel.unary_unary(
+                '/runtime.v1.RuntimeService/ContainerStats',
+                request_serializer=ocimatrix_dot_cri_dot_api__pb2.ContainerStatsRequest.SerializeToString,
+                response_deserializer=ocimatrix_dot_cri_dot_api__pb2.ContainerStatsResponse.FromString,
+                _registered_method=True)
+        self.ListContainerStats = channel.unary_unary(
+                '/runtime.v1.RuntimeService/ListContainerStats',
+                request_serializer=ocimatrix_dot_cri_dot_api__pb2.ListContainerStatsRequest.SerializeToString,
+                response_deserializer=ocimatrix_dot_cri_dot_api__pb2.ListContainerStatsResponse.FromString,
+                _registered_method=True)
         self.ExecSync = channel.unary_unary(
                 '/runtime.v1.RuntimeService/ExecSync',
                 request_serializer=ocimatrix_dot_cri_dot_api__pb2.ExecSyncRequest.SerializeToString,
@@ -211,6 +221,19 @@ class RuntimeServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ContainerStats(self, request, context):
+        """What the kubelet's stats provider reads for each container (cgroup CPU and memory, writable layer).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListContainerStats(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def ExecSync(self, request, context):
         """Missing associated documentation comment in .proto file."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
@@ -310,6 +333,16 @@ def add_RuntimeServiceServicer_to_server(servicer, server):
                     servicer.ReopenContainerLog,
                     request_deserializer=ocimatrix_dot_cri_dot_api__pb2.ReopenContainerLogRequest.FromString,
                     response_serializer=ocimatrix_dot_cri_dot_api__pb2.ReopenContainerLogResponse.SerializeToString,
+            ),
+            'ContainerStats': grpc.unary_unary_rpc_method_handler(
+                    servicer.ContainerStats,
+                    request_deserializer=ocimatrix_dot_cri_dot_api__pb2.ContainerStatsRequest.FromString,
+                    response_serializer=ocimatrix_dot_cri_dot_api__pb2.ContainerStatsResponse.SerializeToString,
+            ),
+            'ListContainerStats': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListContainerStats,
+                    request_deserializer=ocimatrix_dot_cri_dot_api__pb2.ListContainerStatsRequest.FromString,
+                    response_serializer=ocimatrix_dot_cri_dot_api__pb2.ListContainerStatsResponse.SerializeToString,
             ),
             'ExecSync': grpc.unary_unary_rpc_method_handler(
                     servicer.ExecSync,
@@ -690,6 +723,60 @@ class RuntimeService:
             '/runtime.v1.RuntimeService/ReopenContainerLog',
             ocimatrix_dot_cri_dot_api__pb2.ReopenContainerLogRequest.SerializeToString,
             ocimatrix_dot_cri_dot_api__pb2.ReopenContainerLogResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ContainerStats(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/runtime.v1.RuntimeService/ContainerStats',
+            ocimatrix_dot_cri_dot_api__pb2.ContainerStatsRequest.SerializeToString,
+            ocimatrix_dot_cri_dot_api__pb2.ContainerStatsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListContainerStats(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/runtime.v1.RuntimeService/ListContainerStats',
+            ocimatrix_dot_cri_dot_api__pb2.ListContainerStatsRequest.SerializeToString,
+            ocimatrix_dot_cri_dot_api__pb2.ListContainerStatsResponse.FromString,
             options,
             channel_credentials,
             insecure,
