@@ -181,11 +181,21 @@ class Pod:
 @pytest.fixture
 def new_pod(cell, cri_runtime: CriEngine, recorder) -> Iterator[Callable[..., Pod]]:
     """Start pods of the cell's runtime handler (``security``: what the pod spec asks, the kubelet's
-    defaults when None); every one is stopped and removed afterwards."""
+    defaults when None; ``sysctls``: IPC-namespaced ones only); every one is stopped and removed afterwards."""
     started: list[Pod] = []
 
-    def start(label: str = "pod", security: PodSecurity | None = None, privileged: bool = False) -> Pod:
+    def start(
+        label: str = "pod",
+        security: PodSecurity | None = None,
+        privileged: bool = False,
+        sysctls: dict[str, str] | None = None,
+    ) -> Pod:
         config = cri_runtime.pod_config(label, security=security, privileged=privileged)
+        if sysctls:
+            # A sysctl is applied in the pod's namespaces: in the node's own, it would change the host.
+            if config.linux.security_context.namespace_options.ipc != api.POD:
+                raise HarnessError(f"a pod with sysctls {sysctls} must have an IPC namespace of its own")
+            config.linux.sysctls.update(sysctls)
         try:
             pod_id = cri_runtime.run_pod(config, cell["runtime"])
         except (EngineError, Unsupported) as exc:
