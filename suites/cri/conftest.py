@@ -181,7 +181,8 @@ class Pod:
 @pytest.fixture
 def new_pod(cell, cri_runtime: CriEngine, recorder) -> Iterator[Callable[..., Pod]]:
     """Start pods of the cell's runtime handler (``security``: what the pod spec asks, the kubelet's
-    defaults when None; ``sysctls``: IPC-namespaced ones only); every one is stopped and removed afterwards."""
+    defaults when None; ``sysctls``: IPC-namespaced ones only; ``dns``: the pod's DnsConfig); every one is
+    stopped and removed afterwards."""
     started: list[Pod] = []
 
     def start(
@@ -189,8 +190,11 @@ def new_pod(cell, cri_runtime: CriEngine, recorder) -> Iterator[Callable[..., Po
         security: PodSecurity | None = None,
         privileged: bool = False,
         sysctls: dict[str, str] | None = None,
+        dns: api.DNSConfig | None = None,
     ) -> Pod:
         config = cri_runtime.pod_config(label, security=security, privileged=privileged)
+        if dns is not None:
+            config.dns_config.CopyFrom(dns)
         if sysctls:
             # A sysctl is applied in the pod's namespaces: in the node's own, it would change the host.
             if config.linux.security_context.namespace_options.ipc != api.POD:
