@@ -151,12 +151,14 @@ def test_the_plugin_applies_a_versioned_expectation_from_the_versions_the_cell_r
 
 def test_default_matrix_runs_trixie_beside_this_host():
     matrix = load_matrix(DEFAULT_MATRIX)
-    # sid for go-containerregistry's registry (its crane), a registry of the distribution suite, and for the
-    # signatures suite's writers of sid (and sid's crane registry).
+    # sid for go-containerregistry's registry (its crane), a registry of the distribution suite and of a
+    # lifecycle subset, and for the signatures suite's writers of sid (and sid's crane registry).
     assert matrix.generations() == ("sid", "trixie")
     assert matrix.generations(("distribution",)) == ("sid", "trixie")
     assert matrix.generations(("signatures",)) == ("sid", "trixie")
-    assert "sid" not in matrix.generations(tuple(s for s in matrix.suites if s not in ("distribution", "signatures")))
+    assert "sid" in matrix.generations(("lifecycle",))
+    crane_users = ("distribution", "signatures", "lifecycle")
+    assert "sid" not in matrix.generations(tuple(s for s in matrix.suites if s not in crane_users))
     lifecycle = matrix.cells_for(["builder", "engine", "runtime"], "lifecycle")
     engines = {c["engine"] for c in lifecycle}
     assert engines >= {"docker@trixie", "podman@trixie", "containerd@trixie", "containerd-cri@trixie"}
