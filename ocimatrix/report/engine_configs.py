@@ -24,6 +24,7 @@ from html import escape
 from pathlib import Path
 from typing import Any
 
+from ocimatrix.report.cards import with_card
 from ocimatrix.results import Record, Results
 from ocimatrix.runtime.config_compare import ASPECTS, aspects, differences
 from ocimatrix.tools import catalog, generations
@@ -335,7 +336,7 @@ def write_engine_configs(results: Results, out_dir: Path) -> Path | None:
 def link_engine_configs(page: str, results: Results, out_dir: Path) -> str:
     """``page`` (the front page's HTML) with a card linking the engine-config page, when there is one."""
     written = write_engine_configs(results, out_dir)
-    if written is None or "</main>" not in page:
+    if written is None:
         return page
     count = len(engine_columns(results))
     card = (
@@ -343,4 +344,4 @@ def link_engine_configs(page: str, results: Results, out_dir: Path) -> str:
         f'<p><a href="{PAGE}">The config.json of {count} engines, side by side</a>: env, capabilities, '
         "masked paths, rlimits, seccomp, cgroup path, mounts, user.</p></div>\n"
     )
-    return page.replace("</main>", card + "</main>", 1)
+    return with_card(page, card)

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from ocimatrix import specs
+from ocimatrix.report.cards import with_card
 from ocimatrix.results import Record, Results
 
 PAGE = "fs-defaults.html"
@@ -163,7 +164,7 @@ def write_fs_defaults(results: Results, out_dir: Path) -> Path | None:
 def link_fs_defaults(page: str, results: Results, out_dir: Path) -> str:
     """``page`` (the front page's HTML) with a card linking the filesystem-defaults page, when there is one."""
     written = write_fs_defaults(results, out_dir)
-    if written is None or "</main>" not in page:
+    if written is None:
         return page
     count = len(columns_of(results))
     card = (
@@ -171,4 +172,4 @@ def link_fs_defaults(page: str, results: Results, out_dir: Path) -> str:
         f'<p><a href="{PAGE}">{count} engine and runtime pairs, side by side</a>: owner and mode of /, /run, '
         "/etc/hosts, /etc/hostname, /etc/resolv.conf, /dev/shm, and the mounts behind them.</p></div>\n"
     )
-    return page.replace("</main>", card + "</main>", 1)
+    return with_card(page, card)

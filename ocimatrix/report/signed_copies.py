@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from ocimatrix.engines.signing import KEEPS_TAGS
+from ocimatrix.report.cards import with_card
 from ocimatrix.results import Record, Results
 
 PAGE = "signed-copies.html"
@@ -190,7 +191,7 @@ def write_signed_copies(results: Results, out_dir: Path) -> Path | None:
 def link_signed_copies(page: str, results: Results, out_dir: Path) -> str:
     """``page`` (the front page's HTML) with a card linking the signed-copies page, when there is one."""
     written = write_signed_copies(results, out_dir)
-    if written is None or "</main>" not in page:
+    if written is None:
         return page
     rows = rows_of(results)
     card = (
@@ -198,4 +199,4 @@ def link_signed_copies(page: str, results: Results, out_dir: Path) -> str:
         f'<p><a href="{PAGE}">{len(rows)} copies to another registry, copier by written thing</a>: what '
         "each copier keeps of the signatures and attachments, and what each verifier finds after.</p></div>\n"
     )
-    return page.replace("</main>", card + "</main>", 1)
+    return with_card(page, card)
