@@ -126,6 +126,28 @@ def _listed_with_tag(cri, tag: str):
     fail_with(f"ListImages lists no image tagged {tag}, just pulled", step="ListImages", answer=listed_images(images))
 
 
+def _removing_one_name_removes_all(cri, names: list[str], what: str) -> None:
+    """Pull ``names`` (one image), which ListImages must list with exactly those tags; RemoveImage by the
+    id asked for through the first name must leave nothing under any name or the id."""
+    _pull_all(cri, names)
+    image, images = _listed_with_tag(cri, names[0])
+    if sorted(image.repo_tags) != sorted(names):
+        fail_with(
+            f"ListImages must list {what} with exactly the tags {sorted(names)}",
+            step="ListImages",
+            answer=listed_images(images),
+        )
+    _remove_by_id(cri, names[0])
+    for ref in [*names, image.id]:
+        left = cri.image_status(ref)
+        if left is not None:
+            fail_with(
+                f"after RemoveImage of {image.id} (asked for by {names[0]}), ImageStatus still finds {ref}",
+                step=f"ImageStatus {ref} after RemoveImage",
+                answer=shown(left),
+            )
+
+
 @pytest.mark.axes("engine")
 @spec("cri/api.proto", "ImageService/ListImages (one image pulled under three tags: listed once, with all three)")
 def test_list_images_one_image_three_tags(cell, cri, tagged, recorder):
@@ -150,46 +172,13 @@ def test_list_images_one_image_three_tags(cell, cri, tagged, recorder):
 @pytest.mark.axes("engine")
 @spec("cri/api.proto", "ImageService/RemoveImage (by the id of an image with three tags: every tag goes)")
 def test_remove_image_removes_every_tag(cell, cri, tagged, recorder):
-    _pull_all(cri, tagged.tags)
-    image, images = _listed_with_tag(cri, tagged.tags[0])
-    if sorted(image.repo_tags) != sorted(tagged.tags):
-        fail_with(
-            f"ListImages must list the image with exactly the tags {sorted(tagged.tags)}",
-            step="ListImages",
-            answer=listed_images(images),
-        )
-    _remove_by_id(cri, tagged.tags[0])
-    for ref in [*tagged.tags, image.id]:
-        left = cri.image_status(ref)
-        if left is not None:
-            fail_with(
-                f"after RemoveImage of {image.id} (asked for by {tagged.tags[0]}), ImageStatus still finds {ref}",
-                step=f"ImageStatus {ref} after RemoveImage",
-                answer=shown(left),
-            )
+    _removing_one_name_removes_all(cri, tagged.tags, "the image")
 
 
 @pytest.mark.axes("engine")
 @spec("cri/api.proto", "ImageService/RemoveImage (one image pulled from two registries: both names go)")
 def test_remove_image_removes_other_registries_names(cell, cri, from_two_registries, recorder):
-    names = from_two_registries.tags
-    _pull_all(cri, names)
-    image, images = _listed_with_tag(cri, names[0])
-    if sorted(image.repo_tags) != sorted(names):
-        fail_with(
-            f"ListImages must list the image pulled from two registries with exactly the tags {sorted(names)}",
-            step="ListImages",
-            answer=listed_images(images),
-        )
-    _remove_by_id(cri, names[0])
-    for ref in [*names, image.id]:
-        left = cri.image_status(ref)
-        if left is not None:
-            fail_with(
-                f"after RemoveImage of {image.id} (asked for by {names[0]}), ImageStatus still finds {ref}",
-                step=f"ImageStatus {ref} after RemoveImage",
-                answer=shown(left),
-            )
+    _removing_one_name_removes_all(cri, from_two_registries.tags, "the image pulled from two registries")
 
 
 @pytest.mark.axes("engine")
