@@ -20,7 +20,9 @@ import pytest
 from ocimatrix.cri.client import CriClient, CriError, grpc_target
 from ocimatrix.cri.gen import api_pb2 as api
 from ocimatrix.cri.gen import api_pb2_grpc as api_grpc
+from ocimatrix.cri.verdicts import refused
 from ocimatrix.errors import HarnessError, ServiceUnavailable, UsageError
+from ocimatrix.plugin.verdicts import decide
 
 REF = "127.0.0.1:5000/ocimatrix/busybox:1"
 IMAGE_ID = "sha256:" + "cd" * 32
@@ -258,3 +260,24 @@ def test_a_runtime_that_answers_nothing_at_all_is_a_service_fault_found_before_t
     with pytest.raises(ServiceUnavailable, match=r"StopPodSandbox pod-1 got no answer, .*Version: DEADLINE_EXCEEDED"):
         client.stop_pod("pod-1")
     assert time.monotonic() - started < 2.0, "the silence was sat out to the deadline"
+
+
+# ------------------------------------------------------------------ the CRI metrics calls
+
+
+def test_a_metrics_call_the_runtime_lacks_is_its_unimplemented_answer_not_a_skip(recorder):
+    # The recording server implements neither metrics call: gRPC answers UNIMPLEMENTED for it, as
+    # containerd 1.6, 1.7 and 2.1 do.
+    _, client = recorder
+    for call, method in (
+        ("ListMetricDescriptors", client.list_metric_descriptors),
+        ("ListPodSandboxMetrics", client.list_pod_metrics),
+    ):
+        with pytest.raises(CriError) as caught:
+            method()
+        assert caught.value.code == grpc.StatusCode.UNIMPLEMENTED
+        assert caught.value.step == call
+        assert caught.value.answer.startswith("UNIMPLEMENTED: ")
+        verdict = decide(refused(call, "refused", caught.value))
+        assert verdict.outcome == "failed", verdict.reason
+        assert verdict.answer is not None and verdict.answer.step == call

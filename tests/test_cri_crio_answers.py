@@ -25,7 +25,13 @@ from ocimatrix.cri.client import KUBELET_RUNTIME_REQUEST_TIMEOUT, CriClient, Cri
 from ocimatrix.cri.gen import api_pb2 as api
 from ocimatrix.cri.gen import api_pb2_grpc as api_grpc
 from ocimatrix.cri.image_ids import digest_or_none, normalize_digest, repo_digests_of
-from ocimatrix.cri.verdicts import judge_map, runtime_handler_problem
+from ocimatrix.cri.verdicts import (
+    CADVISOR_METRICS,
+    descriptor_problems,
+    judge_map,
+    pod_metrics_problems,
+    runtime_handler_problem,
+)
 from ocimatrix.endpoints import Endpoints
 from ocimatrix.engines import cri_engine
 from ocimatrix.engines.base import ResolvedImage, RunSpec
@@ -456,3 +462,109 @@ def test_a_service_fault_in_a_run_stays_an_error(crio, monkeypatch):
     monkeypatch.setattr(crio, "tear_down", lambda *args, **kwargs: None)
     with evidence.scoped(), pytest.raises(ServiceUnavailable):
         crio.run(RunSpec(image=REF, runtime="crun"))
+
+
+# ------------------------------------------------------------------ the CRI metrics calls
+#
+# Not recorded from a run (no CRI-O here): built the way CRI-O's own code shapes them, read at
+# cri-o/cri-o internal/lib/statsserver (descriptors.go, metrics.go, main of 2026) and server/sandbox_metrics_list.go
+# (present at v1.30.0). ListMetricDescriptors always describes container_last_seen, and the groups its config's
+# [crio.stats] included_pod_metrics names (empty by default: only container_last_seen); every descriptor's label
+# keys start with id, image, namespace, pod, container. A pod's own values carry its id, "", its namespace and
+# name and "POD"; a container's its id, its image, "", "", its name.
+
+CRIO_BASE_KEYS = ["id", "image", "namespace", "pod", "container"]
+# The keys CRI-O adds to the base ones, for the metrics that have any.
+CRIO_EXTRA_KEYS = {
+    "container_cpu_usage_seconds_total": ["cpu"],
+    "container_blkio_device_usage_total": ["device", "major", "minor", "operation"],
+    "container_hugetlb_usage_bytes": ["pagesize"],
+    "container_hugetlb_max_usage_bytes": ["pagesize"],
+    "container_memory_failures_total": ["failure_type", "scope"],
+    "container_ulimits_soft": ["ulimit"],
+    **{f"container_fs_{op}{unit}_total": ["device"] for op in ("reads", "writes") for unit in ("", "_bytes")},
+    **{
+        f"container_network_{way}_{what}_total": ["interface"]
+        for way in ("receive", "transmit")
+        for what in ("bytes", "errors", "packets_dropped", "packets")
+    },
+}
+# Beyond cAdvisor's names, CRI-O's memory group describes these too.
+CRIO_MORE = [
+    f"container_memory_{m}_bytes" for m in ("active_anon", "inactive_anon", "anon_thp", "shmem_thp", "file_thp")
+]
+POD_ID, CTR_ID = "f" * 64, "e" * 64
+
+
+def _crio_descriptors(names) -> list[api.MetricDescriptor]:
+    return [
+        api.MetricDescriptor(name=n, help=f"{n} (help)", label_keys=CRIO_BASE_KEYS + CRIO_EXTRA_KEYS.get(n, []))
+        for n in sorted(names)
+    ]
+
+
+def _crio_value(name: str, base: list[str]) -> api.Metric:
+    extra = ["x"] * len(CRIO_EXTRA_KEYS.get(name, []))
+    return api.Metric(name=name, metric_type=api.COUNTER, label_values=base + extra, value=api.UInt64Value(value=1))
+
+
+def _crio_pod_metrics(names) -> api.PodSandboxMetrics:
+    """Network values on the pod (its interfaces are the pod's), the rest on its one container."""
+    pod_values = [_crio_value(n, [POD_ID, "", "ns", "metrics", "POD"]) for n in names if "_network_" in n]
+    ctr_values = [_crio_value(n, [CTR_ID, REF, "", "", "c"]) for n in names if "_network_" not in n]
+    return api.PodSandboxMetrics(
+        pod_sandbox_id=POD_ID,
+        metrics=pod_values,
+        container_metrics=[api.ContainerMetrics(container_id=CTR_ID, metrics=ctr_values)],
+    )
+
+
+def _every_group() -> list[str]:
+    return sorted(CADVISOR_METRICS | set(CRIO_MORE))
+
+
+def test_crio_with_every_metrics_group_included_meets_critest_s_checks():
+    descriptors = _crio_descriptors(_every_group())
+    assert descriptor_problems(descriptors) == []
+    assert pod_metrics_problems([_crio_pod_metrics(_every_group())], descriptors, POD_ID, [CTR_ID]) == []
+
+
+def test_crio_s_default_config_describes_only_container_last_seen_and_fails_naming_the_rest():
+    problems = descriptor_problems(_crio_descriptors(["container_last_seen"]))
+    assert len(problems) == 1 and problems[0].startswith("not described: container_blkio_device_usage_total, ")
+    assert "container_last_seen" not in problems[0]
+    # Those critest forgives are not asked for.
+    assert "container_ulimits_soft" not in problems[0] and "pressure" not in problems[0]
+
+
+def test_a_pod_without_its_container_s_metrics_or_with_mislabelled_values_fails_naming_them():
+    descriptors = _crio_descriptors(_every_group())
+    pod = _crio_pod_metrics(_every_group())
+    pod.container_metrics[0].metrics[0].label_values.pop()
+    problems = pod_metrics_problems([pod], descriptors, POD_ID, [CTR_ID, "d" * 64])
+    assert any(p.startswith(f"no metrics of its running container(s) {'d' * 64}") for p in problems)
+    assert any(p.startswith("label values unlike the descriptor's label keys: ") for p in problems)
+    assert pod_metrics_problems([], descriptors, POD_ID, [CTR_ID]) == [f"pod {POD_ID} is answered 0 times, not once"]
+
+
+def test_crio_s_metrics_answers_come_through_the_client():
+    class Metrics(api_grpc.RuntimeServiceServicer):
+        def ListMetricDescriptors(self, request, context):
+            return api.ListMetricDescriptorsResponse(descriptors=_crio_descriptors(_every_group()))
+
+        def ListPodSandboxMetrics(self, request, context):
+            return api.ListPodSandboxMetricsResponse(pod_metrics=[_crio_pod_metrics(_every_group())])
+
+    directory = tempfile.mkdtemp(prefix="ocm-cri-metrics-", dir="/tmp")
+    server = grpc.server(futures.ThreadPoolExecutor(max_workers=2))
+    api_grpc.add_RuntimeServiceServicer_to_server(Metrics(), server)
+    server.add_insecure_port(f"unix://{directory}/cri.sock")
+    server.start()
+    try:
+        with CriClient(f"unix://{directory}/cri.sock", timeout=5) as client:
+            descriptors, pods = client.list_metric_descriptors(), client.list_pod_metrics()
+    finally:
+        server.stop(None)
+        shutil.rmtree(directory, ignore_errors=True)
+    assert [d.label_keys[:5] for d in descriptors] == [CRIO_BASE_KEYS] * len(descriptors)
+    assert pod_metrics_problems(pods, descriptors, POD_ID, [CTR_ID]) == []

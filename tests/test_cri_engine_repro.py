@@ -131,3 +131,28 @@ def test_each_test_gets_its_own_variables():
     fresh = repro.for_test(second)
     assert fresh is not script
     assert _run_pod(fresh, "z" * 64)[-1].startswith("POD1=")
+
+
+def test_stats_and_metrics_calls_become_crictl_stats_metricdescs_and_metricsp():
+    script = CrictlScript(ENDPOINT)
+    one = api.ContainerStatsRequest(container_id="c")
+    assert script.lines("ContainerStats", one) == [
+        f"{BASE} stats -a -o json --id c  # runtime.v1.RuntimeService/ContainerStats "
+        "(crictl asks ListContainerStats filtered by this id)"
+    ]
+    filtered = api.ListContainerStatsRequest(
+        filter=api.ContainerStatsFilter(pod_sandbox_id="p", label_selector={"a": "b c"})
+    )
+    assert script.lines("ListContainerStats", filtered) == [
+        f"{BASE} stats -a -o json --pod p --label 'a=b c'  # runtime.v1.RuntimeService/ListContainerStats"
+    ]
+    assert script.lines("ListContainerStats", api.ListContainerStatsRequest()) == [
+        f"{BASE} stats -a -o json  # runtime.v1.RuntimeService/ListContainerStats "
+        "(crictl sends an empty filter, this call sent none)"
+    ]
+    assert script.lines("ListMetricDescriptors", api.ListMetricDescriptorsRequest()) == [
+        f"{BASE} metricdescs  # runtime.v1.RuntimeService/ListMetricDescriptors"
+    ]
+    assert script.lines("ListPodSandboxMetrics", api.ListPodSandboxMetricsRequest()) == [
+        f"{BASE} metricsp  # runtime.v1.RuntimeService/ListPodSandboxMetrics"
+    ]

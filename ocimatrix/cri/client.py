@@ -500,6 +500,17 @@ class CriClient:
         request = api.ListContainerStatsRequest(filter=filter_)
         return list(self._call("ListContainerStats", self._runtime.ListContainerStats, request).stats)
 
+    def list_metric_descriptors(self) -> list[api.MetricDescriptor]:
+        """The metrics ListPodSandboxMetrics may report, each with its help and label keys (the kubelet
+        asks once, then drops any value whose name was not described)."""
+        request = api.ListMetricDescriptorsRequest()
+        return list(self._call("ListMetricDescriptors", self._runtime.ListMetricDescriptors, request).descriptors)
+
+    def list_pod_metrics(self) -> list[api.PodSandboxMetrics]:
+        """ListPodSandboxMetrics: every pod's metrics and its containers', as the descriptors name them."""
+        request = api.ListPodSandboxMetricsRequest()
+        return list(self._call("ListPodSandboxMetrics", self._runtime.ListPodSandboxMetrics, request).pod_metrics)
+
     def wait_for_exit(self, container_id: str, timeout: float = 30.0, poll: float = 0.1) -> api.ContainerStatus:
         """Poll until the container has exited; CRI has no wait call (the kubelet polls too)."""
         deadline = time.monotonic() + timeout

@@ -105,7 +105,17 @@ class CrictlScript:
         if command is None:
             return [f"# {method} (no crictl equivalent): {message_json(request)}"]
         *setup, last = command
-        return [*setup, f"{last}  # {method}"]
+        aside = self._aside(call, request)
+        return [*setup, f"{last}  # {method}" + (f" ({aside})" if aside else "")]
+
+    @staticmethod
+    def _aside(call: str, request: Any) -> str:
+        """Where crictl's command makes a different request for the same answer, what it makes."""
+        if call == "ContainerStats":
+            return "crictl asks ListContainerStats filtered by this id"
+        if call == "ListContainerStats" and not request.HasField("filter"):
+            return "crictl sends an empty filter, this call sent none"
+        return ""
 
     def _command(self, call: str, request: Any) -> list[str] | None:
         q = shlex.quote
@@ -155,6 +165,18 @@ class CrictlScript:
         if call == "ListContainers":
             pod = f" --pod {self.id(request.filter.pod_sandbox_id)}" if request.filter.pod_sandbox_id else ""
             return [f"{b} ps -a{pod}" + self._filters(request.filter, _CONTAINER_STATES)]
+        # Stats as JSON: crictl's table drops the fields a check reads.
+        if call == "ContainerStats":
+            return [f"{b} stats -a -o json --id {self.id(request.container_id)}"]
+        if call == "ListContainerStats":
+            pod = f" --pod {self.id(request.filter.pod_sandbox_id)}" if request.filter.pod_sandbox_id else ""
+            labels = "".join(f" --label {q(f'{k}={v}')}" for k, v in sorted(request.filter.label_selector.items()))
+            ident = f" --id {self.id(request.filter.id)}" if request.filter.id else ""
+            return [f"{b} stats -a -o json{ident}{pod}{labels}"]
+        if call == "ListMetricDescriptors":
+            return [f"{b} metricdescs"]
+        if call == "ListPodSandboxMetrics":
+            return [f"{b} metricsp"]
         if call == "ExecSync":
             command = shlex.join(request.cmd)
             return [f"{b} exec --sync --timeout {request.timeout} {self.id(request.container_id)} {command}"]

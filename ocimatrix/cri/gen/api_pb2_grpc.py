@@ -111,6 +111,16 @@ class RuntimeServiceStub:
                 request_serializer=ocimatrix_dot_cri_dot_api__pb2.ListContainerStatsRequest.SerializeToString,
                 response_deserializer=ocimatrix_dot_cri_dot_api__pb2.ListContainerStatsResponse.FromString,
                 _registered_method=True)
+        self.ListMetricDescriptors = channel.unary_unary(
+                '/runtime.v1.RuntimeService/ListMetricDescriptors',
+                request_serializer=ocimatrix_dot_cri_dot_api__pb2.ListMetricDescriptorsRequest.SerializeToString,
+                response_deserializer=ocimatrix_dot_cri_dot_api__pb2.ListMetricDescriptorsResponse.FromString,
+                _registered_method=True)
+        self.ListPodSandboxMetrics = channel.unary_unary(
+                '/runtime.v1.RuntimeService/ListPodSandboxMetrics',
+                request_serializer=ocimatrix_dot_cri_dot_api__pb2.ListPodSandboxMetricsRequest.SerializeToString,
+                response_deserializer=ocimatrix_dot_cri_dot_api__pb2.ListPodSandboxMetricsResponse.FromString,
+                _registered_method=True)
         self.ExecSync = channel.unary_unary(
                 '/runtime.v1.RuntimeService/ExecSync',
                 request_serializer=ocimatrix_dot_cri_dot_api__pb2.ExecSyncRequest.SerializeToString,
@@ -234,6 +244,20 @@ class RuntimeServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ListMetricDescriptors(self, request, context):
+        """The CRI's own metrics (cAdvisor's names), instead of the kubelet reading cgroups itself: the
+        descriptors first, then per pod and container values labelled as the descriptors say.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListPodSandboxMetrics(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def ExecSync(self, request, context):
         """Missing associated documentation comment in .proto file."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
@@ -343,6 +367,16 @@ def add_RuntimeServiceServicer_to_server(servicer, server):
                     servicer.ListContainerStats,
                     request_deserializer=ocimatrix_dot_cri_dot_api__pb2.ListContainerStatsRequest.FromString,
                     response_serializer=ocimatrix_dot_cri_dot_api__pb2.ListContainerStatsResponse.SerializeToString,
+            ),
+            'ListMetricDescriptors': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListMetricDescriptors,
+                    request_deserializer=ocimatrix_dot_cri_dot_api__pb2.ListMetricDescriptorsRequest.FromString,
+                    response_serializer=ocimatrix_dot_cri_dot_api__pb2.ListMetricDescriptorsResponse.SerializeToString,
+            ),
+            'ListPodSandboxMetrics': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListPodSandboxMetrics,
+                    request_deserializer=ocimatrix_dot_cri_dot_api__pb2.ListPodSandboxMetricsRequest.FromString,
+                    response_serializer=ocimatrix_dot_cri_dot_api__pb2.ListPodSandboxMetricsResponse.SerializeToString,
             ),
             'ExecSync': grpc.unary_unary_rpc_method_handler(
                     servicer.ExecSync,
@@ -777,6 +811,60 @@ class RuntimeService:
             '/runtime.v1.RuntimeService/ListContainerStats',
             ocimatrix_dot_cri_dot_api__pb2.ListContainerStatsRequest.SerializeToString,
             ocimatrix_dot_cri_dot_api__pb2.ListContainerStatsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListMetricDescriptors(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/runtime.v1.RuntimeService/ListMetricDescriptors',
+            ocimatrix_dot_cri_dot_api__pb2.ListMetricDescriptorsRequest.SerializeToString,
+            ocimatrix_dot_cri_dot_api__pb2.ListMetricDescriptorsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListPodSandboxMetrics(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/runtime.v1.RuntimeService/ListPodSandboxMetrics',
+            ocimatrix_dot_cri_dot_api__pb2.ListPodSandboxMetricsRequest.SerializeToString,
+            ocimatrix_dot_cri_dot_api__pb2.ListPodSandboxMetricsResponse.FromString,
             options,
             channel_credentials,
             insecure,
