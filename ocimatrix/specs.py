@@ -30,6 +30,8 @@ SPECIFICATIONS = {
         Specification("distribution-spec", "v1.1.0", "https://github.com/opencontainers/distribution-spec/blob/v1.1.0"),
         Specification("docker-image-spec", "v1.3.1", "https://github.com/moby/docker-image-spec/blob/v1.3.1"),
         Specification("cri", "runtime.v1", "https://github.com/kubernetes/cri-api/blob/master/pkg/apis/runtime/v1"),
+        # The Node Resource Interface: the plugin API containerd 1.7 and 2.x and CRI-O serve.
+        Specification("nri", "v0.9.0", "https://github.com/containerd/nri/blob/v0.9.0"),
         # Docker's image manifest v2 schema 2, as distribution 2.8 documents it.
         Specification(
             "docker-manifest", "v2.8.2", "https://github.com/distribution/distribution/blob/v2.8.2/docs/spec"

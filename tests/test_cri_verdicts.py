@@ -20,7 +20,7 @@ import pytest
 from ocimatrix.cri.client import CriError
 from ocimatrix.cri.gen import api_pb2 as api
 from ocimatrix.cri.kubelet import NO_IMAGE
-from ocimatrix.cri.verdicts import listed_images, refused
+from ocimatrix.cri.verdicts import described, listed_images, refused
 from ocimatrix.errors import ImplementationFailure, ServiceUnavailable
 from ocimatrix.matrix import load_matrix
 from ocimatrix.plugin.verdicts import decide
@@ -186,6 +186,70 @@ CASES = {
 }
 
 
+# The CRI metrics calls, as each containerd answered them here (ocimatrix run, 2026-12-08): 1.6.20's grpc server
+# does not know the methods, 1.7's and 2.1.9's CRI leave them to the generated stub.
+UNIMPLEMENTED_WORDS = {
+    "1.6": "unknown method {call} for service runtime.v1.RuntimeService",
+    "1.7": "method {call} not implemented",
+    "2.1": "method {call} not implemented",
+}
+METRICS_CALL = {
+    "test_list_metric_descriptors": "ListMetricDescriptors",
+    "test_list_pod_sandbox_metrics": "ListPodSandboxMetrics",
+}
+METRICS_MESSAGE = {
+    "ListMetricDescriptors": "the runtime did not describe its metrics",
+    "ListPodSandboxMetrics": "the runtime did not list its pods' metrics",
+}
+
+
+def _unimplemented(call: str, version: str = "1.6", step: str | None = None) -> BaseException:
+    """The metrics test's failure when ``call`` is answered UNIMPLEMENTED, as the suite wraps it."""
+    error = CriError(call, "", grpc.StatusCode.UNIMPLEMENTED, UNIMPLEMENTED_WORDS[version].format(call=call))
+    return _refusal(step or call, METRICS_MESSAGE.get(call, "refused"), error)
+
+
+def _metrics_cases(call: str, other: str):
+    return (
+        lambda: _unimplemented(call),
+        {
+            "the other metrics call's UNIMPLEMENTED": lambda: _unimplemented(other, step=other),
+            "UNIMPLEMENTED of another call": lambda: _refusal(
+                call, "refused", CriError(call, "", grpc.StatusCode.UNIMPLEMENTED, "method ExecSync not implemented")
+            ),
+            "an empty answer": lambda: ImplementationFailure("no descriptor at all", step=call, answer=described([])),
+            "UNAVAILABLE": lambda: _Unavailable(),
+            "deadline exceeded": lambda: _refusal(call, "refused", _timed_out(call, "")),
+            "the harness's sentence": lambda: AssertionError(f"{call}: UNIMPLEMENTED: method {call} not implemented"),
+        },
+    )
+
+
+# NRI: containerd 2.1.9 (sid) created a container in a stopped pod, and said so only by answering with its id.
+IN_STOPPED_POD = "CreateContainer in a stopped pod"
+CASES["test_stop_pod_is_one_event_and_the_pod_is_not_reused"] = (
+    lambda: ImplementationFailure(
+        "a stopped pod must not take a new container", step=IN_STOPPED_POD, answer=f"created container {CONTAINER}"
+    ),
+    {
+        "the refusal reached the plugin": lambda: ImplementationFailure(
+            "a refused CreateContainer reached the plugin",
+            step=IN_STOPPED_POD,
+            answer=f"CreateContainer via CreateContainer (container {CONTAINER})",
+        ),
+        "two StopPodSandbox events": lambda: ImplementationFailure(
+            "StopPodSandbox called twice must reach the plugin once",
+            step="StopPodSandbox, twice",
+            answer="StopPodSandbox via StateChange (container -); StopPodSandbox via StateChange (container -)",
+        ),
+        "UNAVAILABLE": lambda: _Unavailable(),
+        "the harness's sentence": lambda: AssertionError(f"{IN_STOPPED_POD}: created container {CONTAINER}"),
+    },
+)
+CASES["test_list_metric_descriptors"] = _metrics_cases("ListMetricDescriptors", "ListPodSandboxMetrics")
+CASES["test_list_pod_sandbox_metrics"] = _metrics_cases("ListPodSandboxMetrics", "ListMetricDescriptors")
+
+
 def _cri_expectations(path: Path) -> list[dict]:
     """The listings of the CRI suite's own tests (another suite's listing may name the CRI engine too)."""
     suite = SUITES_DIR / "cri"
@@ -240,3 +304,37 @@ def test_an_image_status_without_an_image_fails_with_that_answer():
     verdict = decide(exc)
     assert verdict.outcome == "failed"
     assert verdict.answer is not None and verdict.answer.text == NO_IMAGE
+
+
+def _metrics_listings(path: Path) -> list[tuple[dict, str]]:
+    """Each metrics listing of a matrix with the one version its range names (they pin one release line each)."""
+    found = []
+    for expected in _cri_expectations(path):
+        if expected["test"] in METRICS_CALL:
+            ranges = [str(r) for r in expected["versions"].values()]
+            version = next(v for v in UNIMPLEMENTED_WORDS if any(r.lstrip("=") == v for r in ranges))
+            found.append((expected, version))
+    return found
+
+
+@pytest.mark.parametrize("path", MATRICES, ids=lambda p: p.name)
+def test_each_metrics_listing_is_confirmed_by_its_own_version_s_words_only(path):
+    listings = _metrics_listings(path)
+    assert {e["test"] for e, _ in listings} == set(METRICS_CALL)
+    for expected, version in listings:
+        call = METRICS_CALL[expected["test"]]
+        assert decide(_unimplemented(call, version), expected=expected).outcome == "xfailed", (expected, version)
+        for other in UNIMPLEMENTED_WORDS:
+            if UNIMPLEMENTED_WORDS[other] != UNIMPLEMENTED_WORDS[version]:
+                verdict = decide(_unimplemented(call, other), expected=expected)
+                assert verdict.outcome == "failed", f"{other}'s words confirmed the {version} listing"
+
+
+def test_unimplemented_metrics_without_a_listing_fail_with_the_runtime_s_words():
+    verdict = decide(_unimplemented("ListPodSandboxMetrics", "1.7"))
+    assert verdict.outcome == "failed"
+    assert verdict.answer is not None
+    assert (verdict.answer.step, verdict.answer.text) == (
+        "ListPodSandboxMetrics",
+        "UNIMPLEMENTED: method ListPodSandboxMetrics not implemented",
+    )

@@ -24,6 +24,11 @@ CRI_PLUGIN = "io.containerd.grpc.v1.cri"
 # section; the streaming server stays under CRI_PLUGIN.
 CRI_IMAGES_PLUGIN = "io.containerd.cri.v1.images"
 CRI_RUNTIME_PLUGIN = "io.containerd.cri.v1.runtime"
+# NRI (containerd 1.7 and later; 1.6 has no such plugin and ignores its section).
+NRI_PLUGIN = "io.containerd.nri.v1.nri"
+# How long containerd waits on a plugin's answer: a test holds a hook for a few seconds while it looks at
+# the runtime's state, and a plugin too slow to answer is disconnected with the call going on without it.
+NRI_REQUEST_TIMEOUT = "20s"
 RUNTIME_TYPE = "io.containerd.runc.v2"  # the shim; runc and crun both run under it
 
 # Snapshotters that log errors on every start where their backing storage is absent.
@@ -76,6 +81,15 @@ class ContainerdLayout:
     @property
     def cni_dir(self) -> Path:
         return self.state_dir / "cni"
+
+    @property
+    def nri_socket(self) -> Path:
+        return self.state_dir / "nri.sock"
+
+    @property
+    def nri_dir(self) -> Path:
+        # Where containerd would look for plugins to launch itself: empty, never the host's /opt/nri.
+        return self.state_dir / "nri"
 
 
 _VERSION_WORD = re.compile(r"v?(\d+)\.\d+\.\d+")
@@ -250,6 +264,16 @@ disabled_plugins = [{disabled}]
 [plugins."io.containerd.internal.v1.opt"]
   path = {q(state_dir / "opt")}
 
+# NRI on a socket of this instance's own, for the plugins the CRI suite connects; 1.7 has it off by default.
+[plugins."{NRI_PLUGIN}"]
+  disable = false
+  disable_connections = false
+  socket_path = {q(layout.nri_socket)}
+  plugin_path = {q(layout.nri_dir / "plugins")}
+  plugin_config_path = {q(layout.nri_dir / "conf.d")}
+  plugin_registration_timeout = "5s"
+  plugin_request_timeout = {q(NRI_REQUEST_TIMEOUT)}
+
 {plugins}"""
 
 
@@ -304,6 +328,11 @@ def write_containerd_config(
     )
     layout.config.write_text(text)
     write_hosts_toml(layout.certs_dir, registry_hosts)
-    for directory in (layout.cni_dir / "bin", layout.cni_dir / "net.d"):
+    for directory in (
+        layout.cni_dir / "bin",
+        layout.cni_dir / "net.d",
+        layout.nri_dir / "plugins",
+        layout.nri_dir / "conf.d",
+    ):
         directory.mkdir(parents=True, exist_ok=True)
     return layout

@@ -14,6 +14,8 @@ crictl command that does the same (``cri/crictl_repro.py``): that is the cell's 
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import json
 import os
 import uuid
@@ -23,7 +25,7 @@ from typing import Any
 from ocimatrix import evidence
 from ocimatrix.cri import messages
 from ocimatrix.cri.client import CriError
-from ocimatrix.cri.containerd_config import shim_configured
+from ocimatrix.cri.containerd_config import ContainerdLayout, shim_configured
 from ocimatrix.cri.gen import api_pb2 as api
 from ocimatrix.cri.image_ids import digest_or_none, repo_digests_of
 from ocimatrix.cri.kubelet import NO_IMAGE, KubeletCri
@@ -46,6 +48,7 @@ from ocimatrix.oci import mediatypes
 from ocimatrix.oci.reference import parse_reference
 from ocimatrix.oci.registry_client import RegistryClient
 from ocimatrix.run_ids import run_id
+from ocimatrix.system.shared_use import Depth
 from ocimatrix.tools import catalog
 
 POD_NAMESPACE = "ocimatrix"
@@ -53,7 +56,11 @@ CONTAINER_NAME = "main"
 OWNER_LABEL = "io.ocimatrix.owner"
 RUN_LABEL = "io.ocimatrix.run"
 CRIO_DEFAULT_SOCKET = "/var/run/crio/crio.sock"
+# Where containerd and CRI-O listen for NRI plugins unless told otherwise (critest's -nri-socket).
+NRI_DEFAULT_SOCKET = Path("/var/run/nri/nri.sock")
 READY_TIMEOUT = 10.0
+# How long a worker waits for its turn on a runtime another worker uses alone (an NRI test, about 5 s).
+SHARING_TIMEOUT = 900.0
 
 
 def _refused(message: str, error: CriError) -> EngineError:
@@ -129,6 +136,7 @@ class CriEngine(Engine):
         self._client: KubeletCri | None = None
         self._version: api.VersionResponse | None = None
         self._handler_versions: dict[str, str] = {}
+        self._use = Depth()
 
     @property
     def client(self) -> KubeletCri:
@@ -163,6 +171,39 @@ class CriEngine(Engine):
         except CriError as exc:
             raise ServiceUnavailable(f"CRI endpoint {self.endpoint} ({who})", str(exc)) from exc
         return None
+
+    def sharing(self, exclusive: bool = False) -> contextlib.AbstractContextManager[None]:
+        """This runtime's use beside the run's other workers: shared for pods and containers, exclusive
+        while a test connects NRI plugins. A plugin registering while a pod with containers is removed
+        deadlocks containerd 2.1 (RemovePodSandbox takes NRI's plugin-sync read lock, then again in the
+        RemoveContainer it calls, behind the registration's pending write lock), and every later CRI call
+        that waits on that lock hangs: a test's plugins must never register beside another test's pods."""
+        if not self.supports("nri"):
+            return contextlib.nullcontext()
+        key = hashlib.sha256(self.endpoint.encode()).hexdigest()[:16]
+        path = Path(self.endpoints.state_dir) / "cri" / "use" / f"{key}.lock"
+        return self._use.enter(
+            path, exclusive=exclusive, timeout=SHARING_TIMEOUT, what=f"{self.name} at {self.endpoint}"
+        )
+
+    def nri_socket(self) -> Path:
+        """Where this runtime's NRI plugins connect: the harness's containerd's own socket, or for a
+        runtime the matrix names, the default every NRI runtime listens on. Unsupported (a skip) when
+        the version has no NRI or a named runtime has no socket there; ServiceUnavailable when the
+        harness's own containerd, configured with NRI, has none."""
+        self.require("nri")
+        if self.embedded:
+            socket = Path(self.endpoint.removeprefix("unix://"))
+            path = ContainerdLayout(socket.parent, socket).nri_socket
+            if not path.exists():
+                raise ServiceUnavailable(f"{self.name} {self.version()}'s NRI", f"no socket at {path}, as configured")
+            return path
+        if not NRI_DEFAULT_SOCKET.exists():
+            raise Unsupported(
+                f"{self.name} at {self.endpoint}: no NRI socket at {NRI_DEFAULT_SOCKET} "
+                "(its NRI is off, or listens elsewhere)"
+            )
+        return NRI_DEFAULT_SOCKET
 
     def runtime_version(self) -> api.VersionResponse:
         if self._version is None:
@@ -354,6 +395,12 @@ class CriEngine(Engine):
     ) -> RunResult:
         """``spec`` in a pod of its own; ``pod_security`` and ``security`` are what the Pod spec's
         securityContexts ask (none: the kubelet's defaults for a pod that asks nothing)."""
+        with self.sharing():
+            return self._run_in_pod(spec, pod_security, security)
+
+    def _run_in_pod(
+        self, spec: RunSpec, pod_security: PodSecurity | None, security: ContainerSecurity | None
+    ) -> RunResult:
         self.check_runtime(spec.runtime)
         self._check_platform(spec.platform)
         overrides = container_overrides(spec)

@@ -32,6 +32,7 @@ class Capabilities:
     index_formats: tuple[str, ...] = ()  # multi-platform index kinds it pushes ("oci" index, "docker" list)
     save_formats: tuple[str, ...] = ()  # archive formats it saves an image to
     cri: bool = False  # speaks Kubernetes' CRI (pods, containers, ExecSync ...)
+    nri: bool = False  # (CRI runtimes) serves NRI plugins their pod and container lifecycle events
     platform_choice: bool = True  # pulls and runs a platform other than the host's on request
     user_override: bool = True  # runs a container as a user other than the image's
     engine_runtime: bool = False  # (runtimes) the engines here are set up to run containers with it
@@ -54,6 +55,7 @@ _CHECKS = {
     "index": lambda c, v: v in c.index_formats if v else bool(c.index_formats),
     "save": lambda c, v: v in c.save_formats if v else bool(c.save_formats),
     "cri": lambda c, v: c.cri,
+    "nri": lambda c, v: c.nri,
     "platform_choice": lambda c, v: c.platform_choice,
     "user_override": lambda c, v: c.user_override,
     "no_network": lambda c, v: c.no_network,
@@ -71,6 +73,7 @@ _DEFAULT_REASONS = {
     "index": "{name} cannot create multi-platform images",
     "save": "{name} has no command that saves an image to an archive",
     "cri": "{name} is not a CRI runtime",
+    "nri": "{name} {version} has no NRI (Node Resource Interface) for plugins to connect to",
     "platform_choice": "{name} cannot choose the platform it pulls and runs",
     "user_override": "{name} cannot run a container as another user than the image's",
     "no_network": "{name} cannot run a container without a network",

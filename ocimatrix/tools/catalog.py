@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from ocimatrix.errors import UsageError
 from ocimatrix.tools.capabilities import Capabilities, SinceVersion
@@ -219,6 +219,9 @@ TOOLS: tuple[Tool, ...] = (
         ("engine",),
         package="containerd",
         capabilities=_CRI_CAPABILITIES,
+        by_version=(
+            SinceVersion(">=1.7", {"nri": True}, "containerd 1.7 added NRI (off unless configured); 1.6 has none"),
+        ),
         embedded_endpoint="cri",
         # Its CRI is the harness's containerd's: a cell of it is watched on that daemon.
         embedded_services=("containerd",),
@@ -231,7 +234,8 @@ TOOLS: tuple[Tool, ...] = (
         "ocimatrix.engines.cri_engine:CrioEngine",
         ("engine",),
         package="cri-o",
-        capabilities=_CRI_CAPABILITIES,
+        # NRI (crio.nri, enable_nri) at the socket every NRI runtime defaults to: only where the socket exists.
+        capabilities=replace(_CRI_CAPABILITIES, nri=True),
         user_endpoint=True,  # never embedded: only a CRI-O the matrix names is driven
         generations=(HOST_GENERATION,),  # no generation root installs it
         version_probe=("crio", "--version"),

@@ -25,6 +25,7 @@ from ocimatrix.engines.base import EngineError, Unsupported
 from ocimatrix.engines.cri_engine import CriEngine
 from ocimatrix.errors import HarnessError, ImplementationFailure, OcimatrixError, ServiceUnavailable
 from ocimatrix.images.pause import ImageFile, PushedImage, build_busybox_image, push_image
+from ocimatrix.nri.plugin import NriPlugin, NriUnavailable
 from ocimatrix.plugin.verdicts import answer_of, skip_unless_started
 from ocimatrix.run_ids import run_id as this_worker_run
 
@@ -104,7 +105,7 @@ def cri_worker() -> Iterator[CriWorker]:
     for engine in worker.used.values():
         # A recorder of its own: this runs inside the last test's teardown, which is not about it.
         # Best effort: an endpoint gone by now has nothing left to sweep that the harness could reach.
-        with evidence.scoped(), contextlib.suppress(CriError, ServiceUnavailable):
+        with evidence.scoped(), contextlib.suppress(CriError, ServiceUnavailable), engine.sharing():
             engine.sweep(this_worker_run())
             for images in worker.images.values():
                 for ref in (images.probe.tag_ref, images.removable.tag_ref):
@@ -112,11 +113,14 @@ def cri_worker() -> Iterator[CriWorker]:
 
 
 @pytest.fixture
-def cri_runtime(runner, cri_worker: CriWorker) -> CriEngine:
+def cri_runtime(request, runner, cri_worker: CriWorker) -> Iterator[CriEngine]:
+    """The cell's CRI runtime, used beside the other workers' tests, or alone by a test that connects
+    NRI plugins (see CriEngine.sharing): its pods and containers are gone before the next test's turn."""
     if not runner.supports("cri"):
         pytest.skip(runner.why_not("cri"))
     cri_worker.used[runner.endpoint] = runner
-    return runner
+    with runner.sharing(exclusive="nri_plugin" in request.fixturenames):
+        yield runner
 
 
 @pytest.fixture
@@ -230,3 +234,32 @@ def new_pod(cell, cri_runtime: CriEngine, recorder) -> Iterator[Callable[..., Po
 @pytest.fixture
 def pod(new_pod) -> Pod:
     return new_pod("pod")
+
+
+@pytest.fixture
+def nri_plugin(cri_runtime: CriEngine, run_id, recorder) -> Iterator[Callable[..., NriPlugin]]:
+    """Connect NRI plugins to the cell's runtime, as critest's NRI test stub does (skipped where the
+    runtime has no NRI); each is disconnected afterwards. ``wait``: return only once the runtime has
+    configured and synchronized it; ``hold_synchronize``: its Synchronize waits for the test."""
+    try:
+        socket = cri_runtime.nri_socket()
+    except Unsupported as exc:
+        pytest.skip(str(exc))
+    connected: list[NriPlugin] = []
+
+    def connect(label: str, index: str = "00", wait: bool = True, hold_synchronize: bool = False) -> NriPlugin:
+        # Unique per connection: a runtime keeps one plugin per name and index.
+        plugin = NriPlugin(socket, f"ocimatrix-{label}-{run_id}-{len(connected)}", index)
+        if hold_synchronize:
+            plugin.hold_synchronize()
+        connected.append(plugin)
+        try:
+            plugin.connect(timeout=15.0, wait_synchronized=wait)
+        except NriUnavailable as exc:
+            raise ServiceUnavailable(f"{cri_runtime.name}'s NRI at {socket}", str(exc)) from exc
+        recorder.add("nri_runtime", plugin.runtime)
+        return plugin
+
+    yield connect
+    for plugin in connected:
+        plugin.close()
