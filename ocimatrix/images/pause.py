@@ -14,6 +14,7 @@ import hashlib
 import io
 import json
 import tarfile
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -21,7 +22,7 @@ from typing import Any
 from ocimatrix.errors import OcimatrixError, UsageError
 from ocimatrix.images.busybox import busybox_for, host_platform_name
 from ocimatrix.oci import mediatypes
-from ocimatrix.oci.registry_client import RegistryClient
+from ocimatrix.oci.registry_client import RegistryClient, RegistryError
 
 PAUSE_REPOSITORY = "ocimatrix/pause"
 PAUSE_TAG = "1"
@@ -150,6 +151,10 @@ def check_loopback(registry: str) -> None:
         raise UsageError(f"registry {registry!r}: the harness pushes its own images only to a registry on 127.0.0.1")
 
 
+# Tries of a manifest PUT that distribution's in-place link rewrite can make fail (see push_image).
+MANIFEST_ATTEMPTS = 5
+
+
 def push_image(registry: str, repository: str, tag: str, image: BuiltImage) -> PushedImage:
     """Push config, layer and manifest to ``registry`` (host:port on the loopback address)."""
     check_loopback(registry)
@@ -157,7 +162,17 @@ def push_image(registry: str, repository: str, tag: str, image: BuiltImage) -> P
         for blob in (image.config, image.layer):
             if not client.blob_exists(repository, _sha256(blob)):
                 client.push_blob(repository, blob)
-        client.put_manifest(repository, tag, image.manifest, mediatypes.OCI_MANIFEST)
+        for attempt in range(MANIFEST_ATTEMPTS):
+            try:
+                client.put_manifest(repository, tag, image.manifest, mediatypes.OCI_MANIFEST)
+                break
+            except RegistryError as exc:
+                # distribution 2.8 rewrites a repository's blob link in place: while another worker links the
+                # same layer into the same repository, a manifest PUT can read the link empty and answer
+                # DIGEST_INVALID. The harness's own image, so waiting for the link is right; nothing is judged.
+                if "DIGEST_INVALID" not in str(exc) or attempt == MANIFEST_ATTEMPTS - 1:
+                    raise
+                time.sleep(0.5)
     return PushedImage(
         tag_ref=f"{registry}/{repository}:{tag}",
         digest_ref=f"{registry}/{repository}@{image.manifest_digest}",
