@@ -29,3 +29,14 @@ USER_FORMS = {
 
 # A container that runs until stopped, and says so when it gets SIGTERM.
 SERVE = ["/bin/sh", "-c", "trap 'echo got TERM; exit 0' TERM; while :; do sleep 1 & wait $!; done"]
+
+
+def mount_points(mountinfo: str) -> dict[str, str]:
+    """A container's /proc/self/mountinfo: mount point -> its per-mount options, the last mount at a point
+    winning (it hides the others)."""
+    points = {}
+    for line in mountinfo.splitlines():
+        parts = line.split()
+        if len(parts) > 5 and parts[0].isdigit():
+            points[parts[4]] = parts[5]
+    return points

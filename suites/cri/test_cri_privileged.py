@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from cri_probe import mount_points
 
 from ocimatrix.cri.security_context import DEFAULT_MASKED_PATHS, ContainerSecurity, PodSecurity
 from ocimatrix.errors import HarnessError, fail_with
@@ -58,16 +59,6 @@ def _node_bounding_set() -> int:
         if line.startswith("CapBnd:"):
             return int(line.split(":", 1)[1], 16)
     raise HarnessError("/proc/1/status has no CapBnd line")
-
-
-def _mount_options(mountinfo: str) -> dict[str, str]:
-    """Mount point -> its per-mount options; the last mount at a point hides the others."""
-    points = {}
-    for line in mountinfo.splitlines():
-        parts = line.split()
-        if len(parts) > 5 and parts[0].isdigit():
-            points[parts[4]] = parts[5]
-    return points
 
 
 def _read_only(options: str | None) -> bool:
@@ -126,7 +117,7 @@ def _probe(pod, probe, privileged: bool) -> Seen:
         cap_eff=int(values.get("CapEff", "0"), 16),
         seccomp=values.get("Seccomp", "absent"),
         present=[value for key, _, value in fields if key == "present"],
-        mounts=_mount_options(mountinfo),
+        mounts=mount_points(mountinfo),
         devices={Path(p).name for p in listed.split()},
         kmsg=values.get("kmsg", ""),
         host_devices=(host_before & _host_devices()) - DEFAULT_DEVICES,

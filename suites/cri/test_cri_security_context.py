@@ -31,7 +31,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import pytest
-from cri_probe import GID, SERVE, UID
+from cri_probe import GID, SERVE, UID, mount_points
 
 from ocimatrix.cri.client import CriError
 from ocimatrix.cri.gen import api_pb2 as api
@@ -68,16 +68,6 @@ def _fields(output: str) -> dict[str, str]:
     return dict(line.split("=", 1) for line in output.splitlines() if "=" in line)
 
 
-def _mount_points(mountinfo: str) -> dict[str, str]:
-    """Mount point -> its per-mount options, the last mount at a point winning (it hides the others)."""
-    points = {}
-    for line in mountinfo.splitlines():
-        parts = line.split()
-        if len(parts) > 5 and parts[0].isdigit():
-            points[parts[4]] = parts[5]
-    return points
-
-
 # -- the kubelet's defaults for a pod that asks nothing -------------------------------------------------------
 
 PATHS_SCRIPT = (
@@ -103,7 +93,7 @@ def test_kubelet_default_masked_and_readonly_paths(cell, new_pod, probe, recorde
     script = PATHS_SCRIPT.format(masked=" ".join(DEFAULT_MASKED_PATHS), readonly=" ".join(DEFAULT_READONLY_PATHS))
     output = _run(pod, probe, "paths", script, security=ROOT)
     report, _, mountinfo = output.partition("MOUNTINFO\n")
-    points = _mount_points(mountinfo)
+    points = mount_points(mountinfo)
     seen, problems = {}, []
     for line in report.splitlines():
         kind, path, rest = (line.split(" ", 2) + ["", ""])[:3]
@@ -337,7 +327,7 @@ def _host_directory(cri_runtime, endpoints, recorder, label: str) -> Iterator[tu
         with contextlib.suppress(HarnessError):
             mounts = host(["cat", "/proc/self/mountinfo"])
             for point in sorted(
-                (p for p in _mount_points(mounts) if p.startswith(f"{base}/") or p == str(base)), key=len, reverse=True
+                (p for p in mount_points(mounts) if p.startswith(f"{base}/") or p == str(base)), key=len, reverse=True
             ):
                 with contextlib.suppress(HarnessError):
                     host(["umount", "-l", point])
