@@ -288,3 +288,50 @@ def test_runsc_with_its_shim_and_a_named_endpoint_are_left_to_the_runtime(tmp_pa
     # A containerd the matrix names has a config of its own: only its RunPodSandbox answer can tell.
     CriEngine(_endpoints(tmp_path, cri=EMBEDDED), endpoint=f"unix://{tmp_path}/user.sock")._check_own_handler("runsc")
     CriEngine(_endpoints(tmp_path, cri=EMBEDDED))._check_own_handler("runc")
+
+
+# ------------------------------------------------------------------ NRI: the socket and the runtime's sharing
+
+
+def _at_version(engine: CriEngine, version: str, monkeypatch) -> CriEngine:
+    monkeypatch.setattr(engine, "capability_version", lambda: version)
+    monkeypatch.setattr(engine, "version", lambda: version)
+    return engine
+
+
+def test_containerd_1_6_has_no_nri_and_shares_without_a_lock(tmp_path, monkeypatch):
+    engine = _at_version(
+        CriEngine(_endpoints(tmp_path, cri=f"unix://{tmp_path}/containerd.sock")), "1.6.20", monkeypatch
+    )
+    with pytest.raises(Unsupported, match=r"containerd-cri 1\.6\.20 has no NRI"):
+        engine.nri_socket()
+    with engine.sharing(exclusive=True):
+        assert not (tmp_path / "cri" / "use").exists()
+
+
+def test_the_embedded_containerd_s_nri_socket_is_its_own_and_its_absence_an_error(tmp_path, monkeypatch):
+    (tmp_path / "containerd").mkdir()
+    engine = CriEngine(_endpoints(tmp_path, cri=f"unix://{tmp_path}/containerd/containerd.sock"))
+    engine = _at_version(engine, "1.7.24", monkeypatch)
+    with pytest.raises(ServiceUnavailable, match="no socket at .*/containerd/nri.sock, as configured"):
+        engine.nri_socket()
+    (tmp_path / "containerd" / "nri.sock").write_text("")  # stands in for the socket: only its existence is read
+    assert engine.nri_socket() == tmp_path / "containerd" / "nri.sock"
+
+
+def test_a_named_runtime_without_the_default_nri_socket_is_a_skip(tmp_path, monkeypatch):
+    monkeypatch.setattr(cri_engine, "NRI_DEFAULT_SOCKET", tmp_path / "nri.sock")
+    engine = _at_version(
+        CriEngine(_endpoints(tmp_path), endpoint="unix:///run/containerd/containerd.sock"), "2.1.9", monkeypatch
+    )
+    with pytest.raises(Unsupported, match="no NRI socket at .*nri.sock"):
+        engine.nri_socket()
+
+
+def test_nri_capable_runtimes_are_used_through_one_lock_per_endpoint(tmp_path, monkeypatch):
+    engine = _at_version(
+        CriEngine(_endpoints(tmp_path, cri=f"unix://{tmp_path}/containerd.sock")), "1.7.24", monkeypatch
+    )
+    with engine.sharing(), engine.sharing():  # nested: taken once
+        locks = sorted(p.name for p in (tmp_path / "cri" / "use").iterdir())
+    assert len(locks) == 2 and locks[0].endswith(".lock") and locks[1].endswith(".lock.turnstile")

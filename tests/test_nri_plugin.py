@@ -5,8 +5,12 @@ formats; the live peers are containerd 1.7 and 2.1 in suites/cri/test_cri_nri.py
 
 from __future__ import annotations
 
+import json
+import signal
 import socket
 import struct
+import subprocess
+import sys
 import threading
 from collections.abc import Iterator
 
@@ -256,3 +260,61 @@ def test_crio_s_nameless_event_confirms_only_its_listing(matrix):
     )
     assert decide(misnamed, expected=listed).outcome == "failed"
     assert decide(out_of_order, expected=listed).outcome == "failed"
+
+
+def test_the_watch_command_prints_what_the_runtime_sends(tmp_path):
+    """A failing NRI cell's repro runs the plugin on its own: it prints the connection and each event."""
+    path = tmp_path / "nri.sock"
+    server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    server.bind(str(path))
+    server.listen(1)
+    command = [
+        sys.executable,
+        "-m",
+        "ocimatrix.nri.watch",
+        str(path),
+        "--name",
+        "repro",
+        "--fail-once",
+        "RunPodSandbox",
+    ]
+    watcher = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        server.settimeout(15)
+        conn, _ = server.accept()
+        runtime = ScriptedRuntime(conn)
+        runtime.handshake()
+        refused = runtime.call("StateChange", nri.StateChangeEvent(event=nri.RUN_POD_SANDBOX, pod=POD))
+        assert refused.status.code == 2
+        connected = json.loads(watcher.stdout.readline())
+        event = json.loads(watcher.stdout.readline())
+        assert connected == {"connected": "scripted 0.0", "plugin": "00-repro"}
+        assert (event["event"], event["pod"]) == ("RunPodSandbox", POD.id)
+        watcher.send_signal(signal.SIGTERM)
+        assert watcher.wait(10) == 0
+        conn.close()
+    finally:
+        watcher.kill()
+        watcher.communicate()
+        server.close()
+
+
+def test_the_watch_command_names_a_bad_hold():
+    done = subprocess.run(
+        [sys.executable, "-m", "ocimatrix.nri.watch", "/nonexistent.sock", "--hold", "RunPod=3"],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert done.returncode == 2
+    assert "--hold 'RunPod=3': expected KIND=SECONDS" in done.stderr
+
+
+def test_the_plugin_s_repro_command_carries_its_holds_and_failures(tmp_path):
+    plugin = NriPlugin(tmp_path / "nri.sock", "watch", "10")
+    plugin.hold("RunPodSandbox", lambda _e: True)
+    plugin.fail_once("CreateContainer", lambda _e: True)
+    assert plugin.watch_argv(10) == [
+        "python3", "-m", "ocimatrix.nri.watch", str(tmp_path / "nri.sock"), "--name", "watch", "--index", "10",
+        "--hold", "RunPodSandbox=10", "--fail-once", "CreateContainer",
+    ]  # fmt: skip

@@ -217,6 +217,26 @@ class NriPlugin:
     def __exit__(self, *exc_info: object) -> None:
         self.close()
 
+    def watch_argv(self, hold_seconds: float) -> list[str]:
+        """The command that runs this plugin on its own as it is set up now (``python -m ocimatrix.nri.watch``),
+        its holds kept ``hold_seconds``: a repro's stand-in for the test that held them."""
+        argv = [
+            "python3",
+            "-m",
+            "ocimatrix.nri.watch",
+            str(self.socket_path),
+            "--name",
+            self.name,
+            "--index",
+            self.index,
+        ]
+        with self._lock:
+            for hold in self._holds:
+                argv += ["--hold", f"{hold.kind}={hold_seconds:g}"]
+            for failure in self._failures:
+                argv += ["--fail-once", failure.kind]
+        return argv
+
     # ---------------------------------------------------------------- what the test asks
 
     def hold(self, kind: str, match: Predicate) -> Hold:

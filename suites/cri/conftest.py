@@ -236,6 +236,10 @@ def pod(new_pod) -> Pod:
     return new_pod("pod")
 
 
+# How long a repro's plugin holds a hook: time to run the commands that look at the runtime meanwhile.
+REPRO_HOLD_SECONDS = 10
+
+
 @pytest.fixture
 def nri_plugin(cri_runtime: CriEngine, run_id, recorder) -> Iterator[Callable[..., NriPlugin]]:
     """Connect NRI plugins to the cell's runtime, as critest's NRI test stub does (skipped where the
@@ -245,14 +249,14 @@ def nri_plugin(cri_runtime: CriEngine, run_id, recorder) -> Iterator[Callable[..
         socket = cri_runtime.nri_socket()
     except Unsupported as exc:
         pytest.skip(str(exc))
-    connected: list[NriPlugin] = []
+    connected: list[tuple[NriPlugin, int]] = []
 
     def connect(label: str, index: str = "00", wait: bool = True, hold_synchronize: bool = False) -> NriPlugin:
         # Unique per connection: a runtime keeps one plugin per name and index.
         plugin = NriPlugin(socket, f"ocimatrix-{label}-{run_id}-{len(connected)}", index)
         if hold_synchronize:
             plugin.hold_synchronize()
-        connected.append(plugin)
+        connected.append((plugin, len(recorder.repro)))
         try:
             plugin.connect(timeout=15.0, wait_synchronized=wait)
         except NriUnavailable as exc:
@@ -261,5 +265,8 @@ def nri_plugin(cri_runtime: CriEngine, run_id, recorder) -> Iterator[Callable[..
         return plugin
 
     yield connect
-    for plugin in connected:
+    for plugin, at in reversed(connected):
         plugin.close()
+        # Where the test connected it, with the holds and failures the test gave it since.
+        line = evidence.shell_line(plugin.watch_argv(REPRO_HOLD_SECONDS))
+        recorder.repro.insert(at, f"{line} &  # the harness's NRI plugin, printing each event it is sent")

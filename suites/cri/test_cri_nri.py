@@ -8,10 +8,13 @@ the same runtime pass through it untouched.
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Callable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, cast
 
 import pytest
 from cri_probe import SERVE
@@ -19,6 +22,7 @@ from cri_probe import SERVE
 from ocimatrix.cri import messages
 from ocimatrix.cri.client import CriError
 from ocimatrix.cri.gen import api_pb2 as api
+from ocimatrix.engines.base import EngineError
 from ocimatrix.engines.cri_engine import CriEngine
 from ocimatrix.errors import fail_with
 from ocimatrix.nri import plugin as nri
@@ -34,7 +38,7 @@ SYNC_WINDOW = 2.0
 LIFECYCLE = "README.md"  # NRI's own description of the events and their order
 
 
-class Cell:
+class Pods:
     """The test's pods and containers on the cell's runtime, made as the kubelet makes them; anything
     left over is stopped and removed at the end, whatever the test got to."""
 
@@ -82,9 +86,9 @@ class Cell:
 
 
 @pytest.fixture
-def nri_cell(cell, cri_runtime: CriEngine, cri, probe) -> Iterator[Cell]:
+def pods(cell, cri_runtime: CriEngine, cri, probe) -> Iterator[Pods]:
     image_id = cri.require_image(probe.tag_ref, "of the pulled probe").id
-    made = Cell(cri_runtime, cell["runtime"], probe.tag_ref, image_id)
+    made = Pods(cri_runtime, cell["runtime"], probe.tag_ref, image_id)
     yield made
     made.clean_up()
 
@@ -135,12 +139,12 @@ def _check_names(event: NriEvent, container_name: str, step: str) -> None:
 
 @pytest.mark.axes(*AXES)
 @spec("nri/README.md", "Pod lifecycle events: RunPodSandbox, StopPodSandbox, RemovePodSandbox, in order")
-def test_pod_lifecycle_events_in_order(cell, nri_cell: Cell, plugin: NriPlugin, recorder):
-    config = nri_cell.pod_config("pod-lifecycle")
-    pod_id = nri_cell.run_pod(config)
-    nri_cell.cri.stop_pod(pod_id)
-    nri_cell.cri.remove_pod(pod_id)
-    nri_cell.pods.pop(pod_id)
+def test_pod_lifecycle_events_in_order(cell, pods: Pods, plugin: NriPlugin, recorder):
+    config = pods.pod_config("pod-lifecycle")
+    pod_id = pods.run_pod(config)
+    pods.cri.stop_pod(pod_id)
+    pods.cri.remove_pod(pod_id)
+    pods.pods.pop(pod_id)
     events = plugin.wait_for(_of_pod_id(pod_id), 3, EVENTS_ARRIVE)
     recorder.add("nri_events", [e.evidence() for e in events])
     step = "the plugin's events for a pod run, stopped and removed"
@@ -158,20 +162,20 @@ def test_pod_lifecycle_events_in_order(cell, nri_cell: Cell, plugin: NriPlugin, 
     _in_order(events, nri.POD_EVENTS, step)
 
 
-def _container_lifecycle(nri_cell: Cell, plugin: NriPlugin, recorder, label: str, command: list[str]):
-    pod_id, _config = nri_cell.new_pod(label)
+def _container_lifecycle(pods: Pods, plugin: NriPlugin, recorder, label: str, command: list[str]):
+    pod_id, _config = pods.new_pod(label)
     name = f"nri-{label}-{int(time.time() * 1000) % 100000}"
-    container_id = nri_cell.create(pod_id, name, command=command)
-    nri_cell.cri.start_container(container_id)
+    container_id = pods.create(pod_id, name, command=command)
+    pods.cri.start_container(container_id)
     return pod_id, name, container_id
 
 
 @pytest.mark.axes(*AXES)
 @spec("nri/README.md", "Container lifecycle events: CreateContainer, StartContainer, StopContainer, RemoveContainer")
-def test_container_lifecycle_events_in_order(cell, nri_cell: Cell, plugin: NriPlugin, recorder):
-    pod_id, name, container_id = _container_lifecycle(nri_cell, plugin, recorder, "ctr-lifecycle", SERVE)
-    nri_cell.cri.stop_container(container_id, timeout=10)
-    nri_cell.cri.remove_container(container_id)
+def test_container_lifecycle_events_in_order(cell, pods: Pods, plugin: NriPlugin, recorder):
+    pod_id, name, container_id = _container_lifecycle(pods, plugin, recorder, "ctr-lifecycle", SERVE)
+    pods.cri.stop_container(container_id, timeout=10)
+    pods.cri.remove_container(container_id)
     mine = lambda event: event.container_id == container_id  # noqa: E731
     events = plugin.wait_for(mine, 4, EVENTS_ARRIVE)
     recorder.add("nri_events", [e.evidence() for e in events])
@@ -183,18 +187,16 @@ def test_container_lifecycle_events_in_order(cell, nri_cell: Cell, plugin: NriPl
 
 @pytest.mark.axes(*AXES)
 @spec("nri/README.md", "Container lifecycle events of a container that exits on its own with a non-zero code")
-def test_failed_container_lifecycle_events(cell, nri_cell: Cell, plugin: NriPlugin, recorder):
-    pod_id, name, container_id = _container_lifecycle(
-        nri_cell, plugin, recorder, "ctr-fail", ["/bin/sh", "-c", "exit 1"]
-    )
-    status = nri_cell.cri.wait_for_exit(container_id, timeout=30)
+def test_failed_container_lifecycle_events(cell, pods: Pods, plugin: NriPlugin, recorder):
+    pod_id, name, container_id = _container_lifecycle(pods, plugin, recorder, "ctr-fail", ["/bin/sh", "-c", "exit 1"])
+    status = pods.cri.wait_for_exit(container_id, timeout=30)
     assert status.exit_code == 1, f"the container's command exits 1; ContainerStatus says {status.exit_code}"
     mine = lambda event: event.container_id == container_id  # noqa: E731
     # A container that exits by itself is stopped without StopContainer: NRI still tells its plugins.
     events = plugin.wait_for(mine, 3, EVENTS_ARRIVE)
     step = "the plugin's events for a container that exited 1, before RemoveContainer"
     _in_order(events, (nri.CREATE_CONTAINER, nri.START_CONTAINER, nri.STOP_CONTAINER), step)
-    nri_cell.cri.remove_container(container_id)
+    pods.cri.remove_container(container_id)
     events = plugin.wait_for(mine, 4, EVENTS_ARRIVE)
     recorder.add("nri_events", [e.evidence() for e in events])
     step = "the plugin's events for the exited container, after RemoveContainer"
@@ -206,89 +208,97 @@ def test_failed_container_lifecycle_events(cell, nri_cell: Cell, plugin: NriPlug
 # ------------------------------------------------------------------------------------------ held hooks
 
 
-def _released_result(future: Future, hold: nri.Hold, what: str):
-    hold.release()
+@dataclass
+class Held:
+    """A CRI call stopped in the plugin's hook: the event the hook got, and once released, the call's answer."""
+
+    event: NriEvent
+    result: Any = None
+
+
+@contextlib.contextmanager
+def _held(plugin: NriPlugin, hold: nri.Hold, what: str, call: Callable[[], Any]) -> Iterator[Held]:
+    """Make ``call`` in the background and wait in its hook; leaving releases the hook and takes the answer."""
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        pending = pool.submit(call)
+        try:
+            if not hold.reached.wait(HOOK_REACHED):
+                fail_with(
+                    f"{what} never called the plugin's hook",
+                    step=f"{what} with a plugin subscribed",
+                    answer=_shown(plugin.received(hold.match)),
+                )
+            held = Held(cast(NriEvent, hold.event))  # set before reached is
+            yield held
+        finally:
+            hold.release()
+        try:
+            held.result = pending.result(timeout=60)
+        except (CriError, EngineError) as exc:
+            fail_with(f"{what} failed once the plugin's hook returned", step=what, answer=str(exc))
+
+
+def _state_or_none(status: Callable[[str], Any], ident: str) -> int | None:
+    """The state a status call reports, or None when the runtime does not know ``ident`` (yet)."""
     try:
-        return future.result(timeout=60)
-    except CriError as exc:
-        fail_with(f"{what} failed once the plugin's hook returned", step=what, answer=str(exc))
+        return status(ident).state
+    except CriError:
+        return None
 
 
 @pytest.mark.axes(*AXES)
 @spec("nri/README.md", "RunPodSandbox: the pod is not visible to the CRI until every plugin's hook has returned")
-def test_pod_is_not_listed_while_its_run_hook_is_held(cell, nri_cell: Cell, plugin: NriPlugin, recorder):
-    config = nri_cell.pod_config("held-run")
+def test_pod_is_not_listed_while_its_run_hook_is_held(cell, pods: Pods, plugin: NriPlugin, recorder):
+    config = pods.pod_config("held-run")
     hold = plugin.hold(nri.RUN_POD_SANDBOX, _of_pod(config.metadata.uid))
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        running = pool.submit(nri_cell.run_pod, config)
-        try:
-            if not hold.reached.wait(HOOK_REACHED):
-                fail_with(
-                    "RunPodSandbox never called the plugin's hook",
-                    step="RunPodSandbox with a plugin subscribed",
-                    answer=_shown(plugin.received(_of_pod(config.metadata.uid))),
-                )
-            held_id = hold.event.pod_id if hold.event else ""
-            listed = [p.id for p in nri_cell.cri.list_pods()]
-            recorder.add("while_held", {"pod": held_id, "listed": held_id in listed})
-            if held_id in listed:
-                fail_with(
-                    "a pod whose RunPodSandbox hook is still running must not be listed",
-                    step="ListPodSandbox while the RunPodSandbox hook is held",
-                    answer=f"pod {held_id} listed",
-                )
-            try:
-                state = nri_cell.cri.pod_status(held_id).state
-            except CriError:
-                state = None  # not found: as it should be
-            if state == api.SANDBOX_READY:
-                fail_with(
-                    "a pod whose RunPodSandbox hook is still running must not be ready",
-                    step="PodSandboxStatus while the RunPodSandbox hook is held",
-                    answer="SANDBOX_READY",
-                )
-        finally:
-            pod_id = _released_result(running, hold, "RunPodSandbox")
-    state = nri_cell.cri.pod_status(pod_id).state
+    with _held(plugin, hold, "RunPodSandbox", lambda: pods.run_pod(config)) as held:
+        held_id = held.event.pod_id
+        listed = [p.id for p in pods.cri.list_pods()]
+        recorder.add("while_held", {"pod": held_id, "listed": held_id in listed})
+        if held_id in listed:
+            fail_with(
+                "a pod whose RunPodSandbox hook is still running must not be listed",
+                step="ListPodSandbox while the RunPodSandbox hook is held",
+                answer=f"pod {held_id} listed",
+            )
+        if _state_or_none(pods.cri.pod_status, held_id) == api.SANDBOX_READY:
+            fail_with(
+                "a pod whose RunPodSandbox hook is still running must not be ready",
+                step="PodSandboxStatus while the RunPodSandbox hook is held",
+                answer="SANDBOX_READY",
+            )
+    state = pods.cri.pod_status(held.result).state
     assert state == api.SANDBOX_READY, f"once its hook returned, the pod is {api.PodSandboxState.Name(state)}"
 
 
 @pytest.mark.axes(*AXES)
 @spec("nri/README.md", "RunPodSandbox: no container is created in a pod whose RunPodSandbox hook is running")
-def test_no_container_in_a_pod_whose_run_hook_is_held(cell, nri_cell: Cell, plugin: NriPlugin, recorder):
-    config = nri_cell.pod_config("held-run-ctr")
+def test_no_container_in_a_pod_whose_run_hook_is_held(cell, pods: Pods, plugin: NriPlugin, recorder):
+    config = pods.pod_config("held-run-ctr")
     hold = plugin.hold(nri.RUN_POD_SANDBOX, _of_pod(config.metadata.uid))
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        running = pool.submit(nri_cell.run_pod, config)
+    with _held(plugin, hold, "RunPodSandbox", lambda: pods.run_pod(config)) as held:
+        container = pods.container_config(config, "too-early")
         try:
-            if not hold.reached.wait(HOOK_REACHED):
-                fail_with("RunPodSandbox never called the plugin's hook", step="RunPodSandbox", answer="no event")
-            held_id = hold.event.pod_id if hold.event else ""
-            container = nri_cell.container_config(config, "too-early")
-            try:
-                early = nri_cell.cri.create_container_config(held_id, container, config)
-            except CriError as exc:
-                recorder.add("create_while_held", str(exc))
-            else:
-                fail_with(
-                    "CreateContainer in a pod whose RunPodSandbox hook is still running must fail",
-                    step="CreateContainer while the RunPodSandbox hook is held",
-                    answer=f"created container {early}",
-                )
-        finally:
-            pod_id = _released_result(running, hold, "RunPodSandbox")
-    container_id = nri_cell.create(pod_id, "after-hook")
-    assert container_id, "CreateContainer after the hook returned gave no id"
+            early = pods.cri.create_container_config(held.event.pod_id, container, config)
+        except CriError as exc:
+            recorder.add("create_while_held", str(exc))
+        else:
+            fail_with(
+                "CreateContainer in a pod whose RunPodSandbox hook is still running must fail",
+                step="CreateContainer while the RunPodSandbox hook is held",
+                answer=f"created container {early}",
+            )
+    assert pods.create(held.result, "after-hook"), "CreateContainer after the hook returned gave no id"
 
 
 @pytest.mark.axes(*AXES)
 @spec("nri/README.md", "RunPodSandbox: a plugin's error fails the call, leaves no pod behind, and a retry works")
-def test_run_hook_error_fails_the_pod_and_a_retry_works(cell, nri_cell: Cell, plugin: NriPlugin, recorder):
-    config = nri_cell.pod_config("run-error")
+def test_run_hook_error_fails_the_pod_and_a_retry_works(cell, pods: Pods, plugin: NriPlugin, recorder):
+    config = pods.pod_config("run-error")
     failure = plugin.fail_once(nri.RUN_POD_SANDBOX, _of_pod(config.metadata.uid))
     try:
-        pod_id = nri_cell.run_pod(config)
-    except Exception as exc:  # noqa: BLE001 - the runtime's refusal, whatever the driver wraps it in
+        pod_id = pods.run_pod(config)
+    except (CriError, EngineError) as exc:
         recorder.add("refused", str(exc))
     else:
         fail_with(
@@ -298,58 +308,48 @@ def test_run_hook_error_fails_the_pod_and_a_retry_works(cell, nri_cell: Cell, pl
         )
     if failure.event is None:
         fail_with("RunPodSandbox failed before calling the plugin's hook", step="RunPodSandbox", answer="no event")
-    left = [p.id for p in nri_cell.cri.list_pods() if p.metadata.uid == config.metadata.uid]
+    left = [p.id for p in pods.cri.list_pods() if p.metadata.uid == config.metadata.uid]
     if left:
         fail_with(
             "a pod whose RunPodSandbox failed was left behind", step="ListPodSandbox after the failure", answer=left
         )
-    pod_id = nri_cell.run_pod(config)
-    state = nri_cell.cri.pod_status(pod_id).state
+    pod_id = pods.run_pod(config)
+    state = pods.cri.pod_status(pod_id).state
     assert state == api.SANDBOX_READY, f"the retried pod is {api.PodSandboxState.Name(state)}"
 
 
 @pytest.mark.axes(*AXES)
 @spec("nri/README.md", "StopPodSandbox: the pod's containers are stopped before its hook, and the pod stays visible")
-def test_stop_hook_sees_stopped_containers_and_a_visible_pod(cell, nri_cell: Cell, plugin: NriPlugin, recorder):
-    pod_id, config = nri_cell.new_pod("held-stop")
-    container_id = nri_cell.create(pod_id, "workload")
-    nri_cell.cri.start_container(container_id)
+def test_stop_hook_sees_stopped_containers_and_a_visible_pod(cell, pods: Pods, plugin: NriPlugin, recorder):
+    pod_id, config = pods.new_pod("held-stop")
+    container_id = pods.create(pod_id, "workload")
+    pods.cri.start_container(container_id)
     hold = plugin.hold(nri.STOP_POD_SANDBOX, _of_pod_id(pod_id))
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        stopping = pool.submit(nri_cell.cri.stop_pod, pod_id)
-        try:
-            if not hold.reached.wait(HOOK_REACHED):
-                fail_with("StopPodSandbox never called the plugin's hook", step="StopPodSandbox", answer="no event")
-            containers = nri_cell.cri.list_containers(pod_id=pod_id)
-            states = {c.id: api.ContainerState.Name(c.state) for c in containers}
-            recorder.add("while_held", states)
-            if states.get(container_id) != "CONTAINER_EXITED":
-                fail_with(
-                    "the pod's containers must be stopped before its StopPodSandbox hook runs",
-                    step="ListContainers while the StopPodSandbox hook is held",
-                    answer=states or "no containers listed",
-                )
-            try:
-                status = nri_cell.cri.pod_status(pod_id)
-            except CriError as exc:
-                fail_with(
-                    "the pod must stay visible while its StopPodSandbox hook runs",
-                    step="PodSandboxStatus while the StopPodSandbox hook is held",
-                    answer=str(exc),
-                )
-            assert status.id == pod_id
-        finally:
-            _released_result(stopping, hold, "StopPodSandbox")
+    with _held(plugin, hold, "StopPodSandbox", lambda: pods.cri.stop_pod(pod_id)):
+        states = {c.id: api.ContainerState.Name(c.state) for c in pods.cri.list_containers(pod_id=pod_id)}
+        recorder.add("while_held", states)
+        if states.get(container_id) != "CONTAINER_EXITED":
+            fail_with(
+                "the pod's containers must be stopped before its StopPodSandbox hook runs",
+                step="ListContainers while the StopPodSandbox hook is held",
+                answer=states or "no containers listed",
+            )
+        if _state_or_none(pods.cri.pod_status, pod_id) is None:
+            fail_with(
+                "the pod must stay visible while its StopPodSandbox hook runs",
+                step="PodSandboxStatus while the StopPodSandbox hook is held",
+                answer="not found",
+            )
 
 
 @pytest.mark.axes(*AXES)
 @spec("nri/README.md", "StopPodSandbox: one event however often it is called; a stopped pod takes no new container")
-def test_stop_pod_is_one_event_and_the_pod_is_not_reused(cell, nri_cell: Cell, plugin: NriPlugin, recorder):
-    pod_id, config = nri_cell.new_pod("stop-twice")
+def test_stop_pod_is_one_event_and_the_pod_is_not_reused(cell, pods: Pods, plugin: NriPlugin, recorder):
+    pod_id, config = pods.new_pod("stop-twice")
     stops = lambda event: event.pod_id == pod_id and event.kind == nri.STOP_POD_SANDBOX  # noqa: E731
-    nri_cell.cri.stop_pod(pod_id)
+    pods.cri.stop_pod(pod_id)
     first = plugin.wait_for(stops, 1, EVENTS_ARRIVE)
-    nri_cell.cri.stop_pod(pod_id)
+    pods.cri.stop_pod(pod_id)
     time.sleep(1)  # an event of the second call would have arrived by now
     events = plugin.received(_of_pod_id(pod_id))
     recorder.add("nri_events", [e.evidence() for e in events])
@@ -360,7 +360,7 @@ def test_stop_pod_is_one_event_and_the_pod_is_not_reused(cell, nri_cell: Cell, p
             answer=_shown(events),
         )
     try:
-        late = nri_cell.create(pod_id, "too-late")
+        late = pods.create(pod_id, "too-late")
     except CriError as exc:
         recorder.add("create_in_stopped_pod", str(exc))
     else:
@@ -380,46 +380,36 @@ def test_stop_pod_is_one_event_and_the_pod_is_not_reused(cell, nri_cell: Cell, p
 
 @pytest.mark.axes(*AXES)
 @spec("nri/README.md", "CreateContainer: the container is not visible until every plugin's hook has returned")
-def test_container_is_not_listed_while_its_create_hook_is_held(cell, nri_cell: Cell, plugin: NriPlugin, recorder):
-    pod_id, config = nri_cell.new_pod("held-create")
+def test_container_is_not_listed_while_its_create_hook_is_held(cell, pods: Pods, plugin: NriPlugin, recorder):
+    pod_id, config = pods.new_pod("held-create")
     hold = plugin.hold(nri.CREATE_CONTAINER, _of_pod_id(pod_id))
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        creating = pool.submit(nri_cell.create, pod_id, "held")
-        try:
-            if not hold.reached.wait(HOOK_REACHED):
-                fail_with("CreateContainer never called the plugin's hook", step="CreateContainer", answer="no event")
-            held_id = hold.event.container_id if hold.event else ""
-            listed = [c.id for c in nri_cell.cri.list_containers(pod_id=pod_id)]
-            recorder.add("while_held", {"container": held_id, "listed": held_id in listed})
-            if held_id in listed:
-                fail_with(
-                    "a container whose CreateContainer hook is still running must not be listed",
-                    step="ListContainers while the CreateContainer hook is held",
-                    answer=f"container {held_id} listed",
-                )
-            try:
-                state = nri_cell.cri.container_status(held_id).state
-            except CriError:
-                state = None
-            if state == api.CONTAINER_CREATED:
-                fail_with(
-                    "a container whose CreateContainer hook is still running must not be CREATED",
-                    step="ContainerStatus while the CreateContainer hook is held",
-                    answer="CONTAINER_CREATED",
-                )
-        finally:
-            container_id = _released_result(creating, hold, "CreateContainer")
-    state = nri_cell.cri.container_status(container_id).state
+    with _held(plugin, hold, "CreateContainer", lambda: pods.create(pod_id, "held")) as held:
+        held_id = held.event.container_id
+        listed = [c.id for c in pods.cri.list_containers(pod_id=pod_id)]
+        recorder.add("while_held", {"container": held_id, "listed": held_id in listed})
+        if held_id in listed:
+            fail_with(
+                "a container whose CreateContainer hook is still running must not be listed",
+                step="ListContainers while the CreateContainer hook is held",
+                answer=f"container {held_id} listed",
+            )
+        if _state_or_none(pods.cri.container_status, held_id) == api.CONTAINER_CREATED:
+            fail_with(
+                "a container whose CreateContainer hook is still running must not be CREATED",
+                step="ContainerStatus while the CreateContainer hook is held",
+                answer="CONTAINER_CREATED",
+            )
+    state = pods.cri.container_status(held.result).state
     assert state == api.CONTAINER_CREATED, f"once its hook returned, the container is {api.ContainerState.Name(state)}"
 
 
 @pytest.mark.axes(*AXES)
 @spec("nri/README.md", "CreateContainer: a plugin's error fails the call, leaks nothing, and a retry works")
-def test_create_hook_error_fails_the_container_and_a_retry_works(cell, nri_cell: Cell, plugin: NriPlugin, recorder):
-    pod_id, config = nri_cell.new_pod("create-error")
+def test_create_hook_error_fails_the_container_and_a_retry_works(cell, pods: Pods, plugin: NriPlugin, recorder):
+    pod_id, config = pods.new_pod("create-error")
     failure = plugin.fail_once(nri.CREATE_CONTAINER, _of_pod_id(pod_id))
     try:
-        made = nri_cell.create(pod_id, "refused")
+        made = pods.create(pod_id, "refused")
     except CriError as exc:
         recorder.add("refused", str(exc))
     else:
@@ -430,7 +420,7 @@ def test_create_hook_error_fails_the_container_and_a_retry_works(cell, nri_cell:
         )
     if failure.event is None:
         fail_with("CreateContainer failed before calling the plugin's hook", step="CreateContainer", answer="no event")
-    left = [c.id for c in nri_cell.cri.list_containers(pod_id=pod_id)]
+    left = [c.id for c in pods.cri.list_containers(pod_id=pod_id)]
     if left:
         fail_with("a container whose CreateContainer failed was left behind", step="ListContainers", answer=left)
     time.sleep(1)  # a start of the refused container would have reached the plugin by now
@@ -439,10 +429,10 @@ def test_create_hook_error_fails_the_container_and_a_retry_works(cell, nri_cell:
         fail_with(
             "a refused container was started", step="the plugin's events after the failure", answer=_shown(started)
         )
-    retried = nri_cell.create(pod_id, "retried")
-    nri_cell.cri.start_container(retried)
-    nri_cell.cri.stop_container(retried, timeout=0)
-    nri_cell.cri.remove_container(retried)
+    retried = pods.create(pod_id, "retried")
+    pods.cri.start_container(retried)
+    pods.cri.stop_container(retried, timeout=0)
+    pods.cri.remove_container(retried)
 
 
 # ------------------------------------------------------------------------------------------ synchronization
@@ -450,10 +440,10 @@ def test_create_hook_error_fails_the_container_and_a_retry_works(cell, nri_cell:
 
 @pytest.mark.axes(*AXES)
 @spec("nri/README.md", "Synchronize: a plugin connecting late is given the pods and containers that exist")
-def test_late_plugin_is_synchronized_with_existing_pods(cell, nri_cell: Cell, plugin: NriPlugin, nri_plugin, recorder):
-    pod_id, _config = nri_cell.new_pod("sync")
-    container_id = nri_cell.create(pod_id, "before")
-    nri_cell.cri.start_container(container_id)
+def test_late_plugin_is_synchronized_with_existing_pods(cell, pods: Pods, plugin: NriPlugin, nri_plugin, recorder):
+    pod_id, _config = pods.new_pod("sync")
+    container_id = pods.create(pod_id, "before")
+    pods.cri.start_container(container_id)
     late = nri_plugin("late", index="10")
     recorder.add(
         "synchronized", {"pod": pod_id in late.synced_pod_ids, "container": container_id in late.synced_container_ids}
@@ -469,7 +459,7 @@ def test_late_plugin_is_synchronized_with_existing_pods(cell, nri_cell: Cell, pl
             step=step,
             answer=f"{len(late.synced_container_ids)} containers, not {container_id}",
         )
-    after = nri_cell.create(pod_id, "after")
+    after = pods.create(pod_id, "after")
     created = late.wait_for(lambda e: e.kind == nri.CREATE_CONTAINER and e.container_id == after, 1, EVENTS_ARRIVE)
     if not created:
         fail_with(
@@ -497,7 +487,7 @@ def _lost(late: NriPlugin, container_ids: list[str], recorder) -> list[str]:
 
 
 def _while_synchronizing(
-    nri_cell: Cell, nri_plugin, pod_id: str, names: list[str], recorder
+    pods: Pods, nri_plugin, pod_id: str, names: list[str], recorder
 ) -> tuple[NriPlugin, list[str]]:
     """Connect a late plugin whose Synchronize is held while ``names`` are created (CreateContainer waits
     for the runtime, which may hold it until Synchronize returns): the plugin, and what was created."""
@@ -506,7 +496,7 @@ def _while_synchronizing(
         sync = late.sync_hold
         if not sync.reached.wait(HOOK_REACHED):
             fail_with("the runtime never called the late plugin's Synchronize", step="Synchronize", answer="no call")
-        creating = [pool.submit(nri_cell.create, pod_id, name) for name in names]
+        creating = [pool.submit(pods.create, pod_id, name) for name in names]
         time.sleep(SYNC_WINDOW)
         sync.release()
         late.wait_synchronized(HOOK_REACHED)
@@ -518,10 +508,10 @@ def _while_synchronizing(
 
 @pytest.mark.axes(*AXES)
 @spec("nri/README.md", "Synchronize: a container made while a plugin synchronizes reaches it one way or the other")
-def test_container_made_during_synchronize_is_not_lost(cell, nri_cell: Cell, plugin: NriPlugin, nri_plugin, recorder):
-    pod_id, _config = nri_cell.new_pod("sync-race")
-    nri_cell.cri.start_container(nri_cell.create(pod_id, "before"))
-    late, created = _while_synchronizing(nri_cell, nri_plugin, pod_id, ["during"], recorder)
+def test_container_made_during_synchronize_is_not_lost(cell, pods: Pods, plugin: NriPlugin, nri_plugin, recorder):
+    pod_id, _config = pods.new_pod("sync-race")
+    pods.cri.start_container(pods.create(pod_id, "before"))
+    late, created = _while_synchronizing(pods, nri_plugin, pod_id, ["during"], recorder)
     lost = _lost(late, created, recorder)
     if lost:
         fail_with(
@@ -533,11 +523,11 @@ def test_container_made_during_synchronize_is_not_lost(cell, nri_cell: Cell, plu
 
 @pytest.mark.axes(*AXES)
 @spec("nri/README.md", "Synchronize: no container made before, during or after a plugin's initialization is lost")
-def test_no_container_is_lost_around_synchronize(cell, nri_cell: Cell, plugin: NriPlugin, nri_plugin, recorder):
-    pod_id, _config = nri_cell.new_pod("sync-all")
-    before = [nri_cell.create(pod_id, f"before-{i}") for i in range(2)]
-    late, during = _while_synchronizing(nri_cell, nri_plugin, pod_id, [f"during-{i}" for i in range(3)], recorder)
-    after = [nri_cell.create(pod_id, f"after-{i}") for i in range(2)]
+def test_no_container_is_lost_around_synchronize(cell, pods: Pods, plugin: NriPlugin, nri_plugin, recorder):
+    pod_id, _config = pods.new_pod("sync-all")
+    before = [pods.create(pod_id, f"before-{i}") for i in range(2)]
+    late, during = _while_synchronizing(pods, nri_plugin, pod_id, [f"during-{i}" for i in range(3)], recorder)
+    after = [pods.create(pod_id, f"after-{i}") for i in range(2)]
     lost = _lost(late, before + during + after, recorder)
     if lost:
         fail_with(
