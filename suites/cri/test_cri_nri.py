@@ -22,6 +22,7 @@ from cri_probe import SERVE
 from ocimatrix.cri import messages
 from ocimatrix.cri.client import CriError
 from ocimatrix.cri.gen import api_pb2 as api
+from ocimatrix.cri.kubelet import KubeletCri
 from ocimatrix.engines.base import EngineError
 from ocimatrix.engines.cri_engine import CriEngine
 from ocimatrix.errors import fail_with
@@ -35,8 +36,6 @@ EVENTS_ARRIVE = 10.0  # seconds for asynchronous events to reach the plugin (cri
 # How long a held Synchronize stays held while a container is created (critest's window).
 SYNC_WINDOW = 2.0
 
-LIFECYCLE = "README.md"  # NRI's own description of the events and their order
-
 
 class Pods:
     """The test's pods and containers on the cell's runtime, made as the kubelet makes them; anything
@@ -47,11 +46,11 @@ class Pods:
         self.handler = handler
         self.image_ref = image_ref
         self.image_id = image_id
-        self.pods: dict[str, api.PodSandboxConfig] = {}
+        self.made: dict[str, api.PodSandboxConfig] = {}  # pod id -> its config
         self.configs: list[api.PodSandboxConfig] = []
 
     @property
-    def cri(self):
+    def cri(self) -> KubeletCri:
         return self.engine.client
 
     def pod_config(self, label: str) -> api.PodSandboxConfig:
@@ -61,7 +60,7 @@ class Pods:
 
     def run_pod(self, config: api.PodSandboxConfig) -> str:
         pod_id = self.engine.run_pod(config, self.handler)
-        self.pods[pod_id] = config
+        self.made[pod_id] = config
         return pod_id
 
     def new_pod(self, label: str) -> tuple[str, api.PodSandboxConfig]:
@@ -73,15 +72,15 @@ class Pods:
         return messages.container_config(pod_config, name, self.image_ref, image_ref=self.image_id, **overrides)
 
     def create(self, pod_id: str, name: str, **overrides) -> str:
-        config = self.pods[pod_id]
+        config = self.made[pod_id]
         return self.cri.create_container_config(pod_id, self.container_config(config, name, **overrides), config)
 
     def clean_up(self) -> None:
         # Pods whose RunPodSandbox was still going when a test failed are found by their uid.
         uids = {config.metadata.uid for config in self.configs}
         found = {pod.id for pod in self.cri.list_pods() if pod.metadata.uid in uids}
-        for pod_id in set(self.pods) | found:
-            config = self.pods.get(pod_id)
+        for pod_id in set(self.made) | found:
+            config = self.made.get(pod_id)
             self.engine.tear_down(pod_id, log_dir=Path(config.log_directory) if config else None)
 
 
@@ -144,7 +143,7 @@ def test_pod_lifecycle_events_in_order(cell, pods: Pods, plugin: NriPlugin, reco
     pod_id = pods.run_pod(config)
     pods.cri.stop_pod(pod_id)
     pods.cri.remove_pod(pod_id)
-    pods.pods.pop(pod_id)
+    pods.made.pop(pod_id)
     events = plugin.wait_for(_of_pod_id(pod_id), 3, EVENTS_ARRIVE)
     recorder.add("nri_events", [e.evidence() for e in events])
     step = "the plugin's events for a pod run, stopped and removed"
@@ -162,18 +161,19 @@ def test_pod_lifecycle_events_in_order(cell, pods: Pods, plugin: NriPlugin, reco
     _in_order(events, nri.POD_EVENTS, step)
 
 
-def _container_lifecycle(pods: Pods, plugin: NriPlugin, recorder, label: str, command: list[str]):
+def _started_container(pods: Pods, label: str, command: list[str]) -> tuple[str, str]:
+    """(name, id) of a container started in a new pod of its own."""
     pod_id, _config = pods.new_pod(label)
-    name = f"nri-{label}-{int(time.time() * 1000) % 100000}"
+    name = f"nri-{label}"
     container_id = pods.create(pod_id, name, command=command)
     pods.cri.start_container(container_id)
-    return pod_id, name, container_id
+    return name, container_id
 
 
 @pytest.mark.axes(*AXES)
 @spec("nri/README.md", "Container lifecycle events: CreateContainer, StartContainer, StopContainer, RemoveContainer")
 def test_container_lifecycle_events_in_order(cell, pods: Pods, plugin: NriPlugin, recorder):
-    pod_id, name, container_id = _container_lifecycle(pods, plugin, recorder, "ctr-lifecycle", SERVE)
+    name, container_id = _started_container(pods, "ctr-lifecycle", SERVE)
     pods.cri.stop_container(container_id, timeout=10)
     pods.cri.remove_container(container_id)
     mine = lambda event: event.container_id == container_id  # noqa: E731
@@ -188,7 +188,7 @@ def test_container_lifecycle_events_in_order(cell, pods: Pods, plugin: NriPlugin
 @pytest.mark.axes(*AXES)
 @spec("nri/README.md", "Container lifecycle events of a container that exits on its own with a non-zero code")
 def test_failed_container_lifecycle_events(cell, pods: Pods, plugin: NriPlugin, recorder):
-    pod_id, name, container_id = _container_lifecycle(pods, plugin, recorder, "ctr-fail", ["/bin/sh", "-c", "exit 1"])
+    name, container_id = _started_container(pods, "ctr-fail", ["/bin/sh", "-c", "exit 1"])
     status = pods.cri.wait_for_exit(container_id, timeout=30)
     assert status.exit_code == 1, f"the container's command exits 1; ContainerStatus says {status.exit_code}"
     mine = lambda event: event.container_id == container_id  # noqa: E731
