@@ -17,9 +17,9 @@ from ocimatrix.engines.base import CommandResult, EngineError, Unsupported
 from ocimatrix.engines.binding import bind
 from ocimatrix.errors import HarnessError, ServiceUnavailable
 from ocimatrix.host import buildkit_dockerd
-from ocimatrix.host.crane_registry import PROXY_ENV
 from ocimatrix.host.generation_daemons import DOCKERD_NETWORK_FLAGS
 from ocimatrix.images.contexts import platform_dir, platforms_context
+from ocimatrix.system.offline import OFFLINE_ENV
 from ocimatrix.tools import catalog
 
 INDEX = "sha256:5a5bf09ce0d37c7a14ed7c83a7f392e2208b37c9a8240e76ae73ebd1fe85bc52"
@@ -210,7 +210,7 @@ def test_buildkit_dockerd_starts_where_a_root_tool_needs_it_with_proxies_closed(
     assert socket == host.state_dir / "dockerd-buildkit" / "docker.sock"
     name, argv, env = host.started[0]
     assert name == "dockerd-buildkit" and argv[0] == "dockerd"
-    assert env == PROXY_ENV and env["NO_PROXY"] == "127.0.0.1,localhost"
+    assert env == OFFLINE_ENV and env["NO_PROXY"] == "127.0.0.1,localhost"
     written = json.loads((host.state_dir / "dockerd-buildkit" / "daemon.json").read_text())
     assert written["features"]["containerd-snapshotter"] is True
     assert not buildkit_dockerd.wanted(_Host(tmp_path / "bare", with_plugin=False))  # type: ignore[arg-type]

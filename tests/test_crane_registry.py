@@ -178,7 +178,8 @@ def _live_prerequisites() -> str:
 @pytest.mark.skipif(bool(_live_prerequisites()), reason=_live_prerequisites() or "ready")
 def test_crane_serves_from_sid_and_leaves_nothing(tmp_path_factory):
     from ocimatrix.generations import GenerationHost, prepared_root
-    from ocimatrix.host.crane_registry import PROXY_ENV, has_registry, start_crane_registry
+    from ocimatrix.host.crane_registry import has_registry, start_crane_registry
+    from ocimatrix.system.offline import OFFLINE_ENV
 
     root = prepared_root("sid")
     assert root is not None
@@ -197,7 +198,7 @@ def test_crane_serves_from_sid_and_leaves_nothing(tmp_path_factory):
         assert put.status_code == 201, put.text
         assert (state / "crane-registry" / "blobs" / "sha256" / digest.removeprefix("sha256:")).is_file()
         daemon = next(d for d in host.daemons if d.name.startswith("crane "))
-        assert {k: daemon.env[k] for k in PROXY_ENV} == PROXY_ENV
+        assert {k: daemon.env[k] for k in OFFLINE_ENV} == OFFLINE_ENV
     finally:
         report = host.stop()
     assert report.clean, report

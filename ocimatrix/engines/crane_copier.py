@@ -4,8 +4,9 @@ generation whose Debian has it (sid's crane 0.20.7)."""
 from __future__ import annotations
 
 from ocimatrix.engines.base import BoundTool, first_line_version, run_command
-from ocimatrix.engines.signing import KEEPS_TAGS, OFFLINE_ENV, CopyWay, Keyring, SignedCopier, repository_of, words
+from ocimatrix.engines.signing import KEEPS_TAGS, CopyWay, Keyring, SignedCopier, repository_of, words
 from ocimatrix.errors import Unsupported
+from ocimatrix.system.offline import OFFLINE_ENV
 
 TRANSPORT = "docker://"
 

@@ -14,18 +14,9 @@ from pathlib import Path
 from typing import ClassVar
 
 from ocimatrix.engines.base import BoundTool, CommandResult, run_command
+from ocimatrix.system.offline import OFFLINE_ENV
 from ocimatrix.tools.versions import parse_version
 
-# Nothing listens on the discard port here: a lookup a tool might try fails at once, on loopback.
-CLOSED_PROXY = "http://127.0.0.1:9"
-OFFLINE_ENV = {
-    "HTTP_PROXY": CLOSED_PROXY,
-    "HTTPS_PROXY": CLOSED_PROXY,
-    "http_proxy": CLOSED_PROXY,
-    "https_proxy": CLOSED_PROXY,
-    "NO_PROXY": "127.0.0.1,localhost",
-    "no_proxy": "127.0.0.1,localhost",
-}
 TOOL_TIMEOUT_S = 60.0
 
 # How a written thing is found: a manifest whose ``subject`` is the image (the referrers API lists it,

@@ -7,7 +7,8 @@ from pathlib import Path
 
 from ocimatrix.axes import DOCKER_FORMAT, OCI_FORMAT
 from ocimatrix.engines.base import BoundTool, first_line_version, run_command
-from ocimatrix.engines.signing import KEEPS_SIGNATURE_TAGS, OFFLINE_ENV, CopyWay, Keyring, SignedCopier, words
+from ocimatrix.engines.signing import KEEPS_SIGNATURE_TAGS, CopyWay, Keyring, SignedCopier, words
+from ocimatrix.system.offline import OFFLINE_ENV
 
 FORMATS = {OCI_FORMAT: "oci", DOCKER_FORMAT: "v2s2"}
 

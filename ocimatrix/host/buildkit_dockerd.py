@@ -20,8 +20,8 @@ from pathlib import Path
 
 from ocimatrix.errors import HarnessError
 from ocimatrix.generations.namespace import GenerationHost
-from ocimatrix.host.crane_registry import PROXY_ENV
 from ocimatrix.host.generation_daemons import dockerd_argv, dockerd_config
+from ocimatrix.system.offline import OFFLINE_ENV
 from ocimatrix.tools import catalog
 
 SERVICE = "dockerd-buildkit"  # what catalog lines name in embedded_services, and supervision's name stem
@@ -86,7 +86,7 @@ def start_buildkit_dockerd(host: GenerationHost, containerd_socket: Path, insecu
         SERVICE,
         buildkit_argv(state, config, containerd_socket),
         lambda: socket.exists() and host.run(probe, timeout=10).returncode == 0,
-        env=dict(PROXY_ENV),
+        env=dict(OFFLINE_ENV),
     )
     return socket
 

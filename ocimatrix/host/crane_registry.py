@@ -21,20 +21,11 @@ from typing import Any
 import httpx
 
 from ocimatrix.generations.namespace import GenerationHost
+from ocimatrix.system.offline import OFFLINE_ENV
 from ocimatrix.system.process import free_port
 from ocimatrix.tools import catalog
 
 TOOL = "crane"
-# Nothing listens on the discard port here: any proxied request fails at once, on loopback.
-CLOSED_PROXY = "http://127.0.0.1:9"
-PROXY_ENV = {
-    "HTTP_PROXY": CLOSED_PROXY,
-    "HTTPS_PROXY": CLOSED_PROXY,
-    "http_proxy": CLOSED_PROXY,
-    "https_proxy": CLOSED_PROXY,
-    "NO_PROXY": "127.0.0.1,localhost",
-    "no_proxy": "127.0.0.1,localhost",
-}
 
 
 def service_name(generation: str) -> str:
@@ -95,5 +86,5 @@ def start_crane_registry(host: GenerationHost, version: str = "", port: int = 0)
     disk.mkdir(parents=True, exist_ok=True)
     address = f"127.0.0.1:{port or free_port()}"
     url = f"http://{address}"
-    host.start_daemon(TOOL, serve_argv(host.name, address, str(disk)), lambda: answers(url), env=dict(PROXY_ENV))
+    host.start_daemon(TOOL, serve_argv(host.name, address, str(disk)), lambda: answers(url), env=dict(OFFLINE_ENV))
     return CraneRegistry(host.name, address, version)
