@@ -9,11 +9,9 @@ from __future__ import annotations
 
 import datetime
 import hashlib
-import importlib.util
 import io
 import json
 import shutil
-import sys
 import tarfile
 from pathlib import Path
 
@@ -23,6 +21,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
+from suite_modules import load_suite_module
 
 from ocimatrix.claims import attested
 from ocimatrix.claims.catalog import Selection
@@ -45,16 +44,8 @@ SIGNED_EXAMPLE = EXAMPLES / "signed" / "signed-image.yaml"
 SLSA = "https://slsa.dev/provenance/v0.2"
 
 
-def _load(name: str, path: Path):
-    spec = importlib.util.spec_from_file_location(name, path)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-supply = _load("ocimatrix_claims_supply_chain", SUITES_DIR / "claims" / "test_supply_chain.py")
-claims_conftest = _load("ocimatrix_claims_conftest", SUITES_DIR / "claims" / "conftest.py")
+supply = load_suite_module("ocimatrix_claims_supply_chain", SUITES_DIR / "claims" / "test_supply_chain.py")
+claims_conftest = load_suite_module("ocimatrix_claims_conftest", SUITES_DIR / "claims" / "conftest.py")
 
 
 def _key_and_certificate(directory: Path) -> None:

@@ -19,7 +19,6 @@ No CRI-O ran here. Each answer is what CRI-O 1.33's code (cri-o/cri-o, tag v1.33
 
 from __future__ import annotations
 
-import importlib.util
 import shutil
 import socket
 import sys
@@ -32,6 +31,7 @@ from typing import Any
 
 import grpc
 import pytest
+from suite_modules import load_suite_module
 
 from ocimatrix import evidence
 from ocimatrix.cri.gen import api_pb2 as api
@@ -47,17 +47,7 @@ TIMED_OUT_MESSAGE = b"command timed out"  # conmon's, passed on by CRI-O as the 
 
 
 def _suite_module(name: str) -> ModuleType:
-    """A module of suites/cri, loaded under a name of its own (its test functions are not collected here)."""
-    suite = str(SUITES_DIR / "cri")
-    sys.path.insert(0, suite)  # for cri_probe, as the suite's rootdir gives it
-    try:
-        spec = importlib.util.spec_from_file_location(f"cri_suite_{name}", SUITES_DIR / "cri" / f"{name}.py")
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[spec.name] = module  # dataclasses look their module up there
-        spec.loader.exec_module(module)
-    finally:
-        sys.path.remove(suite)
-    return module
+    return load_suite_module(f"cri_suite_{name}", SUITES_DIR / "cri" / f"{name}.py")
 
 
 images_suite = _suite_module("test_cri_images")

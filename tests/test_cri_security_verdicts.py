@@ -6,12 +6,11 @@ stand-in pod that answers with the recorded output; nothing else is faked.
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from dataclasses import dataclass, field
 from types import ModuleType
 
 import pytest
+from suite_modules import load_suite_module
 
 from ocimatrix import evidence
 from ocimatrix.cri import logs, messages
@@ -32,16 +31,7 @@ PROBE = PushedImage(
 
 
 def _suite_module(name: str) -> ModuleType:
-    suite = str(SUITES_DIR / "cri")
-    sys.path.insert(0, suite)  # for cri_probe, as the suite's rootdir gives it
-    try:
-        spec = importlib.util.spec_from_file_location(f"cri_suite_{name}", SUITES_DIR / "cri" / f"{name}.py")
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[spec.name] = module
-        spec.loader.exec_module(module)
-    finally:
-        sys.path.remove(suite)
-    return module
+    return load_suite_module(f"cri_suite_{name}", SUITES_DIR / "cri" / f"{name}.py")
 
 
 suite = _suite_module("test_cri_security_context")

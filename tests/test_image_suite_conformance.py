@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
 
 import pytest
+from suite_modules import load_suite_module
 
 from ocimatrix import evidence
 from ocimatrix.oci.annotations import annotation_problems
 from ocimatrix.oci.report import Report
 
 _PATH = Path(__file__).resolve().parents[1] / "suites" / "image" / "image_conformance.py"
-_spec = importlib.util.spec_from_file_location("image_conformance", _PATH)
-conformance = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(conformance)
+conformance = load_suite_module("image_conformance", _PATH)
 
 
 def _report_with(errors: int, warnings: int = 0) -> Report:

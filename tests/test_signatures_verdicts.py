@@ -26,6 +26,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from suite_modules import load_suite_module
 from test_distribution_verdicts import INDEX, FakeRegistry, _ctx, _error, _failure, _run
 from verdict_cases import raised
 
@@ -446,19 +447,8 @@ def test_the_writers_are_every_signer_and_attacher_of_the_roots():
 SUITE = ROOT / "suites" / "signatures"
 
 
-def _load(name: str, path: Path):
-    import importlib.util
-    import sys
-
-    spec = importlib.util.spec_from_file_location(name, path)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-suite_conftest = _load("ocimatrix_signatures_conftest", SUITE / "conftest.py")
-suite_tests = _load("ocimatrix_signatures_tests", SUITE / "test_signatures.py")
+suite_conftest = load_suite_module("ocimatrix_signatures_conftest", SUITE / "conftest.py")
+suite_tests = load_suite_module("ocimatrix_signatures_tests", SUITE / "test_signatures.py")
 
 
 class StandIn:

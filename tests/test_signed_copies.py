@@ -19,6 +19,7 @@ import json
 from pathlib import Path
 
 import pytest
+from suite_modules import load_suite_module
 
 from ocimatrix.distribution import copied
 from ocimatrix.engines.signing import (
@@ -38,18 +39,9 @@ ROOT = Path(__file__).resolve().parents[1]
 TEST = "test_copy_keeps_what_it_was_asked_to_keep"
 
 
-def _load(name: str, path: Path):
-    import importlib.util
-    import sys
-
-    spec = importlib.util.spec_from_file_location(name, path)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-suite_tests = _load("ocimatrix_signed_copies_tests", ROOT / "suites" / "signatures" / "test_signed_copies.py")
+suite_tests = load_suite_module(
+    "ocimatrix_signed_copies_tests", ROOT / "suites" / "signatures" / "test_signed_copies.py"
+)
 
 
 # --- the cases ---------------------------------------------------------------------------------------

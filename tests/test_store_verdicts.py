@@ -4,11 +4,10 @@ both matrices are confirmed only by the engine's recorded answer, never by anoth
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from pathlib import Path
 
 import pytest
+from suite_modules import load_suite_module
 
 from ocimatrix.evidence import Recorder
 from ocimatrix.matrix import load_matrix
@@ -20,16 +19,8 @@ MATRICES = (ROOT / "matrix/default.yaml", ROOT / "matrix/nightly.yaml")
 STORE = SUITES_DIR / "store"
 
 
-def _load(name: str, path: Path):
-    spec = importlib.util.spec_from_file_location(name, path)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-store_conftest = _load("ocimatrix_store_conftest", STORE / "conftest.py")
-store_tests = _load("ocimatrix_store_tests", STORE / "test_store_state.py")
+store_conftest = load_suite_module("ocimatrix_store_conftest", STORE / "conftest.py")
+store_tests = load_suite_module("ocimatrix_store_tests", STORE / "test_store_state.py")
 Ran = store_conftest.Ran
 
 PODMAN_43 = "WARNING: image platform ({arm64 linux  [] }) does not match the expected platform ({amd64 linux  [] })\n"
