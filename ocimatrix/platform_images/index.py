@@ -177,12 +177,7 @@ def _build_in_one(builder: Engine, index: PlatformIndex, fmt: str, platforms: li
 
 def _build_each(builder: Engine, index: PlatformIndex, fmt: str, platforms: list[str], workdir: Path) -> None:
     """One image per platform, each pushed, then the index over them."""
-    for platform in platforms:
-        try:
-            busybox_for(platform)
-        except OcimatrixError as exc:
-            index.unavailable[platform] = str(exc)
-            continue
+    for platform in _available(index, platforms):
         ref = f"{index.ref}-{slug(platform)}"
         context = lifecycle_context(workdir / slug(platform), platform, build_id=ref)
         try:
