@@ -87,25 +87,24 @@ def _remove_by_id(cri, ref: str) -> None:
         cri.remove_image(image.id)
 
 
-@pytest.fixture
-def tagged(cri, tagged_image: TaggedImage) -> Iterator[TaggedImage]:
-    """The tagged image absent at the start (as critest) and removed afterwards."""
-    for tag in tagged_image.tags:
+def _absent_around(cri, image: TaggedImage) -> Iterator[TaggedImage]:
+    """``image`` absent at the start (as critest) and removed afterwards, under every name it has."""
+    for tag in image.tags:
         _remove_by_id(cri, tag)
-    yield tagged_image
-    for tag in tagged_image.tags:
+    yield image
+    for tag in image.tags:
         with contextlib.suppress(CriError):
             _remove_by_id(cri, tag)
+
+
+@pytest.fixture
+def tagged(cri, tagged_image: TaggedImage) -> Iterator[TaggedImage]:
+    yield from _absent_around(cri, tagged_image)
 
 
 @pytest.fixture
 def from_two_registries(cri, two_registries_image: TaggedImage) -> Iterator[TaggedImage]:
-    for tag in two_registries_image.tags:
-        _remove_by_id(cri, tag)
-    yield two_registries_image
-    for tag in two_registries_image.tags:
-        with contextlib.suppress(CriError):
-            _remove_by_id(cri, tag)
+    yield from _absent_around(cri, two_registries_image)
 
 
 def _pull_all(cri, tags: list[str]) -> list[str]:
