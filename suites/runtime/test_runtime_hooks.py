@@ -28,7 +28,10 @@ ALL_KINDS = ("prestart", "createRuntime", "createContainer", "startContainer", "
 RECORD = 'd={dir}; [ -d "$d" ] || d=/ocimatrix; cat > "$d/$1.json"; echo "$1${{OM_HOOK:+ $OM_HOOK}}" >> "$d/order"'
 
 
-class HookLog:
+class HookRecords:
+    """What the hooks of ``kinds`` wrote into a scratch directory (the container sees it at /ocimatrix): the
+    order they ran in, one line each, and the state each got on stdin."""
+
     def __init__(self, lab, kinds, *, failing: str | None = None) -> None:
         self.dir = lab.scratch("hooks")
         self.kinds = kinds
@@ -36,6 +39,35 @@ class HookLog:
         for kind in kinds:
             lab.needs_feature(("hooks",), kind)
 
+    def with_hooks(self, config: RuntimeConfig, hooks: dict[str, list[Hook]]) -> RuntimeConfig:
+        config.hooks = hooks
+        config.mounts = [*config.mounts, Mount.bind(str(self.dir), "/ocimatrix")]
+        return config
+
+    def lines(self) -> list[str]:
+        path = self.dir / "order"
+        return [line.strip() for line in path.read_text().splitlines() if line.strip()] if path.exists() else []
+
+    def written(self) -> str:
+        """The log as the hooks wrote it, one entry per line joined by ", ": a failure's answer."""
+        return ", ".join(self.lines()) or "(empty: no hook ran)"
+
+    def stdin_of(self, kind: str, file: str) -> dict | None:
+        """The state the ``kind`` hook wrote to ``file``, None when it never ran."""
+        path = Path(self.dir) / file
+        if not path.exists():
+            return None
+        try:
+            return json.loads(path.read_text() or "null")
+        except ValueError:
+            fail_with(
+                f"the {kind} hook got something that is not JSON on stdin: {path.read_text()[:300]!r}",
+                step=f"the state on the {kind} hook's stdin",
+                answer=path.read_text()[:1500],
+            )
+
+
+class HookLog(HookRecords):
     def hooks(self) -> dict[str, list[Hook]]:
         made = {}
         for kind in self.kinds:
@@ -50,34 +82,14 @@ class HookLog:
         return made
 
     def attach(self, config: RuntimeConfig) -> RuntimeConfig:
-        config.hooks = self.hooks()
-        config.mounts = [*config.mounts, Mount.bind(str(self.dir), "/ocimatrix")]
-        return config
+        return self.with_hooks(config, self.hooks())
 
     def order(self) -> list[str]:
         """The kinds recorded so far, in order (``program`` is the container's own line)."""
         return [line.split()[0] for line in self.lines()]
 
-    def lines(self) -> list[str]:
-        path = self.dir / "order"
-        return [line for line in path.read_text().splitlines() if line.strip()] if path.exists() else []
-
-    def written(self) -> str:
-        """The log as the hooks wrote it, one entry per line joined by ", ": a failure's answer."""
-        return ", ".join(self.lines()) or "(empty: no hook ran)"
-
     def state(self, kind: str) -> dict | None:
-        path = Path(self.dir) / f"{kind}.json"
-        if not path.exists():
-            return None
-        try:
-            return json.loads(path.read_text() or "null")
-        except ValueError:
-            fail_with(
-                f"the {kind} hook got something that is not JSON on stdin: {path.read_text()[:300]!r}",
-                step=f"the state on the {kind} hook's stdin",
-                answer=path.read_text()[:1500],
-            )
+        return self.stdin_of(kind, f"{kind}.json")
 
 
 PROGRAM = "echo program >> /ocimatrix/order; echo started; while true; do sleep 0.2; done"
@@ -330,14 +342,12 @@ def test_failing_poststop_hook_is_only_a_warning(lab):
 NUMBERED = 'd={dir}; [ -d "$d" ] || d=/ocimatrix; cat > "$d/$1-$2.json"; echo "$1#$2" >> "$d/order"'
 
 
-class NumberedHooks:
+class NumberedHooks(HookRecords):
     """``count`` hooks of each kind, numbered in the order config.json lists them."""
 
     def __init__(self, lab, kinds, *, count: int = 3, failing: str | None = None) -> None:
-        self.dir = lab.scratch("hooks")
-        self.kinds, self.count, self.failing = kinds, count, failing
-        for kind in kinds:
-            lab.needs_feature(("hooks",), kind)
+        super().__init__(lab, kinds, failing=failing)
+        self.count = count
 
     def attach(self, config: RuntimeConfig) -> RuntimeConfig:
         hooks = {}
@@ -348,32 +358,13 @@ class NumberedHooks:
                 if kind == self.failing and n == 1:
                     script += "; exit 3"  # the first of its kind fails: what of the ones after it?
                 hooks[kind].append(Hook(HOOK_BINARY, ["busybox", "sh", "-c", script, "hook", kind, str(n)]))
-        config.hooks = hooks
-        config.mounts = [*config.mounts, Mount.bind(str(self.dir), "/ocimatrix")]
-        return config
-
-    def lines(self) -> list[str]:
-        path = self.dir / "order"
-        return [line.strip() for line in path.read_text().splitlines() if line.strip()] if path.exists() else []
-
-    def written(self) -> str:
-        return ", ".join(self.lines()) or "(empty: no hook ran)"
+        return self.with_hooks(config, hooks)
 
     def numbers(self, kind: str) -> list[int]:
         return [int(line.partition("#")[2]) for line in self.lines() if line.partition("#")[0] == kind]
 
     def state(self, kind: str, n: int) -> dict | None:
-        path = self.dir / f"{kind}-{n}.json"
-        if not path.exists():
-            return None
-        try:
-            return json.loads(path.read_text() or "null")
-        except ValueError:
-            fail_with(
-                f"the {kind} hook got something that is not JSON on stdin: {path.read_text()[:300]!r}",
-                step=f"the state on the {kind} hook's stdin",
-                answer=path.read_text()[:1500],
-            )
+        return self.stdin_of(kind, f"{kind}-{n}.json")
 
 
 @spec("runtime-spec/config.md#posix-platform-hooks", "config: Hooks: several of one kind run in the listed order")
