@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import base64
 import json
+import socket
 from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
 
-from ocimatrix.errors import UsageError
+from ocimatrix.errors import ServiceUnavailable, UsageError
 from ocimatrix.matrix import parse_matrix
 from ocimatrix.registries import (
     RegistryPool,
@@ -17,6 +18,7 @@ from ocimatrix.registries import (
     redact,
     register_secret,
     registry_settings_problems,
+    require_answering,
     resolve_target,
 )
 
@@ -188,3 +190,12 @@ def test_the_pool_remembers_an_unavailable_registry():
     with pytest.raises(TargetUnavailable, match="not defined under 'registries'"):
         pool.target("nope")
     pool.close()
+
+
+def test_a_registry_down_before_the_cell_is_its_service_s_error_naming_when(tmp_path):
+    with socket.socket() as closed:
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]  # bound, never listening: connections are refused
+        target = resolve_target("down", {"url": f"127.0.0.1:{port}", "plain_http": True})
+        with pytest.raises(ServiceUnavailable, match=r"down before the checks started \(ConnectError: "):
+            require_answering(target, "the checks")

@@ -15,7 +15,7 @@ One module per job: ``targets`` (a matrix's ``registries:`` entry checked and re
 
 from __future__ import annotations
 
-from ocimatrix.registries.auth import RegistryAuth, RegistryAuthError, http_client
+from ocimatrix.registries.auth import RegistryAuth, RegistryAuthError, http_client, require_answering
 from ocimatrix.registries.pool import RegistryPool
 from ocimatrix.registries.redaction import REDACTED, redact, register_secret
 from ocimatrix.registries.targets import (
@@ -39,6 +39,7 @@ __all__ = [
     "load_credentials_file",
     "redact",
     "register_secret",
+    "require_answering",
     "registry_settings_problems",
     "resolve_target",
 ]

@@ -9,9 +9,9 @@ from collections.abc import Callable, Iterator, Mapping
 
 import httpx
 
-from ocimatrix.errors import HarnessError
+from ocimatrix.errors import HarnessError, ServiceUnavailable
 from ocimatrix.oci.registry_client import parse_challenge
-from ocimatrix.registries.redaction import register_secret
+from ocimatrix.registries.redaction import redact, register_secret
 from ocimatrix.registries.targets import RegistryTarget
 
 
@@ -147,3 +147,17 @@ def http_client(
         headers={"User-Agent": "ocimatrix-distribution"},
         follow_redirects=False,
     )
+
+
+def require_answering(target: RegistryTarget, before: str) -> None:
+    """One GET /v2/ (any status counts) before ``before`` starts: a registry down from the start is
+    ServiceUnavailable (the cell is an error), named as such."""
+    client = http_client(target, target.timeout, auth=False)
+    try:
+        client.get(target.base_url + "/v2/")
+    except httpx.TransportError as exc:
+        raise ServiceUnavailable(
+            f"registry {target.base_url}", f"down before {before} started ({type(exc).__name__}: {redact(str(exc))})"
+        ) from None
+    finally:
+        client.close()

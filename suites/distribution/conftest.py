@@ -29,7 +29,7 @@ from ocimatrix import evidence
 from ocimatrix.distribution.client import CheckFailed, NotApplicable
 from ocimatrix.distribution.context import DistContext
 from ocimatrix.errors import ServiceUnavailable
-from ocimatrix.registries import RegistryPool, RegistryTarget, TargetUnavailable, http_client, redact
+from ocimatrix.registries import RegistryPool, RegistryTarget, TargetUnavailable, http_client, redact, require_answering
 
 WORKFLOWS = ("pull", "push", "discovery", "management")
 MAX_EXCHANGES = 80
@@ -56,19 +56,6 @@ def _harness_service_missing(settings: dict, message: str) -> bool:
     return bool(settings.get("image")) and "no dockerd" not in message
 
 
-def _probe(target: RegistryTarget) -> None:
-    """One GET /v2/ before the checks: a registry down from the start is an error, named as such."""
-    client = http_client(target, target.timeout, auth=False)
-    try:
-        client.get(target.base_url + "/v2/")
-    except httpx.TransportError as exc:
-        raise ServiceUnavailable(
-            f"registry {target.base_url}", f"down before the checks started ({type(exc).__name__}: {redact(str(exc))})"
-        ) from None
-    finally:
-        client.close()
-
-
 @pytest.fixture
 def registry_target(cell, registry_pool: RegistryPool) -> RegistryTarget:
     name = cell["registry"]
@@ -78,7 +65,7 @@ def registry_target(cell, registry_pool: RegistryPool) -> RegistryTarget:
         if _harness_service_missing(dict(registry_pool.registries.get(name) or {}), str(exc)):
             raise ServiceUnavailable(f"registry '{name}'", str(exc)) from None
         pytest.skip(str(exc))
-    _probe(target)
+    require_answering(target, "the checks")
     recorder = evidence.current()
     recorder.add("registry", target.describe())
     if target.version:

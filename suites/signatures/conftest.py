@@ -19,7 +19,6 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import httpx
 import pytest
 
 from ocimatrix import evidence
@@ -28,7 +27,7 @@ from ocimatrix.engines.signing import Attacher, Keyring, Signer, Written
 from ocimatrix.errors import EngineError, HarnessError, ServiceUnavailable, fail_with
 from ocimatrix.matrix import suite_tools
 from ocimatrix.plugin.items import MATRIX_KEY
-from ocimatrix.registries import RegistryPool, RegistryTarget, TargetUnavailable, http_client, redact
+from ocimatrix.registries import RegistryPool, RegistryTarget, TargetUnavailable, require_answering
 from ocimatrix.tools import catalog
 
 HARNESS = "harness"  # the reader that is the harness's own distribution client
@@ -99,15 +98,7 @@ def registry_target(cell, registry_pool: RegistryPool, recorder) -> RegistryTarg
             f"registry {name} ({target.scheme}, auth {target.auth_type}): the signatures suite drives the "
             "tools against plain-HTTP registries without auth only"
         )
-    client = http_client(target, target.timeout, auth=False)
-    try:
-        client.get(target.base_url + "/v2/")
-    except httpx.TransportError as exc:
-        raise ServiceUnavailable(
-            f"registry {target.base_url}", f"down before the cell started ({redact(str(exc))})"
-        ) from None
-    finally:
-        client.close()
+    require_answering(target, "the cell")
     recorder.add("registry", target.describe())
     if target.version:
         recorder.versions[f"registry:{target.name}"] = target.version
