@@ -15,8 +15,9 @@ import json
 
 import httpx
 import pytest
+from suite_modules import load_suite_module
 from test_distribution_verdicts import FakeRegistry, _ctx
-from test_signatures_verdicts import SUITE, _load, _verdict, suite_conftest
+from test_signatures_verdicts import SUITE, _verdict, suite_conftest
 from verdict_cases import raised
 
 from ocimatrix import evidence
@@ -25,7 +26,7 @@ from ocimatrix.engines.signing import Exported, Keyring
 from ocimatrix.errors import ImplementationFailure
 from ocimatrix.plugin.verdicts import decide
 
-suite_artifacts = _load("ocimatrix_signatures_artifacts", SUITE / "test_artifacts.py")
+suite_artifacts = load_suite_module("ocimatrix_signatures_artifacts", SUITE / "test_artifacts.py")
 EMPTY = {"mediaType": "application/vnd.oci.empty.v1+json", "digest": "", "size": 2, "data": "e30="}
 EMPTY["digest"] = "sha256:" + hashlib.sha256(b"{}").hexdigest()
 PAYLOAD = b'{"attached_by": "ocimatrix"}'
